@@ -1,0 +1,131 @@
+//! The SQLite database: the only module that contains SQL. WAL mode with
+//! `synchronous = NORMAL` (durable across a process kill; see ARCHITECTURE.md for the
+//! power-loss window), foreign keys on, versioned migrations in [`schema`].
+
+pub mod documents;
+pub mod dump;
+pub mod messages;
+pub mod schema;
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// An open database plus its path (for error messages).
+pub struct Db {
+    pub conn: Connection,
+    pub path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating when missing) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Db> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+        }
+        let conn = Connection::open(path).map_err(|e| Error::db(path, e))?;
+        let mut db = Db {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.configure()?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let latest = schema::latest();
+        if found > latest {
+            return Err(Error::DbTooNew {
+                path: self.path.clone(),
+                found,
+                supported: latest,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| Error::db(&self.path, e))?;
+            tx.execute_batch(sql)
+                .map_err(|e| Error::db(&self.path, e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|e| Error::db(&self.path, e))?;
+            tx.commit().map_err(|e| Error::db(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Wraps a rusqlite error with this database's path.
+    pub fn err(&self, e: rusqlite::Error) -> Error {
+        Error::db(&self.path, e)
+    }
+
+    pub fn kv_get(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn kv_set(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO kv(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// JSON list of strings stored in a TEXT column.
+pub(crate) fn to_json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn from_json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_fresh_and_refuses_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        let db = Db::open(&p).unwrap();
+        assert_eq!(db.schema_version().unwrap(), schema::latest());
+        db.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        let e = Db::open(&p).err().unwrap();
+        assert!(matches!(e, Error::DbTooNew { found: 99, .. }), "{e}");
+        assert!(e.to_string().contains("升级"), "{e}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Versioned schema migrations, applied in order; `PRAGMA user_version` holds the
+//! version reached. A database from an older kepu-intake is migrated on open; one from
+//! a newer version is refused (see `ARCHITECTURE.md` for the tables).
+
+/// Each entry migrates from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the spine, documents, applications, receipts.
+    r#"
+CREATE TABLE mailbox_state (
+    mailbox      TEXT PRIMARY KEY,
+    uidvalidity  INTEGER NOT NULL,
+    last_uid     INTEGER NOT NULL,
+    last_poll_at TEXT
+);
+CREATE TABLE messages (
+    id                 INTEGER PRIMARY KEY,
+    source             TEXT NOT NULL,            -- imap | import
+    mailbox            TEXT,
+    uidvalidity        INTEGER,
+    uid                INTEGER,
+    import_path        TEXT,
+    sha256             TEXT NOT NULL,
+    body_sha256        TEXT NOT NULL,
+    size               INTEGER NOT NULL,
+    message_id         TEXT,
+    from_addr          TEXT,
+    from_name          TEXT,
+    subject            TEXT,
+    received_at        TEXT NOT NULL,            -- RFC 3339, +08:00
+    received_estimated INTEGER NOT NULL DEFAULT 0,
+    date_header        TEXT,
+    late               INTEGER NOT NULL,
+    category           TEXT,                     -- NULL until processed
+    duplicate_of       INTEGER REFERENCES messages(id),
+    processed_at       TEXT,                     -- NULL = waiting for the pipeline
+    problems           TEXT NOT NULL DEFAULT '[]',
+    recorded_at        TEXT NOT NULL,
+    UNIQUE (mailbox, uidvalidity, uid)
+);
+CREATE INDEX messages_sha256 ON messages(sha256);
+CREATE INDEX messages_message_id ON messages(message_id);
+CREATE INDEX messages_pending ON messages(processed_at) WHERE processed_at IS NULL;
+
+CREATE TABLE documents (
+    id            INTEGER PRIMARY KEY,
+    message       INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    container     INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    format        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    form          TEXT,
+    applicant     TEXT,
+    fields        TEXT NOT NULL DEFAULT '{}',
+    stamped       INTEGER,
+    seal_score    REAL,
+    ocr_text      TEXT,
+    scan_of       INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    match_score   REAL,
+    superseded_by INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    problems      TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (message, seq)
+);
+CREATE INDEX documents_sha256 ON documents(sha256);
+CREATE INDEX documents_kind ON documents(kind, form);
+
+-- Operator decisions keyed by content, so they survive reprocessing.
+CREATE TABLE manual_matches (
+    scan_sha256       TEXT PRIMARY KEY,
+    electronic_sha256 TEXT,                      -- NULL = "this scan matches nothing"
+    decided_at        TEXT NOT NULL
+);
+
+CREATE TABLE applications (
+    id            INTEGER PRIMARY KEY,
+    form          TEXT NOT NULL,
+    applicant     TEXT NOT NULL,
+    applicant_key TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    late          INTEGER NOT NULL,
+    electronic    INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    scan          INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    problems      TEXT NOT NULL DEFAULT '[]',
+    updated_at    TEXT NOT NULL,
+    UNIQUE (form, applicant_key)
+);
+
+CREATE TABLE receipts (
+    id              INTEGER PRIMARY KEY,
+    message         INTEGER NOT NULL UNIQUE REFERENCES messages(id) ON DELETE CASCADE,
+    to_addr         TEXT NOT NULL,
+    status          TEXT NOT NULL,               -- pending | sending | sent | failed | suppressed
+    reason          TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    our_message_id  TEXT,
+    smtp_reply      TEXT,
+    folded_into     INTEGER REFERENCES receipts(id),
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+CREATE INDEX receipts_status ON receipts(status);
+
+CREATE TABLE ocr_cache (
+    sha256     TEXT PRIMARY KEY,
+    text       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE kv (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
+
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,5 @@
+//! Operator views of the intake: the `dump --json` model, status counts, tables and
+//! exports. Reads through [`crate::db`]; holds no SQL itself.
+
+pub mod dump;
+pub mod status;

@@ -1,0 +1,1 @@
+//! `kepu-intake serve`: the operators' read-only web page, in Chinese.
