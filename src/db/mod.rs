@@ -5,6 +5,7 @@
 pub mod documents;
 pub mod dump;
 pub mod messages;
+pub mod receipts;
 pub mod schema;
 
 use crate::error::{Error, Result};

@@ -54,6 +54,8 @@ pub struct MessageMeta {
     pub references: Vec<String>,
     /// Plain-text body (or text rendered from HTML), for questions and cloud links.
     pub body_text: String,
+    /// `X-Auto-Response-Suppress` value when present (the sender asks for no auto-reply).
+    pub auto_response_suppress: Option<String>,
     /// Robot category by headers alone (bounce, autoreply, bulk, spam), if any.
     pub robot: Option<Category>,
     /// Why `robot` was set, e.g. "Auto-Submitted: auto-replied".
