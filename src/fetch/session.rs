@@ -65,7 +65,9 @@ async fn timed<T, E: std::fmt::Display>(
 }
 
 /// Opens a logged-in session with the mailbox selected.
-pub async fn open(cfg: &ImapConfig, password: &str) -> Result<Connected> {
+pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
+    let password = cfg.secret().resolve("imap")?;
+    let password = password.as_str();
     let host = format!("{}:{}", cfg.host, cfg.port);
     let t = Duration::from_secs(cfg.io_timeout_s.max(1));
     let stream = tls::connect(&cfg.host, cfg.port, cfg.tls, cfg.ca_file.as_deref(), t).await?;
