@@ -492,7 +492,10 @@ mod example_tests {
         let c = Config::from_toml(text).unwrap();
         assert_eq!(c.imap.host, "imap.126.com");
         assert_eq!(c.imap.password_env.as_deref(), Some("KEPU_IMAP_PASSWORD"));
-        assert_eq!(c.intake.deadline().unwrap().to_rfc3339(), "2022-07-20T23:59:59+08:00");
+        assert_eq!(
+            c.intake.deadline().unwrap().to_rfc3339(),
+            "2022-07-20T23:59:59+08:00"
+        );
         c.validate().unwrap();
     }
 }

@@ -84,6 +84,11 @@ enum Cmd {
     },
     /// The operators' web page.
     Serve,
+    /// Check the configuration, the mail servers and the helper tools.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
     /// The whole intake state as JSON.
     Dump {
         #[arg(long)]
@@ -176,6 +181,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 unmatch,
             } => commands::set_match(&cfg, scan, if unmatch { None } else { electronic })?,
             Cmd::Serve => commands::serve(&cfg, token).await?,
+            Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::ParseDoc { .. } => {}
         }

@@ -99,7 +99,7 @@ pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
             return Err(Error::ImapAuth {
                 host,
                 user: cfg.user.clone(),
-                msg,
+                msg: server_text(&msg),
             })
         }
         Ok(Err((e, _))) => return Err(imap_err(&host, "LOGIN", e)),
@@ -119,6 +119,14 @@ pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
         idle,
         host,
     })
+}
+
+/// The server's human text out of async-imap's `code: …, info: Some("…")` rendering.
+fn server_text(msg: &str) -> String {
+    match (msg.find("info: Some(\""), msg.rfind("\")")) {
+        (Some(a), Some(b)) if b > a + 13 => msg[a + 13..b].to_string(),
+        _ => msg.to_string(),
+    }
 }
 
 /// Unsolicited responses (EXISTS, EXPUNGE …) are not needed: new mail is found by UID.
@@ -235,6 +243,16 @@ pub async fn fetch_bodies(c: &mut Connected, uids: &[u32], t: Duration) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_is_unwrapped() {
+        let m = "code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")";
+        assert_eq!(
+            server_text(m),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(server_text("plain"), "plain");
+    }
 
     #[test]
     fn compact_uid_sets() {
