@@ -1,0 +1,3 @@
+//! Integration tests, one binary: each stage has its own module.
+
+mod scan;
