@@ -28,6 +28,7 @@ pub mod receipts;
 pub mod receipts_glue;
 pub mod report;
 pub mod scan;
+pub mod scan_glue;
 pub mod store;
 pub mod time;
 pub mod web;

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::extract::{self, Extracted, ExtractedDoc, Limits};
 use crate::forms::{self, FormError, ParsedForm};
 use crate::model::{Category, DocKind};
-use crate::scan::ScanInfo;
+use crate::scan::{ScanInfo, ScanOptions};
 use crate::store::{sha256_hex, Store};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,6 +39,7 @@ pub struct Pipeline {
     store: Store,
     limits: Limits,
     own: Vec<String>,
+    scan_opts: ScanOptions,
 }
 
 impl Pipeline {
@@ -53,6 +54,7 @@ impl Pipeline {
             cfg: cfg.clone(),
             store,
             limits,
+            scan_opts: ScanOptions::detect(&cfg.tools),
         })
     }
 
@@ -151,7 +153,12 @@ impl Pipeline {
     pub fn rebuild_applications(&self, db: &mut Db) -> Result<()> {
         let docs = db.docs_for_matching()?;
         let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
-        let (rows, links) = apps::build(&docs, &manual, &apps::simple_matcher);
+        let threshold = self.cfg.intake.match_threshold;
+        let matcher = |s: &[&crate::db::documents::DocForMatching],
+                       e: &[&crate::db::documents::DocForMatching]| {
+            crate::scan_glue::assign(s, e, threshold)
+        };
+        let (rows, links) = apps::build(&docs, &manual, &matcher);
         db.save_applications(&rows, &links)
     }
 
@@ -282,8 +289,18 @@ impl Pipeline {
         }
     }
 
-    fn analyze_scan(&self, _db: &Db, _sha: &str, _format: &str, _bytes: &[u8]) -> Result<ScanInfo> {
-        Ok(ScanInfo::default())
+    /// Seal and OCR of one scan, cached by content: OCR costs seconds a page.
+    fn analyze_scan(&self, db: &Db, sha: &str, format: &str, bytes: &[u8]) -> Result<ScanInfo> {
+        let ocr_key = format!("{sha}:ocr={}", self.scan_opts.ocr);
+        if let Some(hit) = db
+            .scan_cache_get(&ocr_key)?
+            .and_then(|j| crate::scan_glue::from_cache(&j))
+        {
+            return Ok(hit);
+        }
+        let info = crate::scan::analyze(format, bytes, &self.scan_opts);
+        db.scan_cache_put(&ocr_key, &crate::scan_glue::to_cache(&info))?;
+        Ok(info)
     }
 
     fn receipt_decision(
