@@ -44,6 +44,9 @@ fn match_prefix(text: &str, label: &str) -> Option<usize> {
 /// The labels of one form, longest first so `申报单位意见` wins over `申报单位`.
 struct Labels {
     list: Vec<(&'static str, &'static FieldSpec)>,
+    /// PDF text: a label after whitespace also starts a new field without a colon
+    /// (`性别 男 出生年月 1978.05` on one line).
+    loose: bool,
 }
 
 impl Labels {
@@ -53,7 +56,7 @@ impl Labels {
             .flat_map(|s| s.labels.iter().map(move |l| (*l, s)))
             .collect();
         list.sort_by_key(|(l, _)| std::cmp::Reverse(l.chars().count()));
-        Labels { list }
+        Labels { list, loose: false }
     }
 
     /// A label at the start of `text`, and the rest after it (colon and instruction
@@ -87,10 +90,15 @@ impl Labels {
 
     /// Splits an inline value at the next `label：` inside it.
     fn split_inline<'t>(&self, text: &'t str) -> (&'t str, Option<(&'static FieldSpec, &'t str)>) {
-        for (i, _) in text.char_indices().skip(1) {
-            if let Some(hit) = self.at_start(&text[i..], true) {
-                return (&text[..i], Some(hit));
+        let mut prev_space = false;
+        for (i, ch) in text.char_indices() {
+            if i > 0 {
+                let loose = self.loose && prev_space;
+                if let Some(hit) = self.at_start(&text[i..], !loose) {
+                    return (&text[..i], Some(hit));
+                }
             }
+            prev_space = ch.is_whitespace();
         }
         (text, None)
     }
@@ -110,6 +118,11 @@ fn skip_instruction_parens(mut s: &str) -> (&str, bool) {
                 s = &t[end..];
                 any = true;
             }
+            None if is_wrapped_instruction(t) => {
+                let end = t.find(char::is_whitespace).unwrap_or(t.len());
+                s = &t[end..];
+                any = true;
+            }
             _ => return (s, any),
         }
     }
@@ -123,6 +136,15 @@ fn paren_span(s: &str) -> Option<usize> {
     }
     let close = s.find([')', '）'])?;
     Some(close + s[close..].chars().next().map_or(0, char::len_utf8))
+}
+
+/// `（可另附` with the rest of the instruction wrapped onto the next line of a PDF.
+fn is_wrapped_instruction(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix(['(', '（']) else {
+        return false;
+    };
+    let word: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    word.chars().count() >= 2 && spec::INSTRUCTION_WORDS.iter().any(|w| w.starts_with(&word))
 }
 
 fn is_instruction(group: &str) -> bool {
@@ -151,7 +173,8 @@ pub fn clean_value(form: FormKind, text: &str) -> String {
         }
         let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
         let squeezed = squeezed.trim_end_matches([':', '：']);
-        if squeezed.is_empty() || spec::line_placeholders(form).contains(&squeezed) {
+        let tail = matches!(squeezed, "页）" | "页)" | "附页）" | "附页)");
+        if squeezed.is_empty() || tail || spec::line_placeholders(form).contains(&squeezed) {
             continue;
         }
         lines.push(l);
@@ -223,7 +246,22 @@ impl Collector {
 /// Reads all fields of `form` from `grid`; every key of the form is present (empty
 /// text or an empty list when the applicant left it blank).
 pub fn extract(form: FormKind, grid: &Grid) -> Fields {
-    let labels = Labels::new(form);
+    extract_with(form, grid, false)
+}
+
+/// [`extract`] for a grid made from PDF text, where cells are only guessed from spacing.
+pub fn extract_text(form: FormKind, grid: &Grid) -> Fields {
+    extract_with(form, grid, true)
+}
+
+/// Whether `text` starts with one of `form`'s labels.
+pub fn is_label(form: FormKind, text: &str) -> bool {
+    Labels::new(form).at_start(text, false).is_some()
+}
+
+fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
+    let mut labels = Labels::new(form);
+    labels.loose = loose;
     let mut c = Collector {
         form,
         fields: Fields::new(),

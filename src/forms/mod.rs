@@ -89,12 +89,14 @@ fn guess_by_labels(grid: &grid::Grid) -> Option<FormKind> {
 
 /// Best-effort reading of plain text (a PDF text layer or OCR output).
 pub fn parse_text(text: &str) -> ParsedForm {
+    let text = &text::normalize(text);
     let g = text::grid(text);
     let form = identify_form(text).or_else(|| guess_by_labels(&g));
     let Some(form) = form else {
         return ParsedForm::default();
     };
-    let mut fields = fields::extract(form, &g);
+    let g = text::merge_continuations(g, |t| fields::is_label(form, t));
+    let mut fields = fields::extract_text(form, &g);
     // Options of a checkbox field wrap onto lines of their own in a PDF: read them from
     // every line that carries a box.
     let marks = text::choice_lines(text);

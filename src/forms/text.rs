@@ -60,6 +60,53 @@ fn split_cells(line: &str) -> Vec<Cell> {
     cells
 }
 
+/// Undoes `pdftotext`'s spacing between CJK and Latin/digits (`2022 年 7 月` →
+/// `2022年7月`): one space between a CJK character and an ASCII letter or digit is an
+/// artefact of the PDF's autospacing, not something the applicant typed.
+pub fn normalize(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' && i > 0 && i + 1 < chars.len() {
+            let (a, b) = (chars[i - 1], chars[i + 1]);
+            let latin = |x: char| x.is_ascii_alphanumeric() || x == '%' || x == '.';
+            if (is_cjk(a) && latin(b)) || (latin(a) && is_cjk(b)) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3000}'..='\u{303F}').contains(&c) || ('\u{FF00}'..='\u{FFEF}').contains(&c)
+}
+
+/// Lines that continue the cell above (a wrapped value: indented, no label in it) are
+/// folded into the last cell of the row before as further paragraphs.
+pub fn merge_continuations(g: Grid, is_label: impl Fn(&str) -> bool) -> Grid {
+    let mut rows: Vec<Row> = Vec::new();
+    for block in g.blocks {
+        let Block::Table(t) = block else { continue };
+        for row in t.rows {
+            let indented = row.cells.first().is_some_and(|c| c.col >= 4);
+            let labelled = row.cells.iter().any(|c| is_label(&c.text()));
+            match rows.last_mut().and_then(|r| r.cells.last_mut()) {
+                Some(prev) if indented && !labelled => {
+                    for c in row.cells {
+                        prev.paras.extend(c.paras);
+                    }
+                }
+                _ => rows.push(row),
+            }
+        }
+    }
+    Grid {
+        blocks: vec![Block::Table(Table { rows })],
+    }
+}
+
 /// The lines that hold checkbox marks (for reading a checkbox field from a PDF).
 pub fn choice_lines(text: &str) -> String {
     text.lines()

@@ -1,0 +1,3 @@
+//! The one integration-test binary; each stage's tests are a module.
+
+mod forms;
