@@ -287,9 +287,8 @@ fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
                             continue;
                         };
                         used[ri][ci] = true;
-                        let first_empty = inline(&labels, &mut c, spec, rest);
-                        if first_empty {
-                            take_neighbour(&labels, &mut c, spec, rows, ri, ci, &mut used);
+                        if let Some(open) = inline(&labels, &mut c, spec, rest) {
+                            take_neighbour(&labels, &mut c, open, rows, ri, ci, &mut used);
                         }
                     }
                 }
@@ -305,21 +304,28 @@ fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
     c.fields
 }
 
-/// Handles `label：value  label2：value2` in one cell or paragraph. Returns whether
-/// the first label's inline value was empty (then its value is in another cell).
-fn inline(labels: &Labels, c: &mut Collector, spec: &'static FieldSpec, rest: &str) -> bool {
-    let (mine, mut next) = labels.split_inline(rest);
-    let first_empty = clean_value(c.form, mine).is_empty()
-        && !matches!(spec.kind, Kind::Choices(_) if has_mark(mine));
-    if !first_empty {
-        c.set(spec, mine);
+/// Handles `label：value  label2：value2` in one cell or paragraph. Returns the last
+/// label when nothing follows it in the cell (its value is in another cell).
+fn inline(
+    labels: &Labels,
+    c: &mut Collector,
+    spec: &'static FieldSpec,
+    rest: &str,
+) -> Option<&'static FieldSpec> {
+    let mut cur = Some((spec, rest));
+    while let Some((s, r)) = cur {
+        let (v, next) = labels.split_inline(r);
+        let empty = clean_value(c.form, v).is_empty()
+            && !matches!(s.kind, Kind::Choices(_) if has_mark(v));
+        if next.is_none() && empty {
+            return Some(s);
+        }
+        if !empty {
+            c.set(s, v);
+        }
+        cur = next;
     }
-    while let Some((s, r)) = next {
-        let (v, n) = labels.split_inline(r);
-        c.set(s, v);
-        next = n;
-    }
-    first_empty
+    None
 }
 
 fn has_mark(s: &str) -> bool {

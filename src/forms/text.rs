@@ -83,19 +83,37 @@ fn is_cjk(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3000}'..='\u{303F}').contains(&c) || ('\u{FF00}'..='\u{FFEF}').contains(&c)
 }
 
+const SENTENCE_END: [char; 9] = ['。', '！', '？', '；', '：', '.', '!', '?', ';'];
+
 /// Lines that continue the cell above (a wrapped value: indented, no label in it) are
 /// folded into the last cell of the row before as further paragraphs.
 pub fn merge_continuations(g: Grid, is_label: impl Fn(&str) -> bool) -> Grid {
     let mut rows: Vec<Row> = Vec::new();
     for block in g.blocks {
         let Block::Table(t) = block else { continue };
-        for row in t.rows {
-            let indented = row.cells.first().is_some_and(|c| c.col >= 4);
+        for mut row in t.rows {
+            // The wrapped tail of a label or of its instruction (`页）`, `方式`) at the
+            // left edge: not a cell of its own.
+            let fragment = row.cells.first().is_some_and(|c| {
+                let t: String = c.text().chars().filter(|c| !c.is_whitespace()).collect();
+                c.col < 4 && !is_label(&t) && t.chars().count() <= 6 && row.cells.len() > 1
+            });
+            if fragment {
+                row.cells.remove(0);
+            }
+            let indented = fragment || row.cells.first().is_some_and(|c| c.col >= 4);
             let labelled = row.cells.iter().any(|c| is_label(&c.text()));
             match rows.last_mut().and_then(|r| r.cells.last_mut()) {
                 Some(prev) if indented && !labelled => {
-                    for c in row.cells {
-                        prev.paras.extend(c.paras);
+                    for p in row.cells.into_iter().flat_map(|c| c.paras) {
+                        // A line ending without 。！？；： was wrapped by the layout,
+                        // not ended by the applicant.
+                        match prev.paras.last_mut() {
+                            Some(last) if !last.trim_end().ends_with(SENTENCE_END) => {
+                                last.push_str(p.trim())
+                            }
+                            _ => prev.paras.push(p),
+                        }
                     }
                 }
                 _ => rows.push(row),

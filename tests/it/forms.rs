@@ -85,7 +85,7 @@ fn golden_forms_every_field() {
         }
         failures.push(diff);
     }
-    assert!(ran >= 18, "only {ran} golden cases ran");
+    assert!(ran >= 17, "only {ran} golden cases ran");
     assert!(failures.is_empty(), "{} of {ran} cases differ:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -184,16 +184,17 @@ fn hanging_crashing_or_ballooning_parser_is_corrupt_within_timeout() {
     let r = isolate::read_electronic(&o, "docx", &doc);
     assert!(matches!(&r, Err(FormError::Corrupt(m)) if m.contains("crashed")), "{r:?}");
 
-    // The real parser under a 24 MB address-space cap, fed a 16 MB document.xml: it
+    // The real parser under a 12 MB address-space cap, fed a 6 MB document.xml: it
     // cannot hold the XML and its model, and dies instead of taking the machine.
     let mut xml = format!("<w:document {W}><w:body>").into_bytes();
+    xml.extend_from_slice("<w:p><w:r><w:t>科技教育专家服务团成员推荐表</w:t></w:r></w:p>".as_bytes());
     let para = "<w:p><w:r><w:t>科技教育专家服务团</w:t></w:r></w:p>".as_bytes();
-    while xml.len() < (16 << 20) {
+    while xml.len() < (6 << 20) {
         xml.extend_from_slice(para);
     }
     xml.extend_from_slice(b"</w:body></w:document>");
     let mut o = opts();
-    o.memory_mb = 24;
+    o.memory_mb = 12;
     let r = isolate::read_electronic(&o, "docx", &docx_with(&xml));
     assert!(matches!(&r, Err(FormError::Corrupt(_))), "{r:?}");
     // The same document parses with the default cap.
@@ -201,7 +202,7 @@ fn hanging_crashing_or_ballooning_parser_is_corrupt_within_timeout() {
     o.timeout = Duration::from_secs(120);
     let started = Instant::now();
     let r = isolate::read_electronic(&o, "docx", &docx_with(&xml)).unwrap();
-    eprintln!("16 MB document.xml parsed in {:?}", started.elapsed());
+    eprintln!("6 MB document.xml parsed in {:?}", started.elapsed());
     assert_eq!(r.form, Some(kepu_intake::model::FormKind::Expert));
 }
 
@@ -271,4 +272,28 @@ fn text_pdf_and_scan_pdf_are_told_apart() {
     // An image-only PDF (one 1×1 image, no text operators).
     let scan = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 10 10]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
     assert_eq!(kepu_intake::convert::pdf_text(scan), None);
+}
+
+#[test]
+fn expert_pdf_single_line_fields() {
+    // A PDF printed from Word: pdftotext keeps one-line cells and the checkbox line;
+    // multi-line cells whose label is centred vertically (推荐单位意见, 个人简介…) are
+    // out of order in the text and are not asserted here.
+    let pdf = std::fs::read(fixtures().join("expert_printed.pdf")).unwrap();
+    let p = isolate::read_electronic(&opts(), "pdf", &pdf).unwrap();
+    assert_eq!(p.form, Some(kepu_intake::model::FormKind::Expert));
+    let get = |k: &str| p.fields[k].display();
+    assert_eq!(get("推荐单位"), "唐山市路北区科学技术协会");
+    assert_eq!(get("填报时间"), "2022年7月15日");
+    assert_eq!(get("姓名"), "张伟");
+    assert_eq!(get("性别"), "男");
+    assert_eq!(get("出生年月"), "1978.05");
+    assert_eq!(get("职称"), "教授");
+    assert_eq!(get("E-mail"), "zhangwei@ncst.edu.cn");
+    assert_eq!(get("移动电话"), "13831512345");
+    assert_eq!(get("工作单位"), "华北理工大学");
+    assert_eq!(get("邮编"), "063210");
+    assert_eq!(get("研究专业"), "材料科学与工程");
+    assert_eq!(get("提供服务方式"), "科普报告、科学秀");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
