@@ -21,7 +21,6 @@ pub mod forms;
 pub mod import;
 pub mod ingest;
 pub mod isolate;
-pub mod isolate_glue;
 pub mod model;
 pub mod pipeline;
 pub mod receipts;

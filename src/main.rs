@@ -107,7 +107,7 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     if let Cmd::ParseDoc { format } = &cli.cmd {
-        std::process::exit(kepu_intake::isolate_glue::child_main(format));
+        std::process::exit(kepu_intake::isolate::child_main(format));
     }
     match real_main(cli) {
         Ok(()) => {}

@@ -11,7 +11,8 @@ use crate::db::documents::{NewDocument, Processed};
 use crate::db::Db;
 use crate::error::Result;
 use crate::extract::{self, Extracted, ExtractedDoc, Limits};
-use crate::forms::{self, FormError, ParsedForm};
+use crate::forms::{FormError, ParsedForm};
+use crate::isolate::{self, IsolateOptions};
 use crate::model::{Category, DocKind};
 use crate::scan::{ScanInfo, ScanOptions};
 use crate::store::{sha256_hex, Store};
@@ -40,6 +41,7 @@ pub struct Pipeline {
     limits: Limits,
     own: Vec<String>,
     scan_opts: ScanOptions,
+    isolate: IsolateOptions,
 }
 
 impl Pipeline {
@@ -55,6 +57,12 @@ impl Pipeline {
             store,
             limits,
             scan_opts: ScanOptions::detect(&cfg.tools),
+            isolate: IsolateOptions {
+                exe: parser_exe(),
+                timeout: std::time::Duration::from_secs(cfg.intake.parse_timeout_s.max(1)),
+                memory_mb: cfg.intake.parse_memory_mb,
+                tools: cfg.tools.clone(),
+            },
         })
     }
 
@@ -279,14 +287,10 @@ impl Pipeline {
         Ok(doc)
     }
 
+    /// Parses in a child process (timeout, memory cap): docx-rs can panic or spin on
+    /// hostile files, and neither may take the daemon down.
     fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-        match catch_unwind(AssertUnwindSafe(|| forms::parse_electronic(format, bytes))) {
-            Ok(r) => r,
-            Err(p) => Err(FormError::Corrupt(format!(
-                "parser panicked: {}",
-                panic_text(&p)
-            ))),
-        }
+        isolate::read_electronic(&self.isolate, format, bytes)
     }
 
     /// Seal and OCR of one scan, cached by content: OCR costs seconds a page.
@@ -329,6 +333,15 @@ impl Pipeline {
         }
         (to, "pending".into(), None)
     }
+}
+
+/// The binary that runs `__parse-doc`: this one, unless `KEPU_PARSER_EXE` names another
+/// (tests that drive the library from a test binary point it at kepu-intake).
+fn parser_exe() -> std::path::PathBuf {
+    std::env::var_os("KEPU_PARSER_EXE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| std::path::PathBuf::from("kepu-intake"))
 }
 
 fn apply_form(doc: &mut NewDocument, p: ParsedForm) {

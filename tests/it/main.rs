@@ -1,3 +1,4 @@
-//! Integration tests, one binary: each stage has its own module.
+//! The one integration-test binary; each stage's tests are a module.
 
+mod forms;
 mod scan;
