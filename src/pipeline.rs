@@ -102,59 +102,61 @@ impl Pipeline {
     fn process_list(
         &self,
         db: &mut Db,
-        mut list: Vec<crate::db::messages::PendingMessage>,
+        list: Vec<crate::db::messages::PendingMessage>,
         cancel: &CancellationToken,
     ) -> Result<Stats> {
-        // Originals before their duplicates, so a duplicate can take the category.
-        list.sort_by_key(|m| (m.duplicate_of.is_some(), m.id));
-        let total = list.len();
+        // Originals are committed before their duplicates run, so a duplicate can take
+        // the original's category.
+        let (dups, originals): (Vec<_>, Vec<_>) =
+            list.into_iter().partition(|m| m.duplicate_of.is_some());
+        let total = originals.len() + dups.len();
         let mut stats = Stats::default();
-        let started = Instant::now();
-        let mut last_report = Instant::now();
-        for chunk in list.chunks(BATCH) {
-            if cancel.is_cancelled() {
-                info!("shutdown requested: stopping after the current batch");
-                break;
-            }
-            let mut out = Vec::with_capacity(chunk.len());
-            for m in chunk {
-                let span = info_span!("process", message = m.id);
-                let _g = span.enter();
-                let p = match catch_unwind(AssertUnwindSafe(|| self.process_one(db, m))) {
-                    Ok(Ok(p)) => p,
-                    Ok(Err(e)) => {
-                        error!(message = m.id, error = %e, "processing failed");
-                        stats.failed += 1;
-                        failed(m.id, format!("processing_failed:{e}"))
-                    }
-                    Err(panic) => {
-                        let msg = panic_text(&panic);
-                        error!(message = m.id, panic = %msg, "processing panicked");
-                        stats.failed += 1;
-                        failed(m.id, format!("processing_failed:panic:{msg}"))
-                    }
-                };
-                out.push(p);
-            }
-            self.store.sync()?;
-            db.save_processed(&out)?;
-            stats.processed += out.len();
-            if total > BATCH && last_report.elapsed().as_secs() >= 2 {
-                last_report = Instant::now();
-                info!(
-                    done = stats.processed,
-                    total,
-                    secs = started.elapsed().as_secs(),
-                    "已处理 {}/{} 封邮件",
-                    stats.processed,
-                    total
-                );
+        let mut progress = Progress::new(total);
+        for part in [originals, dups] {
+            for chunk in part.chunks(BATCH) {
+                if cancel.is_cancelled() {
+                    info!("shutdown requested: stopping after the current batch");
+                    break;
+                }
+                let mut out = Vec::with_capacity(chunk.len());
+                for m in chunk {
+                    out.push(self.guarded(db, m, &mut stats));
+                }
+                self.store.sync()?;
+                db.save_processed(&out)?;
+                stats.processed += out.len();
+                progress.tick(stats.processed);
             }
         }
         if stats.processed > 0 {
             self.rebuild_applications(db)?;
         }
         Ok(stats)
+    }
+
+    /// One message under `catch_unwind`: errors and panics become a recorded problem.
+    fn guarded(
+        &self,
+        db: &Db,
+        m: &crate::db::messages::PendingMessage,
+        stats: &mut Stats,
+    ) -> Processed {
+        let span = info_span!("process", message = m.id);
+        let _g = span.enter();
+        match catch_unwind(AssertUnwindSafe(|| self.process_one(db, m))) {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                error!(message = m.id, error = %e, "processing failed");
+                stats.failed += 1;
+                failed(m.id, format!("processing_failed:{e}"))
+            }
+            Err(panic) => {
+                let msg = panic_text(&panic);
+                error!(message = m.id, panic = %msg, "processing panicked");
+                stats.failed += 1;
+                failed(m.id, format!("processing_failed:panic:{msg}"))
+            }
+        }
     }
 
     /// Recomputes applications and scan matches over the whole intake.
@@ -391,6 +393,38 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
         return Category::Submission;
     }
     Category::Other
+}
+
+/// Progress of long runs (reprocess, a big first catch-up) for the operator's log.
+struct Progress {
+    total: usize,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, done: usize) {
+        if self.total > BATCH && (self.last.elapsed().as_secs() >= 2 || done == self.total) {
+            self.last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64();
+            let rate = done as f64 / secs.max(0.001);
+            let left = (self.total - done) as f64 / rate.max(0.001);
+            info!(
+                done,
+                total = self.total,
+                "已处理 {done}/{} 封邮件，约 {left:.0} 秒后完成",
+                self.total
+            );
+        }
+    }
 }
 
 fn failed(message: i64, problem: String) -> Processed {
