@@ -171,6 +171,15 @@ fn sample_mailbox_end_to_end() {
     assert!(ok, "{err}");
     let d2 = dump(&cfg);
     assert_eq!(app(&d2, "张伟")["status"], "missing_scan");
+    // The unmatched scan now stands alone as an expert form without its electronic version.
+    let lone: Vec<&Value> = d2["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "missing_electronic")
+        .collect();
+    assert_eq!(lone.len(), 1);
+    assert_eq!(lone[0]["scan"], scan_doc["id"]);
     assert_eq!(d2["messages"].as_array().unwrap().len(), 10);
     // Application ids are stable across the rebuild.
     assert_eq!(
@@ -214,6 +223,6 @@ fn sample_mailbox_end_to_end() {
     };
     let a = strip(kepu(&cfg, &["status", "--json"]).1);
     let b = strip(kepu(&cfg2, &["status", "--json"]).1);
-    assert!(a.contains("\"applications\": 4"), "{a}");
+    assert!(a.contains("\"applications\": 5"), "{a}");
     assert_eq!(a, b);
 }
