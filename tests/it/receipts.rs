@@ -957,3 +957,75 @@ async fn mode_off_sends_nothing() {
     assert_eq!(e.drain_at(&t0).await, receipts::DrainStats::default());
     assert_eq!(e.row(r).status, "pending");
 }
+
+#[tokio::test]
+async fn a_connection_lost_after_data_is_uncertain_and_never_resent_blindly() {
+    let server = SmtpServer::start(ServerOpts {
+        tls: true,
+        exit_after_data: true,
+        ..Default::default()
+    });
+    let mut e = env(ReceiptMode::Send);
+    e.use_server(&server);
+    e.cfg.smtp.user = String::new();
+    let t0 = now_plus(0);
+    let (_, r) = e.add(1, "office@school.example", "唐山市第一中学", &t0);
+    let s = e.drain_at(&t0).await;
+    assert_eq!((s.sent, s.uncertain), (0, 1), "{s:?}");
+    // The server did get it: exactly the window the status must not hide.
+    assert_eq!(server.received().len(), 1);
+    let row = e.row(r);
+    assert_eq!((row.status.as_str(), row.attempts), ("failed", 1));
+    let reason = row.reason.unwrap();
+    assert!(
+        reason.starts_with("uncertain: connection lost after the message was sent")
+            && reason.ends_with(&format!("run receipts --retry {r}")),
+        "{reason}"
+    );
+    assert_eq!(
+        e.drain_at(&now_plus(600)).await,
+        receipts::DrainStats::default()
+    );
+}
+
+#[tokio::test]
+async fn the_global_rate_counts_receipts_sent_by_earlier_drains() {
+    let server = SmtpServer::start(ServerOpts {
+        tls: true,
+        ..Default::default()
+    });
+    let mut e = env(ReceiptMode::Send);
+    e.use_server(&server);
+    e.cfg.smtp.user = String::new();
+    e.cfg.receipts.max_per_minute = 2;
+    let t0 = now_whole_seconds();
+    let at = |s: i64| kepu_intake::time::fmt(&(t0 + chrono::Duration::seconds(s)));
+    let (_, a) = e.add(1, "a@school.example", "一中", &at(-20));
+    let (_, b) = e.add(2, "b@school.example", "二中", &at(-20));
+    e.db.receipt_mark_sent(a, "<a@x>", "250 ok", &at(-10))
+        .unwrap();
+    e.db.receipt_mark_sent(b, "<b@x>", "250 ok", &at(-5))
+        .unwrap();
+    let (_, c) = e.add(3, "c@school.example", "三中", &at(0));
+
+    // Two went out in the last minute: the drain waits for a slot until shut down.
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let s = receipts::drain_at(&e.cfg, &mut e.db, &e.dump, &stop, t0)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(s.sent, 0, "{s:?}");
+    assert_eq!(e.row(c).status, "pending");
+    assert!(server.received().is_empty());
+
+    e.cfg.receipts.max_per_minute = 3;
+    let s = e.drain_at(&at(1)).await;
+    assert_eq!(s.sent, 1, "{s:?}");
+    assert_eq!(server.received().len(), 1);
+}

@@ -4,7 +4,8 @@
 Implicit TLS when --cert/--key are given, optional AUTH (--auth user:password), every
 accepted message saved as <dir>/<n>.eml plus <n>.json (envelope). Failure modes:
 --tempfail N answers 451 to the end of DATA for the first N messages, --reject answers
-550 to every message. The bound port is written to --port-file once listening.
+550 to every message, --exit-after-data stores the first message and then dies without
+answering (the client cannot know it was delivered). The bound port is written to --port-file once listening.
 """
 import argparse
 import asyncio
@@ -16,7 +17,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, out_dir, tempfail, reject):
+    def __init__(self, out_dir, tempfail, reject, exit_after_data=False):
+        self.exit_after_data = exit_after_data
         self.out_dir = out_dir
         self.tempfail = tempfail
         self.reject = reject
@@ -37,6 +39,8 @@ class Handler:
         with open(base + ".tmp", "wb") as f:
             f.write(envelope.original_content)
         os.rename(base + ".tmp", base + ".eml")
+        if self.exit_after_data:
+            os._exit(0)
         return "250 2.0.0 OK queued as test-%d" % self.saved
 
 
@@ -49,9 +53,10 @@ def main():
     ap.add_argument("--auth")
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--reject", action="store_true")
+    ap.add_argument("--exit-after-data", action="store_true")
     args = ap.parse_args()
 
-    handler = Handler(args.dir, args.tempfail, args.reject)
+    handler = Handler(args.dir, args.tempfail, args.reject, args.exit_after_data)
     authenticator = None
     if args.auth:
         user, password = args.auth.split(":", 1)

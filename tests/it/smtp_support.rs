@@ -102,6 +102,8 @@ pub struct ServerOpts {
     pub tempfail: u32,
     /// Answer 550 to every message.
     pub reject: bool,
+    /// Store the first message, then exit without answering.
+    pub exit_after_data: bool,
 }
 
 pub struct SmtpServer {
@@ -153,6 +155,9 @@ impl SmtpServer {
         }
         if opts.reject {
             cmd.arg("--reject");
+        }
+        if opts.exit_after_data {
+            cmd.arg("--exit-after-data");
         }
         let mut child = cmd.spawn().expect("start tests/it/smtp_server.py");
         let t0 = Instant::now();
