@@ -177,7 +177,12 @@ fn subject(
         .collect::<Vec<_>>()
         .join("、");
     match applicants {
-        [] if !forms.is_empty() => format!("回执：已收到您的申报材料（{form_names}）"),
+        // The sender's own subject keeps receipts from looking identical (NetEase
+        // rejects look-alike mail as spam).
+        [] if !forms.is_empty() => format!(
+            "回执：已收到您的申报材料（{form_names}；来信主题：{}）",
+            truncate(&original_subjects(messages), 20)
+        ),
         [] => {
             let orig = truncate(&original_subjects(messages), 30);
             if is_question {

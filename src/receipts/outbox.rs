@@ -30,11 +30,13 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::report::dump::{Dump, DumpMessage};
 use chrono::{DateTime, FixedOffset};
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Transient failures of one message before it is given up as `failed`.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -89,6 +91,9 @@ pub async fn drain_at(
     if cfg.receipts.mode == ReceiptMode::Off {
         return Ok(stats);
     }
+    // A second drain in this process would take the first one's live `sending` rows
+    // for leftovers of a crash; other processes are kept out by the data-dir lock.
+    let _one_at_a_time = DRAINING.lock().await;
     let began = Instant::now();
     let clock = move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();
 
@@ -199,11 +204,13 @@ pub async fn drain_at(
             }
         }
         let Some(s) = session.as_mut() else { break };
-        let reached_data = Cell::new(false);
+        // Captured by value (`&mut Db`, an atomic) so the drain future stays `Send`.
+        let reached_data = AtomicBool::new(false);
+        let (flag, dbm, id) = (&reached_data, &mut *db, &our_id);
         let outcome = s
-            .send(msg.envelope(), &bytes, || {
-                db.receipt_mark_sending(r.id, &our_id)?;
-                reached_data.set(true);
+            .send(msg.envelope(), &bytes, move || {
+                dbm.receipt_mark_sending(r.id, id)?;
+                flag.store(true, Ordering::SeqCst);
                 Ok(())
             })
             .await?;
@@ -221,7 +228,7 @@ pub async fn drain_at(
                     stats.failed += 1;
                 } else {
                     let reason = format!("deferred: {reply}");
-                    let counted = !reached_data.get();
+                    let counted = !reached_data.load(Ordering::SeqCst);
                     defer(db, r, &reason, Some(&reply), counted, &clock())?;
                     stats.deferred += 1;
                 }

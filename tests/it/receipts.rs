@@ -1029,3 +1029,45 @@ async fn the_global_rate_counts_receipts_sent_by_earlier_drains() {
     assert_eq!(s.sent, 1, "{s:?}");
     assert_eq!(server.received().len(), 1);
 }
+
+#[test]
+fn the_drain_future_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let mut e = env(ReceiptMode::DryRun);
+    let stop = CancellationToken::new();
+    let fut = receipts::drain(&e.cfg, &mut e.db, &e.dump, &stop);
+    assert_send(&fut);
+}
+
+#[test]
+fn compose_without_an_applicant_name_still_varies_the_subject() {
+    let t = Template::builtin();
+    let e = doc(
+        41,
+        "表.docx",
+        "electronic",
+        Some("pilot_school"),
+        Fields::new(),
+    );
+    let dump = Dump {
+        messages: vec![message(
+            9,
+            "x@school.example",
+            "试点学校申报",
+            "submission",
+            vec![e],
+        )],
+        applications: vec![],
+    };
+    let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
+    assert_eq!(
+        r.subject,
+        "回执：已收到您的申报材料（科技教育试点学校申报表；来信主题：试点学校申报）"
+    );
+    assert!(
+        r.body
+            .contains("附件4 科技教育试点学校申报表：（未能识别申报单位/申报人），电子版"),
+        "{}",
+        r.body
+    );
+}
