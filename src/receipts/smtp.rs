@@ -12,7 +12,8 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use std::time::Duration;
 
-/// Network timeout of each step.
+/// Longest wait for connect+login and for each reply: lettre sets no read timeout on
+/// async streams, and a stalled server must not stall the daemon.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How one message fared.
@@ -60,8 +61,22 @@ fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters> {
 }
 
 impl Session {
-    /// Connects, secures and logs in. Errors name the server and the step.
+    /// Connects, secures and logs in, within [`TIMEOUT`]. Errors name the server and
+    /// the step.
     pub async fn connect(cfg: &SmtpConfig) -> Result<Session> {
+        tokio::time::timeout(TIMEOUT, Self::connect_inner(cfg))
+            .await
+            .map_err(|_| {
+                Error::Smtp(format!(
+                    "{}:{} did not complete connect/TLS/login within {} s",
+                    cfg.host,
+                    cfg.port,
+                    TIMEOUT.as_secs()
+                ))
+            })?
+    }
+
+    async fn connect_inner(cfg: &SmtpConfig) -> Result<Session> {
         let hello = ClientId::Domain("kepu-intake.local".into());
         let addr = (cfg.host.as_str(), cfg.port);
         let fail = |step: &str, e: lettre::transport::smtp::Error| {
@@ -146,7 +161,15 @@ impl Session {
         if let Some(o) = self.step(Data).await {
             return Ok(o);
         }
-        match self.conn.message(message).await {
+        let sent = tokio::time::timeout(TIMEOUT, self.conn.message(message)).await;
+        let Ok(sent) = sent else {
+            self.broken = true;
+            return Ok(Outcome::Uncertain(format!(
+                "no reply to the end of DATA within {} s",
+                TIMEOUT.as_secs()
+            )));
+        };
+        match sent {
             Ok(r) => Ok(Outcome::Accepted(reply_text(&r))),
             Err(e) if e.is_transient() => {
                 self.reset().await;
@@ -165,7 +188,14 @@ impl Session {
 
     /// One command before the body; `Some` ends the message with that outcome.
     async fn step<C: std::fmt::Display>(&mut self, cmd: C) -> Option<Outcome> {
-        match self.conn.command(cmd).await {
+        let Ok(reply) = tokio::time::timeout(TIMEOUT, self.conn.command(cmd)).await else {
+            self.broken = true;
+            return Some(Outcome::Transient(format!(
+                "no reply within {} s",
+                TIMEOUT.as_secs()
+            )));
+        };
+        match reply {
             Ok(_) => None,
             Err(e) if e.is_permanent() => {
                 self.reset().await;
@@ -184,15 +214,14 @@ impl Session {
 
     /// RSET after a refusal so the session can carry the next message.
     async fn reset(&mut self) {
-        if self.conn.command(Rset).await.is_err() {
+        let r = tokio::time::timeout(TIMEOUT, self.conn.command(Rset)).await;
+        if !matches!(r, Ok(Ok(_))) {
             self.broken = true;
         }
     }
 
+    /// Says QUIT (unless the connection is already broken) and closes it.
     pub async fn quit(mut self) {
-        if self.is_usable() {
-            let _ = self.conn.quit().await;
-        }
-        self.conn.abort().await;
+        let _ = tokio::time::timeout(TIMEOUT, self.conn.abort()).await;
     }
 }

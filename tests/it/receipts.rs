@@ -1071,3 +1071,57 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn starttls_on_a_submission_port_works_too() {
+    let server = SmtpServer::start(ServerOpts {
+        tls: true,
+        starttls: true,
+        auth: Some(("kepu".into(), "授权码-123".into())),
+        ..Default::default()
+    });
+    let mut e = env(ReceiptMode::Send);
+    e.use_server(&server);
+    e.cfg.smtp.tls = TlsMode::Starttls;
+    let t0 = now_plus(0);
+    let (_, r) = e.add(1, "office@school.example", "唐山市第一中学", &t0);
+    let s = e.drain_at(&t0).await;
+    assert_eq!(s.sent, 1, "{s:?}");
+    assert_eq!(e.row(r).status, "sent");
+    assert_eq!(server.received().len(), 1);
+
+    // Without STARTTLS the server refuses MAIL: a 5xx, the receipt fails with the reply.
+    e.cfg.smtp.tls = TlsMode::None;
+    e.cfg.smtp.user = String::new();
+    let (_, r2) = e.add(2, "b@school.example", "二中", &t0);
+    let s = e.drain_at(&now_plus(1)).await;
+    assert_eq!((s.sent, s.failed), (0, 1), "{s:?}");
+    let row = e.row(r2);
+    assert!(
+        row.smtp_reply.as_deref().unwrap_or("").starts_with("530"),
+        "{row:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_defers_and_names_the_login() {
+    let server = SmtpServer::start(ServerOpts {
+        tls: true,
+        auth: Some(("kepu".into(), "right".into())),
+        ..Default::default()
+    });
+    let mut e = env(ReceiptMode::Send);
+    e.use_server(&server);
+    let t0 = now_plus(0);
+    let (_, r) = e.add(1, "office@school.example", "唐山市第一中学", &t0);
+    let s = e.drain_at(&t0).await;
+    assert_eq!((s.sent, s.deferred), (0, 1), "{s:?}");
+    let err = s.last_error.unwrap();
+    assert!(
+        err.contains("SMTP 登录失败 login as kepu at 127.0.0.1")
+            && err.contains("535 5.7.8 Authentication credentials invalid"),
+        "{err}"
+    );
+    assert_eq!(e.row(r).status, "pending");
+    assert!(server.received().is_empty());
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Throwaway SMTP receiver for the receipts tests (loopback only).
 
-Implicit TLS when --cert/--key are given, optional AUTH (--auth user:password), every
+Implicit TLS when --cert/--key are given (STARTTLS instead with --starttls), optional AUTH (--auth user:password), every
 accepted message saved as <dir>/<n>.eml plus <n>.json (envelope). Failure modes:
 --tempfail N answers 451 to the end of DATA for the first N messages, --reject answers
 550 to every message, --exit-after-data stores the first message and then dies without
@@ -54,6 +54,7 @@ def main():
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--reject", action="store_true")
     ap.add_argument("--exit-after-data", action="store_true")
+    ap.add_argument("--starttls", action="store_true", help="plain port, STARTTLS required")
     args = ap.parse_args()
 
     handler = Handler(args.dir, args.tempfail, args.reject, args.exit_after_data)
@@ -67,12 +68,16 @@ def main():
                 and auth_data.login.decode() == user
                 and auth_data.password.decode() == password
             )
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd answers 535 itself on failure.
+            return AuthResult(success=ok, handled=False)
 
     ctx = None
     if args.cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.cert, args.key)
+
+    starttls_ctx = ctx if args.starttls else None
+    implicit_ctx = None if args.starttls else ctx
 
     def factory():
         return SMTP(
@@ -82,11 +87,13 @@ def main():
             auth_required=bool(args.auth),
             auth_require_tls=False,
             decode_data=False,
+            tls_context=starttls_ctx,
+            require_starttls=bool(starttls_ctx),
         )
 
     async def serve():
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(factory, "127.0.0.1", 0, ssl=ctx)
+        server = await loop.create_server(factory, "127.0.0.1", 0, ssl=implicit_ctx)
         port = server.sockets[0].getsockname()[1]
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:

@@ -97,6 +97,8 @@ pub fn make_certs(dir: &Path) -> TestCerts {
 #[derive(Default)]
 pub struct ServerOpts {
     pub tls: bool,
+    /// With `tls`: a plain port that requires STARTTLS instead of implicit TLS.
+    pub starttls: bool,
     pub auth: Option<(String, String)>,
     /// Answer 451 to the first N messages.
     pub tempfail: u32,
@@ -149,6 +151,9 @@ impl SmtpServer {
                 .arg("--key")
                 .arg(&certs.key);
             ca = Some(certs.ca);
+            if opts.starttls {
+                cmd.arg("--starttls");
+            }
         }
         if let Some((u, p)) = &opts.auth {
             cmd.arg("--auth").arg(format!("{u}:{p}"));
