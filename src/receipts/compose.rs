@@ -264,7 +264,7 @@ fn documents_section(
         .filter(|d| d.superseded_by.is_none())
         .filter(|d| match d.kind.as_str() {
             "electronic" | "scan" => d.form.is_none(),
-            "other" => true,
+            "other" => !is_small_image(d),
             _ => false,
         })
         .map(|d| d.name.as_str())
@@ -281,6 +281,11 @@ fn documents_section(
         );
     }
     out.trim_end().to_string()
+}
+
+/// Signature logos and inline icons: images too small to be a scanned page.
+fn is_small_image(d: &DumpDocument) -> bool {
+    matches!(d.format.as_str(), "gif" | "png" | "jpg" | "bmp") && d.size < 20 * 1024
 }
 
 /// What one application still lacks, in words an applicant understands.

@@ -340,13 +340,17 @@ fn sample_dump() -> Dump {
     );
     scan.stamped = Some(true);
     scan.scan_of = Some(30);
-    let logo = doc(13, "logo.gif", "other", None, Fields::new());
+    let note = doc(13, "申报说明.txt", "other", None, Fields::new());
+    // A signature logo: small image, not worth mentioning to the applicant.
+    let mut logo = doc(14, "logo.gif", "other", None, Fields::new());
+    logo.format = "gif".into();
+    logo.size = 3000;
     let m1 = message(
         1,
         "office@school.example",
         "一中申报材料",
         "submission",
-        vec![e, scan, logo],
+        vec![e, scan, note, logo],
     );
     let expert_e = doc(
         30,
@@ -403,7 +407,9 @@ fn compose_names_each_document_and_what_is_missing() {
         "{b}"
     );
     assert!(
-        b.contains("未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：logo.gif"),
+        b.contains(
+            "未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：申报说明.txt\n"
+        ),
         "{b}"
     );
     assert!(
