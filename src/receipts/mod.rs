@@ -2,11 +2,13 @@
 //! outbox in SQLite, never to robots (RFC 3834).
 //!
 //! [`policy`] decides who is answered, the pipeline queues the decision with
-//! [`initial_status`], [`outbox::drain`] composes ([`compose`]) and sends ([`smtp`]).
+//! [`initial_status`], [`outbox::drain`] composes ([`compose`]), sends ([`smtp`]) and
+//! files a copy in the Sent folder ([`sent_folder`]).
 
 pub mod compose;
 pub mod outbox;
 pub mod policy;
+pub mod sent_folder;
 pub mod smtp;
 pub mod template;
 

@@ -20,6 +20,9 @@
 //! A receipt whose address already got one less than a window ago waits (stays
 //! `pending`, due when the window closes, no attempt counted) and then goes out on its
 //! own. Only one drain may run at a time (the daemon holds the data-dir lock).
+//!
+//! After the sends, receipts that went out are copied to `smtp.sent_folder` over the
+//! `[imap]` account ([`super::sent_folder`]), best effort.
 
 use super::compose::{build_message, compose, our_message_id, ComposeContext, Threading};
 use super::smtp::{Outcome, Session};
@@ -65,6 +68,10 @@ pub struct DrainStats {
     pub skipped: usize,
     /// The last connection-level error, if any.
     pub last_error: Option<String>,
+    /// Copies stored in `smtp.sent_folder`.
+    pub copied: usize,
+    /// Why the Sent-folder copy failed, if it did (receipts stay `sent`).
+    pub copy_error: Option<String>,
 }
 
 /// Drains the outbox now. See [`drain_at`].
@@ -125,6 +132,7 @@ pub async fn drain_at(
     let dry_dir = dry_run_dir(cfg);
     let mut limiter = RateLimiter::new(db, cfg.receipts.max_per_minute, &clock())?;
     let mut session: Option<Session> = None;
+    let mut copies: Vec<Vec<u8>> = Vec::new();
     for (i, r) in due.iter().enumerate() {
         if shutdown.is_cancelled() {
             break;
@@ -220,6 +228,7 @@ pub async fn drain_at(
                 db.receipt_mark_sent(r.id, &our_id, &reply, &crate::time::fmt(&clock()))?;
                 tracing::info!(receipt = r.id, to = %r.to_addr, %reply, "receipt sent");
                 stats.sent += 1;
+                copies.push(bytes);
             }
             Outcome::Transient(reply) => {
                 if r.attempts + 1 >= MAX_ATTEMPTS {
@@ -250,6 +259,15 @@ pub async fn drain_at(
     }
     if let Some(s) = session.take() {
         s.quit().await;
+    }
+    if !cfg.smtp.sent_folder.is_empty() && cfg.imap.is_configured() {
+        match super::sent_folder::append_copies(cfg, &copies).await {
+            Ok(n) => stats.copied = n,
+            Err(e) => {
+                tracing::warn!(error = %e, folder = %cfg.smtp.sent_folder, "receipts not copied to the Sent folder");
+                stats.copy_error = Some(e.to_string());
+            }
+        }
     }
     Ok(stats)
 }

@@ -1,4 +1,5 @@
 //! The integration-test binary: one module per area.
 
 mod receipts;
+mod receipts_dovecot;
 mod smtp_support;

@@ -1281,3 +1281,64 @@ async fn receipts_survive_sigkill_without_duplicates() {
         received.len()
     );
 }
+
+// ---------------------------------------------------------------- Sent folder
+
+#[test]
+fn folder_names_are_encoded_in_modified_utf7() {
+    use kepu_intake::receipts::sent_folder::mutf7;
+    assert_eq!(mutf7("已发送"), "&XfJT0ZAB-");
+    assert_eq!(mutf7("Sent"), "Sent");
+    assert_eq!(mutf7("A&B"), "A&-B");
+    assert_eq!(mutf7("草稿箱"), "&g0l6P3ux-");
+}
+
+#[tokio::test]
+async fn sent_receipts_are_copied_to_the_sent_folder() {
+    use crate::receipts_dovecot::{Dovecot, PASSWORD, SENT, USER};
+    let smtp = SmtpServer::start(ServerOpts {
+        tls: true,
+        ..Default::default()
+    });
+    let imap = Dovecot::start();
+    let mut e = env(ReceiptMode::Send);
+    e.use_server(&smtp);
+    e.cfg.smtp.user = String::new();
+    e.cfg.smtp.sent_folder = SENT.into();
+    e.cfg.imap.host = "127.0.0.1".into();
+    e.cfg.imap.port = imap.port;
+    e.cfg.imap.tls = TlsMode::Implicit;
+    e.cfg.imap.ca_file = Some(imap.ca.clone());
+    e.cfg.imap.user = USER.into();
+    let pw = e.data.join("imap-password");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    e.cfg.imap.password_file = Some(pw);
+    let t0 = now_plus(0);
+    let (_, r1) = e.add(1, "office@school.example", "唐山市第一中学", &t0);
+    let (_, r2) = e.add(2, "b@school.example", "唐山市第二中学", &t0);
+
+    let s = e.drain_at(&t0).await;
+    assert_eq!((s.sent, s.copied), (2, 2), "{s:?}\n{}", imap.log());
+    assert_eq!(s.copy_error, None);
+    let mut ids: Vec<String> = imap
+        .sent_messages()
+        .iter()
+        .map(|raw| header(&MessageParser::default().parse(raw).unwrap(), "Message-ID"))
+        .collect();
+    ids.sort();
+    let mut want = vec![
+        e.row(r1).our_message_id.unwrap(),
+        e.row(r2).our_message_id.unwrap(),
+    ];
+    want.sort();
+    assert_eq!(ids, want);
+
+    // A broken IMAP login leaves the receipts sent and says why the copy failed.
+    std::fs::write(e.cfg.imap.password_file.as_ref().unwrap(), "wrong").unwrap();
+    let (_, r3) = e.add(3, "c@school.example", "唐山市第三中学", &t0);
+    let s = e.drain_at(&now_plus(1)).await;
+    assert_eq!((s.sent, s.copied), (1, 0), "{s:?}");
+    assert!(s.copy_error.unwrap().contains("IMAP 登录失败"));
+    assert_eq!(e.row(r3).status, "sent");
+    assert_eq!(imap.sent_messages().len(), 2);
+}
