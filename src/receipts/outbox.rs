@@ -6,9 +6,11 @@
 //!   accepted MAIL and RCPT and before `DATA`; it goes `sending → sent` (with the
 //!   server's reply) the moment the `250` after the body arrives;
 //! * a row found in `sending` when a drain starts was left by a process that stopped
-//!   mid-conversation. It is never sent again blindly: it becomes `failed` with an
-//!   `uncertain:` reason and waits for an operator (`receipts --retry ID`, which reuses
-//!   the same Message-ID so a copy that did go out can be recognised);
+//!   mid-conversation. It is never sent again blindly: when its Message-ID is in
+//!   `smtp.sent_folder` (servers such as NetEase can file SMTP mail there) it is `sent`;
+//!   otherwise it becomes `failed` with an `uncertain:` reason and waits for an
+//!   operator (`receipts --retry ID`, which reuses the same Message-ID so a copy that
+//!   did go out can be recognised);
 //! * the one window in which a duplicate is still possible: the process dies (or the
 //!   connection drops) after the server has the final `.` of DATA and before the `250`
 //!   is committed, and the operator then retries although the first copy arrived.
@@ -104,7 +106,7 @@ pub async fn drain_at(
     let began = Instant::now();
     let clock = move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();
 
-    stats.uncertain += recover_sending(db)?;
+    recover_sending(cfg, db, &clock(), &mut stats).await?;
     let template = Template::load(cfg.receipts.template_file.as_deref())?;
     let deadline = cfg.intake.deadline().ok();
     let ctx = ComposeContext {
@@ -272,12 +274,54 @@ pub async fn drain_at(
     Ok(stats)
 }
 
-/// Rows a stopped process left in `sending` become `failed` (never re-sent blindly).
-fn recover_sending(db: &Db) -> Result<usize> {
+/// Rows a stopped process left in `sending` are never sent again blindly: one whose
+/// Message-ID is in the Sent folder (filed there by the SMTP server) is `sent`; any
+/// other becomes `failed` as `uncertain` for an operator to check.
+async fn recover_sending(
+    cfg: &Config,
+    db: &mut Db,
+    now: &DateTime<FixedOffset>,
+    stats: &mut DrainStats,
+) -> Result<()> {
     let stale = db.receipts_with_status(&["sending"])?;
-    for r in &stale {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = stale
+        .iter()
+        .map(|r| r.our_message_id.clone().unwrap_or_default())
+        .collect();
+    let lookup = !cfg.smtp.sent_folder.is_empty() && cfg.imap.is_configured();
+    let found = if lookup {
+        match super::sent_folder::find_message_ids(cfg, &ids).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for interrupted receipts in the Sent folder");
+                stats.copy_error = Some(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for (i, r) in stale.iter().enumerate() {
+        let in_folder = found.as_ref().is_some_and(|f| f.get(i) == Some(&true));
+        if in_folder {
+            let reply = format!(
+                "found in Sent folder {} after restart",
+                cfg.smtp.sent_folder
+            );
+            db.receipt_mark_sent(r.id, &ids[i], &reply, &crate::time::fmt(now))?;
+            stats.sent += 1;
+            continue;
+        }
+        let checked = if found.is_some() {
+            "not found in the Sent folder; "
+        } else {
+            ""
+        };
         let reason = format!(
-            "uncertain: process stopped during SMTP; check the Sent folder then run receipts --retry {}",
+            "uncertain: process stopped during SMTP; {checked}check the Sent folder then run receipts --retry {}",
             r.id
         );
         db.receipt_mark_failed(r.id, &reason, None)?;
@@ -285,8 +329,9 @@ fn recover_sending(db: &Db) -> Result<usize> {
             receipt = r.id,
             "receipt left in 'sending' by a stopped process marked failed (uncertain)"
         );
+        stats.uncertain += 1;
     }
-    Ok(stale.len())
+    Ok(())
 }
 
 /// Folds pending receipts into the oldest unsent one to the same address queued less

@@ -14,45 +14,127 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// Longest time for the whole copy (connect, login, every APPEND).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The byte stream under an IMAP session (TLS or, for tests on loopback, plain).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send> Io for T {}
+type ImapSession = async_imap::Session<Box<dyn Io>>;
+
+fn imap_error(cfg: &Config, msg: String) -> Error {
+    Error::Imap {
+        host: cfg.imap.host.clone(),
+        msg,
+    }
+}
+
 /// Appends `copies` (whole RFC 5322 messages) to `smtp.sent_folder` with `\Seen`, using
 /// the `[imap]` account. Returns how many were stored.
 pub async fn append_copies(cfg: &Config, copies: &[Vec<u8>]) -> Result<usize> {
     if cfg.smtp.sent_folder.is_empty() || copies.is_empty() {
         return Ok(0);
     }
-    let imap = &cfg.imap;
-    let fail = |msg: String| Error::Imap {
-        host: imap.host.clone(),
-        msg,
-    };
     let work = async {
-        let tcp = tokio::net::TcpStream::connect((imap.host.as_str(), imap.port))
+        let mut session = login(cfg).await?;
+        let folder = mutf7(&cfg.smtp.sent_folder);
+        let mut stored = 0;
+        for bytes in copies {
+            session
+                .append(&folder, Some("(\\Seen)"), None, bytes)
+                .await
+                .map_err(|e| imap_error(cfg, format!("APPEND to {}: {e}", cfg.smtp.sent_folder)))?;
+            stored += 1;
+        }
+        let _ = session.logout().await;
+        Ok(stored)
+    };
+    with_timeout(cfg, work).await
+}
+
+/// For each Message-ID, whether a message carrying it is in `smtp.sent_folder` (a copy
+/// the SMTP server filed itself proves it accepted the message).
+pub async fn find_message_ids(cfg: &Config, ids: &[String]) -> Result<Vec<bool>> {
+    let work = async {
+        let mut session = login(cfg).await?;
+        session
+            .examine(mutf7(&cfg.smtp.sent_folder))
             .await
-            .map_err(|e| fail(format!("connect port {}: {e}", imap.port)))?;
+            .map_err(|e| imap_error(cfg, format!("EXAMINE {}: {e}", cfg.smtp.sent_folder)))?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Our ids are `<receipt-N-hex@kepu-intake.local>`: nothing to escape.
+            let safe: String = id.chars().filter(|c| !matches!(c, '"' | '\\')).collect();
+            let hits = session
+                .uid_search(format!("HEADER Message-ID \"{safe}\""))
+                .await
+                .map_err(|e| imap_error(cfg, format!("SEARCH for {id}: {e}")))?;
+            found.push(!hits.is_empty());
+        }
+        let _ = session.logout().await;
+        Ok(found)
+    };
+    with_timeout(cfg, work).await
+}
+
+async fn with_timeout<T>(
+    cfg: &Config,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(TIMEOUT, work).await.map_err(|_| {
+        imap_error(
+            cfg,
+            format!("Sent folder work took longer than {} s", TIMEOUT.as_secs()),
+        )
+    })?
+}
+
+async fn login(cfg: &Config) -> Result<ImapSession> {
+    let imap = &cfg.imap;
+    let tcp = tokio::net::TcpStream::connect((imap.host.as_str(), imap.port))
+        .await
+        .map_err(|e| imap_error(cfg, format!("connect port {}: {e}", imap.port)))?;
+    let stream: Box<dyn Io> =
         match imap.tls {
             TlsMode::Implicit => {
                 let tls = tls_connector(cfg)?;
                 let name = ServerName::try_from(imap.host.clone())
-                    .map_err(|e| fail(format!("bad host name: {e}")))?;
-                let stream = tls
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| fail(format!("TLS: {e}")))?;
-                append_over(cfg, stream, copies).await
+                    .map_err(|e| imap_error(cfg, format!("bad host name: {e}")))?;
+                Box::new(
+                    tls.connect(name, tcp)
+                        .await
+                        .map_err(|e| imap_error(cfg, format!("TLS: {e}")))?,
+                )
             }
-            TlsMode::None => append_over(cfg, tcp, copies).await,
-            TlsMode::Starttls => Err(fail(
-                "imap.tls = \"starttls\" is not supported for the Sent copy; use \"implicit\""
+            TlsMode::None => Box::new(tcp),
+            TlsMode::Starttls => return Err(imap_error(
+                cfg,
+                "imap.tls = \"starttls\" is not supported for the Sent folder; use \"implicit\""
                     .into(),
             )),
-        }
-    };
-    tokio::time::timeout(TIMEOUT, work).await.map_err(|_| {
-        fail(format!(
-            "Sent copy took longer than {} s",
-            TIMEOUT.as_secs()
-        ))
-    })?
+        };
+    let mut client = async_imap::Client::new(stream);
+    client
+        .read_response()
+        .await
+        .map_err(|e| imap_error(cfg, format!("greeting: {e}")))?
+        .ok_or_else(|| imap_error(cfg, "closed before the greeting".into()))?;
+    let password = imap.secret().resolve("imap")?;
+    let mut session = client
+        .login(&imap.user, &password)
+        .await
+        .map_err(|(e, _)| Error::ImapAuth {
+            host: imap.host.clone(),
+            user: imap.user.clone(),
+            msg: e.to_string(),
+        })?;
+    // NetEase refuses mailbox commands from clients that did not identify themselves.
+    let ident = [
+        ("name", Some("kepu-intake")),
+        ("version", Some(env!("CARGO_PKG_VERSION"))),
+        ("vendor", Some("kepu-intake")),
+    ];
+    if let Err(e) = session.id(ident).await {
+        tracing::debug!(error = %e, "IMAP ID refused; continuing");
+    }
+    Ok(session)
 }
 
 fn tls_connector(cfg: &Config) -> Result<tokio_rustls::TlsConnector> {
@@ -75,52 +157,6 @@ fn tls_connector(cfg: &Config) -> Result<tokio_rustls::TlsConnector> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-}
-
-async fn append_over<S>(cfg: &Config, stream: S, copies: &[Vec<u8>]) -> Result<usize>
-where
-    S: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
-{
-    let imap = &cfg.imap;
-    let fail = |msg: String| Error::Imap {
-        host: imap.host.clone(),
-        msg,
-    };
-    let mut client = async_imap::Client::new(stream);
-    client
-        .read_response()
-        .await
-        .map_err(|e| fail(format!("greeting: {e}")))?
-        .ok_or_else(|| fail("closed before the greeting".into()))?;
-    let password = imap.secret().resolve("imap")?;
-    let mut session = client
-        .login(&imap.user, &password)
-        .await
-        .map_err(|(e, _)| Error::ImapAuth {
-            host: imap.host.clone(),
-            user: imap.user.clone(),
-            msg: e.to_string(),
-        })?;
-    // NetEase refuses mailbox commands from clients that did not identify themselves.
-    let ident = [
-        ("name", Some("kepu-intake")),
-        ("version", Some(env!("CARGO_PKG_VERSION"))),
-        ("vendor", Some("kepu-intake")),
-    ];
-    if let Err(e) = session.id(ident).await {
-        tracing::debug!(error = %e, "IMAP ID refused; continuing");
-    }
-    let folder = mutf7(&cfg.smtp.sent_folder);
-    let mut stored = 0;
-    for bytes in copies {
-        session
-            .append(&folder, Some("(\\Seen)"), None, bytes)
-            .await
-            .map_err(|e| fail(format!("APPEND to {}: {e}", cfg.smtp.sent_folder)))?;
-        stored += 1;
-    }
-    let _ = session.logout().await;
-    Ok(stored)
 }
 
 /// A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): `已发送` → `&XfJT0ZAB-`.

@@ -1342,3 +1342,47 @@ async fn sent_receipts_are_copied_to_the_sent_folder() {
     assert_eq!(e.row(r3).status, "sent");
     assert_eq!(imap.sent_messages().len(), 2);
 }
+
+#[tokio::test]
+async fn an_interrupted_receipt_found_in_the_sent_folder_counts_as_sent() {
+    use crate::receipts_dovecot::{Dovecot, PASSWORD, SENT, USER};
+    let imap = Dovecot::start();
+    let mut e = env(ReceiptMode::DryRun);
+    e.cfg.smtp.sent_folder = SENT.into();
+    e.cfg.imap.host = "127.0.0.1".into();
+    e.cfg.imap.port = imap.port;
+    e.cfg.imap.ca_file = Some(imap.ca.clone());
+    e.cfg.imap.user = USER.into();
+    let pw = e.data.join("imap-password");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    e.cfg.imap.password_file = Some(pw);
+    let t0 = now_plus(0);
+    let (_, delivered) = e.add(1, "a@school.example", "一中", &t0);
+    let (_, lost) = e.add(2, "b@school.example", "二中", &t0);
+    e.db.receipt_mark_sending(delivered, "<receipt-1-aaaa@kepu-intake.local>")
+        .unwrap();
+    e.db.receipt_mark_sending(lost, "<receipt-2-bbbb@kepu-intake.local>")
+        .unwrap();
+    // The SMTP server filed the first one in Sent before the process died.
+    let copy =
+        b"Message-ID: <receipt-1-aaaa@kepu-intake.local>\r\nSubject: x\r\n\r\nbody\r\n".to_vec();
+    let n = kepu_intake::receipts::sent_folder::append_copies(&e.cfg, &[copy])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
+    let s = e.drain_at(&now_plus(1)).await;
+    assert_eq!((s.sent, s.uncertain, s.dry_run), (1, 1, 0), "{s:?}");
+    let row = e.row(delivered);
+    assert_eq!(row.status, "sent");
+    assert_eq!(
+        row.smtp_reply.as_deref(),
+        Some("found in Sent folder 已发送 after restart")
+    );
+    let row = e.row(lost);
+    assert_eq!(row.status, "failed");
+    assert_eq!(
+        row.reason.as_deref(),
+        Some(format!("uncertain: process stopped during SMTP; not found in the Sent folder; check the Sent folder then run receipts --retry {lost}").as_str())
+    );
+}
