@@ -2,4 +2,7 @@
 
 mod forms;
 mod pipeline;
+mod receipts;
+mod receipts_dovecot;
 mod scan;
+mod smtp_support;
