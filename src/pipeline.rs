@@ -6,7 +6,7 @@
 //! `processing_failed` problem on that message and the next one goes on.
 
 use crate::apps;
-use crate::config::{Config, ReceiptMode};
+use crate::config::Config;
 use crate::db::documents::{NewDocument, Processed};
 use crate::db::Db;
 use crate::error::Result;
@@ -309,31 +309,19 @@ impl Pipeline {
         Ok(info)
     }
 
+    /// Who gets a receipt (RFC 3834 robots never do) and the outbox row to create.
     fn receipt_decision(
         &self,
         ex: &Extracted,
         category: Category,
     ) -> (String, String, Option<String>) {
-        let to = ex
-            .meta
-            .reply_to
-            .clone()
-            .or_else(|| ex.meta.from.clone())
-            .unwrap_or_default();
-        if self.cfg.receipts.mode == ReceiptMode::Off {
-            return (to, "suppressed".into(), Some("receipts off".into()));
-        }
-        if !matches!(category, Category::Submission | Category::Question) {
-            return (
-                to,
-                "suppressed".into(),
-                Some(format!("category {}", category.as_str())),
-            );
-        }
-        if self.own.iter().any(|o| Some(o) == ex.meta.from.as_ref()) {
-            return (to, "suppressed".into(), Some("own address".into()));
-        }
-        (to, "pending".into(), None)
+        let decision = crate::receipts::decide(&ex.meta, category, false, &self.own);
+        let to = match &decision {
+            crate::receipts::Decision::Reply { to } => to.clone(),
+            crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
+        };
+        let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
+        (to, status.to_string(), reason)
     }
 }
 
