@@ -2,4 +2,6 @@
 //! exports. Reads through [`crate::db`]; holds no SQL itself.
 
 pub mod dump;
+pub mod export;
 pub mod status;
+pub mod table;
