@@ -257,10 +257,17 @@ impl<'a> DocIndex<'a> {
 /// Header and rows of one form's sheet.
 pub fn form_table(dump: &Dump, form: FormKind) -> (Vec<String>, Vec<Vec<String>>) {
     let keys = form_keys(form);
-    let mut header: Vec<String> = ["编号", "申报单位/姓名", "状态", "逾期", "收到时间", "发件人"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header: Vec<String> = [
+        "编号",
+        "申报单位/姓名",
+        "状态",
+        "逾期",
+        "收到时间",
+        "发件人",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     header.extend(keys.iter().map(|k| k.to_string()));
     header.push("问题".into());
     header.push("文件".into());
@@ -306,7 +313,15 @@ pub fn form_table(dump: &Dump, form: FormKind) -> (Vec<String>, Vec<Vec<String>>
 /// Header and rows of the mail log.
 pub fn messages_table(dump: &Dump) -> (Vec<String>, Vec<Vec<String>>) {
     let header = [
-        "编号", "收到时间", "发件人", "主题", "类别", "回执", "逾期", "附件", "问题",
+        "编号",
+        "收到时间",
+        "发件人",
+        "主题",
+        "类别",
+        "回执",
+        "逾期",
+        "附件",
+        "问题",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -467,8 +482,17 @@ fn write_sheet(
     Ok(())
 }
 
-fn set_widths(ws: &mut Worksheet, header: &[String], rows: &[Vec<String>]) -> Result<(), XlsxError> {
-    let ncols = rows.iter().map(Vec::len).chain([header.len()]).max().unwrap_or(0);
+fn set_widths(
+    ws: &mut Worksheet,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<(), XlsxError> {
+    let ncols = rows
+        .iter()
+        .map(Vec::len)
+        .chain([header.len()])
+        .max()
+        .unwrap_or(0);
     for c in 0..ncols {
         let widest = header
             .get(c)
@@ -492,10 +516,14 @@ pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
         let ws = wb.add_worksheet();
         ws.set_name("汇总").map_err(e)?;
         let rows = summary_table(dump);
-        let (head, body) = rows.split_first().map(|(h, b)| (h.clone(), b.to_vec())).unwrap_or_default();
+        let (head, body) = rows
+            .split_first()
+            .map(|(h, b)| (h.clone(), b.to_vec()))
+            .unwrap_or_default();
         let bold = Format::new().set_bold();
         for (c, h) in head.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, h, &bold).map_err(e)?;
+            ws.write_string_with_format(0, c as u16, h, &bold)
+                .map_err(e)?;
         }
         for (r, row) in body.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {

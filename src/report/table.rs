@@ -15,7 +15,10 @@ const MAX_CELL: usize = 40;
 
 /// `s` cut to at most `max` columns, ending in `…` when cut; line breaks become spaces.
 pub fn truncate(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.width() <= max {
         return flat;
     }
@@ -80,7 +83,15 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The `list` view: one line per application.
 pub fn applications_table(apps: &[&DumpApplication]) -> String {
-    let header = ["编号", "申报表", "申报单位/姓名", "状态", "逾期", "收到时间", "问题"];
+    let header = [
+        "编号",
+        "申报表",
+        "申报单位/姓名",
+        "状态",
+        "逾期",
+        "收到时间",
+        "问题",
+    ];
     let rows: Vec<Vec<String>> = apps
         .iter()
         .map(|a| {
@@ -183,7 +194,11 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
             kv(&mut out, k, &v);
         }
         // Keys outside the form's list still show, so nothing parsed is hidden.
-        for (k, v) in doc.fields.iter().filter(|(k, _)| !keys.contains(&k.as_str())) {
+        for (k, v) in doc
+            .fields
+            .iter()
+            .filter(|(k, _)| !keys.contains(&k.as_str()))
+        {
             kv(&mut out, k, &v.display());
         }
     }
@@ -219,8 +234,16 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     if let Some(d) = m.duplicate_of {
         kv(&mut out, "重复", &format!("与邮件 #{d} 相同"));
     }
-    kv(&mut out, "Message-ID", m.message_id.as_deref().unwrap_or(""));
-    kv(&mut out, "原始邮件", &format!("{} 字节，sha256 {}", m.size, m.sha256));
+    kv(
+        &mut out,
+        "Message-ID",
+        m.message_id.as_deref().unwrap_or(""),
+    );
+    kv(
+        &mut out,
+        "原始邮件",
+        &format!("{} 字节，sha256 {}", m.size, m.sha256),
+    );
     let _ = writeln!(out, "附件：");
     if m.documents.is_empty() {
         let _ = writeln!(out, "  （无）");

@@ -49,7 +49,10 @@ pub fn render(dump: &Dump, last_poll: Option<i64>) -> String {
             label(s)
         );
     }
-    let _ = writeln!(out, "# HELP kepu_applications_late Applications received after the deadline.");
+    let _ = writeln!(
+        out,
+        "# HELP kepu_applications_late Applications received after the deadline."
+    );
     let _ = writeln!(out, "# TYPE kepu_applications_late gauge");
     let _ = writeln!(
         out,
@@ -87,7 +90,9 @@ pub fn render(dump: &Dump, last_poll: Option<i64>) -> String {
     }
 
     if let Some(t) = last_poll {
-        out.push_str("# HELP kepu_last_poll_timestamp_seconds Unix time of the last mailbox poll.\n");
+        out.push_str(
+            "# HELP kepu_last_poll_timestamp_seconds Unix time of the last mailbox poll.\n",
+        );
         out.push_str("# TYPE kepu_last_poll_timestamp_seconds gauge\n");
         let _ = writeln!(out, "kepu_last_poll_timestamp_seconds {t}");
     }

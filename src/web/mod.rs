@@ -89,7 +89,10 @@ enum Credential {
 
 fn credential(req: &Request, token: &str) -> Credential {
     let headers = req.headers();
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Some(t) = v.strip_prefix("Bearer ") {
             if same(t.trim().as_bytes(), token.as_bytes()) {
                 return Credential::HeaderOrCookie;
@@ -158,7 +161,10 @@ async fn guard(State(st): State<WebState>, req: Request, next: Next) -> Response
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
@@ -210,10 +216,15 @@ async fn dashboard(State(st): State<WebState>) -> Response {
 }
 
 fn non_empty(q: &HashMap<String, String>, k: &str) -> Option<String> {
-    q.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    q.get(k)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
-async fn app_list(State(st): State<WebState>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn app_list(
+    State(st): State<WebState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let filter = pages::AppFilter {
         form: non_empty(&q, "form"),
         status: non_empty(&q, "status"),
@@ -250,7 +261,10 @@ async fn late(State(st): State<WebState>) -> Response {
     }
 }
 
-async fn messages(State(st): State<WebState>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn messages(
+    State(st): State<WebState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match load(&st).await {
         Ok(d) => Html(pages::messages(&d, non_empty(&q, "category").as_deref())).into_response(),
         Err(r) => r,
@@ -390,7 +404,12 @@ pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<(), Erro
     let state = db_state(cfg, token);
     let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
         .await
-        .map_err(|e| Error::Other(format!("web.listen {}: 无法监听 / cannot listen: {e}", cfg.web.listen)))?;
+        .map_err(|e| {
+            Error::Other(format!(
+                "web.listen {}: 无法监听 / cannot listen: {e}",
+                cfg.web.listen
+            ))
+        })?;
     tracing::info!(listen = %cfg.web.listen, "web: serving the operators' page");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

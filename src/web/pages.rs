@@ -36,7 +36,11 @@ fn mailto(addr: &str) -> String {
     if addr.is_empty() {
         return String::new();
     }
-    format!("<a href=\"mailto:{}\">{}</a>", esc(&url_encode_mail(addr)), esc(addr))
+    format!(
+        "<a href=\"mailto:{}\">{}</a>",
+        esc(&url_encode_mail(addr)),
+        esc(addr)
+    )
 }
 
 /// Keeps `@` readable in a mailto link while encoding anything that could break it.
@@ -81,9 +85,7 @@ pub fn cloud_items(dump: &Dump, now: DateTime<FixedOffset>) -> Vec<CloudItem<'_>
             seen.push(code);
             let detail = code.strip_prefix("cloud_attachment:").unwrap_or("");
             let (name, expires) = split_cloud(detail);
-            let days_left = expires
-                .and_then(parse_day)
-                .map(|d| (d - today).num_days());
+            let days_left = expires.and_then(parse_day).map(|d| (d - today).num_days());
             items.push(CloudItem {
                 message: m,
                 name: name.to_string(),
@@ -210,7 +212,11 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .iter()
         .filter(|m| m.receipt.status == "failed")
         .count();
-    let pending = dump.messages.iter().filter(|m| m.category.is_none()).count();
+    let pending = dump
+        .messages
+        .iter()
+        .filter(|m| m.category.is_none())
+        .count();
     let _ = writeln!(
         b,
         "<ul><li>自动处理失败、需人工查看的邮件：{}</li><li>回执发送失败：{receipt_failed}</li>\
@@ -270,7 +276,11 @@ impl AppFilter {
 fn select(name: &str, options: &[(&str, &str)], chosen: Option<&str>) -> String {
     let mut s = format!("<select name=\"{name}\"><option value=\"\">全部</option>");
     for (value, label) in options {
-        let sel = if chosen == Some(*value) { " selected" } else { "" };
+        let sel = if chosen == Some(*value) {
+            " selected"
+        } else {
+            ""
+        };
         let _ = write!(s, "<option value=\"{value}\"{sel}>{}</option>", esc(label));
     }
     s.push_str("</select>");
@@ -295,7 +305,16 @@ fn apps_rows(apps: &[&DumpApplication], idx: &DocIndex) -> Vec<Vec<String>> {
         .collect()
 }
 
-const APP_HEADER: [&str; 8] = ["编号", "申报表", "申报单位/姓名", "状态", "逾期", "收到时间", "发件人", "问题"];
+const APP_HEADER: [&str; 8] = [
+    "编号",
+    "申报表",
+    "申报单位/姓名",
+    "状态",
+    "逾期",
+    "收到时间",
+    "发件人",
+    "问题",
+];
 
 /// The application list with its filter form.
 pub fn app_list(dump: &Dump, f: &AppFilter) -> String {
@@ -360,7 +379,15 @@ fn doc_row(doc: &DumpDocument) -> Vec<String> {
     ]
 }
 
-const DOC_HEADER: [&str; 7] = ["编号", "文件名（点击下载）", "类型", "格式", "字节", "公章", "问题"];
+const DOC_HEADER: [&str; 7] = [
+    "编号",
+    "文件名（点击下载）",
+    "类型",
+    "格式",
+    "字节",
+    "公章",
+    "问题",
+];
 
 fn previews(docs: &[&DumpDocument]) -> String {
     let mut b = String::new();
@@ -472,7 +499,16 @@ pub fn late(dump: &Dump) -> String {
     page("逾期", &b)
 }
 
-const MSG_HEADER: [&str; 8] = ["编号", "收到时间", "发件人", "主题", "类别", "回执", "逾期", "问题"];
+const MSG_HEADER: [&str; 8] = [
+    "编号",
+    "收到时间",
+    "发件人",
+    "主题",
+    "类别",
+    "回执",
+    "逾期",
+    "问题",
+];
 
 fn msg_rows(msgs: &[&DumpMessage]) -> Vec<Vec<String>> {
     msgs.iter()
@@ -522,11 +558,17 @@ pub fn message_page(dump: &Dump, id: i64) -> Option<String> {
         vec!["发件人".into(), mailto(m.from.as_deref().unwrap_or(""))],
         vec!["主题".into(), esc(m.subject.as_deref().unwrap_or(""))],
         vec!["收到时间".into(), esc(&m.received_at)],
-        vec!["信头日期（发件人自称）".into(), esc(m.date_header.as_deref().unwrap_or(""))],
+        vec![
+            "信头日期（发件人自称）".into(),
+            esc(m.date_header.as_deref().unwrap_or("")),
+        ],
         vec!["逾期".into(), yes_no(m.late).into()],
         vec!["类别".into(), esc(category_zh(m.category.as_deref()))],
         vec!["回执".into(), esc(&receipt)],
-        vec!["Message-ID".into(), esc(m.message_id.as_deref().unwrap_or(""))],
+        vec![
+            "Message-ID".into(),
+            esc(m.message_id.as_deref().unwrap_or("")),
+        ],
         vec!["问题".into(), problems_html(&m.problems)],
     ];
     if let Some(d) = m.duplicate_of {
