@@ -254,8 +254,11 @@ impl<'a> DocIndex<'a> {
     }
 }
 
+/// A sheet's header and rows of text cells.
+pub type Table = (Vec<String>, Vec<Vec<String>>);
+
 /// Header and rows of one form's sheet.
-pub fn form_table(dump: &Dump, form: FormKind) -> (Vec<String>, Vec<Vec<String>>) {
+pub fn form_table(dump: &Dump, form: FormKind) -> Table {
     let keys = form_keys(form);
     let mut header: Vec<String> = [
         "编号",
@@ -311,7 +314,7 @@ pub fn form_table(dump: &Dump, form: FormKind) -> (Vec<String>, Vec<Vec<String>>
 }
 
 /// Header and rows of the mail log.
-pub fn messages_table(dump: &Dump) -> (Vec<String>, Vec<Vec<String>>) {
+pub fn messages_table(dump: &Dump) -> Table {
     let header = [
         "编号",
         "收到时间",
@@ -583,7 +586,7 @@ pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 /// returns the files written.
 pub fn write_csv(dump: &Dump, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tables: Vec<(String, (Vec<String>, Vec<Vec<String>>))> = FormKind::ALL
+    let mut tables: Vec<(String, Table)> = FormKind::ALL
         .iter()
         .map(|f| (form_short_zh(*f).to_string(), form_table(dump, *f)))
         .collect();

@@ -108,12 +108,12 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .iter()
         .filter(|a| matches!(a.status.as_str(), "missing_scan" | "unstamped_scan"))
         .count();
-    let _ = write!(
+    let _ = writeln!(
         b,
         "<div class=\"cards\"><div class=\"card\">邮件<b>{}</b></div>\
 <div class=\"card\">申报<b>{}</b></div><div class=\"card\">材料齐全<b>{complete}</b></div>\
 <div class=\"card\"><a href=\"/missing-scan\">待补扫描件</a><b>{chase}</b></div>\
-<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div></div>\n",
+<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div></div>",
         dump.messages.len(),
         apps.len()
     );
