@@ -5,3 +5,4 @@ pub mod dump;
 pub mod export;
 pub mod status;
 pub mod table;
+pub mod text;

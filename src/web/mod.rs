@@ -389,12 +389,9 @@ pub fn db_state(cfg: &Config, token: String) -> WebState {
     }
 }
 
-/// Adapter to the database's dump reader (kept in one place so the web page follows
-/// whatever `crate::db::dump` provides).
-fn load_dump(_db: &crate::db::Db) -> Result<Dump> {
-    Err(Error::Other(
-        "crate::db::dump::load 尚未接入 / the database dump reader is not wired yet".into(),
-    ))
+/// The database's dump reader, the same one `dump --json` uses.
+fn load_dump(db: &crate::db::Db) -> Result<Dump> {
+    db.load_dump()
 }
 
 /// Serves the site on `cfg.web.listen` until `shutdown` is cancelled. Refuses to start
