@@ -671,3 +671,53 @@ fn serve_refuses_to_start_without_a_token() {
     };
     assert_eq!(web::resolve_token(&cfg).unwrap(), "from-file");
 }
+
+#[tokio::test]
+async fn serve_reads_the_real_database_and_stops_on_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    // A free port: bind, note it, release it for the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = kepu_intake::config::Config::default();
+    cfg.storage.data_dir = dir.path().join("data");
+    cfg.web.listen = format!("127.0.0.1:{port}");
+    cfg.web.token_env = None;
+    cfg.web.token_file = Some(token_file);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = {
+        let (cfg, stop) = (cfg.clone(), stop.clone());
+        tokio::spawn(async move { web::serve(&cfg, stop).await })
+    };
+    let addr: std::net::SocketAddr = cfg.web.listen.parse().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+    assert_eq!(get(addr, "/", &[]).await.status, 401);
+    let r = get(addr, "/", &[AUTH]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("邮件<b>0</b>"), "{}", r.text());
+    let m = get(addr, "/metrics", &[AUTH]).await.text();
+    assert!(
+        m.lines()
+            .any(|l| l == "kepu_messages_total{category=\"submission\"} 0"),
+        "{m}"
+    );
+    assert!(cfg.storage.db_path().exists());
+    stop.cancel();
+    let res = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("server did not stop on cancel")
+        .unwrap();
+    assert!(res.is_ok(), "{res:?}");
+}
