@@ -443,6 +443,30 @@ pub fn text_width(s: &str) -> usize {
     s.lines().map(UnicodeWidthStr::width).max().unwrap_or(0)
 }
 
+/// Excel's cell limit, in UTF-16 units.
+const EXCEL_MAX_CELL: usize = 32_767;
+const CUT_MARK: &str = "…（超长，已截断）";
+
+/// `s` cut to fit one Excel cell; an applicant's oversized text must not make the
+/// whole export fail.
+pub fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.encode_utf16().count() <= EXCEL_MAX_CELL {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let budget = EXCEL_MAX_CELL - CUT_MARK.encode_utf16().count();
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        used += c.len_utf16();
+        if used > budget {
+            break;
+        }
+        out.push(c);
+    }
+    out.push_str(CUT_MARK);
+    std::borrow::Cow::Owned(out)
+}
+
 fn xlsx_err(path: &Path, e: XlsxError) -> Error {
     Error::Other(format!("写入 Excel 文件失败 {}: {e}", path.display()))
 }
@@ -469,10 +493,10 @@ fn write_sheet(
                     ws.write_number(r, c, n as f64)?;
                 }
                 _ if v.contains('\n') => {
-                    ws.write_string_with_format(r, c, v, &wrap)?;
+                    ws.write_string_with_format(r, c, excel_text(v), &wrap)?;
                 }
                 _ => {
-                    ws.write_string(r, c, v)?;
+                    ws.write_string(r, c, excel_text(v))?;
                 }
             }
         }
@@ -533,7 +557,7 @@ pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
                 let (r, c) = ((r + 1) as u32, c as u16);
                 match v.parse::<f64>() {
                     Ok(n) if c > 0 => ws.write_number(r, c, n).map_err(e)?,
-                    _ => ws.write_string(r, c, v).map_err(e)?,
+                    _ => ws.write_string(r, c, excel_text(v)).map_err(e)?,
                 };
             }
         }
@@ -623,6 +647,16 @@ mod tests {
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-"), "-");
         assert_eq!(csv_field("唐山"), "唐山");
+    }
+
+    #[test]
+    fn oversized_cells_are_cut_to_excels_limit() {
+        let long = "𠀀字".repeat(20_000); // astral characters take two UTF-16 units
+        let cut = excel_text(&long);
+        assert!(cut.ends_with(CUT_MARK));
+        assert!(cut.encode_utf16().count() <= EXCEL_MAX_CELL);
+        assert!(cut.encode_utf16().count() > EXCEL_MAX_CELL - 20);
+        assert_eq!(excel_text("短"), "短");
     }
 
     #[test]

@@ -721,3 +721,25 @@ async fn serve_reads_the_real_database_and_stops_on_cancel() {
         .unwrap();
     assert!(res.is_ok(), "{res:?}");
 }
+
+#[test]
+fn xlsx_export_survives_text_beyond_excels_cell_limit() {
+    use calamine::{open_workbook_auto, Reader};
+    let (dir, _data, mut dump) = setup();
+    let huge = "长".repeat(40_000);
+    dump.messages[0].documents[0]
+        .fields
+        .insert("通讯地址".into(), FieldValue::Text(huge));
+    let path = dir.path().join("huge.xlsx");
+    export::write_xlsx(&dump, &path).unwrap();
+    let mut wb = open_workbook_auto(&path).unwrap();
+    let r = wb.worksheet_range("科普资源").unwrap();
+    let cell = r.rows().nth(1).unwrap()[10].to_string();
+    assert!(cell.starts_with("长长长"));
+    assert!(
+        cell.ends_with("…（超长，已截断）"),
+        "{}",
+        &cell[cell.len() - 40..]
+    );
+    assert!(cell.chars().count() <= 32_767);
+}
