@@ -449,9 +449,11 @@ pub fn app_page(dump: &Dump, id: i64) -> Option<String> {
     b.push_str("<h2>文件</h2>\n");
     let rows: Vec<Vec<String>> = docs.iter().map(|(_, d)| doc_row(d)).collect();
     b.push_str(&table(&DOC_HEADER, &rows));
-    let msgs: Vec<String> = docs
+    let mut ids: Vec<i64> = docs.iter().map(|(m, _)| m.id).collect();
+    ids.dedup();
+    let msgs: Vec<String> = ids
         .iter()
-        .map(|(m, _)| format!("<a href=\"/messages/{0}\">邮件 #{0}</a>", m.id))
+        .map(|id| format!("<a href=\"/messages/{id}\">邮件 #{id}</a>"))
         .collect();
     let _ = writeln!(b, "<p>来自：{}</p>", msgs.join(" "));
     let only_docs: Vec<&DumpDocument> = docs.iter().map(|(_, d)| *d).collect();

@@ -580,6 +580,7 @@ async fn web_pages_escape_applicant_text_and_filter() {
         "{page}"
     );
     assert!(page.contains("科普讲座、科普展示"));
+    assert_eq!(page.matches("href=\"/messages/1\"").count(), 1, "{page}");
     assert_eq!(get(addr, "/apps/999", &[AUTH]).await.status, 404);
     assert_eq!(get(addr, "/apps/abc", &[AUTH]).await.status, 404);
 }
