@@ -535,13 +535,12 @@ fn set_widths(
     Ok(())
 }
 
-/// Writes the office workbook: 汇总, one sheet per form, 邮件.
-pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
+/// The office workbook: 汇总, one sheet per form, 邮件.
+fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
-    let e = |err| xlsx_err(path, err);
     {
         let ws = wb.add_worksheet();
-        ws.set_name("汇总").map_err(e)?;
+        ws.set_name("汇总")?;
         let rows = summary_table(dump);
         let (head, body) = rows
             .split_first()
@@ -549,34 +548,51 @@ pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
             .unwrap_or_default();
         let bold = Format::new().set_bold();
         for (c, h) in head.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, h, &bold)
-                .map_err(e)?;
+            ws.write_string_with_format(0, c as u16, h, &bold)?;
         }
         for (r, row) in body.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 let (r, c) = ((r + 1) as u32, c as u16);
                 match v.parse::<f64>() {
-                    Ok(n) if c > 0 => ws.write_number(r, c, n).map_err(e)?,
-                    _ => ws.write_string(r, c, excel_text(v)).map_err(e)?,
+                    Ok(n) if c > 0 => ws.write_number(r, c, n)?,
+                    _ => ws.write_string(r, c, excel_text(v))?,
                 };
             }
         }
-        set_widths(ws, &head, &body).map_err(e)?;
-        ws.set_freeze_panes(1, 0).map_err(e)?;
+        set_widths(ws, &head, &body)?;
+        ws.set_freeze_panes(1, 0)?;
     }
     for form in FormKind::ALL {
         let (header, rows) = form_table(dump, form);
         let ws = wb.add_worksheet();
-        ws.set_name(form_short_zh(form)).map_err(e)?;
-        write_sheet(ws, &header, &rows, true).map_err(e)?;
+        ws.set_name(form_short_zh(form))?;
+        write_sheet(ws, &header, &rows, true)?;
     }
     {
         let (header, rows) = messages_table(dump);
         let ws = wb.add_worksheet();
-        ws.set_name("邮件").map_err(e)?;
-        write_sheet(ws, &header, &rows, true).map_err(e)?;
+        ws.set_name("邮件")?;
+        write_sheet(ws, &header, &rows, true)?;
     }
-    wb.save(path).map_err(e)
+    Ok(wb)
+}
+
+/// Writes the office workbook to `path`.
+pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
+    build_workbook(dump)
+        .and_then(|mut wb| wb.save(path))
+        .map_err(|e| xlsx_err(path, e))
+}
+
+/// The office workbook as bytes (the web page's download).
+pub fn xlsx_bytes(dump: &Dump) -> Result<Vec<u8>, Error> {
+    build_workbook(dump)
+        .and_then(|mut wb| wb.save_to_buffer())
+        .map_err(|e| {
+            Error::Other(format!(
+                "生成 Excel 文件失败 / building the workbook failed: {e}"
+            ))
+        })
 }
 
 /// One CSV field, quoted per RFC 4180 when it holds a separator, quote or line break.

@@ -326,6 +326,32 @@ async fn document(
     (headers, bytes).into_response()
 }
 
+/// The office workbook, built from the current state, as a download.
+async fn export_xlsx(State(st): State<WebState>) -> Response {
+    let dump = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let bytes =
+        match tokio::task::spawn_blocking(move || crate::report::export::xlsx_bytes(&dump)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return server_error("生成 Excel 文件失败", e),
+            Err(e) => return server_error("生成 Excel 文件失败", e),
+        };
+    let name = format!("申报汇总-{}.xlsx", crate::time::now().format("%Y%m%d-%H%M"));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&files::content_disposition("attachment", &name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    (headers, bytes).into_response()
+}
+
 async fn metrics_page(State(st): State<WebState>) -> Response {
     let dump = match load(&st).await {
         Ok(d) => d,
@@ -362,6 +388,7 @@ pub fn router(state: WebState) -> Router {
         .route("/messages", get(messages))
         .route("/messages/{id}", get(message_page))
         .route("/doc/{id}", get(document))
+        .route("/export.xlsx", get(export_xlsx))
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)

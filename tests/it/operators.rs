@@ -608,6 +608,22 @@ async fn web_downloads_by_id_only() {
         .unwrap()
         .starts_with("inline;"));
 
+    // The office workbook straight from the page.
+    let r = get(addr, "/export.xlsx", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("filename*=UTF-8''%E7%94%B3%E6%8A%A5%E6%B1%87%E6%80%BB-"));
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(r.body)).unwrap();
+    use calamine::Reader;
+    let range = wb.worksheet_range("科普资源").unwrap();
+    assert_eq!(
+        range.rows().nth(1).unwrap()[1].to_string(),
+        "唐山市第一中学"
+    );
+
     // A stored path that climbs out of the data dir is never served.
     let r = get(addr, "/doc/51", &[AUTH]).await;
     assert_eq!(r.status, 404);
