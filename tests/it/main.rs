@@ -1,3 +1,4 @@
-//! The integration test binary: one module per area.
+//! Integration tests, one binary: each stage has its own module.
 
 mod operators;
+mod scan;
