@@ -1,6 +1,7 @@
-//! The one integration-test binary; each stage's tests are a module.
+//! The one integration-test binary; each area's tests are a module.
 
 mod forms;
+mod operators;
 mod pipeline;
 mod receipts;
 mod receipts_dovecot;
