@@ -1,0 +1,5 @@
+//! The one integration-test binary; each area adds its module here.
+
+mod cli;
+mod imap;
+mod support;
