@@ -141,22 +141,24 @@ impl Dovecot {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
 
-    /// Everything clients sent after login (Dovecot rawlog `*.in` files), oldest first.
-    pub fn client_commands(&self) -> String {
+    /// What each client session sent after login (Dovecot rawlog `*.in` files),
+    /// oldest session first.
+    pub fn client_sessions(&self) -> Vec<String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("rawlog"))
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         files.retain(|p| p.extension().is_some_and(|e| e == "in"));
         files.sort();
-        let mut all = String::new();
-        for f in files {
-            let mut s = String::new();
-            if let Ok(mut fh) = std::fs::File::open(&f) {
-                let _ = fh.read_to_string(&mut s);
-            }
-            all.push_str(&format!("==> {}\n{s}\n", f.display()));
-        }
-        all
+        files
+            .iter()
+            .map(|f| {
+                let mut s = String::new();
+                if let Ok(mut fh) = std::fs::File::open(f) {
+                    let _ = fh.read_to_string(&mut s);
+                }
+                s
+            })
+            .collect()
     }
 
     /// SIGTERM, then wait for the master (SIGKILL after 5 s).

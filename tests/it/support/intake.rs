@@ -3,6 +3,7 @@
 //! run a command, read `dump --json` and build small RFC 5322 messages.
 
 use super::dovecot::Dovecot;
+use super::imap_client::AppendItem;
 use super::tmpdir::ShortTempDir;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -215,6 +216,37 @@ pub fn mail(message_id: &str, subject: &str, date_header: &str, body: &str) -> V
          {body}\r\n"
     )
     .into_bytes()
+}
+
+/// Seeds `n` distinct messages `<seed-{tag}-{i}@test>` into `mailbox` over one
+/// connection (MULTIAPPEND); returns their Message-IDs sorted, without brackets.
+pub fn seed(d: &Dovecot, mailbox: &str, tag: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut raws = Vec::new();
+    for i in 0..n {
+        let id = format!("seed-{tag}-{i}@test");
+        raws.push(mail(
+            &format!("<{id}>"),
+            &format!("申报材料 {tag} {i}"),
+            "Mon, 18 Jul 2022 10:31:40 +0800",
+            &format!("第 {i} 封"),
+        ));
+        ids.push(id);
+    }
+    let items: Vec<AppendItem<'_>> = raws
+        .iter()
+        .map(|raw| AppendItem {
+            raw,
+            internaldate: "18-Jul-2022 10:32:05 +0800",
+        })
+        .collect();
+    let mut c = d.admin();
+    if let Err(e) = c.append_many(mailbox, &items) {
+        panic!("seeding {mailbox} failed: {e}");
+    }
+    c.logout();
+    ids.sort();
+    ids
 }
 
 /// String field of a JSON object, or "" when absent/null.

@@ -17,4 +17,4 @@ pub mod intake;
 pub mod tmpdir;
 
 pub use dovecot::Dovecot;
-pub use intake::{by_message_id, mail, message_ids, s, ImapTarget, Intake};
+pub use intake::{by_message_id, mail, message_ids, s, seed, ImapTarget, Intake};
