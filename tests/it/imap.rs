@@ -23,7 +23,11 @@ fn received_at(m: &Value) -> DateTime<FixedOffset> {
 fn harness_dovecot_append_and_uidvalidity() {
     let d = Dovecot::start();
     d.create_mailbox("Applications");
-    d.append("Applications", b"Subject: a\r\n\r\nx\r\n", "20-Jul-2022 23:58:59 +0800");
+    d.append(
+        "Applications",
+        b"Subject: a\r\n\r\nx\r\n",
+        "20-Jul-2022 23:58:59 +0800",
+    );
     let mut c = d.admin();
     let (exists, v1) = c.select("Applications").unwrap();
     assert_eq!(exists, 1);
@@ -47,12 +51,31 @@ fn harness_dovecot_append_and_uidvalidity() {
 fn run_once_records_every_message_once_with_internaldate() {
     let d = Dovecot::start();
     let cases = [
-        ("<a1@test>", "Tue, 19 Jul 2022 08:00:00 +0800", "19-Jul-2022 09:15:00 +0800", "2022-07-19T09:15:00+08:00"),
-        ("<a2@test>", "Wed, 20 Jul 2022 12:00:00 +0000", "20-Jul-2022 12:00:30 +0000", "2022-07-20T20:00:30+08:00"),
-        ("<a3@test>", "Thu, 14 Jul 2022 18:00:00 +0800", "14-Jul-2022 18:00:02 +0800", "2022-07-14T18:00:02+08:00"),
+        (
+            "<a1@test>",
+            "Tue, 19 Jul 2022 08:00:00 +0800",
+            "19-Jul-2022 09:15:00 +0800",
+            "2022-07-19T09:15:00+08:00",
+        ),
+        (
+            "<a2@test>",
+            "Wed, 20 Jul 2022 12:00:00 +0000",
+            "20-Jul-2022 12:00:30 +0000",
+            "2022-07-20T20:00:30+08:00",
+        ),
+        (
+            "<a3@test>",
+            "Thu, 14 Jul 2022 18:00:00 +0800",
+            "14-Jul-2022 18:00:02 +0800",
+            "2022-07-14T18:00:02+08:00",
+        ),
     ];
     for (id, date, internal, _) in &cases {
-        d.append("INBOX", &mail(id, "关于申报的材料", date, "附件见后"), internal);
+        d.append(
+            "INBOX",
+            &mail(id, "关于申报的材料", date, "附件见后"),
+            internal,
+        );
     }
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
     it.run_ok(&["run", "--once"]);
@@ -74,13 +97,23 @@ fn late_flag_at_the_deadline_boundary() {
     // On time by the server clock, although the sender's Date header says the 22nd.
     d.append(
         "INBOX",
-        &mail("<ontime@test>", "准时", "Fri, 22 Jul 2022 09:00:00 +0800", "x"),
+        &mail(
+            "<ontime@test>",
+            "准时",
+            "Fri, 22 Jul 2022 09:00:00 +0800",
+            "x",
+        ),
         "20-Jul-2022 23:58:59 +0800",
     );
     // Late by the server clock, although the Date header claims the 20th.
     d.append(
         "INBOX",
-        &mail("<late@test>", "逾期", "Wed, 20 Jul 2022 10:00:00 +0800", "x"),
+        &mail(
+            "<late@test>",
+            "逾期",
+            "Wed, 20 Jul 2022 10:00:00 +0800",
+            "x",
+        ),
         "21-Jul-2022 00:00:01 +0800",
     );
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
@@ -104,10 +137,18 @@ fn late_flag_at_the_deadline_boundary() {
 #[test]
 fn id_is_sent_before_the_first_select() {
     let d = Dovecot::start();
-    d.append("INBOX", &mail("<id@test>", "s", "Mon, 18 Jul 2022 10:00:00 +0800", "x"), "18-Jul-2022 10:00:00 +0800");
+    d.append(
+        "INBOX",
+        &mail("<id@test>", "s", "Mon, 18 Jul 2022 10:00:00 +0800", "x"),
+        "18-Jul-2022 10:00:00 +0800",
+    );
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
     it.run_ok(&["run", "--once"]);
-    assert!(d.log().contains("ID sent: name="), "no ID in Dovecot log:\n{}", d.log());
+    assert!(
+        d.log().contains("ID sent: name="),
+        "no ID in Dovecot log:\n{}",
+        d.log()
+    );
     let sessions = d.client_sessions();
     // The intake's session is the one that selects; our admin sessions never do.
     let session = sessions
@@ -148,7 +189,11 @@ fn starttls_and_plaintext_modes_fetch_too() {
     let d = Dovecot::start();
     let ids = seed(&d, "INBOX", "modes", 2);
     for tls in ["starttls", "none"] {
-        let it = Intake::new(Some(ImapTarget { dovecot: &d, tls, mailbox: "INBOX" }));
+        let it = Intake::new(Some(ImapTarget {
+            dovecot: &d,
+            tls,
+            mailbox: "INBOX",
+        }));
         it.run_ok(&["run", "--once"]);
         assert_eq!(message_ids(&it.messages()), ids, "tls = {tls}");
     }
@@ -170,10 +215,23 @@ fn daemon_records_new_mail_and_exits_0_on_sigterm() {
     let msgs = it.wait_for_messages(Duration::from_secs(15), |m| m.len() >= 2);
     assert_eq!(message_ids(&msgs), before);
     let t0 = Instant::now();
-    d.append("INBOX", &mail("<live@test>", "新到", "Tue, 19 Jul 2022 10:00:00 +0800", "x"), "19-Jul-2022 10:00:00 +0800");
+    d.append(
+        "INBOX",
+        &mail(
+            "<live@test>",
+            "新到",
+            "Tue, 19 Jul 2022 10:00:00 +0800",
+            "x",
+        ),
+        "19-Jul-2022 10:00:00 +0800",
+    );
     let msgs = it.wait_for_messages(Duration::from_secs(15), |m| m.len() >= 3);
     let waited = t0.elapsed();
-    assert_eq!(msgs.len(), 3, "new mail not recorded within 15 s: {msgs:#?}");
+    assert_eq!(
+        msgs.len(),
+        3,
+        "new mail not recorded within 15 s: {msgs:#?}"
+    );
     by_message_id(&msgs, "<live@test>");
     eprintln!("live mail recorded after {waited:?}");
     sigterm(&child);
@@ -205,7 +263,11 @@ fn daemon_reconnects_after_server_restart() {
     let msgs = it.wait_for_messages(Duration::from_secs(20), |m| m.len() >= ids.len());
     sigterm(&child);
     let (status, _, err) = wait_output(child, Duration::from_secs(15), &["run"]);
-    assert_eq!(message_ids(&msgs), ids, "after restart; daemon stderr:\n{err}");
+    assert_eq!(
+        message_ids(&msgs),
+        ids,
+        "after restart; daemon stderr:\n{err}"
+    );
     assert!(status.success(), "exit after SIGTERM: {status}\n{err}");
 }
 
@@ -221,14 +283,26 @@ fn uidvalidity_change_neither_duplicates_nor_skips() {
     let b = mail("<uv-b@test>", "B", "Mon, 18 Jul 2022 10:01:00 +0800", "b");
     d.append(mb, &a, "18-Jul-2022 10:00:00 +0800");
     d.append(mb, &b, "18-Jul-2022 10:01:00 +0800");
-    let it = Intake::new(Some(ImapTarget { dovecot: &d, tls: "implicit", mailbox: mb }));
+    let it = Intake::new(Some(ImapTarget {
+        dovecot: &d,
+        tls: "implicit",
+        mailbox: mb,
+    }));
     it.run_ok(&["run", "--once"]);
     assert_eq!(message_ids(&it.messages()), ["uv-a@test", "uv-b@test"]);
     d.delete_mailbox(mb);
     d.create_mailbox(mb);
     // New UIDs 1 and 2 are new mail; UID 3 is an old message seen again.
-    d.append(mb, &mail("<uv-c@test>", "C", "Tue, 19 Jul 2022 10:00:00 +0800", "c"), "19-Jul-2022 10:00:00 +0800");
-    d.append(mb, &mail("<uv-d@test>", "D", "Tue, 19 Jul 2022 10:01:00 +0800", "d"), "19-Jul-2022 10:01:00 +0800");
+    d.append(
+        mb,
+        &mail("<uv-c@test>", "C", "Tue, 19 Jul 2022 10:00:00 +0800", "c"),
+        "19-Jul-2022 10:00:00 +0800",
+    );
+    d.append(
+        mb,
+        &mail("<uv-d@test>", "D", "Tue, 19 Jul 2022 10:01:00 +0800", "d"),
+        "19-Jul-2022 10:01:00 +0800",
+    );
     d.append(mb, &a, "18-Jul-2022 10:00:00 +0800");
     it.run_ok(&["run", "--once"]);
     let msgs = it.messages();
@@ -250,11 +324,21 @@ fn wrong_password_fails_with_one_clear_line() {
     let t0 = Instant::now();
     let (status, out, err) = it.run(&["run", "--once"]);
     assert!(!status.success(), "wrong password accepted?\n{out}\n{err}");
-    assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
-    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     let low = last.to_lowercase();
     assert!(
-        ["login", "auth", "password", "登录", "密码", "授权码"].iter().any(|k| low.contains(k)),
+        ["login", "auth", "password", "登录", "密码", "授权码"]
+            .iter()
+            .any(|k| low.contains(k)),
         "stderr's last line does not say the login failed: {err:?}"
     );
     assert!(!err.contains("panicked"), "{err}");

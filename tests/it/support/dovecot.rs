@@ -215,7 +215,9 @@ impl Dovecot {
                 self.dir.path().join("master.stderr"),
             )?))
             .spawn()
-            .map_err(|e| io::Error::other(format!("cannot run dovecot (install dovecot-imapd): {e}")))?;
+            .map_err(|e| {
+                io::Error::other(format!("cannot run dovecot (install dovecot-imapd): {e}"))
+            })?;
         self.child = Some(child);
         let t0 = Instant::now();
         loop {

@@ -40,16 +40,19 @@ impl AdminClient {
     /// Runs a command without literals; returns the untagged lines. A NO/BAD is an error.
     pub fn command(&mut self, cmd: &str) -> io::Result<Vec<String>> {
         let tag = self.next_tag();
-        self.writer.write_all(format!("{tag} {cmd}\r\n").as_bytes())?;
+        self.writer
+            .write_all(format!("{tag} {cmd}\r\n").as_bytes())?;
         self.read_until_tagged(&tag, cmd)
     }
 
     pub fn create(&mut self, mailbox: &str) -> io::Result<()> {
-        self.command(&format!("CREATE {}", quote(mailbox))).map(drop)
+        self.command(&format!("CREATE {}", quote(mailbox)))
+            .map(drop)
     }
 
     pub fn delete(&mut self, mailbox: &str) -> io::Result<()> {
-        self.command(&format!("DELETE {}", quote(mailbox))).map(drop)
+        self.command(&format!("DELETE {}", quote(mailbox)))
+            .map(drop)
     }
 
     /// SELECTs the mailbox and returns (EXISTS, UIDVALIDITY).

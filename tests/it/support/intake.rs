@@ -136,7 +136,11 @@ impl Intake {
 
     /// Polls `dump` until `pred` holds on the messages or the timeout passes; returns
     /// the last messages seen.
-    pub fn wait_for_messages(&self, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub fn wait_for_messages(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let t0 = Instant::now();
         loop {
             let (status, out, _) = self.run(&["dump", "--json"]);
@@ -157,7 +161,11 @@ impl Intake {
 }
 
 /// Waits for a spawned child with a deadline, collecting its output.
-pub fn wait_output(mut child: Child, timeout: Duration, what: &[&str]) -> (ExitStatus, String, String) {
+pub fn wait_output(
+    mut child: Child,
+    timeout: Duration,
+    what: &[&str],
+) -> (ExitStatus, String, String) {
     use std::io::Read;
     let mut out_pipe = child.stdout.take();
     let mut err_pipe = child.stderr.take();
@@ -261,7 +269,11 @@ pub fn by_message_id<'v>(msgs: &'v [Value], id: &str) -> &'v Value {
         .iter()
         .filter(|m| s(m, "message_id").trim_matches(['<', '>']) == bare)
         .collect();
-    assert_eq!(found.len(), 1, "expected exactly one message {id} in {msgs:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one message {id} in {msgs:#?}"
+    );
     found[0]
 }
 
