@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const TEST_USER: &str = "apply";
-pub const TEST_PASSWORD: &str = "s3cret-授权码-free";
+/// ASCII like a real 126.com 客户端授权码 (IMAP LOGIN quoted strings are 7-bit).
+pub const TEST_PASSWORD: &str = "KepuTestAuthCode16";
 
 pub struct Dovecot {
     dir: ShortTempDir,
