@@ -311,7 +311,7 @@ impl Default for WebConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ToolsConfig {
     /// LibreOffice binary for .doc/.wps/.rtf/.odt (empty = look for `soffice` on PATH).
@@ -322,17 +322,6 @@ pub struct ToolsConfig {
     pub poppler_dir: String,
     /// Parallel OCR / conversion workers (0 = number of cores).
     pub workers: usize,
-}
-
-impl Default for ToolsConfig {
-    fn default() -> Self {
-        ToolsConfig {
-            soffice: String::new(),
-            tesseract: String::new(),
-            poppler_dir: String::new(),
-            workers: 0,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -489,5 +478,24 @@ mod tests {
     fn receipt_mode_reads_kebab_case() {
         let c = Config::from_toml("[receipts]\nmode = \"dry-run\"\n").unwrap();
         assert_eq!(c.receipts.mode, ReceiptMode::DryRun);
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The shipped example must stay loadable: operators copy it as their start.
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = include_str!("../config/kepu-intake.example.toml");
+        let c = Config::from_toml(text).unwrap();
+        assert_eq!(c.imap.host, "imap.126.com");
+        assert_eq!(c.imap.password_env.as_deref(), Some("KEPU_IMAP_PASSWORD"));
+        assert_eq!(
+            c.intake.deadline().unwrap().to_rfc3339(),
+            "2022-07-20T23:59:59+08:00"
+        );
+        c.validate().unwrap();
     }
 }

@@ -7,8 +7,11 @@
 //! receipt ([`receipts`]). Operators read the result through [`report`] and [`web`].
 
 pub mod apps;
+pub mod check;
+pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod daemon;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -17,9 +20,11 @@ pub mod forms;
 pub mod import;
 pub mod ingest;
 pub mod isolate;
+pub mod isolate_glue;
 pub mod model;
 pub mod pipeline;
 pub mod receipts;
+pub mod receipts_glue;
 pub mod report;
 pub mod scan;
 pub mod store;

@@ -1,4 +1,190 @@
-//! The `kepu-intake` binary: parses the command line, sets up logging and hands over
-//! to the library.
+//! The `kepu-intake` binary: parses the command line, sets up logging and hands over to
+//! the library. Errors end as one line on stderr and a non-zero exit status.
 
-fn main() {}
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kepu_intake::commands::{self, ListFilter};
+use kepu_intake::config::Config;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "kepu-intake",
+    version,
+    about = "唐山市科普资源助推“双减”申报邮箱的收件处理 / intake of the science-education call's submission mailbox"
+)]
+struct Cli {
+    /// Config file (default: config/kepu-intake.toml if present, else built-in defaults).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Watch the mailbox: catch up, then wait for new mail until SIGTERM/Ctrl-C.
+    Run {
+        /// Catch up, finish all processing and receipts due, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Take in .eml files, directories of them, Maildir folders and mbox files.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Counts: messages by category, applications by form × status, late, problems.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Applications, optionally filtered.
+    List {
+        /// expert | resource | pilot_district | pilot_school
+        #[arg(long)]
+        form: Option<String>,
+        /// complete | missing_scan | missing_electronic | unstamped_scan | invalid
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        late: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One application (12 or a12) or message (m12) with documents, fields, problems, files.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summary sheets for the office.
+    Export {
+        /// Excel workbook to write.
+        #[arg(long, required_unless_present = "csv")]
+        xlsx: Option<PathBuf>,
+        /// Directory for CSV files (UTF-8 with BOM).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+    /// Re-run parsing and matching on stored raw mail.
+    Reprocess {
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        ids: Vec<i64>,
+    },
+    /// Set or undo the match of a scan to an electronic form.
+    Match {
+        scan: i64,
+        #[arg(required_unless_present = "unmatch")]
+        electronic: Option<i64>,
+        #[arg(long)]
+        unmatch: bool,
+    },
+    /// The operators' web page.
+    Serve,
+    /// Check the configuration, the mail servers and the helper tools.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole intake state as JSON.
+    Dump {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse one document from stdin in isolation (used internally).
+    #[command(name = "__parse-doc", hide = true)]
+    ParseDoc {
+        #[arg(long)]
+        format: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Cmd::ParseDoc { format } = &cli.cmd {
+        std::process::exit(kepu_intake::isolate_glue::child_main(format));
+    }
+    match real_main(cli) {
+        Ok(()) => {}
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("kepu-intake: {msg}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEPU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log.format == "json" {
+        let _ = b.json().try_init();
+    } else {
+        let _ = b.try_init();
+    }
+}
+
+/// Cancels the token on SIGTERM or Ctrl-C: loops finish their current message and stop.
+fn shutdown_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+        token.cancel();
+    });
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    let cfg = Config::load(cli.config.as_deref())?;
+    init_tracing(&cfg);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let token = CancellationToken::new();
+        shutdown_on_signals(token.clone());
+        match cli.cmd {
+            Cmd::Run { once } => commands::run(&cfg, once, token).await?,
+            Cmd::Import { paths } => commands::import(&cfg, &paths, token).await?,
+            Cmd::Status { json } => commands::status(&cfg, json)?,
+            Cmd::List {
+                form,
+                status,
+                late,
+                json,
+            } => commands::list(&cfg, &ListFilter { form, status, late }, json)?,
+            Cmd::Show { id, json } => commands::show(&cfg, &id, json)?,
+            Cmd::Export { xlsx, csv } => commands::export(&cfg, xlsx.as_deref(), csv.as_deref())?,
+            Cmd::Reprocess { all, ids } => commands::reprocess(&cfg, all, &ids, &token)?,
+            Cmd::Match {
+                scan,
+                electronic,
+                unmatch,
+            } => commands::set_match(&cfg, scan, if unmatch { None } else { electronic })?,
+            Cmd::Serve => commands::serve(&cfg, token).await?,
+            Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
+            Cmd::Dump { json: _ } => commands::dump(&cfg)?,
+            Cmd::ParseDoc { .. } => {}
+        }
+        Ok(())
+    })
+}

@@ -1,1 +1,246 @@
-//! (in progress)
+//! Documents and the processing result of a message: written in one transaction per
+//! batch together with the message's category and its receipt row, so a message counts
+//! as processed exactly when all of that is committed.
+
+use super::receipts::insert_receipt;
+use super::{from_json_list, to_json_list, Db};
+use crate::error::Result;
+use crate::model::Fields;
+use rusqlite::params;
+
+/// A document ready to be recorded (its bytes already in the store).
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// Index of the document it came out of, within the same message.
+    pub container: Option<usize>,
+    pub name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub format: String,
+    pub kind: String,
+    pub form: Option<String>,
+    pub applicant: Option<String>,
+    pub fields: Fields,
+    pub stamped: Option<bool>,
+    pub seal_score: Option<f64>,
+    pub ocr_text: Option<String>,
+    pub problems: Vec<String>,
+}
+
+/// The outcome of running the pipeline on one message.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub message: i64,
+    pub category: String,
+    /// Better-decoded header values from the extract stage (None = keep the stored one).
+    pub from_addr: Option<String>,
+    pub from_name: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub problems: Vec<String>,
+    pub documents: Vec<NewDocument>,
+    /// (to, status, reason) for the receipts outbox.
+    pub receipt: Option<(String, String, Option<String>)>,
+}
+
+/// A recorded electronic or scan document with what matching needs.
+#[derive(Debug, Clone)]
+pub struct DocForMatching {
+    pub id: i64,
+    pub message: i64,
+    pub sha256: String,
+    pub name: String,
+    pub kind: String,
+    pub form: Option<String>,
+    pub applicant: Option<String>,
+    pub fields: Fields,
+    pub stamped: Option<bool>,
+    pub ocr_text: Option<String>,
+    pub problems: Vec<String>,
+    pub from_addr: Option<String>,
+    pub received_at: String,
+    pub late: bool,
+}
+
+impl Db {
+    /// Records a batch of processing results. Earlier results of the same messages
+    /// (reprocessing) are replaced; the raw mail is never touched.
+    pub fn save_processed(&mut self, batch: &[Processed]) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::error::Error::db(&path, e);
+        let now = crate::time::fmt(&crate::time::now());
+        let tx = self.conn.transaction().map_err(err)?;
+        for p in batch {
+            // Ingest problems (e.g. received_time_estimated) stay; pipeline ones are renewed.
+            let old: String = tx
+                .query_row(
+                    "SELECT problems FROM messages WHERE id = ?1",
+                    [p.message],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            let mut problems: Vec<String> = from_json_list(&old)
+                .into_iter()
+                .filter(|x| x == "received_time_estimated")
+                .collect();
+            problems.extend(p.problems.iter().cloned());
+            tx.execute("DELETE FROM documents WHERE message = ?1", [p.message])
+                .map_err(err)?;
+            let mut ids: Vec<i64> = Vec::with_capacity(p.documents.len());
+            for (seq, d) in p.documents.iter().enumerate() {
+                let container = d.container.and_then(|i| ids.get(i).copied());
+                tx.execute(
+                    "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
+                        form, applicant, fields, stamped, seal_score, ocr_text, problems)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    params![
+                        p.message,
+                        seq as i64,
+                        container,
+                        d.name,
+                        d.sha256,
+                        d.size,
+                        d.format,
+                        d.kind,
+                        d.form,
+                        d.applicant,
+                        serde_json::to_string(&d.fields).unwrap_or_else(|_| "{}".into()),
+                        d.stamped,
+                        d.seal_score,
+                        d.ocr_text,
+                        to_json_list(&d.problems),
+                    ],
+                )
+                .map_err(err)?;
+                ids.push(tx.last_insert_rowid());
+            }
+            tx.execute(
+                "UPDATE messages SET category = ?2, problems = ?3, processed_at = ?4,
+                    from_addr = coalesce(?5, from_addr), from_name = coalesce(?6, from_name),
+                    subject = coalesce(?7, subject), message_id = coalesce(message_id, ?8)
+                 WHERE id = ?1",
+                params![
+                    p.message,
+                    p.category,
+                    to_json_list(&problems),
+                    now,
+                    p.from_addr,
+                    p.from_name,
+                    p.subject,
+                    p.message_id
+                ],
+            )
+            .map_err(err)?;
+            if let Some((to, status, reason)) = &p.receipt {
+                insert_receipt(&tx, p.message, to, status, reason.as_deref(), &now).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Category of an already processed message (for its duplicates).
+    pub fn message_category(&self, id: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT category FROM messages WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Electronic forms and scans of non-duplicate messages, oldest first.
+    pub fn docs_for_matching(&self) -> Result<Vec<DocForMatching>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT d.id, d.message, d.sha256, d.name, d.kind, d.form, d.applicant, d.fields,
+                        d.stamped, d.ocr_text, d.problems, m.from_addr, m.received_at, m.late
+                 FROM documents d JOIN messages m ON m.id = d.message
+                 WHERE d.kind IN ('electronic', 'scan') AND m.duplicate_of IS NULL
+                 ORDER BY m.received_at, d.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let fields: String = r.get(7)?;
+                let problems: String = r.get(10)?;
+                Ok(DocForMatching {
+                    id: r.get(0)?,
+                    message: r.get(1)?,
+                    sha256: r.get(2)?,
+                    name: r.get(3)?,
+                    kind: r.get(4)?,
+                    form: r.get(5)?,
+                    applicant: r.get(6)?,
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    stamped: r.get(8)?,
+                    ocr_text: r.get(9)?,
+                    problems: from_json_list(&problems),
+                    from_addr: r.get(11)?,
+                    received_at: r.get(12)?,
+                    late: r.get(13)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Operator decisions: scan sha256 → electronic sha256 (None = matches nothing).
+    pub fn manual_matches(&self) -> Result<Vec<(String, Option<String>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT scan_sha256, electronic_sha256 FROM manual_matches")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_manual_match(&self, scan_sha: &str, electronic_sha: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO manual_matches(scan_sha256, electronic_sha256, decided_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(scan_sha256) DO UPDATE SET electronic_sha256 = excluded.electronic_sha256,
+                    decided_at = excluded.decided_at",
+                params![scan_sha, electronic_sha, crate::time::fmt(&crate::time::now())],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// (sha256, kind) of a document by id.
+    pub fn document_sha_kind(&self, id: i64) -> Result<Option<(String, String)>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT sha256, kind FROM documents WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Cached scan analysis (JSON) by the document's sha256.
+    pub fn scan_cache_get(&self, sha: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT text FROM ocr_cache WHERE sha256 = ?1", [sha], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn scan_cache_put(&self, sha: &str, json: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO ocr_cache(sha256, text, created_at) VALUES (?1, ?2, ?3)",
+                params![sha, json, crate::time::fmt(&crate::time::now())],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,1 +1,165 @@
-//! (in progress)
+//! Loads the whole intake state as the `dump --json` model (`report::dump`).
+
+use super::{from_json_list, Db};
+use crate::error::Result;
+use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use crate::store::Store;
+use std::collections::HashMap;
+
+impl Db {
+    pub fn load_dump(&self) -> Result<Dump> {
+        let e = |x| self.err(x);
+        let mut receipts: HashMap<i64, DumpReceipt> = HashMap::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT message, status, reason FROM receipts")
+                .map_err(e)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        DumpReceipt {
+                            status: r.get(1)?,
+                            reason: r.get(2)?,
+                        },
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let (m, rc) = row.map_err(e)?;
+                receipts.insert(m, rc);
+            }
+        }
+        let mut docs: HashMap<i64, Vec<DumpDocument>> = HashMap::new();
+        {
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT id, message, name, container, sha256, format, kind, form, fields, stamped,
+                            scan_of, superseded_by, problems, size, seal_score, match_score
+                     FROM documents ORDER BY message, seq",
+                )
+                .map_err(e)?;
+            let rows = st
+                .query_map([], |r| {
+                    let fields: String = r.get(8)?;
+                    let problems: String = r.get(12)?;
+                    let sha: String = r.get(4)?;
+                    Ok((
+                        r.get::<_, i64>(1)?,
+                        DumpDocument {
+                            id: r.get(0)?,
+                            name: r.get(2)?,
+                            container: r.get(3)?,
+                            path: Store::doc_rel(&sha).to_string_lossy().into_owned(),
+                            sha256: sha,
+                            format: r.get(5)?,
+                            kind: r.get(6)?,
+                            form: r.get(7)?,
+                            fields: serde_json::from_str(&fields).unwrap_or_default(),
+                            stamped: r.get(9)?,
+                            scan_of: r.get(10)?,
+                            superseded_by: r.get(11)?,
+                            problems: from_json_list(&problems),
+                            size: r.get(13)?,
+                            seal_score: r.get(14)?,
+                            match_score: r.get(15)?,
+                        },
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let (m, d) = row.map_err(e)?;
+                docs.entry(m).or_default().push(d);
+            }
+        }
+        let mut messages = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT id, message_id, from_addr, subject, received_at, date_header, late, category,
+                            duplicate_of, problems, sha256, size, mailbox, uidvalidity, uid, source
+                     FROM messages ORDER BY id",
+                )
+                .map_err(e)?;
+            let rows = st
+                .query_map([], |r| {
+                    let problems: String = r.get(9)?;
+                    Ok(DumpMessage {
+                        id: r.get(0)?,
+                        message_id: r.get(1)?,
+                        from: r.get(2)?,
+                        subject: r.get(3)?,
+                        received_at: r.get(4)?,
+                        date_header: r.get(5)?,
+                        late: r.get(6)?,
+                        category: r.get(7)?,
+                        duplicate_of: r.get(8)?,
+                        receipt: DumpReceipt {
+                            status: "none".into(),
+                            reason: None,
+                        },
+                        problems: from_json_list(&problems),
+                        documents: vec![],
+                        sha256: r.get(10)?,
+                        size: r.get(11)?,
+                        mailbox: r.get(12)?,
+                        uidvalidity: r.get(13)?,
+                        uid: r.get(14)?,
+                        source: r.get(15)?,
+                    })
+                })
+                .map_err(e)?;
+            for row in rows {
+                let mut m = row.map_err(e)?;
+                if let Some(rc) = receipts.remove(&m.id) {
+                    m.receipt = rc;
+                }
+                m.documents = docs.remove(&m.id).unwrap_or_default();
+                messages.push(m);
+            }
+        }
+        let mut applications = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan, a.problems,
+                            coalesce(me.from_addr, ms.from_addr), coalesce(me.received_at, ms.received_at)
+                     FROM applications a
+                     LEFT JOIN documents de ON de.id = a.electronic
+                     LEFT JOIN messages me ON me.id = de.message
+                     LEFT JOIN documents ds ON ds.id = a.scan
+                     LEFT JOIN messages ms ON ms.id = ds.message
+                     ORDER BY a.id",
+                )
+                .map_err(e)?;
+            let rows = st
+                .query_map([], |r| {
+                    let problems: String = r.get(7)?;
+                    Ok(DumpApplication {
+                        id: r.get(0)?,
+                        form: r.get(1)?,
+                        applicant: r.get(2)?,
+                        status: r.get(3)?,
+                        late: r.get(4)?,
+                        electronic: r.get(5)?,
+                        scan: r.get(6)?,
+                        problems: from_json_list(&problems),
+                        email: r.get(8)?,
+                        received_at: r.get(9)?,
+                    })
+                })
+                .map_err(e)?;
+            for row in rows {
+                applications.push(row.map_err(e)?);
+            }
+        }
+        Ok(Dump {
+            messages,
+            applications,
+        })
+    }
+}

@@ -2,6 +2,7 @@
 //! `synchronous = NORMAL` (durable across a process kill; see ARCHITECTURE.md for the
 //! power-loss window), foreign keys on, versioned migrations in [`schema`].
 
+pub mod applications;
 pub mod documents;
 pub mod dump;
 pub mod messages;

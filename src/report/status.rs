@@ -1,1 +1,168 @@
-//! (in progress)
+//! `status`: the counts an operator looks at first — messages by category, applications
+//! by form × status, late ones, problems to act on, and the daemon's health.
+
+use crate::model::{Category, FormKind};
+use crate::report::dump::Dump;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const APP_STATUSES: [&str; 5] = [
+    "complete",
+    "missing_scan",
+    "missing_electronic",
+    "unstamped_scan",
+    "invalid",
+];
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct StatusReport {
+    pub messages: usize,
+    /// category → count ("pending" for messages not yet processed)
+    pub by_category: BTreeMap<String, usize>,
+    pub duplicates: usize,
+    pub late_messages: usize,
+    pub applications: usize,
+    /// form → status → count
+    pub by_form_status: BTreeMap<String, BTreeMap<String, usize>>,
+    pub late_applications: usize,
+    /// problem code (before the first ':') → count, over messages and documents
+    pub problems: BTreeMap<String, usize>,
+    /// receipt status → count
+    pub receipts: BTreeMap<String, usize>,
+    /// Cloud attachments with their expiry, to download before they vanish.
+    pub cloud_attachments: Vec<String>,
+    pub last_poll: Option<String>,
+    pub ocr_available: bool,
+}
+
+pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> StatusReport {
+    let mut r = StatusReport {
+        messages: dump.messages.len(),
+        last_poll,
+        ocr_available,
+        ..Default::default()
+    };
+    for c in Category::ALL {
+        r.by_category.insert(c.as_str().into(), 0);
+    }
+    for f in FormKind::ALL {
+        let e = r.by_form_status.entry(f.as_str().into()).or_default();
+        for s in APP_STATUSES {
+            e.insert(s.into(), 0);
+        }
+    }
+    for m in &dump.messages {
+        let cat = m.category.clone().unwrap_or_else(|| "pending".into());
+        *r.by_category.entry(cat).or_default() += 1;
+        if m.duplicate_of.is_some() {
+            r.duplicates += 1;
+        }
+        if m.late {
+            r.late_messages += 1;
+        }
+        *r.receipts.entry(m.receipt.status.clone()).or_default() += 1;
+        let doc_problems = m.documents.iter().flat_map(|d| d.problems.iter());
+        for p in m.problems.iter().chain(doc_problems) {
+            let code = p.split(':').next().unwrap_or(p).to_string();
+            *r.problems.entry(code).or_default() += 1;
+            if p.starts_with("cloud_attachment:") {
+                r.cloud_attachments.push(format!("#{} {}", m.id, p));
+            }
+        }
+    }
+    for a in &dump.applications {
+        r.applications += 1;
+        *r.by_form_status
+            .entry(a.form.clone())
+            .or_default()
+            .entry(a.status.clone())
+            .or_default() += 1;
+        if a.late {
+            r.late_applications += 1;
+        }
+    }
+    r
+}
+
+/// Plain text for the terminal, in Chinese.
+pub fn render(r: &StatusReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "邮件 {} 封（重复 {}，逾期 {}）",
+        r.messages, r.duplicates, r.late_messages
+    );
+    for (cat, n) in &r.by_category {
+        let _ = writeln!(s, "  {:<12} {n}", category_label(cat));
+    }
+    let _ = writeln!(
+        s,
+        "申报 {} 份（逾期 {}）",
+        r.applications, r.late_applications
+    );
+    let _ = writeln!(
+        s,
+        "  {:<28}{:>6}{:>8}{:>8}{:>10}{:>6}",
+        "表格", "齐全", "缺扫描", "缺电子", "扫描未盖章", "有误"
+    );
+    for f in FormKind::ALL {
+        let row = r
+            .by_form_status
+            .get(f.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let g = |k: &str| row.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "  {:<28}{:>6}{:>8}{:>8}{:>10}{:>6}",
+            f.as_str(),
+            g("complete"),
+            g("missing_scan"),
+            g("missing_electronic"),
+            g("unstamped_scan"),
+            g("invalid")
+        );
+    }
+    if !r.receipts.is_empty() {
+        let list: Vec<String> = r.receipts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "回执：{}", list.join("，"));
+    }
+    if !r.problems.is_empty() {
+        let list: Vec<String> = r.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "问题：{}", list.join("，"));
+    }
+    for c in &r.cloud_attachments {
+        let _ = writeln!(s, "超大附件（请在到期前下载）：{c}");
+    }
+    match &r.last_poll {
+        Some(t) => {
+            let _ = writeln!(s, "最近一次收信：{t}");
+        }
+        None => {
+            let _ = writeln!(s, "尚未从邮箱收信（只导入过文件）");
+        }
+    }
+    if !r.ocr_available {
+        let _ = writeln!(
+            s,
+            "提示：未安装 Tesseract，扫描件不做文字识别；安装：apt-get install tesseract-ocr tesseract-ocr-chi-sim，然后运行 kepu-intake reprocess --all"
+        );
+    }
+    s
+}
+
+fn category_label(c: &str) -> String {
+    let zh = match c {
+        "submission" => "申报材料",
+        "question" => "咨询",
+        "autoreply" => "自动回复",
+        "bounce" => "退信",
+        "bulk" => "群发",
+        "spam" => "垃圾邮件",
+        "other" => "其他",
+        "pending" => "待处理",
+        _ => c,
+    };
+    format!("{zh}({c})")
+}

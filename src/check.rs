@@ -1,0 +1,163 @@
+//! `kepu-intake check`: validates the configuration and tries every connection and tool
+//! for real, printing one line per check in words an IT person can act on.
+
+use crate::config::{Config, ReceiptMode};
+use crate::db::Db;
+use crate::error::Result;
+
+/// One check's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    /// Optional checks (OCR, LibreOffice) warn instead of failing.
+    pub required: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &str, required: bool, r: std::result::Result<String, String>) -> Check {
+        let (ok, detail) = match r {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        Check {
+            name: name.into(),
+            ok,
+            required,
+            detail,
+        }
+    }
+}
+
+/// Runs every check; the config itself was validated when it was loaded.
+pub async fn run(cfg: &Config) -> Vec<Check> {
+    let mut out = Vec::new();
+    let dir = &cfg.storage.data_dir;
+    out.push(Check::new(
+        "数据目录 data dir",
+        true,
+        std::fs::create_dir_all(dir)
+            .and_then(|_| {
+                let probe = dir.join(".check-write");
+                std::fs::write(&probe, b"ok")?;
+                std::fs::remove_file(&probe)
+            })
+            .map(|_| format!("{} 可写 writable", dir.display()))
+            .map_err(|e| format!("{} 不可写 not writable: {e} — 检查目录权限 (chown the dir to the service user)", dir.display())),
+    ));
+    out.push(Check::new(
+        "数据库 database",
+        true,
+        Db::open(&cfg.storage.db_path())
+            .and_then(|db| db.schema_version())
+            .map(|v| format!("{} schema v{v}", cfg.storage.db_path().display()))
+            .map_err(|e| e.to_string()),
+    ));
+    if cfg.imap.is_configured() {
+        out.push(Check::new("IMAP", true, imap(cfg).await));
+    } else {
+        out.push(Check::new(
+            "IMAP",
+            false,
+            Err(
+                "未配置 [imap] host — 只能用 import 导入文件 (set [imap] host/user/password_env)"
+                    .into(),
+            ),
+        ));
+    }
+    if cfg.receipts.mode == ReceiptMode::Send {
+        out.push(Check::new("SMTP", true, smtp(cfg).await));
+    }
+    out.push(tool(cfg.tools.soffice.as_str(), "soffice", "LibreOffice (.doc/.wps)", "apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk"));
+    out.push(tool(
+        cfg.tools.tesseract.as_str(),
+        "tesseract",
+        "Tesseract OCR (扫描件识别)",
+        "apt-get install tesseract-ocr tesseract-ocr-chi-sim",
+    ));
+    out.push(tool(
+        "",
+        "pdftotext",
+        "poppler (PDF)",
+        "apt-get install poppler-utils poppler-data",
+    ));
+    out
+}
+
+fn tool(configured: &str, default: &str, what: &str, install: &str) -> Check {
+    let name = if configured.is_empty() {
+        default
+    } else {
+        configured
+    };
+    Check::new(
+        what,
+        false,
+        crate::commands::which(name)
+            .map(|p| format!("{}", p.display()))
+            .ok_or_else(|| format!("未找到 {name} — 安装 install: {install}")),
+    )
+}
+
+async fn imap(cfg: &Config) -> std::result::Result<String, String> {
+    let c = crate::fetch::open(&cfg.imap)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut c = c;
+    let idle = c.idle;
+    let v = c.uidvalidity;
+    let _ = c.session.logout().await;
+    Ok(format!(
+        "{} 登录/ID/SELECT {} 成功 ok (UIDVALIDITY {v}); IDLE {}",
+        cfg.imap.host,
+        cfg.imap.mailbox,
+        if idle {
+            "支持 offered"
+        } else {
+            "不支持，将每隔 poll_interval_s 轮询 not offered, polling"
+        }
+    ))
+}
+
+async fn smtp(cfg: &Config) -> std::result::Result<String, String> {
+    crate::receipts_glue::check_smtp(cfg).await
+}
+
+/// Prints the checks; Err when a required one failed.
+pub fn render(checks: &[Check]) -> (String, bool) {
+    let mut s = String::new();
+    let mut ok = true;
+    for c in checks {
+        let mark = if c.ok {
+            "✓"
+        } else if c.required {
+            ok = false;
+            "✗"
+        } else {
+            "!"
+        };
+        s.push_str(&format!("{mark} {}: {}\n", c.name, c.detail));
+    }
+    (s, ok)
+}
+
+pub async fn command(cfg: &Config, json: bool) -> Result<()> {
+    let checks = run(cfg).await;
+    let (text, ok) = render(&checks);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&checks).unwrap_or_default()
+        );
+    } else {
+        print!("{text}");
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::Other(
+            "检查未通过 some required checks failed (see above)".into(),
+        ))
+    }
+}

@@ -1,0 +1,256 @@
+//! The commands of `contract.md`, one function each. The binary parses the command
+//! line and calls these; they print results to stdout and return errors upward.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::pipeline::Pipeline;
+use crate::report::dump::{Dump, DumpApplication};
+use crate::report::status;
+use crate::store::{DataLock, Store};
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+fn open_db(cfg: &Config) -> Result<Db> {
+    Db::open(&cfg.storage.db_path())
+}
+
+/// `import PATH...`: record the files, then process them like fetched mail.
+pub async fn import(cfg: &Config, paths: &[PathBuf], shutdown: CancellationToken) -> Result<()> {
+    let stats = {
+        let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+        let store = Store::open(&cfg.storage.data_dir)?;
+        let mut db = open_db(cfg)?;
+        crate::import::import(paths, &mut db, &store, &cfg.intake.deadline()?)?
+    };
+    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    crate::daemon::process(cfg, &shutdown).await?;
+    println!(
+        "导入完成 imported: {} 封读取, {} 封新邮件, {} 封重复, {} 封已导入过",
+        stats.files, stats.new, stats.duplicates, stats.already_known
+    );
+    Ok(())
+}
+
+/// `run [--once]`.
+pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Result<()> {
+    crate::daemon::run(cfg, once, shutdown).await
+}
+
+pub fn load_dump(cfg: &Config) -> Result<Dump> {
+    open_db(cfg)?.load_dump()
+}
+
+/// `dump --json`.
+pub fn dump(cfg: &Config) -> Result<()> {
+    let d = load_dump(cfg)?;
+    println!("{}", to_json(&d)?);
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Other(format!("JSON: {e}")))
+}
+
+pub fn ocr_available(cfg: &Config) -> bool {
+    let name = if cfg.tools.tesseract.is_empty() {
+        "tesseract"
+    } else {
+        cfg.tools.tesseract.as_str()
+    };
+    which(name).is_some()
+}
+
+/// Finds a program on PATH (or checks an explicit path).
+pub fn which(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(name);
+    if p.components().count() > 1 {
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|c| c.is_file())
+    })
+}
+
+/// `status [--json]`.
+pub fn status(cfg: &Config, json: bool) -> Result<()> {
+    let db = open_db(cfg)?;
+    let d = db.load_dump()?;
+    let r = status::compute(&d, db.last_poll()?, ocr_available(cfg));
+    if json {
+        println!("{}", to_json(&r)?);
+    } else {
+        print!("{}", status::render(&r));
+    }
+    Ok(())
+}
+
+/// Filters of `list`.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub form: Option<String>,
+    pub status: Option<String>,
+    pub late: bool,
+}
+
+pub fn filter_apps<'a>(d: &'a Dump, f: &ListFilter) -> Result<Vec<&'a DumpApplication>> {
+    if let Some(form) = &f.form {
+        if crate::model::FormKind::parse(form).is_none() {
+            return Err(Error::Other(format!(
+                "--form {form}: 应为 expert, resource, pilot_district 或 pilot_school"
+            )));
+        }
+    }
+    if let Some(s) = &f.status {
+        if !status::APP_STATUSES.contains(&s.as_str()) {
+            return Err(Error::Other(format!(
+                "--status {s}: 应为 {}",
+                status::APP_STATUSES.join(", ")
+            )));
+        }
+    }
+    Ok(d.applications
+        .iter()
+        .filter(|a| f.form.as_ref().is_none_or(|x| &a.form == x))
+        .filter(|a| f.status.as_ref().is_none_or(|x| &a.status == x))
+        .filter(|a| !f.late || a.late)
+        .collect())
+}
+
+/// `list`.
+pub fn list(cfg: &Config, f: &ListFilter, json: bool) -> Result<()> {
+    let d = load_dump(cfg)?;
+    let apps = filter_apps(&d, f)?;
+    if json {
+        println!("{}", to_json(&apps)?);
+    } else {
+        print!("{}", crate::report::text::applications(&apps));
+    }
+    Ok(())
+}
+
+/// `show ID`: `a12`/`m12` pick an application or a message; a bare number is an
+/// application when one has that id, else a message.
+pub fn show(cfg: &Config, id: &str, json: bool) -> Result<()> {
+    let d = load_dump(cfg)?;
+    let (kind, num) = match id.strip_prefix('m').or_else(|| id.strip_prefix('M')) {
+        Some(n) => ('m', n),
+        None => match id.strip_prefix('a').or_else(|| id.strip_prefix('A')) {
+            Some(n) => ('a', n),
+            None => ('?', id),
+        },
+    };
+    let n: i64 = num.parse().map_err(|_| {
+        Error::Other(format!(
+            "'{id}' 不是编号 / not an id: use 12, a12 (application) or m12 (message)"
+        ))
+    })?;
+    let app = d.applications.iter().find(|a| a.id == n);
+    let msg = d.messages.iter().find(|m| m.id == n);
+    let data_dir = &cfg.storage.data_dir;
+    match (kind, app, msg) {
+        ('a' | '?', Some(a), _) => {
+            if json {
+                println!(
+                    "{}",
+                    to_json(&crate::report::text::application_json(&d, a, data_dir))?
+                );
+            } else {
+                print!("{}", crate::report::text::application(&d, a, data_dir));
+            }
+        }
+        ('m' | '?', _, Some(m)) => {
+            if json {
+                println!(
+                    "{}",
+                    to_json(&crate::report::text::message_json(m, data_dir))?
+                );
+            } else {
+                print!("{}", crate::report::text::message(m, data_dir));
+            }
+        }
+        _ => {
+            return Err(Error::Other(format!(
+                "没有编号为 {id} 的申报或邮件 / no application or message {id}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// `reprocess [--all | ID...]`.
+pub fn reprocess(cfg: &Config, all: bool, ids: &[i64], shutdown: &CancellationToken) -> Result<()> {
+    if !all && ids.is_empty() {
+        return Err(Error::Other(
+            "reprocess: 请给出邮件编号或 --all / give message ids or --all".into(),
+        ));
+    }
+    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    let mut db = open_db(cfg)?;
+    let p = Pipeline::new(cfg)?;
+    let stats = p.reprocess(&mut db, if all { None } else { Some(ids) }, shutdown)?;
+    println!(
+        "重新处理 reprocessed: {} 封（失败 {}）",
+        stats.processed, stats.failed
+    );
+    Ok(())
+}
+
+/// `match SCAN ELECTRONIC` / `match --unmatch SCAN`: an operator's decision, kept by
+/// content so it survives reprocessing.
+pub fn set_match(cfg: &Config, scan: i64, electronic: Option<i64>) -> Result<()> {
+    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    let mut db = open_db(cfg)?;
+    let (scan_sha, kind) = db
+        .document_sha_kind(scan)?
+        .ok_or_else(|| Error::Other(format!("没有编号为 {scan} 的文件 / no document {scan}")))?;
+    if kind != "scan" {
+        return Err(Error::Other(format!(
+            "文件 {scan} 不是扫描件 (kind {kind}) / document {scan} is not a scan"
+        )));
+    }
+    let e_sha = match electronic {
+        None => None,
+        Some(e) => {
+            let (sha, kind) = db
+                .document_sha_kind(e)?
+                .ok_or_else(|| Error::Other(format!("没有编号为 {e} 的文件 / no document {e}")))?;
+            if kind != "electronic" {
+                return Err(Error::Other(format!(
+                    "文件 {e} 不是电子版申报表 (kind {kind})"
+                )));
+            }
+            Some(sha)
+        }
+    };
+    db.set_manual_match(&scan_sha, e_sha.as_deref())?;
+    Pipeline::new(cfg)?.rebuild_applications(&mut db)?;
+    match electronic {
+        Some(e) => println!("已将扫描件 {scan} 匹配到电子版 {e}"),
+        None => println!("已取消扫描件 {scan} 的匹配"),
+    }
+    Ok(())
+}
+
+/// `export --xlsx FILE` / `--csv DIR`.
+pub fn export(
+    cfg: &Config,
+    xlsx: Option<&std::path::Path>,
+    csv: Option<&std::path::Path>,
+) -> Result<()> {
+    let _d = load_dump(cfg)?;
+    let _ = (xlsx, csv);
+    Err(Error::Other(
+        "export: not available in this build yet".into(),
+    ))
+}
+
+/// `serve`.
+pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<()> {
+    let _ = (cfg, shutdown);
+    Err(Error::Other(
+        "serve: not available in this build yet".into(),
+    ))
+}

@@ -1,0 +1,176 @@
+//! `kepu-intake run`: the daemon loop. Connect → catch up → process → receipts → wait
+//! (IDLE or poll), again and again until the shutdown token fires. A dropped connection
+//! or a server error leads to a reconnect after a capped exponential backoff; a wrong
+//! password at start-up, or any error under `--once`, ends the run with an error.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::fetch::{self, Wake};
+use crate::pipeline::Pipeline;
+use crate::store::{DataLock, Store};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, info_span, warn, Instrument};
+
+/// Capped exponential backoff: 1 s, 2 s, 4 s … up to `max`.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(max: Duration) -> Backoff {
+        Backoff {
+            next: Duration::from_secs(1),
+            max: max.max(Duration::from_secs(1)),
+        }
+    }
+    pub fn reset(&mut self) {
+        self.next = Duration::from_secs(1);
+    }
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+}
+
+/// Runs the daemon (or one catch-up with `once`).
+pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Result<()> {
+    if !cfg.imap.is_configured() {
+        return Err(Error::Config(
+            "imap.host: 未配置邮箱服务器 not set — configure [imap] in the config file, or use `kepu-intake import PATH` for files".into(),
+        ));
+    }
+    let data_dir = cfg.storage.data_dir.clone();
+    let _lock = DataLock::acquire(&data_dir)?;
+    // Resolve the secret now so a missing one fails at start-up, not at first connect.
+    cfg.imap.secret().resolve("imap")?;
+    let store = Store::open(&data_dir)?;
+    let mut db = Db::open(&cfg.storage.db_path())?;
+    let deadline = cfg.intake.deadline()?;
+    let mut backoff = Backoff::new(Duration::from_secs(cfg.imap.max_backoff_s));
+    let mut ever_connected = false;
+    // Anything recorded but not processed by an earlier run is finished first.
+    process(cfg, &shutdown).await?;
+    'reconnect: loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let opened = tokio::select! {
+            r = fetch::open(&cfg.imap) => r,
+            _ = shutdown.cancelled() => break,
+        };
+        let mut conn = match opened {
+            Ok(c) => {
+                info!(host = %c.host, mailbox = %cfg.imap.mailbox, uidvalidity = c.uidvalidity, idle = c.idle, "connected");
+                backoff.reset();
+                ever_connected = true;
+                c
+            }
+            Err(e) => {
+                let fatal = once || (!ever_connected && matches!(e, Error::ImapAuth { .. }));
+                if fatal {
+                    return Err(e);
+                }
+                let d = backoff.next_delay();
+                error!(error = %e, retry_in_s = d.as_secs(), "cannot connect to the mailbox; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => continue 'reconnect,
+                    _ = shutdown.cancelled() => break 'reconnect,
+                }
+            }
+        };
+        loop {
+            let span = info_span!("poll", mailbox = %cfg.imap.mailbox);
+            let caught =
+                fetch::catch_up(&mut conn, &cfg.imap, &mut db, &store, &deadline, &shutdown)
+                    .instrument(span)
+                    .await;
+            match caught {
+                Ok(s) => {
+                    if s.new + s.duplicates + s.rekeyed > 0 {
+                        info!(
+                            new = s.new,
+                            duplicates = s.duplicates,
+                            rekeyed = s.rekeyed,
+                            "recorded"
+                        );
+                    }
+                }
+                Err(e) if once => return Err(e),
+                Err(e) => {
+                    warn!(error = %e, "connection lost during fetch; reconnecting");
+                    break;
+                }
+            }
+            process(cfg, &shutdown).await?;
+            if once || shutdown.is_cancelled() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), conn.session.logout()).await;
+                break 'reconnect;
+            }
+            match fetch::wait(conn, &cfg.imap, &shutdown).await {
+                Ok((c, Wake::Shutdown)) => {
+                    let mut c = c;
+                    let _ = tokio::time::timeout(Duration::from_secs(5), c.session.logout()).await;
+                    break 'reconnect;
+                }
+                Ok((c, _)) => conn = c,
+                Err(e) => {
+                    warn!(error = %e, "connection lost while waiting; reconnecting");
+                    break;
+                }
+            }
+        }
+        let d = backoff.next_delay();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// Runs the processing stages and the receipt outbox on a blocking thread with its own
+/// database connection, so the IMAP connection stays responsive.
+pub async fn process(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
+    let cfg2 = cfg.clone();
+    let token = shutdown.clone();
+    let joined = tokio::task::spawn_blocking(move || -> Result<()> {
+        let pipeline = Pipeline::new(&cfg2)?;
+        let mut db = Db::open(&cfg2.storage.db_path())?;
+        let stats = pipeline.process_pending(&mut db, &token)?;
+        if stats.processed > 0 {
+            info!(
+                processed = stats.processed,
+                failed = stats.failed,
+                "processed"
+            );
+        }
+        Ok(())
+    })
+    .await;
+    match joined {
+        Ok(r) => r?,
+        // A panic outside the per-message guard: logged, the daemon goes on.
+        Err(e) => error!(error = %e, "processing task failed"),
+    }
+    crate::receipts_glue::drain(cfg, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let mut b = Backoff::new(Duration::from_secs(5));
+        let v: Vec<u64> = (0..5).map(|_| b.next_delay().as_secs()).collect();
+        assert_eq!(v, vec![1, 2, 4, 5, 5]);
+        b.reset();
+        assert_eq!(b.next_delay().as_secs(), 1);
+    }
+}

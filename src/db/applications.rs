@@ -1,0 +1,75 @@
+//! Storing the computed applications and document links. Application ids stay stable
+//! across rebuilds: rows are upserted by (form, applicant_key) and only those no longer
+//! backed by any document are removed.
+
+use super::{to_json_list, Db};
+use crate::apps::{AppRow, DocLinks};
+use crate::error::Result;
+use rusqlite::params;
+
+impl Db {
+    pub fn save_applications(&mut self, apps: &[AppRow], links: &DocLinks) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| crate::error::Error::db(&path, e);
+        let now = crate::time::fmt(&crate::time::now());
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "UPDATE documents SET scan_of = NULL, match_score = NULL, superseded_by = NULL",
+            [],
+        )
+        .map_err(err)?;
+        for (scan, e, score) in &links.scan_of {
+            tx.execute(
+                "UPDATE documents SET scan_of = ?2, match_score = ?3 WHERE id = ?1",
+                params![scan, e, score],
+            )
+            .map_err(err)?;
+        }
+        for (old, new) in &links.superseded_by {
+            tx.execute(
+                "UPDATE documents SET superseded_by = ?2 WHERE id = ?1",
+                params![old, new],
+            )
+            .map_err(err)?;
+        }
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS live_apps(form TEXT, applicant_key TEXT)",
+            [],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM live_apps", []).map_err(err)?;
+        for a in apps {
+            tx.execute(
+                "INSERT INTO applications(form, applicant, applicant_key, status, late, electronic, scan, problems, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(form, applicant_key) DO UPDATE SET applicant = excluded.applicant,
+                    status = excluded.status, late = excluded.late, electronic = excluded.electronic,
+                    scan = excluded.scan, problems = excluded.problems, updated_at = excluded.updated_at",
+                params![
+                    a.form,
+                    a.applicant,
+                    a.applicant_key,
+                    a.status,
+                    a.late,
+                    a.electronic,
+                    a.scan,
+                    to_json_list(&a.problems),
+                    now
+                ],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "INSERT INTO live_apps(form, applicant_key) VALUES (?1, ?2)",
+                params![a.form, a.applicant_key],
+            )
+            .map_err(err)?;
+        }
+        tx.execute(
+            "DELETE FROM applications WHERE NOT EXISTS (SELECT 1 FROM live_apps l
+               WHERE l.form = applications.form AND l.applicant_key = applications.applicant_key)",
+            [],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+}

@@ -1,0 +1,194 @@
+//! Catching up with a selected mailbox and waiting for new mail.
+//!
+//! Catch-up downloads everything above the cursor in bounded chunks; each chunk's raw
+//! bytes are written and synced to the store, then its rows and the cursor advance
+//! commit in one transaction. A crash anywhere leaves either the whole chunk recorded
+//! or none of it (the re-download then finds the files already there).
+
+use super::session::{self, Connected};
+use crate::config::ImapConfig;
+use crate::db::messages::{Cursor, Origin, Recorded};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::store::Store;
+use chrono::{DateTime, FixedOffset};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CatchUp {
+    pub new: usize,
+    pub duplicates: usize,
+    pub rekeyed: usize,
+    pub already_known: usize,
+}
+
+/// Downloads and records every message above the cursor.
+pub async fn catch_up(
+    c: &mut Connected,
+    cfg: &ImapConfig,
+    db: &mut Db,
+    store: &Store,
+    deadline: &DateTime<FixedOffset>,
+    shutdown: &CancellationToken,
+) -> Result<CatchUp> {
+    let t = Duration::from_secs(cfg.io_timeout_s.max(1));
+    let mailbox = cfg.mailbox.as_str();
+    let last_uid = match db.cursor(mailbox)? {
+        Some(cur) if cur.uidvalidity == c.uidvalidity => cur.last_uid,
+        Some(cur) => {
+            warn!(
+                mailbox,
+                old = cur.uidvalidity,
+                new = c.uidvalidity,
+                "UIDVALIDITY changed: rescanning the whole mailbox (known mail is matched by its bytes, not recorded again)"
+            );
+            0
+        }
+        None => 0,
+    };
+    let list = session::list_new(c, last_uid, t).await?;
+    let mut stats = CatchUp::default();
+    if list.is_empty() {
+        // Still store the cursor: it carries a new UIDVALIDITY and the poll time.
+        let cur = Cursor {
+            uidvalidity: c.uidvalidity,
+            last_uid,
+        };
+        db.record_batch(&[], Some((mailbox, cur)))?;
+        return Ok(stats);
+    }
+    info!(mailbox, count = list.len(), "new messages on the server");
+    for chunk in session::chunks(&list, cfg.fetch_chunk as usize) {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let fetched = session::fetch_bodies(c, &chunk, t).await?;
+        let mut batch = Vec::with_capacity(fetched.len());
+        let mut max_uid = last_uid;
+        for f in &fetched {
+            let span = info_span!("message", mailbox, uid = f.uid);
+            let _g = span.enter();
+            let sha = store.put_raw(&f.body)?;
+            let received = match f.internal_date {
+                Some(at) => ingest::Receipt {
+                    at,
+                    estimated: false,
+                },
+                None => ingest::Receipt {
+                    at: crate::time::now(),
+                    estimated: true,
+                },
+            };
+            let origin = Origin::Imap {
+                mailbox: mailbox.to_string(),
+                uidvalidity: c.uidvalidity,
+                uid: f.uid,
+            };
+            batch.push(ingest::new_message(
+                &f.body, sha, origin, received, deadline,
+            ));
+            max_uid = max_uid.max(f.uid);
+        }
+        // The server may have expunged some of the chunk meanwhile: the cursor still
+        // moves past the whole chunk, since those UIDs can never come back.
+        max_uid = max_uid.max(chunk.iter().copied().max().unwrap_or(last_uid));
+        store.sync()?;
+        let cur = Cursor {
+            uidvalidity: c.uidvalidity,
+            last_uid: max_uid,
+        };
+        for r in db.record_batch(&batch, Some((mailbox, cur)))? {
+            match r {
+                Recorded::New(_) => stats.new += 1,
+                Recorded::Duplicate { .. } => stats.duplicates += 1,
+                Recorded::Rekeyed(_) => stats.rekeyed += 1,
+                Recorded::AlreadyKnown(_) => stats.already_known += 1,
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Why waiting ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    NewMail,
+    Timeout,
+    Shutdown,
+}
+
+/// Waits for new mail: IDLE when offered, else a poll interval followed by NOOP.
+/// Returns the session back (IDLE needs to own it meanwhile).
+pub async fn wait(
+    c: Connected,
+    cfg: &ImapConfig,
+    shutdown: &CancellationToken,
+) -> Result<(Connected, Wake)> {
+    let t = Duration::from_secs(cfg.io_timeout_s.max(1));
+    let Connected {
+        mut session,
+        uidvalidity,
+        idle,
+        host,
+    } = c;
+    let rebuild = |session| Connected {
+        session,
+        uidvalidity,
+        idle,
+        host: host.clone(),
+    };
+    let err = |what: &str, e: String| Error::Imap {
+        host: host.clone(),
+        msg: format!("{what}: {e}"),
+    };
+    if !idle {
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.poll_interval()) => {}
+            _ = shutdown.cancelled() => return Ok((rebuild(session), Wake::Shutdown)),
+        }
+        tokio::time::timeout(t, session.noop())
+            .await
+            .map_err(|_| err("NOOP", "no answer".into()))?
+            .map_err(|e| err("NOOP", e.to_string()))?;
+        session::drain_unsolicited(&mut session);
+        return Ok((rebuild(session), Wake::Timeout));
+    }
+    let mut handle = session.idle();
+    tokio::time::timeout(t, handle.init())
+        .await
+        .map_err(|_| err("IDLE", "no answer".into()))?
+        .map_err(|e| err("IDLE", e.to_string()))?;
+    let outcome = {
+        let (fut, stop) = handle.wait_with_timeout(Duration::from_secs(cfg.idle_timeout_s.max(10)));
+        let r = tokio::select! {
+            r = fut => Some(r),
+            _ = shutdown.cancelled() => None,
+        };
+        drop(stop);
+        r
+    };
+    let wake = match outcome {
+        None => Wake::Shutdown,
+        Some(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => Wake::NewMail,
+        Some(Ok(async_imap::extensions::idle::IdleResponse::Timeout)) => Wake::Timeout,
+        // We never interrupt it ourselves except through shutdown (handled above): an
+        // interrupt we did not cause is the server closing the connection.
+        Some(Ok(async_imap::extensions::idle::IdleResponse::ManualInterrupt)) => {
+            return Err(err(
+                "IDLE",
+                "服务器断开连接 connection closed by server".into(),
+            ))
+        }
+        Some(Err(e)) => return Err(err("IDLE", e.to_string())),
+    };
+    let mut session = tokio::time::timeout(t, handle.done())
+        .instrument(info_span!("idle_done"))
+        .await
+        .map_err(|_| err("DONE", "no answer".into()))?
+        .map_err(|e| err("DONE", e.to_string()))?;
+    session::drain_unsolicited(&mut session);
+    Ok((rebuild(session), wake))
+}
