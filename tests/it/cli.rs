@@ -46,6 +46,32 @@ fn import_same_files_twice_records_each_once() {
     );
 }
 
+/// Operators' commands started together on a data dir that has no database yet (the
+/// daemon starting while someone runs `status`): each must create or reuse the schema
+/// without tripping over the other ("table … already exists").
+#[test]
+fn commands_racing_on_a_fresh_data_dir_all_succeed() {
+    for round in 0..3 {
+        let it = Intake::new(None);
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                it.command(&["status", "--json"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let (status, _, err) = wait_output(c, Duration::from_secs(30), &["status"]);
+            assert!(
+                status.success(),
+                "round {round}: concurrent status failed: {err}"
+            );
+        }
+    }
+}
+
 /// Two `run --once` started together on one data dir: the second refuses (lock) or
 /// waits; every message ends up recorded exactly once (paperless-ngx #9436).
 #[test]

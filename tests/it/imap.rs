@@ -1,7 +1,7 @@
 //! IMAP intake end to end: a private Dovecot over implicit TLS, `kepu-intake run`
 //! as a black box, results read back from `dump --json`.
 
-use crate::support::intake::{sigterm, wait_output};
+use crate::support::intake::Daemon;
 use crate::support::{by_message_id, mail, message_ids, s, seed, Dovecot, ImapTarget, Intake};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
@@ -206,14 +206,14 @@ fn daemon_records_new_mail_and_exits_0_on_sigterm() {
     let d = Dovecot::start();
     let before = seed(&d, "INBOX", "before", 2);
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
-    let child = it
-        .command(&["run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Create the database first: the fresh-database race between the daemon and the
+    // polling `dump` is the subject of cli::commands_racing_on_a_fresh_data_dir.
+    it.run_ok(&["status"]);
+    let daemon = Daemon::start(&it);
     let msgs = it.wait_for_messages(Duration::from_secs(15), |m| m.len() >= 2);
-    assert_eq!(message_ids(&msgs), before);
+    if message_ids(&msgs) != before {
+        daemon.fail(&format!("catch-up incomplete: {msgs:#?}"));
+    }
     let t0 = Instant::now();
     d.append(
         "INBOX",
@@ -227,15 +227,12 @@ fn daemon_records_new_mail_and_exits_0_on_sigterm() {
     );
     let msgs = it.wait_for_messages(Duration::from_secs(15), |m| m.len() >= 3);
     let waited = t0.elapsed();
-    assert_eq!(
-        msgs.len(),
-        3,
-        "new mail not recorded within 15 s: {msgs:#?}"
-    );
+    if msgs.len() != 3 {
+        daemon.fail(&format!("new mail not recorded within 15 s: {msgs:#?}"));
+    }
     by_message_id(&msgs, "<live@test>");
     eprintln!("live mail recorded after {waited:?}");
-    sigterm(&child);
-    let (status, _, err) = wait_output(child, Duration::from_secs(15), &["run"]);
+    let (status, _, err) = daemon.terminate();
     assert!(status.success(), "exit after SIGTERM: {status}\n{err}");
 }
 
@@ -246,14 +243,14 @@ fn daemon_reconnects_after_server_restart() {
     let mut d = Dovecot::start();
     let mut ids = seed(&d, "INBOX", "pre", 1);
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
-    let child = it
-        .command(&["run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Create the database first: the fresh-database race between the daemon and the
+    // polling `dump` is the subject of cli::commands_racing_on_a_fresh_data_dir.
+    it.run_ok(&["status"]);
+    let daemon = Daemon::start(&it);
     let msgs = it.wait_for_messages(Duration::from_secs(15), |m| !m.is_empty());
-    assert_eq!(message_ids(&msgs), ids);
+    if message_ids(&msgs) != ids {
+        daemon.fail(&format!("catch-up incomplete: {msgs:#?}"));
+    }
     d.stop();
     std::thread::sleep(Duration::from_millis(1500));
     d.restart();
@@ -261,13 +258,10 @@ fn daemon_reconnects_after_server_restart() {
     ids.extend(seed(&d, "INBOX", "post", 3));
     ids.sort();
     let msgs = it.wait_for_messages(Duration::from_secs(20), |m| m.len() >= ids.len());
-    sigterm(&child);
-    let (status, _, err) = wait_output(child, Duration::from_secs(15), &["run"]);
-    assert_eq!(
-        message_ids(&msgs),
-        ids,
-        "after restart; daemon stderr:\n{err}"
-    );
+    if message_ids(&msgs) != ids {
+        daemon.fail(&format!("after restart: {msgs:#?}"));
+    }
+    let (status, _, err) = daemon.terminate();
     assert!(status.success(), "exit after SIGTERM: {status}\n{err}");
 }
 

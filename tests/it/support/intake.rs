@@ -201,6 +201,75 @@ pub fn wait_output(
     (status, out, err)
 }
 
+/// `kepu-intake run` in the background; killed on drop so a failing test leaves no
+/// daemon behind.
+pub struct Daemon {
+    child: Option<Child>,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Daemon {
+    /// Output goes to files, not pipes: nobody drains a pipe while the test waits,
+    /// and a chatty daemon must not block on a full one.
+    pub fn start(it: &Intake) -> Daemon {
+        let out = it.dir().join("daemon.stdout");
+        let err = it.dir().join("daemon.stderr");
+        let child = it
+            .command(&["run"])
+            .stdout(std::fs::File::create(&out).expect("daemon stdout file"))
+            .stderr(std::fs::File::create(&err).expect("daemon stderr file"))
+            .spawn()
+            .expect("spawn kepu-intake run");
+        Daemon {
+            child: Some(child),
+            out,
+            err,
+        }
+    }
+
+    /// SIGTERM and wait (15 s): (status, stdout, stderr).
+    pub fn terminate(mut self) -> (ExitStatus, String, String) {
+        let mut child = self.child.take().expect("daemon already stopped");
+        sigterm(&child);
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait for kepu-intake run") {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kepu-intake run ignored SIGTERM for 15 s; stderr:\n{}",
+                    std::fs::read_to_string(&self.err).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (
+            status,
+            std::fs::read_to_string(&self.out).unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default(),
+        )
+    }
+
+    /// Stops the daemon and panics with its stderr: for a failed wait.
+    pub fn fail(self, why: &str) -> ! {
+        let (status, _, err) = self.terminate();
+        panic!("{why}\ndaemon exit {status}, stderr:\n{err}");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Sends SIGTERM to a child.
 pub fn sigterm(child: &Child) {
     // SAFETY: kill(2) on our own child's pid.
