@@ -1,7 +1,7 @@
 //! IMAP intake end to end: a private Dovecot over implicit TLS, `kepu-intake run`
 //! as a black box, results read back from `dump --json`.
 
-use crate::support::intake::Daemon;
+use crate::support::intake::{wait_output, Daemon};
 use crate::support::{by_message_id, mail, message_ids, s, seed, Dovecot, ImapTarget, Intake};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
@@ -316,24 +316,26 @@ fn wrong_password_fails_with_one_clear_line() {
     let mut it = Intake::new(Some(ImapTarget::implicit(&d)));
     it.password = "not-the-password".into();
     let t0 = Instant::now();
-    let (status, out, err) = it.run(&["run", "--once"]);
+    // Logs off (KEPU_LOG): what remains on stderr is the error report itself.
+    let mut cmd = it.command(&["run", "--once"]);
+    cmd.env("KEPU_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let (status, out, err) = wait_output(cmd.spawn().unwrap(), Duration::from_secs(30), &["run"]);
     assert!(!status.success(), "wrong password accepted?\n{out}\n{err}");
     assert!(
         t0.elapsed() < Duration::from_secs(20),
         "took {:?}",
         t0.elapsed()
     );
-    let last = err
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let low = last.to_lowercase();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr: {err:?}");
+    let low = lines[0].to_lowercase();
     assert!(
         ["login", "auth", "password", "登录", "密码", "授权码"]
             .iter()
             .any(|k| low.contains(k)),
-        "stderr's last line does not say the login failed: {err:?}"
+        "stderr does not say the login failed: {err:?}"
     );
     assert!(!err.contains("panicked"), "{err}");
     assert!(it.messages().is_empty());
