@@ -7,6 +7,7 @@
 //! receipt ([`receipts`]). Operators read the result through [`report`] and [`web`].
 
 pub mod apps;
+pub mod backup;
 pub mod check;
 pub mod commands;
 pub mod config;

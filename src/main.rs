@@ -84,6 +84,8 @@ enum Cmd {
     },
     /// The operators' web page.
     Serve,
+    /// Copy the data dir (database snapshot + stored mail) to DEST, safe while running.
+    Backup { dest: PathBuf },
     /// Check the configuration, the mail servers and the helper tools.
     Check {
         #[arg(long)]
@@ -181,6 +183,15 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 unmatch,
             } => commands::set_match(&cfg, scan, if unmatch { None } else { electronic })?,
             Cmd::Serve => commands::serve(&cfg, token).await?,
+            Cmd::Backup { dest } => {
+                let s = kepu_intake::backup::backup(&cfg.storage.data_dir, &dest)?;
+                println!(
+                    "备份完成 backup done: {} 个文件复制, {} 个已存在 → {}",
+                    s.files_copied,
+                    s.files_present,
+                    dest.display()
+                );
+            }
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::ParseDoc { .. } => {}

@@ -131,3 +131,14 @@ mod tests {
         assert!(e.to_string().contains("升级"), "{e}");
     }
 }
+
+impl Db {
+    /// A consistent copy of the database at `dest` (works while the daemon writes).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let d = dest.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", [d])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}

@@ -3,11 +3,29 @@
 //! NetEase cloud-attachment links). Pure: no IO, never panics on any input; every
 //! oddity becomes a named problem string on the document or the message.
 
+mod archive;
+mod cfb;
+mod cloud;
+mod codec;
+mod docs;
+mod headers;
+mod meta;
+mod mime;
+mod names;
+mod question;
+mod robots;
+mod sniff;
+mod text;
+
+pub use cloud::CloudLink;
+
 use crate::model::Category;
 use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
 
 /// Caps that keep hostile input bounded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Largest single attachment or archive member kept, bytes.
     pub max_attachment_bytes: u64,
@@ -75,8 +93,17 @@ pub struct ExtractedDoc {
     /// True for archives, forwarded messages and cloud links: containers, not forms.
     pub is_container: bool,
     pub bytes: Vec<u8>,
+    /// Size of the document as found, bytes (also when `bytes` were dropped because a
+    /// cap was hit; 0 for cloud links).
+    pub size: u64,
+    /// Content-Type the sender declared (`type/subtype`), empty for archive members.
+    /// Informative only: `format` comes from the bytes.
+    pub declared_type: String,
+    /// For `cloud_link` documents: where and until when the file can be fetched.
+    pub cloud: Option<CloudLink>,
     /// Named problems: corrupt_attachment, encrypted_attachment, over_size, zip_bomb,
-    /// unsafe_name, name_undecodable, unsupported_archive, format_mismatch …
+    /// unsafe_name, name_undecodable, unsupported_archive, format_mismatch, too_deep,
+    /// too_many_entries, unsupported_compression, empty_attachment …
     pub problems: Vec<String>,
 }
 
@@ -84,26 +111,24 @@ pub struct ExtractedDoc {
 pub struct Extracted {
     pub meta: MessageMeta,
     pub documents: Vec<ExtractedDoc>,
-    /// Message-level problems: cloud_attachment:<name>:<expiry>, malformed_mime, …
+    /// Message-level problems: `cloud_attachment:<name>:<YYYY-MM-DD or unknown>`,
+    /// malformed_mime, too_many_parts, unparseable_message.
     pub problems: Vec<String>,
 }
 
 /// Parses `raw` and takes everything out. Never panics by design; the pipeline still
 /// catches a panic and records it as a problem.
 pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
-    let _ = (raw, limits);
-    Extracted::default()
+    meta::extract(raw, limits)
 }
 
 /// Real format by magic bytes, with the declared name as a tie-breaker only between
 /// formats the bytes cannot tell apart (e.g. an OLE file: doc, xls or wps).
 pub fn sniff(bytes: &[u8], name: &str) -> String {
-    let _ = (bytes, name);
-    "unknown".into()
+    sniff::sniff(bytes, name)
 }
 
 /// True when the text reads like a person asking about their submission.
 pub fn looks_like_question(subject: &str, body: &str) -> bool {
-    let _ = (subject, body);
-    false
+    question::looks_like_question(subject, body)
 }

@@ -123,8 +123,9 @@ pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
 
 /// The server's human text out of async-imap's `code: …, info: Some("…")` rendering.
 fn server_text(msg: &str) -> String {
-    match (msg.find("info: Some(\""), msg.rfind("\")")) {
-        (Some(a), Some(b)) if b > a + 13 => msg[a + 13..b].to_string(),
+    const OPEN: &str = "info: Some(\"";
+    match (msg.find(OPEN), msg.rfind("\")")) {
+        (Some(a), Some(b)) if b >= a + OPEN.len() => msg[a + OPEN.len()..b].to_string(),
         _ => msg.to_string(),
     }
 }

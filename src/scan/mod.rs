@@ -1,7 +1,21 @@
 //! Scan stage: recognise scanned stamped copies (images, image-only PDFs), find the red
 //! seal, OCR the text, and score scan ↔ electronic matches.
+//!
+//! [`analyze`] is pure apart from running the Tesseract / pdftoppm tools named in
+//! [`ScanOptions`]; it never fails: what went wrong is a named problem on the result.
+
+pub mod fuzzy;
+pub mod matching;
+pub mod ocr;
+mod pages;
+mod pdf;
+mod proc;
+pub mod seal;
 
 use crate::model::FormKind;
+use std::path::{Path, PathBuf};
+
+pub use pages::{MAX_PAGES, MAX_SIDE};
 
 /// What was learnt from one scan document.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,4 +30,136 @@ pub struct ScanInfo {
     pub ocr_text: Option<String>,
     pub form: Option<FormKind>,
     pub problems: Vec<String>,
+    /// 1-based page numbers on which a seal was found.
+    pub stamped_pages: Vec<usize>,
+    /// Clockwise turn (0/90/180/270) that made each OCR'd page upright.
+    pub rotations: Vec<u32>,
+}
+
+/// Problem: Tesseract is not installed, so the scan was not read (form unknown).
+pub const OCR_UNAVAILABLE: &str = "ocr_unavailable";
+/// Problem: Tesseract ran and failed (the message follows the colon).
+pub const OCR_FAILED: &str = "ocr_failed";
+/// Problem: no page image could be taken out of the file.
+pub const SCAN_UNREADABLE: &str = "scan_unreadable";
+/// Problem: more pages than [`MAX_PAGES`]; the rest were not looked at.
+pub const TOO_MANY_PAGES: &str = "too_many_pages";
+
+/// Which external tools the scan stage may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    pub tesseract: Option<PathBuf>,
+    pub pdftoppm: Option<PathBuf>,
+    /// Run OCR at all (false: seal detection only, e.g. in quick tests).
+    pub ocr: bool,
+}
+
+impl ScanOptions {
+    /// Finds the tools: the configured path when set, else `tesseract` / `pdftoppm`
+    /// on PATH (pdftoppm inside `poppler_dir` when that is set). OCR is on when
+    /// Tesseract is found.
+    pub fn detect(tools: &crate::config::ToolsConfig) -> ScanOptions {
+        let tesseract = if tools.tesseract.is_empty() {
+            find_on_path("tesseract")
+        } else {
+            Some(PathBuf::from(&tools.tesseract)).filter(|p| p.is_file())
+        };
+        let pdftoppm = if tools.poppler_dir.is_empty() {
+            find_on_path("pdftoppm")
+        } else {
+            Some(Path::new(&tools.poppler_dir).join("pdftoppm")).filter(|p| p.is_file())
+        };
+        ScanOptions {
+            ocr: tesseract.is_some(),
+            tesseract,
+            pdftoppm,
+        }
+    }
+}
+
+/// The first executable file called `name` in the PATH directories.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// Analyses one scan: pages, seal on any page, OCR text and the form it shows.
+/// `format` is the sniffed format (jpg, png, tiff, bmp, gif, pdf).
+pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
+    let mut info = ScanInfo::default();
+    let pages = match pages::load(format, bytes, opts) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(format, error = %e, "scan unreadable");
+            info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
+            return info;
+        }
+    };
+    info.pages = pages.len();
+    if pages.len() >= MAX_PAGES {
+        info.problems.push(TOO_MANY_PAGES.to_string());
+    }
+
+    // Seal: any stamped page stamps the document; otherwise any colour page without a
+    // seal makes it "unstamped"; only all-grey documents stay unknown.
+    let mut any_false = false;
+    for (i, page) in pages.iter().enumerate() {
+        let r = seal::detect(&page.rgb, page.colour_channels);
+        info.seal_score = info.seal_score.max(r.score);
+        match r.stamped {
+            Some(true) => info.stamped_pages.push(i + 1),
+            Some(false) => any_false = true,
+            None => {}
+        }
+    }
+    info.stamped = if !info.stamped_pages.is_empty() {
+        Some(true)
+    } else if any_false {
+        Some(false)
+    } else {
+        None
+    };
+
+    // OCR: every page, text joined with a form feed between pages.
+    let tesseract = opts.tesseract.as_deref().filter(|_| opts.ocr);
+    match tesseract {
+        None => info.problems.push(OCR_UNAVAILABLE.to_string()),
+        Some(tool) => {
+            let mut texts = Vec::new();
+            for page in &pages {
+                match ocr::read_page(tool, &page.rgb) {
+                    Ok(t) => {
+                        info.rotations.push(t.rotation);
+                        texts.push(t.text);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "OCR failed");
+                        info.problems.push(format!("{OCR_FAILED}:{e}"));
+                        break;
+                    }
+                }
+            }
+            if !texts.is_empty() {
+                let text = texts.join("\u{c}\n");
+                info.form = crate::forms::identify_form(&text);
+                info.ocr_text = Some(text);
+            }
+        }
+    }
+    info
 }

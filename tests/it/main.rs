@@ -1,5 +1,6 @@
-//! The one integration-test binary; each area adds its module here.
+//! Integration tests, one binary: each stage has its own module.
 
 mod cli;
 mod imap;
+mod scan;
 mod support;

@@ -1,0 +1,272 @@
+//! Scan ↔ electronic matching: a 0–1 score from independent pieces of evidence, and a
+//! best-first one-to-one assignment. Applicants send the stamped scan days later, from
+//! another address, under a file name that may name the wrong form; the OCR text of the
+//! scan (unit and person names, phone numbers) is the strongest evidence.
+
+use super::fuzzy::{self, compact};
+use crate::model::{FieldValue, Fields, FormKind};
+use chrono::{DateTime, Duration, FixedOffset};
+
+/// A scan document to place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanSide {
+    pub doc: i64,
+    pub message: i64,
+    pub ocr_text: Option<String>,
+    pub form: Option<FormKind>,
+    /// Sender address of the message the scan came in.
+    pub from: Option<String>,
+    pub received_at: DateTime<FixedOffset>,
+    /// File name as the sender gave it.
+    pub name: String,
+}
+
+/// An electronic form a scan may belong to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElectronicSide {
+    pub doc: i64,
+    pub message: i64,
+    pub form: FormKind,
+    pub fields: Fields,
+    pub applicant: Option<String>,
+    pub from: Option<String>,
+    pub received_at: DateTime<FixedOffset>,
+    pub name: String,
+}
+
+// Evidence weights. They add up past 1 on purpose: a scan with every piece of
+// evidence saturates at 1, and any two strong pieces clear the usual 0.4 threshold.
+/// Scan and electronic form in the same e-mail: the usual case, nearly conclusive.
+const W_SAME_MESSAGE: f64 = 0.35;
+/// Same sender address.
+const W_SAME_SENDER: f64 = 0.20;
+/// Different addresses in the same organisation domain (not a free mail provider).
+const W_SAME_DOMAIN: f64 = 0.12;
+/// OCR (or the scan's file name) says the same form.
+const W_FORM: f64 = 0.15;
+/// Factor on the whole score when both forms are known and differ.
+const FORM_CONFLICT: f64 = 0.3;
+/// The applicant (unit, school or expert's name) found in the OCR text.
+const W_OCR_APPLICANT: f64 = 0.30;
+/// A phone number of the form (≥ 7 digits) found in the OCR text.
+const W_OCR_PHONE: f64 = 0.15;
+/// Other names of the form (contact person, work unit, e-mail) in the OCR text.
+const W_OCR_OTHER: f64 = 0.10;
+/// The scan's file name names the applicant or shares a distinctive part with the
+/// electronic file's name.
+const W_FILE_NAME: f64 = 0.10;
+/// The scan arrived after the electronic form, or at most a day before it.
+const W_TIME_ORDER: f64 = 0.05;
+
+/// OCR similarity below this is noise (two Tangshan school names share most
+/// characters); it rises linearly to full weight at an exact match.
+const OCR_FLOOR: f64 = 0.6;
+
+/// Free mail providers: sharing one of these domains says nothing.
+const FREE_DOMAINS: &[&str] = &[
+    "126.com",
+    "163.com",
+    "yeah.net",
+    "188.com",
+    "vip.163.com",
+    "vip.126.com",
+    "qq.com",
+    "vip.qq.com",
+    "foxmail.com",
+    "sina.com",
+    "sina.cn",
+    "vip.sina.com",
+    "sohu.com",
+    "139.com",
+    "189.cn",
+    "wo.cn",
+    "21cn.com",
+    "tom.com",
+    "aliyun.com",
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "yahoo.com",
+    "icloud.com",
+];
+
+/// Field keys holding people's or units' names, other than the applicant key.
+const NAME_KEYS: &[&str] = &[
+    "申报联系人",
+    "联系人",
+    "姓名",
+    "工作单位",
+    "推荐单位",
+    "申报单位名称",
+    "申报单位",
+    "申报学校",
+    "电子邮箱",
+    "邮箱",
+    "E-mail",
+];
+const PHONE_KEYS: &[&str] = &["联系电话", "电话", "移动电话", "固定电话"];
+
+/// Words every applicant's file name may contain: they say nothing about who sent it.
+const GENERIC_NAME_PARTS: &[&str] = &[
+    "科技教育专家服务团成员推荐表",
+    "科普资源申报推荐表",
+    "唐山市科技教育试点县（市）区申报表",
+    "唐山市科技教育试点学校申报表",
+    "科技教育试点县(市)区申报表",
+    "科技教育试点学校申报表",
+    "扫描件",
+    "扫描",
+    "盖章",
+    "电子版",
+    "申报表",
+    "推荐表",
+    "附件",
+    ".pdf",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".docx",
+    ".doc",
+    ".wps",
+    ".xlsx",
+    ".xls",
+];
+
+fn ramp(sim: f64) -> f64 {
+    ((sim - OCR_FLOOR) / (1.0 - OCR_FLOOR)).clamp(0.0, 1.0)
+}
+
+fn text_of(fields: &Fields, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    }
+}
+
+fn domain(addr: &str) -> Option<String> {
+    let d = addr.rsplit_once('@')?.1.trim().trim_end_matches('>');
+    (!d.is_empty()).then(|| d.to_ascii_lowercase())
+}
+
+/// The applicant's name: given, or read from the form's applicant field.
+fn applicant(e: &ElectronicSide) -> Option<String> {
+    e.applicant
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| text_of(&e.fields, e.form.applicant_key()))
+}
+
+/// A file name without its extension and the words every applicant uses.
+fn distinctive_name(name: &str) -> Vec<char> {
+    let mut s = name.to_lowercase();
+    for g in GENERIC_NAME_PARTS {
+        s = s.replace(g, " ");
+    }
+    // Digits and punctuation (附件2, dates, "-") are not distinctive either.
+    compact(&s)
+        .into_iter()
+        .filter(|c| !c.is_ascii_digit() && !c.is_ascii_punctuation())
+        .collect()
+}
+
+/// 0–1: how likely `scan` is the stamped copy of `e` (weights above).
+pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
+    let mut s = 0.0;
+
+    if scan.message == e.message {
+        s += W_SAME_MESSAGE;
+    }
+
+    if let (Some(a), Some(b)) = (&scan.from, &e.from) {
+        if a.trim().eq_ignore_ascii_case(b.trim()) {
+            s += W_SAME_SENDER;
+        } else if let (Some(da), Some(db)) = (domain(a), domain(b)) {
+            if da == db && !FREE_DOMAINS.contains(&da.as_str()) {
+                s += W_SAME_DOMAIN;
+            }
+        }
+    }
+
+    let conflict = match scan.form {
+        Some(f) if f == e.form => {
+            s += W_FORM;
+            false
+        }
+        Some(_) => true,
+        None => false,
+    };
+
+    let who = applicant(e);
+    if let Some(text) = &scan.ocr_text {
+        let hay = compact(text);
+        if let Some(name) = &who {
+            s += W_OCR_APPLICANT * ramp(fuzzy::occurs(name, &hay));
+        }
+        let digits = fuzzy::digit_stream(text);
+        let phone = PHONE_KEYS
+            .iter()
+            .filter_map(|k| text_of(&e.fields, k))
+            .any(|p| fuzzy::phone_in(&fuzzy::phone_digits(&p), &digits));
+        if phone {
+            s += W_OCR_PHONE;
+        }
+        let other = NAME_KEYS
+            .iter()
+            .filter(|k| **k != e.form.applicant_key())
+            .filter_map(|k| text_of(&e.fields, k))
+            .map(|v| ramp(fuzzy::occurs(&v, &hay)))
+            .fold(0.0, f64::max);
+        s += W_OCR_OTHER * other;
+    }
+
+    let scan_name = distinctive_name(&scan.name);
+    let by_applicant = who
+        .as_deref()
+        .map(|n| fuzzy::occurs(n, &compact(&scan.name)) >= 0.8)
+        .unwrap_or(false);
+    if by_applicant {
+        s += W_FILE_NAME;
+    } else if fuzzy::longest_common(&scan_name, &distinctive_name(&e.name)) >= 4 {
+        s += W_FILE_NAME / 2.0;
+    }
+
+    if scan.received_at >= e.received_at - Duration::days(1) {
+        s += W_TIME_ORDER;
+    }
+
+    if conflict {
+        s *= FORM_CONFLICT;
+    }
+    s.clamp(0.0, 1.0)
+}
+
+/// Places each scan on at most one electronic form and each form gets at most one scan:
+/// all pairs scored, taken best-first; pairs below `threshold` stay unmatched.
+/// Returns, per scan, the index into `elecs` and the score.
+pub fn assign(
+    scans: &[ScanSide],
+    elecs: &[ElectronicSide],
+    threshold: f64,
+) -> Vec<Option<(usize, f64)>> {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, s) in scans.iter().enumerate() {
+        for (j, e) in elecs.iter().enumerate() {
+            let v = score(s, e);
+            if v >= threshold {
+                pairs.push((v, i, j));
+            }
+        }
+    }
+    // Best first; ties go to the earlier scan and form so the result is stable.
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut out = vec![None; scans.len()];
+    let mut taken = vec![false; elecs.len()];
+    for (v, i, j) in pairs {
+        if out[i].is_none() && !taken[j] {
+            out[i] = Some((j, v));
+            taken[j] = true;
+        }
+    }
+    out
+}

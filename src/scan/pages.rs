@@ -1,0 +1,99 @@
+//! Turns a scan's bytes (jpg, png, tiff, bmp, gif, image-only pdf) into page images,
+//! each bounded in size so one huge phone photo cannot take the daemon's memory.
+
+use super::pdf;
+use super::ScanOptions;
+use image::{imageops::FilterType, DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+use std::io::Cursor;
+
+/// Longest side kept for analysis. 2400 px is A4 at ~200 dpi, enough for OCR; larger
+/// photos (12 MP phones give 4000 px) are scaled down once, right after decoding.
+pub const MAX_SIDE: u32 = 2400;
+
+/// Pixel count a single decoded image may have (about 40 MP); above it the file is
+/// refused instead of decoded (a decompression bomb or a poster-size scan).
+const MAX_PIXELS: u64 = 40_000_000;
+
+/// Pages beyond this are not analysed (a 200-page PDF is not a stamped form).
+pub const MAX_PAGES: usize = 20;
+
+/// One page ready for analysis.
+pub struct Page {
+    pub rgb: RgbImage,
+    /// The source had colour channels and was not a grey image stored as colour.
+    /// False for L/LA images (grayscale, fax).
+    pub colour_channels: bool,
+}
+
+/// Why no page could be taken out of a scan.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("图像无法解码 cannot decode {format} image: {msg}")]
+    Decode { format: String, msg: String },
+    #[error("PDF 中没有可用的页面图像 no page images in PDF: {0}")]
+    Pdf(String),
+    #[error("不支持的扫描件格式 unsupported scan format {0}")]
+    Unsupported(String),
+}
+
+/// Decodes `bytes` of sniffed `format` into at most [`MAX_PAGES`] pages.
+pub fn load(format: &str, bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageError> {
+    let fmt = format.to_ascii_lowercase();
+    match fmt.as_str() {
+        "pdf" => pdf::page_images(bytes, opts),
+        _ => {
+            let image_format = image_format(&fmt).ok_or(PageError::Unsupported(fmt.clone()))?;
+            Ok(vec![decode_image(bytes, image_format, &fmt)?])
+        }
+    }
+}
+
+/// Maps the pipeline's format names to the `image` crate's formats.
+fn image_format(fmt: &str) -> Option<ImageFormat> {
+    Some(match fmt {
+        "jpg" | "jpeg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        "tif" | "tiff" => ImageFormat::Tiff,
+        "bmp" => ImageFormat::Bmp,
+        "gif" => ImageFormat::Gif,
+        _ => return None,
+    })
+}
+
+/// Decodes one image (first frame / first TIFF page) with size limits, then bounds it.
+pub fn decode_image(bytes: &[u8], format: ImageFormat, name: &str) -> Result<Page, PageError> {
+    let err = |msg: String| PageError::Decode {
+        format: name.to_string(),
+        msg,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    reader.limits(limits);
+    // Decoders for untrusted input: a panic inside one must cost this file only.
+    let decoded = std::panic::catch_unwind(move || reader.decode())
+        .map_err(|_| err("decoder panicked".into()))?
+        .map_err(|e| err(e.to_string()))?;
+    Ok(bound(decoded))
+}
+
+/// Scales a decoded image so its longest side is at most [`MAX_SIDE`], and notes
+/// whether it carried colour channels at all.
+pub fn bound(img: DynamicImage) -> Page {
+    let colour_channels = img.color().has_color();
+    let (w, h) = (img.width(), img.height());
+    let img = if w.max(h) > MAX_SIDE {
+        let scale = MAX_SIDE as f64 / w.max(h) as f64;
+        let nw = ((w as f64 * scale).round() as u32).max(1);
+        let nh = ((h as f64 * scale).round() as u32).max(1);
+        img.resize_exact(nw, nh, FilterType::Triangle)
+    } else {
+        img
+    };
+    Page {
+        rgb: img.to_rgb8(),
+        colour_channels,
+    }
+}
