@@ -50,7 +50,7 @@ impl Dovecot {
             dir.path().join("passwd"),
             format!("{TEST_USER}:{{PLAIN}}{TEST_PASSWORD}::::::\n"),
         )?;
-        let (tls_port, plain_port) = (free_port()?, free_port()?);
+        let (tls_port, plain_port) = free_ports()?;
         let mut d = Dovecot {
             dir,
             pki,
@@ -320,9 +320,12 @@ fn greets_tls_port(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-/// A port the kernel just handed out; the tiny race until Dovecot binds it is accepted.
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+/// Two distinct ports the kernel just handed out (both held at once so they differ);
+/// the tiny race until Dovecot binds them is accepted.
+fn free_ports() -> io::Result<(u16, u16)> {
+    let a = TcpListener::bind(("127.0.0.1", 0))?;
+    let b = TcpListener::bind(("127.0.0.1", 0))?;
+    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
 }
 
 fn is_root() -> bool {
