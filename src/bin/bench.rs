@@ -132,6 +132,17 @@ fn ingest(
         indexed.as_secs_f64()
     );
 
+    println!(
+        "machine: {}, {} cores; load average {}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for round in 1..=rounds {
@@ -181,6 +192,16 @@ fn ingest(
         );
     }
     Ok(())
+}
+
+/// The CPU model from /proc/cpuinfo, for the record.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown CPU".into(), |m| m.trim().to_string())
 }
 
 /// Writes `n` messages straight into the INBOX Maildir with mtime = the intended
