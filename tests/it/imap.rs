@@ -340,3 +340,58 @@ fn wrong_password_fails_with_one_clear_line() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(it.messages().is_empty());
 }
+
+/// A server whose certificate does not chain to the configured CA is refused: no
+/// silent fallback to an unverified connection.
+#[test]
+fn untrusted_certificate_is_refused() {
+    let d = Dovecot::start();
+    let other = Dovecot::start(); // another run's CA
+    seed(&d, "INBOX", "tls", 1);
+    let it = Intake::new(Some(ImapTarget::implicit(&d)));
+    let cfg = std::fs::read_to_string(&it.config).unwrap().replace(
+        &d.ca_file().display().to_string(),
+        &other.ca_file().display().to_string(),
+    );
+    std::fs::write(&it.config, cfg).unwrap();
+    let log_before = d.log().len();
+    let (status, _, err) = it.run(&["run", "--once"]);
+    assert!(
+        !status.success(),
+        "connected despite an untrusted certificate"
+    );
+    assert!(!err.trim().is_empty());
+    assert!(it.messages().is_empty());
+    let log = d.log();
+    let during = &log[log_before..];
+    assert!(
+        !during.contains("Login: user=<apply>"),
+        "logged in: {during}"
+    );
+    assert!(during.contains("TLS"), "no TLS attempt seen: {during}");
+}
+
+/// `run --once` with the server down exits non-zero with a reason, promptly.
+#[test]
+fn run_once_with_server_down_fails_promptly() {
+    let mut d = Dovecot::start();
+    let it = Intake::new(Some(ImapTarget::implicit(&d)));
+    d.stop();
+    let t0 = Instant::now();
+    let (status, _, err) = it.run(&["run", "--once"]);
+    assert!(!status.success(), "run --once succeeded with no server");
+    assert!(
+        t0.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(
+        last.contains("127.0.0.1"),
+        "the reason should name the server: {err}"
+    );
+}
