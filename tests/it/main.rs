@@ -1,9 +1,12 @@
 //! The one integration-test binary; each area's tests are a module.
 
+mod cli;
 mod forms;
+mod imap;
 mod operators;
 mod pipeline;
 mod receipts;
 mod receipts_dovecot;
 mod scan;
 mod smtp_support;
+mod support;
