@@ -104,7 +104,10 @@ pub fn add(ctx: &mut Ctx<'_>, found: Found, mut bytes: Vec<u8>) -> usize {
                 }
             }
         }
-        if is_zip_based(&format) && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_err() {
+        if is_zip_based(&format)
+            && !bytes.starts_with(cfb::MAGIC)
+            && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_err()
+        {
             push_unique(&mut problems, "corrupt_attachment");
         }
         if format == "pdf" && !pdf_has_eof(&bytes) {

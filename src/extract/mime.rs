@@ -6,7 +6,7 @@
 use super::docs::{self, Ctx, Found, FoundName};
 use super::headers::{self, Params};
 use super::text;
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 /// Text bodies of the top-level message.
 #[derive(Default)]
@@ -91,6 +91,19 @@ pub fn walk(
         let body_raw = raw
             .get(part.offset_body as usize..part.offset_end as usize)
             .unwrap_or_default();
+        // mail-parser forgets the transfer encoding of a part it could not decode
+        // (truncated base64): read the header ourselves.
+        let cte = part
+            .headers
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case("Content-Transfer-Encoding"))
+            .map(|h| headers::value_text(raw, h).text.to_ascii_lowercase());
+        let encoding = match cte.as_deref().map(str::trim) {
+            Some("base64") => Encoding::Base64,
+            Some("quoted-printable") => Encoding::QuotedPrintable,
+            Some(_) => Encoding::None,
+            None => part.encoding,
+        };
         let mut problems = Vec::new();
         if part.is_encoding_problem {
             problems.push("corrupt_attachment".to_string());
@@ -111,7 +124,7 @@ pub fn walk(
                 }
             }
             PartType::Message(nested) => {
-                let bytes = if part.encoding == mail_parser::Encoding::None {
+                let bytes = if part.encoding == Encoding::None {
                     body_raw.to_vec()
                 } else {
                     nested.raw_message.to_vec()
@@ -134,7 +147,12 @@ pub fn walk(
             }
             PartType::Text(_) | PartType::Html(_) => {
                 let named = name.text.is_some() || is_attachment;
-                let decoded = text::transfer_decode(body_raw, part.encoding);
+                if ctype.starts_with("multipart/") {
+                    // A multipart without a usable boundary: its parts cannot be found.
+                    ctx.problem("malformed_mime");
+                    continue;
+                }
+                let decoded = text::transfer_decode(body_raw, encoding);
                 if named {
                     docs::add(ctx, found(name, problems, None), decoded);
                     continue;
@@ -153,6 +171,10 @@ pub fn walk(
             }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                 if name.text.is_none() && is_report_part(&ctype) {
+                    continue;
+                }
+                if ctype.starts_with("multipart/") {
+                    ctx.problem("malformed_mime");
                     continue;
                 }
                 docs::add(ctx, found(name, problems, None), bytes.into_owned());

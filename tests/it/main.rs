@@ -1,0 +1,3 @@
+//! One integration-test binary; each area adds its module here.
+
+mod extract;
