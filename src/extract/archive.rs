@@ -2,8 +2,8 @@
 //! UTF-8 flag is set), within the caps of [`Limits`]: member size, total expanded
 //! bytes, expansion ratio, entry count. Encrypted members are recorded, not opened.
 
-use super::docs::{self, Ctx, Found, FoundName};
 use super::codec;
+use super::docs::{self, Ctx, Found, FoundName};
 use std::io::{Cursor, Read};
 
 /// Members this small never count as bombs: tiny text compresses extremely well.

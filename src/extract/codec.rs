@@ -153,9 +153,7 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
     let l = label.trim().trim_matches('"').to_ascii_lowercase();
     match l.as_str() {
         "" | "us-ascii" | "ascii" | "default" | "unknown-8bit" | "x-unknown" => None,
-        "gb2312" | "gbk" | "gb18030" | "x-gbk" | "cp936" | "euc-cn" | "hz-gb-2312" => {
-            Some(GB18030)
-        }
+        "gb2312" | "gbk" | "gb18030" | "x-gbk" | "cp936" | "euc-cn" | "hz-gb-2312" => Some(GB18030),
         _ => Encoding::for_label(l.as_bytes()),
     }
 }

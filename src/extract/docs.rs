@@ -58,7 +58,10 @@ fn push_unique(v: &mut Vec<String>, p: &str) {
 }
 
 fn is_zip_based(format: &str) -> bool {
-    matches!(format, "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd")
+    matches!(
+        format,
+        "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd"
+    )
 }
 
 /// Records one document (and, for archives and attached messages, everything inside
@@ -169,6 +172,8 @@ pub fn add(ctx: &mut Ctx<'_>, found: Found, mut bytes: Vec<u8>) -> usize {
 
 /// A complete PDF ends with `%%EOF` (readers look in the last kilobyte or so).
 fn pdf_has_eof(bytes: &[u8]) -> bool {
-    let tail = bytes.get(bytes.len().saturating_sub(2048)..).unwrap_or(bytes);
+    let tail = bytes
+        .get(bytes.len().saturating_sub(2048)..)
+        .unwrap_or(bytes);
     tail.windows(5).any(|w| w == b"%%EOF")
 }

@@ -357,7 +357,10 @@ pub fn first_address(value: &str) -> Option<String> {
     value
         .split([',', ' ', '\t'])
         .find(|t| t.contains('@'))
-        .map(|t| t.trim_matches(|c| c == '"' || c == '(' || c == ')').to_lowercase())
+        .map(|t| {
+            t.trim_matches(|c| c == '"' || c == '(' || c == ')')
+                .to_lowercase()
+        })
 }
 
 /// Every `<…>` token (Message-ID, In-Reply-To, References); a bare id is wrapped.
@@ -389,11 +392,7 @@ pub fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
         * if d.tz_before_gmt { -1 } else { 1 };
     let offset = FixedOffset::east_opt(secs)?;
     let naive = NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))?
-        .and_hms_opt(
-            u32::from(d.hour),
-            u32::from(d.minute),
-            u32::from(d.second),
-        )?;
+        .and_hms_opt(u32::from(d.hour), u32::from(d.minute), u32::from(d.second))?;
     offset.from_local_datetime(&naive).single()
 }
 
@@ -449,8 +448,14 @@ mod tests {
             display_name("\"张 三\" <ZS@Example.com>").as_deref(),
             Some("张 三")
         );
-        assert_eq!(first_address("\"a, b\" <ZS@Example.com>").as_deref(), Some("zs@example.com"));
-        assert_eq!(display_name("zs@example.com (张三)").as_deref(), Some("张三"));
+        assert_eq!(
+            first_address("\"a, b\" <ZS@Example.com>").as_deref(),
+            Some("zs@example.com")
+        );
+        assert_eq!(
+            display_name("zs@example.com (张三)").as_deref(),
+            Some("张三")
+        );
         assert_eq!(display_name("zs@example.com"), None);
     }
 

@@ -76,11 +76,9 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         robot: None,
         robot_reason: None,
     };
-    if let Some((cat, why)) = robots::classify(
-        &list,
-        &root_ct,
-        meta.subject.as_deref().unwrap_or_default(),
-    ) {
+    if let Some((cat, why)) =
+        robots::classify(&list, &root_ct, meta.subject.as_deref().unwrap_or_default())
+    {
         meta.robot = Some(cat);
         meta.robot_reason = Some(why);
     }
@@ -91,7 +89,8 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         .is_some_and(|t| t.eq_ignore_ascii_case("disposition-notification"));
     if root_is_report_mdn && meta.robot.is_none() {
         meta.robot = Some(crate::model::Category::Autoreply);
-        meta.robot_reason = Some("Content-Type: multipart/report (disposition-notification)".into());
+        meta.robot_reason =
+            Some("Content-Type: multipart/report (disposition-notification)".into());
     }
 
     let mut ctx = Ctx {

@@ -160,7 +160,9 @@ pub fn walk(
                 if part.is_encoding_problem && depth == 0 {
                     ctx.problem("malformed_mime");
                 }
-                let Some(b) = bodies.as_deref_mut() else { continue };
+                let Some(b) = bodies.as_deref_mut() else {
+                    continue;
+                };
                 let charset = ct_params.as_ref().and_then(|p| p.get("charset"));
                 let t = super::codec::decode_declared(&decoded, charset.as_deref()).text;
                 match ctype.as_str() {

@@ -102,7 +102,10 @@ fn golden_mail_corpus() {
         }
     }
     assert!(ran >= 20, "only {ran} golden cases ran");
-    assert!(failed.is_empty(), "mismatches (see *.actual.json): {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "mismatches (see *.actual.json): {failed:#?}"
+    );
 }
 
 #[test]
@@ -235,10 +238,16 @@ fn mutated_corpus_stays_within_limits() {
             x.documents.len()
         );
         for (i, d) in x.documents.iter().enumerate() {
-            assert!(d.bytes.len() as u64 <= limits.max_attachment_bytes, "round {round}");
+            assert!(
+                d.bytes.len() as u64 <= limits.max_attachment_bytes,
+                "round {round}"
+            );
             if let Some(c) = d.container {
                 assert!(c < i, "round {round}: container {c} after member {i}");
-                assert!(x.documents[c].is_container, "round {round}: {c} not a container");
+                assert!(
+                    x.documents[c].is_container,
+                    "round {round}: {c} not a container"
+                );
             }
         }
         let expanded: u64 = x
@@ -250,5 +259,8 @@ fn mutated_corpus_stays_within_limits() {
         assert!(expanded <= limits.max_expanded_total, "round {round}");
     }
     // The mutations leave most messages readable: documents keep being found.
-    assert!(total_docs > 2000, "only {total_docs} documents over 2000 rounds");
+    assert!(
+        total_docs > 2000,
+        "only {total_docs} documents over 2000 rounds"
+    );
 }
