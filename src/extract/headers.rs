@@ -419,6 +419,16 @@ mod tests {
     }
 
     #[test]
+    fn big5_and_misdeclared_charsets() {
+        // "申報表" in Big5: A5 D3 B3 F8 AA ED.
+        assert_eq!(decode_words("=?big5?B?pdOz+Krt?=").text, "申報表");
+        // Declared gb2312 but really UTF-8 (seen from webmail gateways).
+        let d = decode_words("=?gb2312?B?5Lit5paH?=");
+        assert_eq!(d.text, "中文");
+        assert!(!d.lossy);
+    }
+
+    #[test]
     fn plain_text_between_words_is_kept() {
         let s = "Re: =?UTF-8?B?5Lit5paH?= abc";
         assert_eq!(decode_words(s).text, "Re: 中文 abc");
