@@ -4,7 +4,8 @@
 //! turn. Part names are decoded from the raw header bytes.
 
 use super::docs::{self, Ctx, Found, FoundName};
-use super::headers::{self, Params};
+use super::headers;
+use super::params::{self, Params};
 use super::text;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
@@ -31,7 +32,7 @@ fn header_params(raw: &[u8], part: &MessagePart<'_>, name: &str) -> Option<Param
     part.headers
         .iter()
         .find(|h| h.name().eq_ignore_ascii_case(name))
-        .map(|h| headers::parse_params(headers::raw_value(raw, h)))
+        .map(|h| params::parse_params(headers::raw_value(raw, h)))
 }
 
 /// The part's name: Content-Disposition `filename`, else Content-Type `name`.

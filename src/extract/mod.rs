@@ -12,6 +12,7 @@ mod headers;
 mod meta;
 mod mime;
 mod names;
+mod params;
 mod question;
 mod robots;
 mod sniff;
