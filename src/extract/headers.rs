@@ -248,8 +248,13 @@ pub fn parse_date_text(text: &str) -> Option<DateTime<FixedOffset>> {
     buf.extend_from_slice(b"Date: ");
     buf.extend_from_slice(text.trim().as_bytes());
     buf.extend_from_slice(b"\r\n\r\n");
-    let parsed = MessageParser::new().parse_headers(&buf[..])?;
-    parsed.date().and_then(to_chrono)
+    // Shielded like every mail-parser call (see `mime::parse_message`).
+    std::panic::catch_unwind(|| {
+        let parsed = MessageParser::new().parse_headers(&buf[..])?;
+        parsed.date().and_then(to_chrono)
+    })
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]

@@ -7,7 +7,14 @@ use super::docs::{self, Ctx, Found, FoundName};
 use super::headers;
 use super::params::{self, Params};
 use super::text;
-use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// Parses a message with mail-parser, shielded: mail-parser 0.11.9 has a
+/// `debug_assert!` ("Invalid part ID, could not find multipart") that mutated mail
+/// reaches in debug builds; any panic of the parser becomes `Err`, never ours.
+pub fn parse_message(bytes: &[u8]) -> Result<Option<Message<'_>>, ()> {
+    std::panic::catch_unwind(|| MessageParser::default().parse(bytes)).map_err(|_| ())
+}
 
 /// Text bodies of the top-level message.
 #[derive(Default)]

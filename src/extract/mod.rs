@@ -113,7 +113,7 @@ pub struct Extracted {
     pub meta: MessageMeta,
     pub documents: Vec<ExtractedDoc>,
     /// Message-level problems: `cloud_attachment:<name>:<YYYY-MM-DD or unknown>`,
-    /// malformed_mime, too_many_parts, unparseable_message.
+    /// malformed_mime, too_many_parts, unparseable_message, parser_panic.
     pub problems: Vec<String>,
 }
 
