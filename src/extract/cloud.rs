@@ -5,7 +5,7 @@
 use super::text::html_to_text;
 
 /// One cloud attachment found in an HTML body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CloudLink {
     pub name: String,
     pub url: String,

@@ -5,15 +5,24 @@
 use super::docs::Ctx;
 use super::mime::{self, Bodies};
 use super::{cloud, headers, robots, text, Extracted, ExtractedDoc, Limits, MessageMeta};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MimeHeaders;
 
 /// See [`super::extract`].
 pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return Extracted {
-            problems: vec!["unparseable_message".into()],
-            ..Extracted::default()
-        };
+    let msg = match mime::parse_message(raw) {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return Extracted {
+                problems: vec!["unparseable_message".into()],
+                ..Extracted::default()
+            }
+        }
+        Err(()) => {
+            return Extracted {
+                problems: vec!["parser_panic".into()],
+                ..Extracted::default()
+            }
+        }
     };
     let raw_msg: &[u8] = msg.raw_message();
     // Root headers decoded (8-bit → UTF-8/GB18030), encoded words left for the fields

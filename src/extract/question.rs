@@ -3,7 +3,7 @@
 //! in the sender's own text (quoted replies and links are ignored).
 
 /// Words that ask. "收到" alone is not here: "附件已发送，收到请回复" asks nothing.
-const ASKING: [&str; 16] = [
+const ASKING: [&str; 17] = [
     "请问",
     "咨询",
     "询问",
@@ -17,6 +17,7 @@ const ASKING: [&str; 16] = [
     "如何",
     "吗",
     "收到没",
+    "收到否",
     "什么时候",
     "何时",
     "哪里",

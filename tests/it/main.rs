@@ -1,6 +1,7 @@
 //! The one integration-test binary; each area's tests are a module.
 
 mod cli;
+mod extract;
 mod forms;
 mod imap;
 mod operators;
