@@ -94,35 +94,40 @@ pub fn render(r: &StatusReport) -> String {
         r.messages, r.duplicates, r.late_messages
     );
     for (cat, n) in &r.by_category {
-        let _ = writeln!(s, "  {:<12} {n}", category_label(cat));
+        let _ = writeln!(s, "  {} {n}", category_label(cat));
     }
     let _ = writeln!(
         s,
         "申报 {} 份（逾期 {}）",
         r.applications, r.late_applications
     );
-    let _ = writeln!(
-        s,
-        "  {:<28}{:>6}{:>8}{:>8}{:>10}{:>6}",
-        "表格", "齐全", "缺扫描", "缺电子", "扫描未盖章", "有误"
-    );
-    for f in FormKind::ALL {
-        let row = r
-            .by_form_status
-            .get(f.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let g = |k: &str| row.get(k).copied().unwrap_or(0);
-        let _ = writeln!(
-            s,
-            "  {:<28}{:>6}{:>8}{:>8}{:>10}{:>6}",
-            f.as_str(),
-            g("complete"),
-            g("missing_scan"),
-            g("missing_electronic"),
-            g("unstamped_scan"),
-            g("invalid")
-        );
+    let rows: Vec<Vec<String>> = FormKind::ALL
+        .iter()
+        .map(|f| {
+            let row = r
+                .by_form_status
+                .get(f.as_str())
+                .cloned()
+                .unwrap_or_default();
+            let mut v = vec![f.title_zh().to_string()];
+            v.extend(
+                APP_STATUSES
+                    .iter()
+                    .map(|k| row.get(*k).copied().unwrap_or(0).to_string()),
+            );
+            v
+        })
+        .collect();
+    let header = [
+        "表格",
+        "齐全",
+        "缺扫描件",
+        "缺电子版",
+        "扫描件未盖章",
+        "内容有误",
+    ];
+    for line in crate::report::table::render(&header, &rows).lines() {
+        let _ = writeln!(s, "  {line}");
     }
     if !r.receipts.is_empty() {
         let list: Vec<String> = r.receipts.iter().map(|(k, v)| format!("{k} {v}")).collect();
