@@ -368,7 +368,7 @@ fn orientation(tesseract: &Path, img: &GrayImage) -> Option<u32> {
     };
     let rotate: u32 = field("Rotate:")?.parse().ok()?;
     let confidence: f64 = field("Orientation confidence:")?.parse().ok()?;
-    (confidence >= 1.0 && rotate % 90 == 0).then_some(rotate % 360)
+    (confidence >= 1.0 && rotate.is_multiple_of(90)).then_some(rotate % 360)
 }
 
 /// Removes the spaces Tesseract puts between Chinese characters; keeps line breaks and

@@ -254,7 +254,7 @@ fn match_later_scan_from_colleague_with_lying_name() {
     // domain 0.12 + form 0.15 + applicant 0.30 + phone 0.15 + contact 0.10 + time 0.05
     assert!((s - 0.87).abs() < 1e-9, "score {s}");
     assert_eq!(
-        assign(&[scan.clone()], &[e.clone()], 0.4),
+        assign(std::slice::from_ref(&scan), std::slice::from_ref(&e), 0.4),
         vec![Some((0, s))]
     );
 
