@@ -65,6 +65,15 @@ pub enum OcrError {
 
 /// Reads the text of `page`, trying orientations until one reads like a form.
 pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError> {
+    if page.width() < 8 || page.height() < 8 {
+        // Nothing to read on a thumbnail; also keeps the cell arithmetic below safe.
+        return Ok(PageText {
+            text: String::new(),
+            rotation: 0,
+            vocabulary_hits: 0,
+            runs: 0,
+        });
+    }
     let base = prepare(page);
     let mut order: Vec<u32> = vec![0];
     let mut best: Option<PageText> = None;
