@@ -163,3 +163,31 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
     }
     info
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ToolsConfig;
+
+    #[test]
+    fn configured_paths_that_do_not_exist_turn_tools_off() {
+        let tools = ToolsConfig {
+            tesseract: "/nonexistent/tesseract".into(),
+            poppler_dir: "/nonexistent".into(),
+            ..ToolsConfig::default()
+        };
+        let opts = ScanOptions::detect(&tools);
+        assert_eq!(opts, ScanOptions::default());
+    }
+
+    #[test]
+    fn tiny_image_has_a_page_but_no_seal_verdict() {
+        let img = image::RgbImage::from_pixel(4, 4, image::Rgb([250, 240, 230]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let info = analyze("png", png.get_ref(), &ScanOptions::default());
+        assert_eq!(info.pages, 1);
+        assert_eq!(info.stamped, None);
+        assert_eq!(info.problems, vec![OCR_UNAVAILABLE.to_string()]);
+    }
+}

@@ -65,6 +65,15 @@ pub enum OcrError {
 
 /// Reads the text of `page`, trying orientations until one reads like a form.
 pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError> {
+    if page.width() < 8 || page.height() < 8 {
+        // Nothing to read on a thumbnail; also keeps the cell arithmetic below safe.
+        return Ok(PageText {
+            text: String::new(),
+            rotation: 0,
+            vocabulary_hits: 0,
+            runs: 0,
+        });
+    }
     let base = prepare(page);
     let mut order: Vec<u32> = vec![0];
     let mut best: Option<PageText> = None;
@@ -368,7 +377,7 @@ fn orientation(tesseract: &Path, img: &GrayImage) -> Option<u32> {
     };
     let rotate: u32 = field("Rotate:")?.parse().ok()?;
     let confidence: f64 = field("Orientation confidence:")?.parse().ok()?;
-    (confidence >= 1.0 && rotate % 90 == 0).then_some(rotate % 360)
+    (confidence >= 1.0 && rotate.is_multiple_of(90)).then_some(rotate % 360)
 }
 
 /// Removes the spaces Tesseract puts between Chinese characters; keeps line breaks and

@@ -69,7 +69,7 @@ fn shrink(page: &RgbImage) -> RgbImage {
     }
     let (nw, nh) = (w / k, h / k);
     let mut out = RgbImage::new(nw.max(1), nh.max(1));
-    let n = (k * k) as u32;
+    let n = k * k;
     for y in 0..nh {
         for x in 0..nw {
             let mut s = [0u32; 3];
