@@ -114,6 +114,17 @@ pub(crate) fn from_json_list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
+impl Db {
+    /// A consistent copy of the database at `dest` (works while the daemon writes).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let d = dest.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", [d])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,16 +140,5 @@ mod tests {
         let e = Db::open(&p).err().unwrap();
         assert!(matches!(e, Error::DbTooNew { found: 99, .. }), "{e}");
         assert!(e.to_string().contains("升级"), "{e}");
-    }
-}
-
-impl Db {
-    /// A consistent copy of the database at `dest` (works while the daemon writes).
-    pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        let d = dest.to_string_lossy().into_owned();
-        self.conn
-            .execute("VACUUM INTO ?1", [d])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
     }
 }

@@ -36,7 +36,7 @@ fn dump(cfg: &Path) -> Value {
     serde_json::from_str(&out).expect("dump is JSON")
 }
 
-fn msg<'a>(d: &'a Value, id: i64) -> &'a Value {
+fn msg(d: &Value, id: i64) -> &Value {
     d["messages"]
         .as_array()
         .unwrap()
