@@ -3,21 +3,14 @@
 //! failure here is logged and never changes a receipt's status. It cannot settle the
 //! SMTP crash window either (the copy is made only after the server's `250`).
 
-use crate::config::{Config, TlsMode};
+use crate::config::Config;
 use crate::error::{Error, Result};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Longest time for the whole copy (connect, login, every APPEND).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The byte stream under an IMAP session (TLS or, for tests on loopback, plain).
-pub trait Io: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send> Io for T {}
-type ImapSession = async_imap::Session<Box<dyn Io>>;
+type ImapSession = async_imap::Session<crate::fetch::tls::BoxIo>;
 
 fn imap_error(cfg: &Config, msg: String) -> Error {
     Error::Imap {
@@ -86,77 +79,10 @@ async fn with_timeout<T>(
     })?
 }
 
+/// A logged-in session (TLS, LOGIN, ID, SELECT) through the fetch module, the one
+/// place that speaks IMAP.
 async fn login(cfg: &Config) -> Result<ImapSession> {
-    let imap = &cfg.imap;
-    let tcp = tokio::net::TcpStream::connect((imap.host.as_str(), imap.port))
-        .await
-        .map_err(|e| imap_error(cfg, format!("connect port {}: {e}", imap.port)))?;
-    let stream: Box<dyn Io> =
-        match imap.tls {
-            TlsMode::Implicit => {
-                let tls = tls_connector(cfg)?;
-                let name = ServerName::try_from(imap.host.clone())
-                    .map_err(|e| imap_error(cfg, format!("bad host name: {e}")))?;
-                Box::new(
-                    tls.connect(name, tcp)
-                        .await
-                        .map_err(|e| imap_error(cfg, format!("TLS: {e}")))?,
-                )
-            }
-            TlsMode::None => Box::new(tcp),
-            TlsMode::Starttls => return Err(imap_error(
-                cfg,
-                "imap.tls = \"starttls\" is not supported for the Sent folder; use \"implicit\""
-                    .into(),
-            )),
-        };
-    let mut client = async_imap::Client::new(stream);
-    client
-        .read_response()
-        .await
-        .map_err(|e| imap_error(cfg, format!("greeting: {e}")))?
-        .ok_or_else(|| imap_error(cfg, "closed before the greeting".into()))?;
-    let password = imap.secret().resolve("imap")?;
-    let mut session = client
-        .login(&imap.user, &password)
-        .await
-        .map_err(|(e, _)| Error::ImapAuth {
-            host: imap.host.clone(),
-            user: imap.user.clone(),
-            msg: e.to_string(),
-        })?;
-    // NetEase refuses mailbox commands from clients that did not identify themselves.
-    let ident = [
-        ("name", Some("kepu-intake")),
-        ("version", Some(env!("CARGO_PKG_VERSION"))),
-        ("vendor", Some("kepu-intake")),
-    ];
-    if let Err(e) = session.id(ident).await {
-        tracing::debug!(error = %e, "IMAP ID refused; continuing");
-    }
-    Ok(session)
-}
-
-fn tls_connector(cfg: &Config) -> Result<tokio_rustls::TlsConnector> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(ca) = &cfg.imap.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| Error::io(ca, e))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert =
-                cert.map_err(|e| Error::Config(format!("imap.ca_file {}: {e}", ca.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::Config(format!("imap.ca_file {}: {e}", ca.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+    Ok(crate::fetch::open(&cfg.imap).await?.session)
 }
 
 /// A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): `已发送` → `&XfJT0ZAB-`.
