@@ -48,12 +48,20 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// Applies missing migrations. The version is read inside an IMMEDIATE transaction:
+    /// two processes opening a fresh database at once (the daemon starting while an
+    /// operator runs `status`) must not both create the tables.
     fn migrate(&mut self) -> Result<()> {
-        let found: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
         let latest = schema::latest();
+        let path = self.path.clone();
+        let err = |e| Error::db(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let found: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
         if found > latest {
             return Err(Error::DbTooNew {
                 path: self.path.clone(),
@@ -62,17 +70,11 @@ impl Db {
             });
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| Error::db(&self.path, e))?;
-            tx.execute_batch(sql)
-                .map_err(|e| Error::db(&self.path, e))?;
+            tx.execute_batch(sql).map_err(err)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(|e| Error::db(&self.path, e))?;
-            tx.commit().map_err(|e| Error::db(&self.path, e))?;
+                .map_err(err)?;
         }
-        Ok(())
+        tx.commit().map_err(err)
     }
 
     pub fn schema_version(&self) -> Result<i64> {
