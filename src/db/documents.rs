@@ -84,36 +84,50 @@ impl Db {
                 .filter(|x| x == "received_time_estimated")
                 .collect();
             problems.extend(p.problems.iter().cloned());
-            tx.execute("DELETE FROM documents WHERE message = ?1", [p.message])
-                .map_err(err)?;
+            // Rows are updated in place by (message, seq), so a document keeps its id
+            // across `reprocess` and operators' references to it stay valid.
             let mut ids: Vec<i64> = Vec::with_capacity(p.documents.len());
             for (seq, d) in p.documents.iter().enumerate() {
                 let container = d.container.and_then(|i| ids.get(i).copied());
-                tx.execute(
-                    "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
-                        form, applicant, fields, stamped, seal_score, ocr_text, problems)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                    params![
-                        p.message,
-                        seq as i64,
-                        container,
-                        d.name,
-                        d.sha256,
-                        d.size,
-                        d.format,
-                        d.kind,
-                        d.form,
-                        d.applicant,
-                        serde_json::to_string(&d.fields).unwrap_or_else(|_| "{}".into()),
-                        d.stamped,
-                        d.seal_score,
-                        d.ocr_text,
-                        to_json_list(&d.problems),
-                    ],
-                )
-                .map_err(err)?;
-                ids.push(tx.last_insert_rowid());
+                let id: i64 = tx
+                    .query_row(
+                        "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
+                            form, applicant, fields, stamped, seal_score, ocr_text, problems)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                         ON CONFLICT(message, seq) DO UPDATE SET container = excluded.container,
+                            name = excluded.name, sha256 = excluded.sha256, size = excluded.size,
+                            format = excluded.format, kind = excluded.kind, form = excluded.form,
+                            applicant = excluded.applicant, fields = excluded.fields,
+                            stamped = excluded.stamped, seal_score = excluded.seal_score,
+                            ocr_text = excluded.ocr_text, problems = excluded.problems
+                         RETURNING id",
+                        params![
+                            p.message,
+                            seq as i64,
+                            container,
+                            d.name,
+                            d.sha256,
+                            d.size,
+                            d.format,
+                            d.kind,
+                            d.form,
+                            d.applicant,
+                            serde_json::to_string(&d.fields).unwrap_or_else(|_| "{}".into()),
+                            d.stamped,
+                            d.seal_score,
+                            d.ocr_text,
+                            to_json_list(&d.problems),
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                ids.push(id);
             }
+            tx.execute(
+                "DELETE FROM documents WHERE message = ?1 AND seq >= ?2",
+                params![p.message, p.documents.len() as i64],
+            )
+            .map_err(err)?;
             tx.execute(
                 "UPDATE messages SET category = ?2, problems = ?3, processed_at = ?4,
                     from_addr = coalesce(?5, from_addr), from_name = coalesce(?6, from_name),

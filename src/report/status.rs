@@ -32,11 +32,24 @@ pub struct StatusReport {
     /// Cloud attachments with their expiry, to download before they vanish.
     pub cloud_attachments: Vec<String>,
     pub last_poll: Option<String>,
+    /// Minutes since the last successful poll, when it is older than [`STALE_AFTER_MIN`]:
+    /// the daemon is probably not running or cannot reach the server.
+    pub poll_stale_minutes: Option<i64>,
     pub ocr_available: bool,
 }
 
+/// A daemon polls at least every IDLE renewal (25 min) or poll interval; silence for
+/// longer than this means it is not running or cannot reach the server.
+pub const STALE_AFTER_MIN: i64 = 30;
+
 pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> StatusReport {
+    let poll_stale_minutes = last_poll
+        .as_deref()
+        .and_then(crate::time::parse_rfc3339)
+        .map(|t| (crate::time::now() - t).num_minutes())
+        .filter(|m| *m > STALE_AFTER_MIN);
     let mut r = StatusReport {
+        poll_stale_minutes,
         messages: dump.messages.len(),
         last_poll,
         ocr_available,
@@ -143,6 +156,12 @@ pub fn render(r: &StatusReport) -> String {
     match &r.last_poll {
         Some(t) => {
             let _ = writeln!(s, "最近一次收信：{t}");
+            if let Some(m) = r.poll_stale_minutes {
+                let _ = writeln!(
+                    s,
+                    "警告：已有 {m} 分钟没有成功收信，守护进程可能已停止或无法连接邮箱；请运行 kepu-intake check 并查看 journalctl -u kepu-intake"
+                );
+            }
         }
         None => {
             let _ = writeln!(s, "尚未从邮箱收信（只导入过文件）");
@@ -170,4 +189,21 @@ fn category_label(c: &str) -> String {
         _ => c,
     };
     format!("{zh}({c})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_poll_is_warned_and_fresh_is_not() {
+        let old = crate::time::fmt(&(crate::time::now() - chrono::Duration::minutes(90)));
+        let r = compute(&Dump::default(), Some(old), true);
+        assert!(matches!(r.poll_stale_minutes, Some(m) if (89..=91).contains(&m)));
+        assert!(render(&r).contains("分钟没有成功收信"));
+        let fresh = crate::time::fmt(&crate::time::now());
+        let r = compute(&Dump::default(), Some(fresh), true);
+        assert_eq!(r.poll_stale_minutes, None);
+        assert!(!render(&r).contains("没有成功收信"));
+    }
 }

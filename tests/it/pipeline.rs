@@ -181,7 +181,11 @@ fn sample_mailbox_end_to_end() {
     assert_eq!(lone.len(), 1);
     assert_eq!(lone[0]["scan"], scan_doc["id"]);
     assert_eq!(d2["messages"].as_array().unwrap().len(), 10);
-    // Application ids are stable across the rebuild.
+    // Application and document ids are stable across the rebuild.
+    assert_eq!(
+        msg(&d2, 1)["documents"][0]["id"],
+        msg(&d, 1)["documents"][0]["id"]
+    );
     assert_eq!(
         app(&d2, "唐山市科技馆")["id"],
         app(&d, "唐山市科技馆")["id"]
