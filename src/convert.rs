@@ -85,7 +85,10 @@ pub fn pdftotext(tools: &ToolsConfig) -> Option<PathBuf> {
 }
 
 /// Runs a command in its own process group; on timeout the whole group is killed.
-pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+pub fn run_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
     let mut child = cmd.spawn()?;

@@ -48,6 +48,12 @@ pub fn read_electronic(
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
+    // A Word 97 file sent with a .docx name: convert it like a .doc.
+    let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    let format = match format {
+        "docx" if ole && forms::docx::document_xml(bytes) != Err(FormError::Encrypted) => "doc",
+        f => f,
+    };
     match format {
         "doc" | "wps" | "rtf" | "odt" => {
             let docx = convert::to_docx(&opts.tools, bytes, format, convert::SOFFICE_TIMEOUT)?;
@@ -84,7 +90,11 @@ pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
         let xml = forms::docx::document_xml(bytes)?;
         well_formed(&xml)
     });
-    checked.unwrap_or_else(|_| Err(FormError::Corrupt("docx 预检崩溃 (precheck panicked)".into())))
+    checked.unwrap_or_else(|_| {
+        Err(FormError::Corrupt(
+            "docx 预检崩溃 (precheck panicked)".into(),
+        ))
+    })
 }
 
 fn well_formed(xml: &[u8]) -> Result<(), FormError> {
@@ -150,9 +160,12 @@ pub fn parse_in_child(
         });
     }
     let corrupt = |why: String| FormError::Corrupt(format!("文档解析进程{why} ({format})"));
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| corrupt(format!("无法启动 (parser could not start: {}: {e})", opts.exe.display())))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        corrupt(format!(
+            "无法启动 (parser could not start: {}: {e})",
+            opts.exe.display()
+        ))
+    })?;
     let stdin = child.stdin.take();
     let input = bytes.to_vec();
     let writer = std::thread::spawn(move || {
@@ -225,14 +238,20 @@ pub fn child_main(format: &str) -> i32 {
                 forms::parse_electronic(format, &bytes)
             });
             parsed.unwrap_or_else(|_| {
-                Err(FormError::Corrupt(format!("解析器崩溃 (parser panicked on {format})")))
+                Err(FormError::Corrupt(format!(
+                    "解析器崩溃 (parser panicked on {format})"
+                )))
             })
         }
     };
     match serde_json::to_string(&result) {
         Ok(json) => {
             let mut out = std::io::stdout().lock();
-            if out.write_all(json.as_bytes()).and_then(|_| out.flush()).is_ok() {
+            if out
+                .write_all(json.as_bytes())
+                .and_then(|_| out.flush())
+                .is_ok()
+            {
                 0
             } else {
                 2

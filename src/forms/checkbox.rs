@@ -13,13 +13,29 @@ use super::grid::{CHECKED, UNCHECKED};
 pub fn is_checked_mark(c: char) -> bool {
     matches!(
         c,
-        '☑' | '☒' | '■' | '√' | '✓' | '✔' | '▣' | '●' | '✗' | '✘' | '◉' | '⊠' | '⬛' | '▇' | '█'
+        '☑' | '☒'
+            | '■'
+            | '√'
+            | '✓'
+            | '✔'
+            | '▣'
+            | '●'
+            | '✗'
+            | '✘'
+            | '◉'
+            | '⊠'
+            | '⬛'
+            | '▇'
+            | '█'
     )
 }
 
 /// Characters that stand for an empty box.
 pub fn is_unchecked_mark(c: char) -> bool {
-    matches!(c, '□' | '☐' | '○' | '〇' | '◻' | '◯' | '▢' | '❑' | '❒' | '口')
+    matches!(
+        c,
+        '□' | '☐' | '○' | '〇' | '◻' | '◯' | '▢' | '❑' | '❒' | '口'
+    )
 }
 
 /// A Wingdings-family symbol (`w:sym w:font=… w:char=…`, or a PUA character) as a box
@@ -36,7 +52,7 @@ pub fn symbol(font: &str, code: u32) -> Option<char> {
     let f = font.to_ascii_lowercase();
     if f.contains("wingdings 2") || f.contains("wingdings2") {
         match byte {
-            0x52 | 0x54 | 0x51 | 0x50 | 0x4F | 0x53 => Some(CHECKED),
+            0x4F..=0x54 => Some(CHECKED),
             0xA3 | 0x2A | 0xA2 | 0x99 => Some(UNCHECKED),
             _ => None,
         }
@@ -95,7 +111,10 @@ fn mark_state(c: char) -> Option<State> {
 }
 
 fn is_bracket(c: char) -> bool {
-    matches!(c, '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】' | '“' | '”')
+    matches!(
+        c,
+        '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】' | '“' | '”'
+    )
 }
 
 /// The checked options of a checkbox field, in form order, read from its value text.
@@ -180,7 +199,10 @@ mod tests {
 
     #[test]
     fn deleted_options_leave_the_choice() {
-        assert_eq!(read_choices("科普报告  科学秀", OPTS), vec!["科普报告", "科学秀"]);
+        assert_eq!(
+            read_choices("科普报告  科学秀", OPTS),
+            vec!["科普报告", "科学秀"]
+        );
         assert_eq!(read_choices("□科技辅导", OPTS), vec!["科技辅导"]);
     }
 

@@ -28,12 +28,14 @@ pub fn document_xml(bytes: &[u8]) -> Result<Vec<u8>, FormError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| FormError::Corrupt(format!("docx 不是有效的 zip 文件 (not a zip): {e}")))?;
     let file = zip.by_name("word/document.xml").map_err(|e| {
-        FormError::Corrupt(format!("docx 缺少 word/document.xml (missing main part): {e}"))
+        FormError::Corrupt(format!(
+            "docx 缺少 word/document.xml (missing main part): {e}"
+        ))
     })?;
     let mut xml = Vec::new();
-    file.take(MAX_XML + 1)
-        .read_to_end(&mut xml)
-        .map_err(|e| FormError::Corrupt(format!("word/document.xml 解压失败 (inflate failed): {e}")))?;
+    file.take(MAX_XML + 1).read_to_end(&mut xml).map_err(|e| {
+        FormError::Corrupt(format!("word/document.xml 解压失败 (inflate failed): {e}"))
+    })?;
     if xml.len() as u64 > MAX_XML {
         return Err(FormError::Corrupt(format!(
             "word/document.xml 超过 {} MB (too large)",
@@ -144,7 +146,9 @@ impl Walker {
         match name {
             b"tbl" => {
                 if self.tables.len() >= MAX_NESTING {
-                    return Err(FormError::Corrupt("表格嵌套过深 (tables nested too deep)".into()));
+                    return Err(FormError::Corrupt(
+                        "表格嵌套过深 (tables nested too deep)".into(),
+                    ));
                 }
                 self.tables.push(Vec::new());
                 if empty {
@@ -166,7 +170,9 @@ impl Walker {
             }
             b"tcPr" => self.in_tcpr = !empty,
             b"gridSpan" if self.in_tcpr => {
-                let span = attr(e, b"val").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+                let span = attr(e, b"val")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(1);
                 if let Some(c) = self.cell() {
                     c.span = span.clamp(1, 512);
                 }
@@ -191,11 +197,7 @@ impl Walker {
                     self.end(name);
                 }
             }
-            b"r" => {
-                if !empty {
-                    self.in_run += 1
-                }
-            }
+            b"r" if !empty => self.in_run += 1,
             b"t" => self.in_text = !empty,
             b"tab" | b"ptab" if self.in_run > 0 => self.push_text("\t"),
             b"br" | b"cr" if self.in_run > 0 => {
@@ -212,11 +214,7 @@ impl Walker {
                     }
                 }
             }
-            b"sdt" => {
-                if !empty {
-                    self.sdt.push(None)
-                }
-            }
+            b"sdt" if !empty => self.sdt.push(None),
             b"checkbox" | b"checkBox" => {
                 self.legacy = name == b"checkBox";
                 self.checkbox = Some(false);
@@ -304,7 +302,9 @@ pub fn read_xml(xml: &[u8]) -> Result<Grid, FormError> {
     let mut reader = Reader::from_reader(xml);
     let mut w = Walker::default();
     let bad = |pos: u64, e: &dyn std::fmt::Display| {
-        FormError::Corrupt(format!("word/document.xml 格式错误 (malformed XML) at byte {pos}: {e}"))
+        FormError::Corrupt(format!(
+            "word/document.xml 格式错误 (malformed XML) at byte {pos}: {e}"
+        ))
     };
     loop {
         let ev = reader
@@ -323,13 +323,20 @@ pub fn read_xml(xml: &[u8]) -> Result<Grid, FormError> {
                 w.push_text(&s);
             }
             Event::GeneralRef(r) if w.in_text && w.skip == 0 => {
-                let ch = r.resolve_char_ref().map_err(|e| bad(reader.buffer_position(), &e))?;
+                let ch = r
+                    .resolve_char_ref()
+                    .map_err(|e| bad(reader.buffer_position(), &e))?;
                 let name = r.decode().map_err(|e| bad(reader.buffer_position(), &e))?;
                 match ch {
                     Some(c) => w.push_text(c.encode_utf8(&mut [0; 4])),
                     None => match quick_xml::escape::resolve_predefined_entity(&name) {
                         Some(s) => w.push_text(s),
-                        None => return Err(bad(reader.buffer_position(), &format!("unknown entity &{name};"))),
+                        None => {
+                            return Err(bad(
+                                reader.buffer_position(),
+                                &format!("unknown entity &{name};"),
+                            ))
+                        }
                     },
                 }
             }
@@ -338,7 +345,9 @@ pub fn read_xml(xml: &[u8]) -> Result<Grid, FormError> {
         }
     }
     if !w.tables.is_empty() || !w.paras.is_empty() {
-        return Err(FormError::Corrupt("word/document.xml 不完整 (truncated document)".into()));
+        return Err(FormError::Corrupt(
+            "word/document.xml 不完整 (truncated document)".into(),
+        ));
     }
     Ok(Grid { blocks: w.blocks })
 }

@@ -25,7 +25,11 @@ pub fn fold(c: char) -> char {
 /// Byte offset in `text` just after `label`, if `text` starts with it (whitespace in
 /// `text` ignored, characters folded).
 fn match_prefix(text: &str, label: &str) -> Option<usize> {
-    let mut want = label.chars().filter(|c| !c.is_whitespace()).map(fold).peekable();
+    let mut want = label
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(fold)
+        .peekable();
     for (i, c) in text.char_indices() {
         if want.peek().is_none() {
             return Some(i);
@@ -62,8 +66,17 @@ impl Labels {
     /// A label at the start of `text`, and the rest after it (colon and instruction
     /// parentheses skipped). With `need_colon`, only `label：` counts (used inside a
     /// value, where a bare word may be ordinary text).
-    fn at_start<'t>(&self, text: &'t str, need_colon: bool) -> Option<(&'static FieldSpec, &'t str)> {
+    fn at_start<'t>(
+        &self,
+        text: &'t str,
+        need_colon: bool,
+    ) -> Option<(&'static FieldSpec, &'t str)> {
+        // Cheap filter first: most cells and paragraphs start with no label's first char.
+        let first = fold(text.chars().find(|c| !c.is_whitespace())?);
         for (label, spec) in &self.list {
+            if label.chars().next().map(fold) != Some(first) {
+                continue;
+            }
             let Some(end) = match_prefix(text, label) else {
                 continue;
             };
@@ -81,7 +94,11 @@ impl Labels {
                     || trimmed.starts_with(['(', '（'])
             };
             if ok {
-                let rest = if colon { &trimmed[colon_len(trimmed)..] } else { rest };
+                let rest = if colon {
+                    &trimmed[colon_len(trimmed)..]
+                } else {
+                    rest
+                };
                 return Some((spec, rest));
             }
         }
@@ -296,10 +313,12 @@ fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
         }
     }
     for s in spec::fields(form) {
-        c.fields.entry(s.key.to_string()).or_insert_with(|| match s.kind {
-            Kind::Choices(_) => FieldValue::Choices(Vec::new()),
-            _ => FieldValue::Text(String::new()),
-        });
+        c.fields
+            .entry(s.key.to_string())
+            .or_insert_with(|| match s.kind {
+                Kind::Choices(_) => FieldValue::Choices(Vec::new()),
+                _ => FieldValue::Text(String::new()),
+            });
     }
     c.fields
 }
@@ -315,8 +334,8 @@ fn inline(
     let mut cur = Some((spec, rest));
     while let Some((s, r)) = cur {
         let (v, next) = labels.split_inline(r);
-        let empty = clean_value(c.form, v).is_empty()
-            && !matches!(s.kind, Kind::Choices(_) if has_mark(v));
+        let empty =
+            clean_value(c.form, v).is_empty() && !matches!(s.kind, Kind::Choices(_) if has_mark(v));
         if next.is_none() && empty {
             return Some(s);
         }
@@ -397,7 +416,11 @@ pub fn label_hits(form: FormKind, grid: &Grid) -> usize {
     for b in &grid.blocks {
         match b {
             Block::Para(p) => see(p),
-            Block::Table(t) => t.rows.iter().flat_map(|r| &r.cells).for_each(|c| see(&c.text())),
+            Block::Table(t) => t
+                .rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .for_each(|c| see(&c.text())),
         }
     }
     keys.len()
@@ -422,11 +445,26 @@ mod tests {
             clean_value(f, "（本单位科技教育活动资源服务等情况。不超过1000字。）"),
             ""
         );
-        assert_eq!(clean_value(f, "（可另附页）\n我单位于2019年…\n\n第二段"), "我单位于2019年…\n第二段");
-        assert_eq!(clean_value(FormKind::Expert, "同意推荐。\n\n   盖   章\n  年   月   日"), "同意推荐。");
-        assert_eq!(clean_value(FormKind::Expert, "同意\n2022年7月15日"), "同意\n2022年7月15日");
-        assert_eq!(clean_value(FormKind::PilotSchool, "同意申报\n\n申报学校（盖章）"), "同意申报");
-        assert_eq!(clean_value(FormKind::Resource, "唐山市（有限公司）"), "唐山市（有限公司）");
+        assert_eq!(
+            clean_value(f, "（可另附页）\n我单位于2019年…\n\n第二段"),
+            "我单位于2019年…\n第二段"
+        );
+        assert_eq!(
+            clean_value(FormKind::Expert, "同意推荐。\n\n   盖   章\n  年   月   日"),
+            "同意推荐。"
+        );
+        assert_eq!(
+            clean_value(FormKind::Expert, "同意\n2022年7月15日"),
+            "同意\n2022年7月15日"
+        );
+        assert_eq!(
+            clean_value(FormKind::PilotSchool, "同意申报\n\n申报学校（盖章）"),
+            "同意申报"
+        );
+        assert_eq!(
+            clean_value(FormKind::Resource, "唐山市（有限公司）"),
+            "唐山市（有限公司）"
+        );
     }
 
     #[test]

@@ -79,8 +79,11 @@ pub fn build_table(raw: Vec<Vec<RawCell>>) -> Table {
         for rc in raw_row {
             let span = rc.span.max(1);
             if rc.vmerge == VMerge::Continue {
-                let paras: Vec<String> =
-                    rc.paras.into_iter().filter(|p| !p.trim().is_empty()).collect();
+                let paras: Vec<String> = rc
+                    .paras
+                    .into_iter()
+                    .filter(|p| !p.trim().is_empty())
+                    .collect();
                 if let Some(origin) = find_above(&mut rows, col) {
                     origin.paras.extend(paras);
                 } else if !paras.is_empty() {
@@ -151,8 +154,15 @@ mod tests {
     #[test]
     fn spans_and_vertical_merges_resolve() {
         let t = build_table(vec![
-            vec![rc(1, VMerge::Restart, "推荐单位意见"), rc(3, VMerge::None, "同意")],
-            vec![rc(1, VMerge::Continue, ""), rc(2, VMerge::None, "a"), rc(1, VMerge::None, "b")],
+            vec![
+                rc(1, VMerge::Restart, "推荐单位意见"),
+                rc(3, VMerge::None, "同意"),
+            ],
+            vec![
+                rc(1, VMerge::Continue, ""),
+                rc(2, VMerge::None, "a"),
+                rc(1, VMerge::None, "b"),
+            ],
         ]);
         assert_eq!(t.rows[0].cells.len(), 2);
         assert_eq!((t.rows[0].cells[1].col, t.rows[0].cells[1].span), (1, 3));

@@ -10,7 +10,9 @@ use std::io::Cursor;
 /// Reads a workbook; `format` is `xlsx` or `xls`.
 pub fn read(format: &str, bytes: &[u8]) -> Result<Grid, FormError> {
     let corrupt = |e: &dyn std::fmt::Display| {
-        FormError::Corrupt(format!("{format} 工作簿无法读取 (unreadable workbook): {e}"))
+        FormError::Corrupt(format!(
+            "{format} 工作簿无法读取 (unreadable workbook): {e}"
+        ))
     };
     let mut sheets: Vec<(Range<Data>, Vec<Dimensions>)> = Vec::new();
     match format {
@@ -67,7 +69,10 @@ fn table(range: &Range<Data>, merges: &[Dimensions]) -> Table {
             out.cells.push(Cell {
                 col: c as usize,
                 span,
-                paras: text.split('\n').map(|s| s.trim_end_matches('\r').to_string()).collect(),
+                paras: text
+                    .split('\n')
+                    .map(|s| s.trim_end_matches('\r').to_string())
+                    .collect(),
             });
         }
         rows.push(out);

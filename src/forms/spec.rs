@@ -66,7 +66,8 @@ const fn kind(mut s: FieldSpec, kind: Kind) -> FieldSpec {
     s
 }
 
-pub const EXPERT_SERVICES: &[&str] = &["科普报告", "科技课堂", "科技辅导", "科学秀", "科技教师培训"];
+pub const EXPERT_SERVICES: &[&str] =
+    &["科普报告", "科技课堂", "科技辅导", "科学秀", "科技教师培训"];
 pub const RESOURCE_KINDS: &[&str] = &[
     "科普讲座",
     "科学实践课程",
@@ -85,9 +86,21 @@ const EXPERT: &[FieldSpec] = &[
     f("学历", &["学历"]),
     f("职务", &["职务"]),
     f("职称", &["职称"]),
-    fmt(f("E-mail", &["E-mail", "Email", "电子邮箱", "电子邮件", "邮箱"]), Format::Email),
-    fmt(f("固定电话", &["固定电话", "办公电话", "座机"]), Format::Landline),
-    req(fmt(f("移动电话", &["移动电话", "手机号码", "手机"]), Format::Mobile)),
+    fmt(
+        f(
+            "E-mail",
+            &["E-mail", "Email", "电子邮箱", "电子邮件", "邮箱"],
+        ),
+        Format::Email,
+    ),
+    fmt(
+        f("固定电话", &["固定电话", "办公电话", "座机"]),
+        Format::Landline,
+    ),
+    req(fmt(
+        f("移动电话", &["移动电话", "手机号码", "手机"]),
+        Format::Mobile,
+    )),
     req(f("工作单位", &["工作单位"])),
     fmt(f("邮编", &["邮编", "邮政编码"]), Format::Postcode),
     f("研究专业", &["研究专业", "专业"]),
@@ -97,7 +110,11 @@ const EXPERT: &[FieldSpec] = &[
     ),
     f(
         "个人简介及可提供服务内容说明",
-        &["个人简介及可提供服务内容说明", "个人简介及可提供服务", "个人简介"],
+        &[
+            "个人简介及可提供服务内容说明",
+            "个人简介及可提供服务",
+            "个人简介",
+        ],
     ),
     f("推荐单位意见", &["推荐单位意见"]),
 ];
@@ -106,7 +123,10 @@ const RESOURCE: &[FieldSpec] = &[
     req(f("申报单位名称", &["申报单位名称", "单位名称"])),
     req(f("申报联系人", &["申报联系人", "联系人"])),
     req(fmt(f("联系电话", &["联系电话", "电话"]), Format::Phone)),
-    fmt(f("电子邮箱", &["电子邮箱", "E-mail", "Email", "邮箱"]), Format::Email),
+    fmt(
+        f("电子邮箱", &["电子邮箱", "E-mail", "Email", "邮箱"]),
+        Format::Email,
+    ),
     f("通讯地址", &["通讯地址", "通信地址", "地址"]),
     kind(
         f("科技教育资源类别", &["科技教育资源类别", "资源类别"]),
@@ -115,7 +135,10 @@ const RESOURCE: &[FieldSpec] = &[
     kind(
         f(
             "2019-2021年青少年科技教育工作情况",
-            &["2019-2021年青少年科技教育工作情况", "2019—2021年青少年科技教育工作情况"],
+            &[
+                "2019-2021年青少年科技教育工作情况",
+                "2019—2021年青少年科技教育工作情况",
+            ],
         ),
         Kind::Narrative,
     ),
@@ -136,7 +159,10 @@ const PILOT_DISTRICT: &[FieldSpec] = &[
     f("通讯地址", &["通讯地址", "通信地址"]),
     req(f("联系人", &["联系人"])),
     req(fmt(f("电话", &["电话", "联系电话"]), Format::Phone)),
-    fmt(f("邮箱", &["邮箱", "电子邮箱", "E-mail", "Email"]), Format::Email),
+    fmt(
+        f("邮箱", &["邮箱", "电子邮箱", "E-mail", "Email"]),
+        Format::Email,
+    ),
     f("基本情况", &["基本情况"]),
     f("申报单位意见", &["申报单位意见"]),
     f("备注", &["备注"]),
@@ -147,7 +173,10 @@ const PILOT_SCHOOL: &[FieldSpec] = &[
     f("通讯地址", &["通讯地址", "通信地址"]),
     req(f("联系人", &["联系人"])),
     req(fmt(f("电话", &["电话", "联系电话"]), Format::Phone)),
-    fmt(f("邮箱", &["邮箱", "电子邮箱", "E-mail", "Email"]), Format::Email),
+    fmt(
+        f("邮箱", &["邮箱", "电子邮箱", "E-mail", "Email"]),
+        Format::Email,
+    ),
     f("学校基本情况", &["学校基本情况", "基本情况"]),
     FieldSpec {
         then: &["教育局意见"],

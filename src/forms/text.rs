@@ -80,7 +80,9 @@ pub fn normalize(text: &str) -> String {
 }
 
 fn is_cjk(c: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3000}'..='\u{303F}').contains(&c) || ('\u{FF00}'..='\u{FFEF}').contains(&c)
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+        || ('\u{3000}'..='\u{303F}').contains(&c)
+        || ('\u{FF00}'..='\u{FFEF}').contains(&c)
 }
 
 const SENTENCE_END: [char; 9] = ['。', '！', '？', '；', '：', '.', '!', '?', ';'];

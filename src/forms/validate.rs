@@ -61,7 +61,10 @@ fn digits_only(s: &str) -> String {
 /// `1[3-9]` + 9 digits.
 pub fn is_mobile(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)
+    b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
 }
 
 /// `0` + area code (2–3 more digits), optional `-`, 7–8 digits.
@@ -73,7 +76,8 @@ pub fn is_landline(s: &str) -> bool {
         Some((a, l)) => (a, l),
         None => {
             // Without a dash the split is ambiguous: accept any split that fits.
-            return (3..=4).any(|n| s.len() > n && is_landline(&format!("{}-{}", &s[..n], &s[n..])));
+            return (3..=4)
+                .any(|n| s.len() > n && is_landline(&format!("{}-{}", &s[..n], &s[n..])));
         }
     };
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
@@ -146,7 +150,10 @@ mod tests {
     #[test]
     fn problems_are_named_in_form_order() {
         let mut f = Fields::new();
-        f.insert("申报单位名称".into(), FieldValue::Text("唐山市科技馆".into()));
+        f.insert(
+            "申报单位名称".into(),
+            FieldValue::Text("唐山市科技馆".into()),
+        );
         f.insert("联系电话".into(), FieldValue::Text("2830734".into()));
         f.insert("电子邮箱".into(), FieldValue::Text("kjg@126".into()));
         f.insert(

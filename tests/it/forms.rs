@@ -70,7 +70,11 @@ fn golden_forms_every_field() {
         let mut diff = format!("{case}.{format}:");
         for key in ["form", "problems", "error"] {
             if actual.get(key) != expected.get(key) {
-                diff += &format!("\n  {key}: expected {:?} got {:?}", expected.get(key), actual.get(key));
+                diff += &format!(
+                    "\n  {key}: expected {:?} got {:?}",
+                    expected.get(key),
+                    actual.get(key)
+                );
             }
         }
         if let (Some(a), Some(e)) = (actual["fields"].as_object(), expected["fields"].as_object()) {
@@ -86,7 +90,12 @@ fn golden_forms_every_field() {
         failures.push(diff);
     }
     assert!(ran >= 17, "only {ran} golden cases ran");
-    assert!(failures.is_empty(), "{} of {ran} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// A docx whose document.xml is `xml` (plus the minimal parts Word needs).
@@ -140,7 +149,10 @@ fn oversized_and_malformed_xml_are_corrupt() {
     big.resize(big.len() + (70 << 20), b'a');
     let started = Instant::now();
     let r = isolate::read_electronic(&opts(), "docx", &docx_with(&big));
-    assert!(matches!(&r, Err(FormError::Corrupt(m)) if m.contains("too large")), "{r:?}");
+    assert!(
+        matches!(&r, Err(FormError::Corrupt(m)) if m.contains("too large")),
+        "{r:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     // Mismatched and unclosed tags.
     for xml in [
@@ -173,21 +185,35 @@ fn hanging_crashing_or_ballooning_parser_is_corrupt_within_timeout() {
     let started = Instant::now();
     let r = isolate::read_electronic(&o, "docx", &doc);
     let took = started.elapsed();
-    assert!(matches!(&r, Err(FormError::Corrupt(m)) if m.contains("timed out")), "{r:?}");
-    assert!(took >= Duration::from_millis(800) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        matches!(&r, Err(FormError::Corrupt(m)) if m.contains("timed out")),
+        "{r:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 
     o.exe = fake_exe(tmp.path(), "segv", "cat >/dev/null; kill -SEGV $$");
     let r = isolate::read_electronic(&o, "docx", &doc);
-    assert!(matches!(&r, Err(FormError::Corrupt(m)) if m.contains("crashed")), "{r:?}");
+    assert!(
+        matches!(&r, Err(FormError::Corrupt(m)) if m.contains("crashed")),
+        "{r:?}"
+    );
 
     o.exe = fake_exe(tmp.path(), "garbage", "cat >/dev/null; echo '{\"Ok\": 42'");
     let r = isolate::read_electronic(&o, "docx", &doc);
-    assert!(matches!(&r, Err(FormError::Corrupt(m)) if m.contains("crashed")), "{r:?}");
+    assert!(
+        matches!(&r, Err(FormError::Corrupt(m)) if m.contains("crashed")),
+        "{r:?}"
+    );
 
     // The real parser under a 12 MB address-space cap, fed a 6 MB document.xml: it
     // cannot hold the XML and its model, and dies instead of taking the machine.
     let mut xml = format!("<w:document {W}><w:body>").into_bytes();
-    xml.extend_from_slice("<w:p><w:r><w:t>科技教育专家服务团成员推荐表</w:t></w:r></w:p>".as_bytes());
+    xml.extend_from_slice(
+        "<w:p><w:r><w:t>科技教育专家服务团成员推荐表</w:t></w:r></w:p>".as_bytes(),
+    );
     let para = "<w:p><w:r><w:t>科技教育专家服务团</w:t></w:r></w:p>".as_bytes();
     while xml.len() < (6 << 20) {
         xml.extend_from_slice(para);
@@ -212,10 +238,15 @@ fn content_control_state_beats_its_glyph_and_legacy_form_fields_count() {
     // and a legacy FORMCHECKBOX ticked through w:checked.
     let w14 = r#"xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml""#;
     let cc = |on: u8, glyph: &str| {
-        format!(r#"<w:sdt><w:sdtPr><w14:checkbox><w14:checked w14:val="{on}"/></w14:checkbox></w:sdtPr><w:sdtContent><w:r><w:t>{glyph}</w:t></w:r></w:sdtContent></w:sdt>"#)
+        format!(
+            r#"<w:sdt><w:sdtPr><w14:checkbox><w14:checked w14:val="{on}"/></w14:checkbox></w:sdtPr><w:sdtContent><w:r><w:t>{glyph}</w:t></w:r></w:sdtContent></w:sdt>"#
+        )
     };
     let legacy = |on: bool| {
-        format!(r#"<w:r><w:fldChar w:fldCharType="begin"><w:ffData><w:checkBox><w:sizeAuto/><w:default w:val="0"/>{}</w:checkBox></w:ffData></w:fldChar></w:r><w:r><w:instrText> FORMCHECKBOX </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>"#, if on { "<w:checked/>" } else { "" })
+        format!(
+            r#"<w:r><w:fldChar w:fldCharType="begin"><w:ffData><w:checkBox><w:sizeAuto/><w:default w:val="0"/>{}</w:checkBox></w:ffData></w:fldChar></w:r><w:r><w:instrText> FORMCHECKBOX </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>"#,
+            if on { "<w:checked/>" } else { "" }
+        )
     };
     let cell = |s: &str| format!("<w:tc><w:p>{s}</w:p></w:tc>");
     let t = |s: &str| format!("<w:r><w:t>{s}</w:t></w:r>");
@@ -245,7 +276,10 @@ fn content_control_state_beats_its_glyph_and_legacy_form_fields_count() {
         ])
     );
     assert_eq!(p.fields["申报单位名称"].display(), "唐山市科技馆");
-    assert_eq!(forms::applicant(p.form.unwrap(), &p.fields).as_deref(), Some("唐山市科技馆"));
+    assert_eq!(
+        forms::applicant(p.form.unwrap(), &p.fields).as_deref(),
+        Some("唐山市科技馆")
+    );
 }
 
 #[test]
@@ -254,14 +288,18 @@ fn doc_without_libreoffice_needs_conversion() {
     let mut o = opts();
     o.tools.soffice = "/nonexistent/soffice".into();
     match isolate::read_electronic(&o, "doc", &doc) {
-        Err(FormError::NeedsConversion(m)) => assert!(m.contains("libreoffice-writer-nogui"), "{m}"),
+        Err(FormError::NeedsConversion(m)) => {
+            assert!(m.contains("libreoffice-writer-nogui"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
-    // A .doc named .docx: told apart from a corrupt zip.
+    // A .doc named .docx: told apart from a corrupt zip, and converted like a .doc.
     assert!(matches!(
         forms::parse_electronic("docx", &doc),
         Err(FormError::NeedsConversion(_))
     ));
+    let p = isolate::read_electronic(&opts(), "docx", &doc).unwrap();
+    assert_eq!(p.fields["申报单位"].display(), "唐山市丰南区教育局");
 }
 
 #[test]
