@@ -48,6 +48,12 @@ pub fn read_electronic(
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
+    // A Word 97 file sent with a .docx name: convert it like a .doc.
+    let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    let format = match format {
+        "docx" if ole && forms::docx::document_xml(bytes) != Err(FormError::Encrypted) => "doc",
+        f => f,
+    };
     match format {
         "doc" | "wps" | "rtf" | "odt" => {
             let docx = convert::to_docx(&opts.tools, bytes, format, convert::SOFFICE_TIMEOUT)?;

@@ -52,7 +52,7 @@ pub fn symbol(font: &str, code: u32) -> Option<char> {
     let f = font.to_ascii_lowercase();
     if f.contains("wingdings 2") || f.contains("wingdings2") {
         match byte {
-            0x52 | 0x54 | 0x51 | 0x50 | 0x4F | 0x53 => Some(CHECKED),
+            0x4F..=0x54 => Some(CHECKED),
             0xA3 | 0x2A | 0xA2 | 0x99 => Some(UNCHECKED),
             _ => None,
         }

@@ -197,11 +197,7 @@ impl Walker {
                     self.end(name);
                 }
             }
-            b"r" => {
-                if !empty {
-                    self.in_run += 1
-                }
-            }
+            b"r" if !empty => self.in_run += 1,
             b"t" => self.in_text = !empty,
             b"tab" | b"ptab" if self.in_run > 0 => self.push_text("\t"),
             b"br" | b"cr" if self.in_run > 0 => {
@@ -218,11 +214,7 @@ impl Walker {
                     }
                 }
             }
-            b"sdt" => {
-                if !empty {
-                    self.sdt.push(None)
-                }
-            }
+            b"sdt" if !empty => self.sdt.push(None),
             b"checkbox" | b"checkBox" => {
                 self.legacy = name == b"checkBox";
                 self.checkbox = Some(false);

@@ -71,7 +71,12 @@ impl Labels {
         text: &'t str,
         need_colon: bool,
     ) -> Option<(&'static FieldSpec, &'t str)> {
+        // Cheap filter first: most cells and paragraphs start with no label's first char.
+        let first = fold(text.chars().find(|c| !c.is_whitespace())?);
         for (label, spec) in &self.list {
+            if label.chars().next().map(fold) != Some(first) {
+                continue;
+            }
             let Some(end) = match_prefix(text, label) else {
                 continue;
             };

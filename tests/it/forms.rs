@@ -293,11 +293,13 @@ fn doc_without_libreoffice_needs_conversion() {
         }
         other => panic!("{other:?}"),
     }
-    // A .doc named .docx: told apart from a corrupt zip.
+    // A .doc named .docx: told apart from a corrupt zip, and converted like a .doc.
     assert!(matches!(
         forms::parse_electronic("docx", &doc),
         Err(FormError::NeedsConversion(_))
     ));
+    let p = isolate::read_electronic(&opts(), "docx", &doc).unwrap();
+    assert_eq!(p.fields["申报单位"].display(), "唐山市丰南区教育局");
 }
 
 #[test]
