@@ -126,7 +126,7 @@ pub fn list(cfg: &Config, f: &ListFilter, json: bool) -> Result<()> {
     if json {
         println!("{}", to_json(&apps)?);
     } else {
-        print!("{}", crate::report::text::applications(&apps));
+        print!("{}", crate::report::table::applications_table(&apps));
     }
     Ok(())
 }
@@ -158,7 +158,10 @@ pub fn show(cfg: &Config, id: &str, json: bool) -> Result<()> {
                     to_json(&crate::report::text::application_json(&d, a, data_dir))?
                 );
             } else {
-                print!("{}", crate::report::text::application(&d, a, data_dir));
+                print!(
+                    "{}",
+                    crate::report::table::show_application(&d, a.id, data_dir).unwrap_or_default()
+                );
             }
         }
         ('m' | '?', _, Some(m)) => {
@@ -168,7 +171,10 @@ pub fn show(cfg: &Config, id: &str, json: bool) -> Result<()> {
                     to_json(&crate::report::text::message_json(m, data_dir))?
                 );
             } else {
-                print!("{}", crate::report::text::message(m, data_dir));
+                print!(
+                    "{}",
+                    crate::report::table::show_message(&d, m.id, data_dir).unwrap_or_default()
+                );
             }
         }
         _ => {
@@ -240,17 +246,26 @@ pub fn export(
     xlsx: Option<&std::path::Path>,
     csv: Option<&std::path::Path>,
 ) -> Result<()> {
-    let _d = load_dump(cfg)?;
-    let _ = (xlsx, csv);
-    Err(Error::Other(
-        "export: not available in this build yet".into(),
-    ))
+    let d = load_dump(cfg)?;
+    if let Some(path) = xlsx {
+        crate::report::export::write_xlsx(&d, path)?;
+        println!(
+            "已导出 Excel 汇总表 written: {} ({} 份申报, {} 封邮件)",
+            path.display(),
+            d.applications.len(),
+            d.messages.len()
+        );
+    }
+    if let Some(dir) = csv {
+        let files = crate::report::export::write_csv(&d, dir)?;
+        for f in files {
+            println!("已导出 written: {}", f.display());
+        }
+    }
+    Ok(())
 }
 
 /// `serve`.
 pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<()> {
-    let _ = (cfg, shutdown);
-    Err(Error::Other(
-        "serve: not available in this build yet".into(),
-    ))
+    crate::web::serve(cfg, shutdown).await
 }

@@ -2,5 +2,7 @@
 //! exports. Reads through [`crate::db`]; holds no SQL itself.
 
 pub mod dump;
+pub mod export;
 pub mod status;
+pub mod table;
 pub mod text;

@@ -1,26 +1,7 @@
-//! Plain-text views for the terminal (placeholder until the operators' tables land).
+//! JSON views of `show --json`: the dump's entries plus the stored files' paths.
 
 use crate::report::dump::{Dump, DumpApplication, DumpMessage};
 use std::path::Path;
-
-pub fn applications(apps: &[&DumpApplication]) -> String {
-    let mut s = String::new();
-    for a in apps {
-        s.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
-            a.id,
-            a.form,
-            a.status,
-            if a.late { "逾期" } else { "" },
-            a.applicant
-        ));
-    }
-    s
-}
-
-pub fn application(d: &Dump, a: &DumpApplication, data_dir: &Path) -> String {
-    serde_json::to_string_pretty(&application_json(d, a, data_dir)).unwrap_or_default()
-}
 
 pub fn application_json(d: &Dump, a: &DumpApplication, data_dir: &Path) -> serde_json::Value {
     let docs: Vec<serde_json::Value> = d
@@ -38,10 +19,6 @@ pub fn application_json(d: &Dump, a: &DumpApplication, data_dir: &Path) -> serde
     let mut v = serde_json::to_value(a).unwrap_or_default();
     v["documents"] = serde_json::Value::Array(docs);
     v
-}
-
-pub fn message(m: &DumpMessage, data_dir: &Path) -> String {
-    serde_json::to_string_pretty(&message_json(m, data_dir)).unwrap_or_default()
 }
 
 pub fn message_json(m: &DumpMessage, data_dir: &Path) -> serde_json::Value {

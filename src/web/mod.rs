@@ -1,1 +1,307 @@
-//! `kepu-intake serve`: the operators' read-only web page, in Chinese.
+//! `kepu-intake serve`: the operators' read-only web page, in Chinese. Every request
+//! except `/healthz` needs the access token; each page is rendered from a fresh
+//! [`Dump`] of the database so it always shows the current state.
+
+pub mod auth;
+pub mod files;
+pub mod html;
+pub mod metrics;
+pub mod pages;
+
+pub use auth::resolve_token;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::report::dump::Dump;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Produces the current intake state (blocking: it reads SQLite).
+pub type Loader = Arc<dyn Fn() -> Result<Dump> + Send + Sync>;
+/// Unix time of the last mailbox poll, when known (blocking).
+pub type PollClock = Arc<dyn Fn() -> Result<Option<i64>> + Send + Sync>;
+
+/// What the router needs: how to load the state, the token, where documents live.
+#[derive(Clone)]
+pub struct WebState {
+    pub load: Loader,
+    pub last_poll: Option<PollClock>,
+    pub token: Arc<str>,
+    pub data_dir: PathBuf,
+}
+
+fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "web: {what}");
+    let body = html::page(
+        "出错了",
+        &format!(
+            "<p>{}：{}</p>",
+            html::html_escape(what),
+            html::html_escape(&e.to_string())
+        ),
+    );
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(html::page("未找到", "<p>没有这个编号的记录。</p>")),
+    )
+        .into_response()
+}
+
+/// Runs the blocking loader off the async threads.
+async fn load(st: &WebState) -> std::result::Result<Dump, Response> {
+    let f = st.load.clone();
+    match tokio::task::spawn_blocking(move || f()).await {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => Err(server_error("读取数据库失败", e)),
+        Err(e) => Err(server_error("读取数据库失败", e)),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn dashboard(State(st): State<WebState>) -> Response {
+    match load(&st).await {
+        Ok(d) => Html(pages::dashboard(&d, crate::time::now())).into_response(),
+        Err(r) => r,
+    }
+}
+
+fn non_empty(q: &HashMap<String, String>, k: &str) -> Option<String> {
+    q.get(k)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+async fn app_list(
+    State(st): State<WebState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let filter = pages::AppFilter {
+        form: non_empty(&q, "form"),
+        status: non_empty(&q, "status"),
+        late: non_empty(&q, "late").is_some_and(|v| v != "0"),
+        q: non_empty(&q, "q"),
+    };
+    match load(&st).await {
+        Ok(d) => Html(pages::app_list(&d, &filter)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn app_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    match load(&st).await {
+        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Err(r) => r,
+    }
+}
+
+async fn missing_scan(State(st): State<WebState>) -> Response {
+    match load(&st).await {
+        Ok(d) => Html(pages::missing_scan(&d)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn late(State(st): State<WebState>) -> Response {
+    match load(&st).await {
+        Ok(d) => Html(pages::late(&d)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn messages(
+    State(st): State<WebState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match load(&st).await {
+        Ok(d) => Html(pages::messages(&d, non_empty(&q, "category").as_deref())).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn message_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    match load(&st).await {
+        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Err(r) => r,
+    }
+}
+
+/// Sends a stored document found by id; `?inline=1` shows images in the page.
+async fn document(
+    State(st): State<WebState>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let dump = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(doc) = dump
+        .messages
+        .iter()
+        .flat_map(|m| m.documents.iter())
+        .find(|d| d.id == id)
+    else {
+        return not_found();
+    };
+    let Some(path) = files::resolve_stored(&st.data_dir, &doc.path) else {
+        tracing::warn!(doc = id, stored = %doc.path, "web: stored path missing or outside the data dir");
+        return not_found();
+    };
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) => return server_error("读取文件失败", format!("{}: {e}", path.display())),
+    };
+    let (ctype, can_inline) = files::content_type(&doc.format);
+    let inline = can_inline && q.get("inline").is_some_and(|v| v == "1");
+    let name = files::sanitise_name(&doc.name, &format!("document-{id}"));
+    let disp = files::content_disposition(if inline { "inline" } else { "attachment" }, &name);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if let Ok(v) = HeaderValue::from_str(&disp) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    (headers, bytes).into_response()
+}
+
+/// The office workbook, built from the current state, as a download.
+async fn export_xlsx(State(st): State<WebState>) -> Response {
+    let dump = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let bytes =
+        match tokio::task::spawn_blocking(move || crate::report::export::xlsx_bytes(&dump)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return server_error("生成 Excel 文件失败", e),
+            Err(e) => return server_error("生成 Excel 文件失败", e),
+        };
+    let name = format!("申报汇总-{}.xlsx", crate::time::now().format("%Y%m%d-%H%M"));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&files::content_disposition("attachment", &name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    (headers, bytes).into_response()
+}
+
+async fn metrics_page(State(st): State<WebState>) -> Response {
+    let dump = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let last_poll = match st.last_poll.clone() {
+        None => None,
+        Some(f) => match tokio::task::spawn_blocking(move || f()).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => return server_error("读取数据库失败", e),
+            Err(e) => return server_error("读取数据库失败", e),
+        },
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics::render(&dump, last_poll),
+    )
+        .into_response()
+}
+
+/// The whole site over `state`; tests serve it with a hand-made Dump.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page))
+        .route("/apps", get(app_list))
+        .route("/apps/{id}", get(app_page))
+        .route("/missing-scan", get(missing_scan))
+        .route("/late", get(late))
+        .route("/messages", get(messages))
+        .route("/messages/{id}", get(message_page))
+        .route("/doc/{id}", get(document))
+        .route("/export.xlsx", get(export_xlsx))
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
+        .with_state(state)
+}
+
+/// The loaders that read the real database at `cfg.storage`.
+pub fn db_state(cfg: &Config, token: String) -> WebState {
+    let db_path = cfg.storage.db_path();
+    let poll_path = db_path.clone();
+    WebState {
+        load: Arc::new(move || {
+            let db = crate::db::Db::open(&db_path)?;
+            load_dump(&db)
+        }),
+        last_poll: Some(Arc::new(move || {
+            let db = crate::db::Db::open(&poll_path)?;
+            Ok(db
+                .last_poll()?
+                .as_deref()
+                .and_then(crate::time::parse_rfc3339)
+                .map(|t| t.timestamp()))
+        })),
+        token: token.into(),
+        data_dir: cfg.storage.data_dir.clone(),
+    }
+}
+
+/// The database's dump reader, the same one `dump --json` uses.
+fn load_dump(db: &crate::db::Db) -> Result<Dump> {
+    db.load_dump()
+}
+
+/// Serves the site on `cfg.web.listen` until `shutdown` is cancelled. Refuses to start
+/// without a token.
+pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<(), Error> {
+    let token = resolve_token(&cfg.web)?;
+    let state = db_state(cfg, token);
+    let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
+        .await
+        .map_err(|e| {
+            Error::Other(format!(
+                "web.listen {}: 无法监听 / cannot listen: {e}",
+                cfg.web.listen
+            ))
+        })?;
+    tracing::info!(listen = %cfg.web.listen, "web: serving the operators' page");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(|e| Error::Other(format!("web: server failed: {e}")))
+}

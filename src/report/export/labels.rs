@@ -1,0 +1,209 @@
+//! Chinese labels shared by every operator view: statuses, categories, receipts, form
+//! names and columns, and the wording of problem codes.
+
+use crate::model::FormKind;
+
+/// Application statuses in the order the office reads them.
+pub const STATUSES: [&str; 5] = [
+    "complete",
+    "missing_scan",
+    "missing_electronic",
+    "unstamped_scan",
+    "invalid",
+];
+
+/// Receipt statuses of the contract, in display order.
+pub const RECEIPT_STATUSES: [&str; 5] = ["sent", "pending", "failed", "suppressed", "none"];
+
+/// Chinese label of an application status; an unknown code is shown as it is.
+pub fn status_zh(status: &str) -> &str {
+    match status {
+        "complete" => "齐全",
+        "missing_scan" => "缺盖章扫描件",
+        "missing_electronic" => "缺电子版",
+        "unstamped_scan" => "扫描件未见公章",
+        "invalid" => "内容有误",
+        other => other,
+    }
+}
+
+/// Chinese label of a mail category; `None` is mail still waiting to be processed.
+pub fn category_zh(category: Option<&str>) -> &str {
+    match category {
+        None => "待处理",
+        Some("submission") => "申报材料",
+        Some("question") => "咨询",
+        Some("autoreply") => "自动回复",
+        Some("bounce") => "退信",
+        Some("bulk") => "群发邮件",
+        Some("spam") => "垃圾邮件",
+        Some("other") => "其他",
+        Some(other) => other,
+    }
+}
+
+/// Chinese label of a receipt status.
+pub fn receipt_zh(status: &str) -> &str {
+    match status {
+        "sent" => "已发送",
+        "pending" => "待发送",
+        "sending" => "发送中",
+        "failed" => "发送失败",
+        "suppressed" => "不发送",
+        "none" => "无",
+        other => other,
+    }
+}
+
+/// Sheet (and CSV file) name of a form.
+pub fn form_short_zh(form: FormKind) -> &'static str {
+    match form {
+        FormKind::Expert => "专家推荐",
+        FormKind::Resource => "科普资源",
+        FormKind::PilotDistrict => "试点县区",
+        FormKind::PilotSchool => "试点学校",
+    }
+}
+
+/// Short Chinese name of a form given by its machine name (unknown names as they are).
+pub fn form_name_zh(form: &str) -> &str {
+    FormKind::parse(form).map(form_short_zh).unwrap_or(form)
+}
+
+/// The canonical field keys of a form, in the order of `forms.md`.
+pub fn form_keys(form: FormKind) -> &'static [&'static str] {
+    match form {
+        FormKind::Expert => &[
+            "推荐单位",
+            "填报时间",
+            "姓名",
+            "性别",
+            "出生年月",
+            "学历",
+            "职务",
+            "职称",
+            "E-mail",
+            "固定电话",
+            "移动电话",
+            "工作单位",
+            "邮编",
+            "研究专业",
+            "提供服务方式",
+            "个人简介及可提供服务内容说明",
+            "推荐单位意见",
+        ],
+        FormKind::Resource => &[
+            "申报单位名称",
+            "申报联系人",
+            "联系电话",
+            "电子邮箱",
+            "通讯地址",
+            "科技教育资源类别",
+            "2019-2021年青少年科技教育工作情况",
+            "落实“科普赋能”助推“双减”专项行动活动策划",
+        ],
+        FormKind::PilotDistrict => &[
+            "申报单位",
+            "通讯地址",
+            "联系人",
+            "电话",
+            "邮箱",
+            "基本情况",
+            "申报单位意见",
+            "备注",
+        ],
+        FormKind::PilotSchool => &[
+            "申报学校",
+            "通讯地址",
+            "联系人",
+            "电话",
+            "邮箱",
+            "学校基本情况",
+            "申报单位意见",
+            "教育局意见",
+            "备注",
+        ],
+    }
+}
+
+/// Chinese wording of a problem code (`kind` or `kind:detail…`). Unknown codes are
+/// returned unchanged so nothing recorded is ever hidden from the office.
+pub fn problem_zh(code: &str) -> String {
+    let (kind, detail) = match code.split_once(':') {
+        Some((k, d)) => (k, Some(d)),
+        None => (code, None),
+    };
+    match (kind, detail) {
+        ("missing_field", Some(k)) => format!("必填项为空：{k}"),
+        ("over_limit", Some(k)) => format!("超过1000字：{k}"),
+        ("bad_format", Some(k)) => format!("格式有误：{k}"),
+        ("cloud_attachment", Some(d)) => match split_cloud(d) {
+            (name, Some(date)) => format!("超大附件需在{date}前下载：{name}"),
+            (name, None) => format!("超大附件需在网页邮箱中下载：{name}"),
+        },
+        ("cloud_attachment", None) => "含超大附件，需在网页邮箱中下载".into(),
+        ("missing_scan", _) => "缺盖章扫描件".into(),
+        ("unstamped_scan", _) => "扫描件未见公章".into(),
+        ("missing_electronic", _) => "缺电子版".into(),
+        ("late", _) => "逾期（截止时间后收到）".into(),
+        ("corrupt_attachment", _) => "附件已损坏，无法打开".into(),
+        ("encrypted_attachment", _) => "附件有密码，无法打开".into(),
+        ("needs_conversion", _) => "需转换格式后才能读取".into(),
+        ("unsupported_archive", _) => "不支持的压缩包格式".into(),
+        ("zip_bomb", _) => "压缩包解压后过大，已拒绝".into(),
+        ("unsafe_name", _) => "附件文件名不安全，已改名".into(),
+        ("over_size", _) => "附件超过大小上限".into(),
+        ("received_time_estimated", _) => "收到时间为估计值".into(),
+        ("processing_failed", _) => "自动处理失败，需人工查看".into(),
+        ("unknown_form", _) => "未识别为申报表".into(),
+        ("seal_unknown", _) => "无法判断是否盖章（黑白或传真扫描）".into(),
+        ("duplicate", _) => "重复提交".into(),
+        ("superseded", _) => "已被新版本替代".into(),
+        ("no_attachment", _) => "邮件无附件".into(),
+        _ => code.to_string(),
+    }
+}
+
+/// A problem as the office reads it in sheets: Chinese words with the code kept in
+/// parentheses, so a question about a row can be traced to the record.
+pub fn problem_cell(code: &str) -> String {
+    let zh = problem_zh(code);
+    if zh == code {
+        zh
+    } else {
+        format!("{zh}（{code}）")
+    }
+}
+
+/// Splits the detail of `cloud_attachment:<name>:<date>` into name and date. The date
+/// may itself contain `:` (a time), so it is found as the last `:` followed by a year.
+pub fn split_cloud(detail: &str) -> (&str, Option<&str>) {
+    let bytes = detail.as_bytes();
+    let mut found = None;
+    for (i, _) in detail.match_indices(':') {
+        let rest = &bytes[i + 1..];
+        if rest.len() >= 5 && rest[..4].iter().all(u8::is_ascii_digit) && rest[4] == b'-' {
+            found = Some(i);
+        }
+    }
+    match found.or_else(|| detail.rfind(':')) {
+        Some(i) => (&detail[..i], Some(&detail[i + 1..])),
+        None => (detail, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_codes_read_in_chinese() {
+        assert_eq!(problem_zh("missing_field:姓名"), "必填项为空：姓名");
+        assert_eq!(
+            problem_zh("cloud_attachment:申报表.zip:2022-08-01T10:00:00+08:00"),
+            "超大附件需在2022-08-01T10:00:00+08:00前下载：申报表.zip"
+        );
+        assert_eq!(problem_cell("late"), "逾期（截止时间后收到）（late）");
+        assert_eq!(problem_cell("something_new"), "something_new");
+    }
+}

@@ -1,0 +1,282 @@
+//! Plain-text tables and detail views for the terminal (`list`, `show`), aligned by
+//! display width so columns of Chinese text line up in a monospace terminal.
+
+use crate::model::FormKind;
+use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
+use crate::report::export::{
+    category_zh, form_keys, form_name_zh, problem_cell, receipt_zh, status_zh, DocIndex,
+};
+use std::fmt::Write as _;
+use std::path::Path;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Widest a cell may be before it is cut with `…` (applicant names can be long).
+const MAX_CELL: usize = 40;
+
+/// `s` cut to at most `max` columns, ending in `…` when cut; line breaks become spaces.
+pub fn truncate(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.width() <= max {
+        return flat;
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in flat.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` padded with spaces to `width` display columns.
+pub fn pad(s: &str, width: usize) -> String {
+    let w = s.width();
+    let mut out = s.to_string();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
+    out
+}
+
+/// Renders rows under a header, columns separated by two spaces; the last column is
+/// not padded (so no trailing blanks).
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let cells: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
+        .chain(
+            rows.iter()
+                .map(|r| r.iter().map(|c| truncate(c, MAX_CELL)).collect()),
+        )
+        .collect();
+    let ncols = header.len();
+    let widths: Vec<usize> = (0..ncols)
+        .map(|c| {
+            cells
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.width())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &cells {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate().take(ncols) {
+            if c + 1 == ncols {
+                line.push_str(cell);
+            } else {
+                line.push_str(&pad(cell, widths[c]));
+                line.push_str("  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The `list` view: one line per application.
+pub fn applications_table(apps: &[&DumpApplication]) -> String {
+    let header = [
+        "编号",
+        "申报表",
+        "申报单位/姓名",
+        "状态",
+        "逾期",
+        "收到时间",
+        "问题",
+    ];
+    let rows: Vec<Vec<String>> = apps
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.to_string(),
+                form_name_zh(&a.form).to_string(),
+                a.applicant.clone(),
+                status_zh(&a.status).to_string(),
+                if a.late { "是" } else { "否" }.to_string(),
+                a.received_at.clone().unwrap_or_default(),
+                a.problems.len().to_string(),
+            ]
+        })
+        .collect();
+    let mut out = render(&header, &rows);
+    let _ = writeln!(out, "共 {} 项", apps.len());
+    out
+}
+
+fn kv(out: &mut String, key: &str, value: &str) {
+    let mut lines = value.lines();
+    let first = lines.next().unwrap_or("");
+    let _ = writeln!(out, "  {}  {}", pad(key, 14), first);
+    for more in lines {
+        let _ = writeln!(out, "  {}  {}", pad("", 14), more);
+    }
+}
+
+fn problems_block(out: &mut String, problems: &[String]) {
+    if problems.is_empty() {
+        let _ = writeln!(out, "问题：无");
+    } else {
+        let _ = writeln!(out, "问题：");
+        for p in problems {
+            let _ = writeln!(out, "  - {}", problem_cell(p));
+        }
+    }
+}
+
+fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
+    let _ = writeln!(out, "  [{}] {}", doc.id, doc.name);
+    let kind = match doc.kind.as_str() {
+        "electronic" => "电子版",
+        "scan" => "扫描件",
+        "archive" => "压缩包",
+        "cloud_link" => "超大附件链接",
+        _ => "其他",
+    };
+    let mut facts = vec![format!("{kind}，{}，{} 字节", doc.format, doc.size)];
+    if let Some(f) = &doc.form {
+        facts.push(form_name_zh(f).to_string());
+    }
+    match doc.stamped {
+        Some(true) => facts.push("已盖章".into()),
+        Some(false) => facts.push("未见公章".into()),
+        None => {}
+    }
+    if let Some(s) = doc.scan_of {
+        facts.push(format!("对应电子版 #{s}"));
+    }
+    if let Some(c) = doc.container {
+        facts.push(format!("取自 #{c}"));
+    }
+    if let Some(s) = doc.superseded_by {
+        facts.push(format!("已被 #{s} 替代"));
+    }
+    let _ = writeln!(out, "      {}", facts.join("，"));
+    if !doc.path.is_empty() {
+        let _ = writeln!(out, "      文件：{}", data_dir.join(&doc.path).display());
+    }
+    for p in &doc.problems {
+        let _ = writeln!(out, "      问题：{}", problem_cell(p));
+    }
+}
+
+/// The `show ID` view of an application: fields of its electronic form, its documents
+/// with their stored files, and every problem.
+pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
+    let app = dump.applications.iter().find(|a| a.id == id)?;
+    let idx = DocIndex::new(dump);
+    let mut out = String::new();
+    let _ = writeln!(out, "申报 #{}  {}", app.id, app.applicant);
+    let (received, sender) = idx.received_and_sender(app);
+    let form_title = FormKind::parse(&app.form)
+        .map(|f| f.title_zh())
+        .unwrap_or(app.form.as_str());
+    kv(&mut out, "申报表", form_title);
+    kv(&mut out, "状态", status_zh(&app.status));
+    kv(&mut out, "逾期", if app.late { "是" } else { "否" });
+    kv(&mut out, "收到时间", &received);
+    kv(&mut out, "发件人", &sender);
+    let electronic = app.electronic.and_then(|i| idx.get(i));
+    if let Some((_, doc)) = electronic {
+        let _ = writeln!(out, "填报内容：");
+        let keys: Vec<&str> = FormKind::parse(&app.form)
+            .map(|f| form_keys(f).to_vec())
+            .unwrap_or_default();
+        for k in &keys {
+            let v = doc.fields.get(*k).map(|v| v.display()).unwrap_or_default();
+            kv(&mut out, k, &v);
+        }
+        // Keys outside the form's list still show, so nothing parsed is hidden.
+        for (k, v) in doc
+            .fields
+            .iter()
+            .filter(|(k, _)| !keys.contains(&k.as_str()))
+        {
+            kv(&mut out, k, &v.display());
+        }
+    }
+    let _ = writeln!(out, "文件：");
+    for id in [app.electronic, app.scan].into_iter().flatten() {
+        match idx.get(id) {
+            Some((_, doc)) => document_block(&mut out, doc, data_dir),
+            None => {
+                let _ = writeln!(out, "  [{id}] （记录缺失）");
+            }
+        }
+    }
+    problems_block(&mut out, &idx.all_problems(app));
+    Some(out)
+}
+
+/// The `show ID` view of a message: headers, category, receipt, documents, problems.
+pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
+    let m: &DumpMessage = dump.messages.iter().find(|m| m.id == id)?;
+    let mut out = String::new();
+    let _ = writeln!(out, "邮件 #{}", m.id);
+    kv(&mut out, "发件人", m.from.as_deref().unwrap_or(""));
+    kv(&mut out, "主题", m.subject.as_deref().unwrap_or(""));
+    kv(&mut out, "收到时间", &m.received_at);
+    kv(&mut out, "信头日期", m.date_header.as_deref().unwrap_or(""));
+    kv(&mut out, "逾期", if m.late { "是" } else { "否" });
+    kv(&mut out, "类别", category_zh(m.category.as_deref()));
+    let mut receipt = receipt_zh(&m.receipt.status).to_string();
+    if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
+        receipt.push_str(&format!("（{r}）"));
+    }
+    kv(&mut out, "回执", &receipt);
+    if let Some(d) = m.duplicate_of {
+        kv(&mut out, "重复", &format!("与邮件 #{d} 相同"));
+    }
+    kv(
+        &mut out,
+        "Message-ID",
+        m.message_id.as_deref().unwrap_or(""),
+    );
+    kv(
+        &mut out,
+        "原始邮件",
+        &format!("{} 字节，sha256 {}", m.size, m.sha256),
+    );
+    let _ = writeln!(out, "附件：");
+    if m.documents.is_empty() {
+        let _ = writeln!(out, "  （无）");
+    }
+    for doc in &m.documents {
+        document_block(&mut out, doc, data_dir);
+    }
+    problems_block(&mut out, &m.problems);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_columns_line_up() {
+        let t = render(
+            &["编号", "名称", "状态"],
+            &[
+                vec!["1".into(), "唐山一中".into(), "齐全".into()],
+                vec!["22".into(), "ab".into(), "缺电子版".into()],
+            ],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "编号  名称      状态");
+        assert_eq!(lines[1], "1     唐山一中  齐全");
+        assert_eq!(lines[2], "22    ab        缺电子版");
+    }
+
+    #[test]
+    fn long_cells_are_cut_by_width() {
+        assert_eq!(truncate("唐山市第一中学", 7), "唐山市…");
+        assert_eq!(truncate("a\nb", 7), "a b");
+    }
+}

@@ -1,0 +1,762 @@
+//! Operators' views over a hand-made Dump: the xlsx workbook read back (calamine and,
+//! when installed, LibreOffice), the CSV files, the text tables and the web page
+//! (token, escaping, downloads by id only, metrics).
+
+use kepu_intake::model::{FieldValue, Fields};
+use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use kepu_intake::report::{export, table};
+use kepu_intake::web;
+use std::path::Path;
+use std::sync::Arc;
+
+const TOKEN: &str = "s3cret-token-for-tests";
+const EVIL: &str = "<script>alert(1)</script>张三";
+const TRICKY: &str = "他说\"好\",唐山\n第二行";
+const SCAN_BYTES: &[u8] = b"\xff\xd8\xff\xe0fake-jpeg-bytes";
+
+fn text(s: &str) -> FieldValue {
+    FieldValue::Text(s.to_string())
+}
+
+fn doc(
+    id: i64,
+    name: &str,
+    kind: &str,
+    format: &str,
+    form: Option<&str>,
+    path: &str,
+) -> DumpDocument {
+    DumpDocument {
+        id,
+        name: name.into(),
+        container: None,
+        sha256: format!("{id:064}"),
+        format: format.into(),
+        kind: kind.into(),
+        form: form.map(str::to_string),
+        fields: Fields::new(),
+        stamped: None,
+        scan_of: None,
+        superseded_by: None,
+        problems: vec![],
+        size: 100,
+        seal_score: None,
+        match_score: None,
+        path: path.into(),
+    }
+}
+
+fn message(
+    id: i64,
+    from: &str,
+    subject: &str,
+    category: Option<&str>,
+    docs: Vec<DumpDocument>,
+) -> DumpMessage {
+    DumpMessage {
+        id,
+        message_id: Some(format!("<m{id}@example>")),
+        from: Some(from.into()),
+        subject: Some(subject.into()),
+        received_at: format!("2022-07-1{id}T10:00:00+08:00"),
+        date_header: None,
+        late: false,
+        category: category.map(str::to_string),
+        duplicate_of: None,
+        receipt: DumpReceipt {
+            status: "sent".into(),
+            reason: None,
+        },
+        problems: vec![],
+        documents: docs,
+        sha256: "0".repeat(64),
+        size: 2048,
+        mailbox: Some("INBOX".into()),
+        uidvalidity: Some(1),
+        uid: Some(id),
+        source: "imap".into(),
+    }
+}
+
+/// Three messages: a complete 科普资源 application (electronic + stamped jpg scan), an
+/// expert form with a hostile name and no scan (late), and a question whose
+/// "document" points outside the data dir.
+fn sample(data_dir: &Path) -> Dump {
+    std::fs::create_dir_all(data_dir.join("docs")).unwrap();
+    std::fs::write(data_dir.join("docs/scan35.jpg"), SCAN_BYTES).unwrap();
+    std::fs::write(data_dir.join("docs/e31.docx"), b"PK-docx").unwrap();
+    std::fs::write(data_dir.parent().unwrap().join("secret.txt"), b"TOP-SECRET").unwrap();
+
+    let mut e = doc(
+        31,
+        "科普资源申报推荐表-唐山一中.docx",
+        "electronic",
+        "docx",
+        Some("resource"),
+        "docs/e31.docx",
+    );
+    e.fields
+        .insert("申报单位名称".into(), text("唐山市第一中学"));
+    e.fields.insert("申报联系人".into(), text("王芳"));
+    e.fields.insert("联系电话".into(), text("13812345678"));
+    e.fields.insert(
+        "科技教育资源类别".into(),
+        FieldValue::Choices(vec!["科普讲座".into(), "科普展示".into()]),
+    );
+    e.fields
+        .insert("2019-2021年青少年科技教育工作情况".into(), text(TRICKY));
+    let mut s = doc(
+        35,
+        "盖章扫描件.jpg",
+        "scan",
+        "jpg",
+        Some("resource"),
+        "docs/scan35.jpg",
+    );
+    s.stamped = Some(true);
+    s.scan_of = Some(31);
+    let mut m1 = message(
+        1,
+        "office@school.example",
+        "科普资源申报",
+        Some("submission"),
+        vec![e, s],
+    );
+    m1.problems
+        .push("cloud_attachment:宣传视频.mp4:2022-08-01".into());
+
+    let mut x = doc(
+        41,
+        "专家推荐表.docx",
+        "electronic",
+        "docx",
+        Some("expert"),
+        "docs/e31.docx",
+    );
+    x.fields.insert("姓名".into(), text(EVIL));
+    x.fields.insert("移动电话".into(), text("1381234"));
+    x.problems.push("bad_format:移动电话".into());
+    let mut m2 = message(
+        2,
+        "expert@uni.example",
+        "专家推荐",
+        Some("submission"),
+        vec![x],
+    );
+    m2.late = true;
+    m2.receipt.status = "failed".into();
+
+    let evil = doc(51, "passwd", "other", "txt", None, "../secret.txt");
+    let m3 = message(
+        3,
+        "asker@example.org",
+        "请问截止时间？",
+        Some("question"),
+        vec![evil],
+    );
+
+    Dump {
+        messages: vec![m1, m2, m3],
+        applications: vec![
+            DumpApplication {
+                id: 4,
+                form: "resource".into(),
+                applicant: "唐山市第一中学".into(),
+                status: "complete".into(),
+                late: false,
+                electronic: Some(31),
+                scan: Some(35),
+                problems: vec![],
+                email: Some("office@school.example".into()),
+                received_at: Some("2022-07-11T10:00:00+08:00".into()),
+            },
+            DumpApplication {
+                id: 5,
+                form: "expert".into(),
+                applicant: EVIL.into(),
+                status: "missing_scan".into(),
+                late: true,
+                electronic: Some(41),
+                scan: None,
+                problems: vec!["missing_scan".into(), "late".into()],
+                email: Some("expert@uni.example".into()),
+                received_at: Some("2022-07-21T09:00:00+08:00".into()),
+            },
+        ],
+    }
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf, Dump) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let dump = sample(&data);
+    (dir, data, dump)
+}
+
+// ---------------------------------------------------------------- xlsx / csv
+
+#[test]
+fn xlsx_reads_back_with_chinese_sheets_headers_and_values() {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let (dir, _data, dump) = setup();
+    let path = dir.path().join("申报汇总.xlsx");
+    export::write_xlsx(&dump, &path).unwrap();
+
+    let mut wb = open_workbook_auto(&path).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        vec![
+            "汇总",
+            "专家推荐",
+            "科普资源",
+            "试点县区",
+            "试点学校",
+            "邮件"
+        ]
+    );
+    let r = wb.worksheet_range("科普资源").unwrap();
+    let header: Vec<String> = r
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &header[..6],
+        &[
+            "编号",
+            "申报单位/姓名",
+            "状态",
+            "逾期",
+            "收到时间",
+            "发件人"
+        ]
+    );
+    assert_eq!(header[6], "申报单位名称");
+    assert_eq!(header[11], "科技教育资源类别");
+    assert_eq!(header.last().unwrap(), "文件");
+    let row: Vec<&Data> = r.rows().nth(1).unwrap().iter().collect();
+    assert_eq!(*row[0], Data::Float(4.0));
+    assert_eq!(row[1].to_string(), "唐山市第一中学");
+    assert_eq!(row[2].to_string(), "齐全");
+    assert_eq!(row[3].to_string(), "否");
+    assert_eq!(row[11].to_string(), "科普讲座、科普展示");
+    assert_eq!(row[12].to_string(), TRICKY);
+    assert_eq!(
+        row.last().unwrap().to_string(),
+        "科普资源申报推荐表-唐山一中.docx；盖章扫描件.jpg"
+    );
+
+    let r = wb.worksheet_range("专家推荐").unwrap();
+    let row: Vec<String> = r
+        .rows()
+        .nth(1)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(row[1], EVIL);
+    assert_eq!(row[2], "缺盖章扫描件");
+    assert_eq!(row[3], "是");
+    let problems = &row[row.len() - 2];
+    assert!(
+        problems.contains("缺盖章扫描件（missing_scan）"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("格式有误：移动电话（bad_format:移动电话）"),
+        "{problems}"
+    );
+
+    let r = wb.worksheet_range("汇总").unwrap();
+    let rows: Vec<Vec<String>> = r
+        .rows()
+        .map(|x| x.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][1], "齐全");
+    assert_eq!(rows[2][0], "附件2 科普资源申报推荐表");
+    assert_eq!(rows[2][1], "1"); // one complete resource application
+    assert_eq!(rows[1][2], "1"); // one expert missing its scan
+    assert_eq!(rows[5][7], "1"); // total late
+
+    let r = wb.worksheet_range("邮件").unwrap();
+    let rows: Vec<Vec<String>> = r
+        .rows()
+        .map(|x| x.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3][3], "请问截止时间？");
+    assert_eq!(rows[3][4], "咨询");
+    assert_eq!(rows[2][5], "发送失败");
+    assert!(
+        rows[1][8].contains("超大附件需在2022-08-01前下载：宣传视频.mp4"),
+        "{}",
+        rows[1][8]
+    );
+
+    // Frozen header row and autofilter, read from the sheet XML itself.
+    let f = std::fs::File::open(&path).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut z.by_name("xl/worksheets/sheet3.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(
+        xml.contains("<pane ySplit=\"1\" topLeftCell=\"A2\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<autoFilter ref=\"A1:"), "no autofilter");
+}
+
+#[test]
+fn xlsx_converts_with_libreoffice_when_installed() {
+    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!("SKIP: LibreOffice not installed (CI installs libreoffice-calc-nogui)");
+        return;
+    };
+    let (dir, _data, dump) = setup();
+    let path = dir.path().join("export.xlsx");
+    export::write_xlsx(&dump, &path).unwrap();
+    let out = dir.path().join("lo");
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        dir.path().join("profile").display()
+    );
+    // Filter options: comma, double quote, UTF-8 (76), from line 1; last -1 = every sheet.
+    let status = std::process::Command::new(soffice)
+        .args([
+            profile.as_str(),
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+        ])
+        .arg(&out)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sheet = out.join("export-科普资源.csv");
+    let text = std::fs::read_to_string(&sheet).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; dir has {:?}",
+            sheet.display(),
+            std::fs::read_dir(&out).map(|d| d.count())
+        )
+    });
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("编号,申报单位/姓名,状态,逾期,收到时间,发件人,申报单位名称"));
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("4,唐山市第一中学,齐全,否,"), "{row}");
+    assert!(row.contains("科普讲座、科普展示"), "{row}");
+}
+
+#[test]
+fn csv_has_bom_and_rfc4180_quoting() {
+    let (dir, _data, dump) = setup();
+    let out = dir.path().join("csv");
+    let files = export::write_csv(&dump, &out).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "专家推荐.csv",
+            "科普资源.csv",
+            "试点县区.csv",
+            "试点学校.csv",
+            "邮件.csv"
+        ]
+    );
+    let bytes = std::fs::read(out.join("科普资源.csv")).unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("编号,申报单位/姓名,状态,逾期,收到时间,发件人,申报单位名称,"));
+    assert!(text.contains(",\"他说\"\"好\"\",唐山\n第二行\","), "{text}");
+    assert!(text
+        .contains("\r\n4,唐山市第一中学,齐全,否,2022-07-11T10:00:00+08:00,office@school.example,"));
+    let mail = std::fs::read_to_string(out.join("邮件.csv")).unwrap();
+    assert_eq!(mail.lines().count(), 4);
+    assert!(mail.contains(
+        "3,2022-07-13T10:00:00+08:00,asker@example.org,请问截止时间？,咨询,已发送,否,passwd,"
+    ));
+}
+
+// ---------------------------------------------------------------- text tables
+
+#[test]
+fn text_tables_show_applications_and_messages() {
+    let (_dir, data, dump) = setup();
+    let apps: Vec<&DumpApplication> = dump.applications.iter().collect();
+    let t = table::applications_table(&apps);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines[0], "编号  申报表    申报单位/姓名                  状态          逾期  收到时间                   问题");
+    assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11T10:00:00+08:00  0"), "{}", lines[1]);
+    assert_eq!(lines.last().unwrap(), &"共 2 项");
+
+    let s = table::show_application(&dump, 4, &data).unwrap();
+    assert!(
+        s.contains("申报表          附件2 科普资源申报推荐表"),
+        "{s}"
+    );
+    assert!(s.contains("科技教育资源类别  科普讲座、科普展示"), "{s}");
+    assert!(
+        s.contains(&format!("文件：{}", data.join("docs/scan35.jpg").display())),
+        "{s}"
+    );
+    assert!(s.contains("已盖章，对应电子版 #31"), "{s}");
+    assert!(s.ends_with("问题：无\n"), "{s}");
+    let s = table::show_application(&dump, 5, &data).unwrap();
+    assert!(s.contains("  - 缺盖章扫描件（missing_scan）\n"), "{s}");
+    assert!(table::show_application(&dump, 99, &data).is_none());
+
+    let m = table::show_message(&dump, 1, &data).unwrap();
+    assert!(m.contains("类别            申报材料"), "{m}");
+    assert!(
+        m.contains("超大附件需在2022-08-01前下载：宣传视频.mp4"),
+        "{m}"
+    );
+    assert!(table::show_message(&dump, 42, &data).is_none());
+}
+
+// ---------------------------------------------------------------- web
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// A bare HTTP/1.0 client, so the test sees exactly what went over the wire.
+async fn get(addr: std::net::SocketAddr, target: &str, extra: &[(&str, &str)]) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("GET {target} HTTP/1.0\r\nHost: localhost\r\n");
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Reply {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
+    let state = web::WebState {
+        load: Arc::new(move || Ok(dump.clone())),
+        last_poll: Some(Arc::new(|| Ok(Some(1_658_284_800)))),
+        token: TOKEN.into(),
+        data_dir: data.to_path_buf(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, web::router(state)).await.unwrap() });
+    addr
+}
+
+const AUTH: (&str, &str) = ("Authorization", "Bearer s3cret-token-for-tests");
+
+#[tokio::test]
+async fn web_requires_the_token_except_healthz() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+
+    let r = get(addr, "/healthz", &[]).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    for path in [
+        "/",
+        "/apps",
+        "/apps/4",
+        "/doc/35",
+        "/metrics",
+        "/missing-scan",
+    ] {
+        assert_eq!(get(addr, path, &[]).await.status, 401, "{path}");
+    }
+    assert_eq!(
+        get(addr, "/", &[("Authorization", "Bearer wrong")])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(get(addr, "/?token=wrong", &[]).await.status, 401);
+
+    let r = get(addr, "/", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("申报收件概览"));
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+
+    // ?token= sets a cookie that then stands in for the token.
+    let r = get(addr, &format!("/apps?token={TOKEN}"), &[]).await;
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let r = get(addr, "/apps/4", &[("Cookie", &pair)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("唐山市第一中学"));
+}
+
+#[tokio::test]
+async fn web_pages_escape_applicant_text_and_filter() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+
+    let r = get(addr, "/apps/5", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    let body = r.text();
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;张三"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>"), "unescaped script in page");
+    assert!(body.contains("缺盖章扫描件（missing_scan）"));
+
+    let list = get(addr, "/apps?status=missing_scan", &[AUTH]).await.text();
+    assert!(
+        list.contains("<p>共 1 项</p>") && list.contains("/apps/5"),
+        "{list}"
+    );
+    assert!(!list.contains("/apps/4\""));
+    let found = get(addr, "/apps?q=%E4%B8%80%E4%B8%AD", &[AUTH])
+        .await
+        .text(); // q=一中
+    assert!(
+        found.contains("<p>共 1 项</p>") && found.contains("/apps/4\""),
+        "{found}"
+    );
+    let late = get(addr, "/apps?late=1&form=expert", &[AUTH]).await.text();
+    assert!(late.contains("<p>共 1 项</p>") && late.contains("/apps/5\""));
+
+    let chase = get(addr, "/missing-scan", &[AUTH]).await.text();
+    assert!(chase.contains("mailto:expert@uni.example"), "{chase}");
+    assert!(!chase.contains("office@school.example"));
+
+    let dash = get(addr, "/", &[AUTH]).await.text();
+    assert!(
+        dash.contains("宣传视频.mp4") && dash.contains("2022-08-01"),
+        "{dash}"
+    );
+
+    let page = get(addr, "/apps/4", &[AUTH]).await.text();
+    assert!(
+        page.contains("<img class=\"scan\" src=\"/doc/35?inline=1\""),
+        "{page}"
+    );
+    assert!(page.contains("科普讲座、科普展示"));
+    assert_eq!(page.matches("href=\"/messages/1\"").count(), 1, "{page}");
+    assert_eq!(get(addr, "/apps/999", &[AUTH]).await.status, 404);
+    assert_eq!(get(addr, "/apps/abc", &[AUTH]).await.status, 404);
+}
+
+#[tokio::test]
+async fn web_downloads_by_id_only() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+
+    let r = get(addr, "/doc/35", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, SCAN_BYTES);
+    assert_eq!(r.header("content-type").as_deref(), Some("image/jpeg"));
+    assert_eq!(
+        r.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"_____.jpg\"; filename*=UTF-8''%E7%9B%96%E7%AB%A0%E6%89%AB%E6%8F%8F%E4%BB%B6.jpg")
+    );
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let r = get(addr, "/doc/35?inline=1", &[AUTH]).await;
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("inline;"));
+
+    // The office workbook straight from the page.
+    let r = get(addr, "/export.xlsx", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("filename*=UTF-8''%E7%94%B3%E6%8A%A5%E6%B1%87%E6%80%BB-"));
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(r.body)).unwrap();
+    use calamine::Reader;
+    let range = wb.worksheet_range("科普资源").unwrap();
+    assert_eq!(
+        range.rows().nth(1).unwrap()[1].to_string(),
+        "唐山市第一中学"
+    );
+
+    // A stored path that climbs out of the data dir is never served.
+    let r = get(addr, "/doc/51", &[AUTH]).await;
+    assert_eq!(r.status, 404);
+    assert!(!r.text().contains("TOP-SECRET"));
+    for target in [
+        "/doc/../secret.txt",
+        "/doc/..%2F..%2Fsecret.txt",
+        "/doc/%2e%2e%2fsecret.txt",
+        "/../secret.txt",
+    ] {
+        let r = get(addr, target, &[AUTH]).await;
+        assert_ne!(r.status, 200, "{target}");
+        assert!(!r.text().contains("TOP-SECRET"), "{target}");
+    }
+}
+
+#[tokio::test]
+async fn web_metrics_count_the_dump() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+    let r = get(addr, "/metrics", &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let m = r.text();
+    for line in [
+        "kepu_messages_total{category=\"submission\"} 2",
+        "kepu_messages_total{category=\"question\"} 1",
+        "kepu_messages_total{category=\"spam\"} 0",
+        "kepu_applications{form=\"resource\",status=\"complete\"} 1",
+        "kepu_applications{form=\"expert\",status=\"missing_scan\"} 1",
+        "kepu_applications{form=\"pilot_school\",status=\"complete\"} 0",
+        "kepu_problems{kind=\"missing_scan\"} 1",
+        "kepu_problems{kind=\"cloud_attachment\"} 1",
+        "kepu_problems{kind=\"bad_format\"} 1",
+        "kepu_receipts{status=\"sent\"} 2",
+        "kepu_receipts{status=\"failed\"} 1",
+        "kepu_last_poll_timestamp_seconds 1658284800",
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_token() {
+    let cfg = kepu_intake::config::WebConfig {
+        listen: "127.0.0.1:0".into(),
+        token_env: Some("KEPU_TEST_TOKEN_THAT_IS_NEVER_SET".into()),
+        token_file: None,
+    };
+    let e = web::resolve_token(&cfg).unwrap_err().to_string();
+    assert!(
+        e.contains("未设置访问令牌") && e.contains("KEPU_TEST_TOKEN_THAT_IS_NEVER_SET"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("token");
+    std::fs::write(&f, "from-file\n").unwrap();
+    let cfg = kepu_intake::config::WebConfig {
+        token_file: Some(f),
+        ..cfg
+    };
+    assert_eq!(web::resolve_token(&cfg).unwrap(), "from-file");
+}
+
+#[tokio::test]
+async fn serve_reads_the_real_database_and_stops_on_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    // A free port: bind, note it, release it for the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = kepu_intake::config::Config::default();
+    cfg.storage.data_dir = dir.path().join("data");
+    cfg.web.listen = format!("127.0.0.1:{port}");
+    cfg.web.token_env = None;
+    cfg.web.token_file = Some(token_file);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = {
+        let (cfg, stop) = (cfg.clone(), stop.clone());
+        tokio::spawn(async move { web::serve(&cfg, stop).await })
+    };
+    let addr: std::net::SocketAddr = cfg.web.listen.parse().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+    assert_eq!(get(addr, "/", &[]).await.status, 401);
+    let r = get(addr, "/", &[AUTH]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("邮件<b>0</b>"), "{}", r.text());
+    let m = get(addr, "/metrics", &[AUTH]).await.text();
+    assert!(
+        m.lines()
+            .any(|l| l == "kepu_messages_total{category=\"submission\"} 0"),
+        "{m}"
+    );
+    assert!(cfg.storage.db_path().exists());
+    stop.cancel();
+    let res = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("server did not stop on cancel")
+        .unwrap();
+    assert!(res.is_ok(), "{res:?}");
+}
+
+#[test]
+fn xlsx_export_survives_text_beyond_excels_cell_limit() {
+    use calamine::{open_workbook_auto, Reader};
+    let (dir, _data, mut dump) = setup();
+    let huge = "长".repeat(40_000);
+    dump.messages[0].documents[0]
+        .fields
+        .insert("通讯地址".into(), FieldValue::Text(huge));
+    let path = dir.path().join("huge.xlsx");
+    export::write_xlsx(&dump, &path).unwrap();
+    let mut wb = open_workbook_auto(&path).unwrap();
+    let r = wb.worksheet_range("科普资源").unwrap();
+    let cell = r.rows().nth(1).unwrap()[10].to_string();
+    assert!(cell.starts_with("长长长"));
+    assert!(
+        cell.ends_with("…（超长，已截断）"),
+        "{}",
+        &cell[cell.len() - 40..]
+    );
+    assert!(cell.chars().count() <= 32_767);
+}
