@@ -87,7 +87,7 @@ fn python_times(n: usize, files: &[PathBuf]) -> Vec<(PathBuf, f64)> {
         .arg(n.to_string())
         .args(files)
         .output();
-    let Ok(out) = out.filter(|o| o.status.success()) else {
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
         eprintln!("python-docx baseline skipped (python3 with python-docx not available)");
         return Vec::new();
     };
