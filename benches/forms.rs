@@ -93,12 +93,9 @@ fn python_times(n: usize, files: &[PathBuf]) -> Vec<(PathBuf, f64)> {
         .arg(n.to_string())
         .args(files)
         .output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        _ => {
-            eprintln!("python-docx baseline skipped (python3 with python-docx not available)");
-            return Vec::new();
-        }
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
+        eprintln!("python-docx baseline skipped (python3 with python-docx not available)");
+        return Vec::new();
     };
     String::from_utf8_lossy(&out.stdout)
         .lines()
