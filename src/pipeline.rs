@@ -26,8 +26,11 @@ use tracing::{error, info, info_span, warn};
 const ELECTRONIC: &[&str] = &["docx", "doc", "wps", "rtf", "odt", "xlsx", "xls", "ods"];
 /// Formats examined as scans.
 const IMAGES: &[&str] = &["jpg", "png", "tiff", "bmp", "gif", "webp", "heic"];
-/// Messages per commit (and per store sync).
-const BATCH: usize = 32;
+/// At most this many messages per commit (and per store sync) …
+const BATCH: usize = 256;
+/// … and at most this long a batch: a sync costs tens of milliseconds on a VM disk, so
+/// it is shared by many messages, while a slow batch (OCR) still commits often.
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -112,26 +115,49 @@ impl Pipeline {
         let total = originals.len() + dups.len();
         let mut stats = Stats::default();
         let mut progress = Progress::new(total);
-        for part in [originals, dups] {
-            for chunk in part.chunks(BATCH) {
+        'parts: for part in [originals, dups] {
+            let mut out: Vec<Processed> = Vec::new();
+            let mut started = Instant::now();
+            for m in &part {
+                // Shutdown: finish the message in hand, commit what is done, stop.
                 if cancel.is_cancelled() {
-                    info!("shutdown requested: stopping after the current batch");
-                    break;
+                    info!("shutdown requested: committing the messages done so far");
+                    self.commit(db, &mut out, &mut stats, &mut progress)?;
+                    break 'parts;
                 }
-                let mut out = Vec::with_capacity(chunk.len());
-                for m in chunk {
-                    out.push(self.guarded(db, m, &mut stats));
+                if out.is_empty() {
+                    started = Instant::now();
                 }
-                self.store.sync()?;
-                db.save_processed(&out)?;
-                stats.processed += out.len();
-                progress.tick(stats.processed);
+                out.push(self.guarded(db, m, &mut stats));
+                if out.len() >= BATCH || started.elapsed() >= BATCH_TIME {
+                    self.commit(db, &mut out, &mut stats, &mut progress)?;
+                }
             }
+            self.commit(db, &mut out, &mut stats, &mut progress)?;
         }
         if stats.processed > 0 {
             self.rebuild_applications(db)?;
         }
         Ok(stats)
+    }
+
+    /// Makes the batch's documents durable, then records the batch in one transaction.
+    fn commit(
+        &self,
+        db: &mut Db,
+        out: &mut Vec<Processed>,
+        stats: &mut Stats,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.store.sync()?;
+        db.save_processed(out)?;
+        stats.processed += out.len();
+        out.clear();
+        progress.tick(stats.processed);
+        Ok(())
     }
 
     /// One message under `catch_unwind`: errors and panics become a recorded problem.
@@ -400,7 +426,7 @@ impl Progress {
     }
 
     fn tick(&mut self, done: usize) {
-        if self.total > BATCH && (self.last.elapsed().as_secs() >= 2 || done == self.total) {
+        if self.total > 32 && (self.last.elapsed().as_secs() >= 2 || done == self.total) {
             self.last = Instant::now();
             let secs = self.started.elapsed().as_secs_f64();
             let rate = done as f64 / secs.max(0.001);
