@@ -256,7 +256,7 @@ impl Default for IntakeConfig {
             max_attachment_bytes: 64 * 1024 * 1024,
             parse_timeout_s: 30,
             parse_memory_mb: 1024,
-            match_threshold: 0.5,
+            match_threshold: 0.4,
         }
     }
 }

@@ -1,3 +1,221 @@
-//! External converters: LibreOffice headless (.doc/.wps/.rtf/.odt → .docx) and poppler
-//! (`pdftotext -layout`, `pdftoppm`). Each call has its own profile dir, a timeout, no
-//! shell, and is judged by its output file, not its exit status.
+//! External converters for documents our own readers cannot take directly:
+//! LibreOffice headless for Word 97 / WPS / RTF / ODT → .docx, and poppler's
+//! `pdftotext -layout` for the text of a PDF printed from Word. Each call gets its own
+//! temporary directory (and LibreOffice profile, so concurrent calls never share one),
+//! a timeout that kills the whole process group, no shell, and is judged by its output
+//! file — soffice exits 0 even when it could not load the input.
+
+use crate::config::ToolsConfig;
+use crate::forms::{FormError, NEEDS_SOFFICE};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Default time one LibreOffice conversion may take (first start with a fresh profile
+/// takes a few seconds).
+pub const SOFFICE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default time `pdftotext` may take.
+pub const PDFTOTEXT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A PDF whose text layer has fewer non-whitespace characters than this is a scan.
+pub const MIN_TEXT_CHARS: usize = 20;
+
+/// What to tell the operator when poppler is missing.
+pub const NEEDS_POPPLER: &str =
+    "安装 poppler-utils 与 poppler-data (apt-get install poppler-utils poppler-data) 后运行 kepu-intake reprocess";
+
+/// A private temporary directory removed on drop.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> std::io::Result<WorkDir> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir();
+        loop {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let p = base.join(format!("kepu-conv-{}-{n}-{nanos}", std::process::id()));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(WorkDir(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Finds a program: the configured path if set, else the first match on PATH.
+fn find_tool(configured: &str, dir: &str, name: &str) -> Option<PathBuf> {
+    if !configured.is_empty() {
+        let p = PathBuf::from(configured);
+        return p.is_file().then_some(p);
+    }
+    if !dir.is_empty() {
+        let p = Path::new(dir).join(name);
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// LibreOffice, if installed (config `tools.soffice`, else `soffice` on PATH).
+pub fn soffice(tools: &ToolsConfig) -> Option<PathBuf> {
+    find_tool(&tools.soffice, "", "soffice").or_else(|| {
+        tools
+            .soffice
+            .is_empty()
+            .then(|| find_tool("", "", "libreoffice"))
+            .flatten()
+    })
+}
+
+/// `pdftotext`, if installed (config `tools.poppler_dir`, else PATH).
+pub fn pdftotext(tools: &ToolsConfig) -> Option<PathBuf> {
+    find_tool("", &tools.poppler_dir, "pdftotext")
+}
+
+/// Runs a command in its own process group; on timeout the whole group is killed.
+pub fn run_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    let mut child = cmd.spawn()?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            kill_group(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL to a process group we created (pid == pgid), so soffice.bin dies too.
+pub(crate) fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        if pid > 0 {
+            // SAFETY: kill(2) with a negative pid only signals that process group.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Converts a .doc / .wps / .rtf / .odt (given as `ext`) to .docx with LibreOffice.
+pub fn to_docx(
+    tools: &ToolsConfig,
+    bytes: &[u8],
+    ext: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, FormError> {
+    let Some(soffice) = soffice(tools) else {
+        return Err(FormError::NeedsConversion(NEEDS_SOFFICE.into()));
+    };
+    let ext: String = ext.chars().filter(char::is_ascii_alphanumeric).collect();
+    let io = |what: &str, e: std::io::Error| {
+        FormError::NeedsConversion(format!("LibreOffice 转换失败 ({what}): {e}"))
+    };
+    let work = WorkDir::new().map_err(|e| io("临时目录 temp dir", e))?;
+    let input = work.0.join(format!("in.{ext}"));
+    let outdir = work.0.join("out");
+    std::fs::write(&input, bytes).map_err(|e| io("写入 write input", e))?;
+    let profile = format!("file://{}", work.0.join("profile").display());
+    let mut cmd = Command::new(&soffice);
+    cmd.arg("--headless")
+        .arg("--norestore")
+        .arg("--nolockcheck")
+        .arg(format!("-env:UserInstallation={profile}"))
+        .arg("--convert-to")
+        .arg("docx:MS Word 2007 XML")
+        .arg("--outdir")
+        .arg(&outdir)
+        .arg(&input)
+        .env("HOME", &work.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let status = run_with_timeout(&mut cmd, timeout).map_err(|e| io("启动 soffice", e))?;
+    if status.is_none() {
+        return Err(FormError::Corrupt(format!(
+            "LibreOffice 转换 .{ext} 超时 (timed out after {} s)",
+            timeout.as_secs()
+        )));
+    }
+    // soffice exits 0 on "source file could not be loaded": only the file tells.
+    match std::fs::read(outdir.join("in.docx")) {
+        Ok(docx) if !docx.is_empty() => Ok(docx),
+        _ => Err(FormError::Corrupt(format!(
+            "LibreOffice 无法打开该 .{ext} 文件 (source file could not be loaded)"
+        ))),
+    }
+}
+
+/// The text layer of a PDF by `pdftotext -layout`: `Ok(None)` when the PDF has no
+/// text worth the name (an image-only scan); `Err(NeedsConversion)` without poppler;
+/// `Err(Corrupt)` when pdftotext fails or times out.
+pub fn pdf_text_with(
+    tools: &ToolsConfig,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<Option<String>, FormError> {
+    let Some(tool) = pdftotext(tools) else {
+        return Err(FormError::NeedsConversion(NEEDS_POPPLER.into()));
+    };
+    let io = |e: std::io::Error| FormError::Corrupt(format!("pdftotext 运行失败 (failed): {e}"));
+    let work = WorkDir::new().map_err(io)?;
+    let input = work.0.join("in.pdf");
+    let output = work.0.join("out.txt");
+    std::fs::write(&input, bytes).map_err(io)?;
+    let mut cmd = Command::new(tool);
+    cmd.arg("-layout")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&input)
+        .arg(&output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    match run_with_timeout(&mut cmd, timeout).map_err(io)? {
+        None => Err(FormError::Corrupt(format!(
+            "pdftotext 超时 (timed out after {} s)",
+            timeout.as_secs()
+        ))),
+        Some(st) if !st.success() => Err(FormError::Corrupt(format!(
+            "PDF 无法读取 (pdftotext exit {})",
+            st.code().unwrap_or(-1)
+        ))),
+        Some(_) => {
+            let text = std::fs::read(&output).map_err(io)?;
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+            Ok((chars >= MIN_TEXT_CHARS).then_some(text))
+        }
+    }
+}
+
+/// The text of a text PDF (printed from Word), None for an image-only PDF (a scan),
+/// an unreadable PDF, or when poppler is not installed (see [`pdf_text_with`] to tell
+/// those apart).
+pub fn pdf_text(bytes: &[u8]) -> Option<String> {
+    pdf_text_with(&ToolsConfig::default(), bytes, PDFTOTEXT_TIMEOUT)
+        .ok()
+        .flatten()
+}

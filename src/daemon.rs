@@ -46,6 +46,8 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     }
     let data_dir = cfg.storage.data_dir.clone();
     let _lock = DataLock::acquire(&data_dir)?;
+    // A broken receipt template fails now, not at every drain.
+    crate::receipts::template::Template::load(cfg.receipts.template_file.as_deref())?;
     // Resolve the secret now so a missing one fails at start-up, not at first connect.
     cfg.imap.secret().resolve("imap")?;
     let store = Store::open(&data_dir)?;

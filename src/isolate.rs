@@ -1,3 +1,269 @@
 //! Runs untrusted document parsers in a child process (this same binary, hidden
 //! subcommand `__parse-doc`) with a timeout and a memory cap, so a parser that panics,
 //! loops or balloons costs one `corrupt_attachment` problem, never the daemon.
+//! Conversion (.doc/.wps/.rtf/.odt through LibreOffice, PDF text through poppler) is
+//! done first by [`crate::convert`], itself in separate processes with timeouts.
+
+use crate::config::ToolsConfig;
+use crate::convert;
+use crate::forms::{self, FormError, ParsedForm};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Largest document handed to a parser child.
+pub const MAX_INPUT: usize = 100 << 20;
+/// Largest JSON answer read back from a child.
+const MAX_OUTPUT: u64 = 32 << 20;
+
+#[derive(Debug, Clone)]
+pub struct IsolateOptions {
+    /// Binary that understands `__parse-doc --format F` (kepu-intake or kepu-parse-doc).
+    pub exe: PathBuf,
+    /// Wall-clock limit of one parse; the child is killed after it.
+    pub timeout: Duration,
+    /// Address-space cap of the child (RLIMIT_AS).
+    pub memory_mb: u64,
+    pub tools: ToolsConfig,
+}
+
+impl IsolateOptions {
+    /// 20 s and 1 GiB per document, tools from PATH.
+    pub fn new(exe: PathBuf) -> IsolateOptions {
+        IsolateOptions {
+            exe,
+            timeout: Duration::from_secs(20),
+            memory_mb: 1024,
+            tools: ToolsConfig::default(),
+        }
+    }
+}
+
+/// Reads one electronic document safely: converts it when needed, checks that it is
+/// well formed, then parses it in a child process. A crash, timeout or garbage answer
+/// is `FormError::Corrupt`.
+pub fn read_electronic(
+    opts: &IsolateOptions,
+    format: &str,
+    bytes: &[u8],
+) -> Result<ParsedForm, FormError> {
+    match format {
+        "doc" | "wps" | "rtf" | "odt" => {
+            let docx = convert::to_docx(&opts.tools, bytes, format, convert::SOFFICE_TIMEOUT)?;
+            precheck("docx", &docx)?;
+            parse_in_child(opts, "docx", &docx)
+        }
+        "pdf" => match convert::pdf_text_with(&opts.tools, bytes, convert::PDFTOTEXT_TIMEOUT)? {
+            Some(text) => Ok(forms::parse_text(&text)),
+            None => Err(FormError::Unsupported(
+                "pdf 无文字层，应按扫描件处理 (image-only PDF: a scan)".into(),
+            )),
+        },
+        _ => {
+            precheck(format, bytes)?;
+            parse_in_child(opts, format, bytes)
+        }
+    }
+}
+
+/// The cheap check before spawning: the zip opens, `word/document.xml` is there,
+/// within the size cap and well-formed XML. Guarded, so even a bug here is a
+/// `Corrupt`, not a crash of the caller.
+pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
+    if bytes.len() > MAX_INPUT {
+        return Err(FormError::Corrupt(format!(
+            "文件过大 (larger than {} MB)",
+            MAX_INPUT >> 20
+        )));
+    }
+    if !matches!(format, "docx" | "docm" | "dotx") {
+        return Ok(());
+    }
+    let checked = std::panic::catch_unwind(|| {
+        let xml = forms::docx::document_xml(bytes)?;
+        well_formed(&xml)
+    });
+    checked.unwrap_or_else(|_| {
+        Err(FormError::Corrupt(
+            "docx 预检崩溃 (precheck panicked)".into(),
+        ))
+    })
+}
+
+fn well_formed(xml: &[u8]) -> Result<(), FormError> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => {
+                return Err(FormError::Corrupt(format!(
+                    "word/document.xml 格式错误 (malformed XML) at byte {}: {e}",
+                    reader.error_position()
+                )))
+            }
+        }
+    }
+    if depth != 0 {
+        return Err(FormError::Corrupt(
+            "word/document.xml 不完整 (unclosed elements)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `<exe> __parse-doc --format <fmt>` with the bytes on stdin and reads the JSON
+/// `Result<ParsedForm, FormError>` from stdout.
+pub fn parse_in_child(
+    opts: &IsolateOptions,
+    format: &str,
+    bytes: &[u8],
+) -> Result<ParsedForm, FormError> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(&opts.exe);
+    cmd.arg("__parse-doc")
+        .arg("--format")
+        .arg(format)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let limit = opts.memory_mb.saturating_mul(1 << 20);
+    let cpu = opts.timeout.as_secs().saturating_add(2);
+    // SAFETY: only async-signal-safe setrlimit(2) calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let as_lim = libc::rlimit {
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: limit as libc::rlim_t,
+            };
+            let cpu_lim = libc::rlimit {
+                rlim_cur: cpu as libc::rlim_t,
+                rlim_max: cpu as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0
+                || libc::setrlimit(libc::RLIMIT_CPU, &cpu_lim) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let corrupt = |why: String| FormError::Corrupt(format!("文档解析进程{why} ({format})"));
+    let mut child = cmd.spawn().map_err(|e| {
+        corrupt(format!(
+            "无法启动 (parser could not start: {}: {e})",
+            opts.exe.display()
+        ))
+    })?;
+    let stdin = child.stdin.take();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(mut s) = stdin {
+            // The child may die before reading everything: a broken pipe is expected.
+            let _ = s.write_all(&input);
+        }
+    });
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(s) = stdout {
+            let _ = s.take(MAX_OUTPUT).read_to_end(&mut out);
+        }
+        out
+    });
+    let deadline = Instant::now() + opts.timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if Instant::now() >= deadline => {
+                convert::kill_group(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(corrupt(format!("无法等待 (wait failed: {e})")));
+            }
+        }
+    };
+    let _ = writer.join();
+    let out = reader.join().unwrap_or_default();
+    let Some(status) = status else {
+        return Err(corrupt(format!(
+            "超时被终止 (parser timed out after {} ms)",
+            opts.timeout.as_millis()
+        )));
+    };
+    match serde_json::from_slice::<Result<ParsedForm, FormError>>(&out) {
+        Ok(r) => r,
+        Err(_) => Err(corrupt(format!(
+            "崩溃 (parser crashed: {status}, {} bytes of output)",
+            out.len()
+        ))),
+    }
+}
+
+/// The child side: reads the document from stdin, parses it, prints the JSON result.
+/// Called by the binary's hidden `__parse-doc --format F` subcommand; returns the exit
+/// code (0 whenever a JSON answer was written).
+pub fn child_main(format: &str) -> i32 {
+    let mut bytes = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut bytes);
+    let result: Result<ParsedForm, FormError> = match read {
+        Err(e) => Err(FormError::Corrupt(format!("读取输入失败 (stdin): {e}"))),
+        Ok(_) if bytes.len() > MAX_INPUT => Err(FormError::Corrupt(format!(
+            "文件过大 (larger than {} MB)",
+            MAX_INPUT >> 20
+        ))),
+        Ok(_) => {
+            let parsed = std::panic::catch_unwind(|| {
+                precheck(format, &bytes)?;
+                forms::parse_electronic(format, &bytes)
+            });
+            parsed.unwrap_or_else(|_| {
+                Err(FormError::Corrupt(format!(
+                    "解析器崩溃 (parser panicked on {format})"
+                )))
+            })
+        }
+    };
+    match serde_json::to_string(&result) {
+        Ok(json) => {
+            let mut out = std::io::stdout().lock();
+            if out
+                .write_all(json.as_bytes())
+                .and_then(|_| out.flush())
+                .is_ok()
+            {
+                0
+            } else {
+                2
+            }
+        }
+        Err(_) => 3,
+    }
+}
+
+/// Entry for a binary: parses `__parse-doc --format F` (the subcommand word optional)
+/// from `args` (without the program name) and runs [`child_main`].
+pub fn child_main_from_args(args: &[String]) -> i32 {
+    let mut it = args.iter().skip_while(|a| *a == "__parse-doc");
+    match (it.next().map(String::as_str), it.next()) {
+        (Some("--format"), Some(f)) => child_main(f),
+        _ => {
+            eprintln!("usage: __parse-doc --format <docx|xlsx|xls|pdf-text>");
+            64
+        }
+    }
+}

@@ -86,6 +86,11 @@ enum Cmd {
     Serve,
     /// Copy the data dir (database snapshot + stored mail) to DEST, safe while running.
     Backup { dest: PathBuf },
+    /// Receipts waiting or failed; --retry ID sends one again.
+    Receipts {
+        #[arg(long)]
+        retry: Option<i64>,
+    },
     /// Check the configuration, the mail servers and the helper tools.
     Check {
         #[arg(long)]
@@ -107,7 +112,7 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     if let Cmd::ParseDoc { format } = &cli.cmd {
-        std::process::exit(kepu_intake::isolate_glue::child_main(format));
+        std::process::exit(kepu_intake::isolate::child_main(format));
     }
     match real_main(cli) {
         Ok(()) => {}
@@ -192,6 +197,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                     dest.display()
                 );
             }
+            Cmd::Receipts { retry } => kepu_intake::receipts_glue::command(&cfg, retry)?,
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::ParseDoc { .. } => {}

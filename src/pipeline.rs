@@ -6,14 +6,15 @@
 //! `processing_failed` problem on that message and the next one goes on.
 
 use crate::apps;
-use crate::config::{Config, ReceiptMode};
+use crate::config::Config;
 use crate::db::documents::{NewDocument, Processed};
 use crate::db::Db;
 use crate::error::Result;
 use crate::extract::{self, Extracted, ExtractedDoc, Limits};
-use crate::forms::{self, FormError, ParsedForm};
+use crate::forms::{FormError, ParsedForm};
+use crate::isolate::{self, IsolateOptions};
 use crate::model::{Category, DocKind};
-use crate::scan::ScanInfo;
+use crate::scan::{ScanInfo, ScanOptions};
 use crate::store::{sha256_hex, Store};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,6 +40,8 @@ pub struct Pipeline {
     store: Store,
     limits: Limits,
     own: Vec<String>,
+    scan_opts: ScanOptions,
+    isolate: IsolateOptions,
 }
 
 impl Pipeline {
@@ -53,6 +56,13 @@ impl Pipeline {
             cfg: cfg.clone(),
             store,
             limits,
+            scan_opts: ScanOptions::detect(&cfg.tools),
+            isolate: IsolateOptions {
+                exe: parser_exe(),
+                timeout: std::time::Duration::from_secs(cfg.intake.parse_timeout_s.max(1)),
+                memory_mb: cfg.intake.parse_memory_mb,
+                tools: cfg.tools.clone(),
+            },
         })
     }
 
@@ -92,53 +102,30 @@ impl Pipeline {
     fn process_list(
         &self,
         db: &mut Db,
-        mut list: Vec<crate::db::messages::PendingMessage>,
+        list: Vec<crate::db::messages::PendingMessage>,
         cancel: &CancellationToken,
     ) -> Result<Stats> {
-        // Originals before their duplicates, so a duplicate can take the category.
-        list.sort_by_key(|m| (m.duplicate_of.is_some(), m.id));
-        let total = list.len();
+        // Originals are committed before their duplicates run, so a duplicate can take
+        // the original's category.
+        let (dups, originals): (Vec<_>, Vec<_>) =
+            list.into_iter().partition(|m| m.duplicate_of.is_some());
+        let total = originals.len() + dups.len();
         let mut stats = Stats::default();
-        let started = Instant::now();
-        let mut last_report = Instant::now();
-        for chunk in list.chunks(BATCH) {
-            if cancel.is_cancelled() {
-                info!("shutdown requested: stopping after the current batch");
-                break;
-            }
-            let mut out = Vec::with_capacity(chunk.len());
-            for m in chunk {
-                let span = info_span!("process", message = m.id);
-                let _g = span.enter();
-                let p = match catch_unwind(AssertUnwindSafe(|| self.process_one(db, m))) {
-                    Ok(Ok(p)) => p,
-                    Ok(Err(e)) => {
-                        error!(message = m.id, error = %e, "processing failed");
-                        stats.failed += 1;
-                        failed(m.id, format!("processing_failed:{e}"))
-                    }
-                    Err(panic) => {
-                        let msg = panic_text(&panic);
-                        error!(message = m.id, panic = %msg, "processing panicked");
-                        stats.failed += 1;
-                        failed(m.id, format!("processing_failed:panic:{msg}"))
-                    }
-                };
-                out.push(p);
-            }
-            self.store.sync()?;
-            db.save_processed(&out)?;
-            stats.processed += out.len();
-            if total > BATCH && last_report.elapsed().as_secs() >= 2 {
-                last_report = Instant::now();
-                info!(
-                    done = stats.processed,
-                    total,
-                    secs = started.elapsed().as_secs(),
-                    "已处理 {}/{} 封邮件",
-                    stats.processed,
-                    total
-                );
+        let mut progress = Progress::new(total);
+        for part in [originals, dups] {
+            for chunk in part.chunks(BATCH) {
+                if cancel.is_cancelled() {
+                    info!("shutdown requested: stopping after the current batch");
+                    break;
+                }
+                let mut out = Vec::with_capacity(chunk.len());
+                for m in chunk {
+                    out.push(self.guarded(db, m, &mut stats));
+                }
+                self.store.sync()?;
+                db.save_processed(&out)?;
+                stats.processed += out.len();
+                progress.tick(stats.processed);
             }
         }
         if stats.processed > 0 {
@@ -147,11 +134,41 @@ impl Pipeline {
         Ok(stats)
     }
 
+    /// One message under `catch_unwind`: errors and panics become a recorded problem.
+    fn guarded(
+        &self,
+        db: &Db,
+        m: &crate::db::messages::PendingMessage,
+        stats: &mut Stats,
+    ) -> Processed {
+        let span = info_span!("process", message = m.id);
+        let _g = span.enter();
+        match catch_unwind(AssertUnwindSafe(|| self.process_one(db, m))) {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                error!(message = m.id, error = %e, "processing failed");
+                stats.failed += 1;
+                failed(m.id, format!("processing_failed:{e}"))
+            }
+            Err(panic) => {
+                let msg = panic_text(&panic);
+                error!(message = m.id, panic = %msg, "processing panicked");
+                stats.failed += 1;
+                failed(m.id, format!("processing_failed:panic:{msg}"))
+            }
+        }
+    }
+
     /// Recomputes applications and scan matches over the whole intake.
     pub fn rebuild_applications(&self, db: &mut Db) -> Result<()> {
         let docs = db.docs_for_matching()?;
         let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
-        let (rows, links) = apps::build(&docs, &manual, &apps::simple_matcher);
+        let threshold = self.cfg.intake.match_threshold;
+        let matcher = |s: &[&crate::db::documents::DocForMatching],
+                       e: &[&crate::db::documents::DocForMatching]| {
+            crate::scan_glue::assign(s, e, threshold)
+        };
+        let (rows, links) = apps::build(&docs, &manual, &matcher);
         db.save_applications(&rows, &links)
     }
 
@@ -272,46 +289,49 @@ impl Pipeline {
         Ok(doc)
     }
 
+    /// Parses in a child process (timeout, memory cap): docx-rs can panic or spin on
+    /// hostile files, and neither may take the daemon down.
     fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-        match catch_unwind(AssertUnwindSafe(|| forms::parse_electronic(format, bytes))) {
-            Ok(r) => r,
-            Err(p) => Err(FormError::Corrupt(format!(
-                "parser panicked: {}",
-                panic_text(&p)
-            ))),
+        isolate::read_electronic(&self.isolate, format, bytes)
+    }
+
+    /// Seal and OCR of one scan, cached by content: OCR costs seconds a page.
+    fn analyze_scan(&self, db: &Db, sha: &str, format: &str, bytes: &[u8]) -> Result<ScanInfo> {
+        let ocr_key = format!("{sha}:ocr={}", self.scan_opts.ocr);
+        if let Some(hit) = db
+            .scan_cache_get(&ocr_key)?
+            .and_then(|j| crate::scan_glue::from_cache(&j))
+        {
+            return Ok(hit);
         }
+        let info = crate::scan::analyze(format, bytes, &self.scan_opts);
+        db.scan_cache_put(&ocr_key, &crate::scan_glue::to_cache(&info))?;
+        Ok(info)
     }
 
-    fn analyze_scan(&self, _db: &Db, _sha: &str, _format: &str, _bytes: &[u8]) -> Result<ScanInfo> {
-        Ok(ScanInfo::default())
-    }
-
+    /// Who gets a receipt (RFC 3834 robots never do) and the outbox row to create.
     fn receipt_decision(
         &self,
         ex: &Extracted,
         category: Category,
     ) -> (String, String, Option<String>) {
-        let to = ex
-            .meta
-            .reply_to
-            .clone()
-            .or_else(|| ex.meta.from.clone())
-            .unwrap_or_default();
-        if self.cfg.receipts.mode == ReceiptMode::Off {
-            return (to, "suppressed".into(), Some("receipts off".into()));
-        }
-        if !matches!(category, Category::Submission | Category::Question) {
-            return (
-                to,
-                "suppressed".into(),
-                Some(format!("category {}", category.as_str())),
-            );
-        }
-        if self.own.iter().any(|o| Some(o) == ex.meta.from.as_ref()) {
-            return (to, "suppressed".into(), Some("own address".into()));
-        }
-        (to, "pending".into(), None)
+        let decision = crate::receipts::decide(&ex.meta, category, false, &self.own);
+        let to = match &decision {
+            crate::receipts::Decision::Reply { to } => to.clone(),
+            crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
+        };
+        let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
+        (to, status.to_string(), reason)
     }
+}
+
+/// The binary that runs `__parse-doc`: this one, unless `KEPU_PARSER_EXE` names another
+/// (tests that drive the library from a test binary point it at kepu-intake).
+fn parser_exe() -> std::path::PathBuf {
+    std::env::var_os("KEPU_PARSER_EXE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| std::path::PathBuf::from("kepu-intake"))
 }
 
 fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
@@ -361,6 +381,38 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
         return Category::Submission;
     }
     Category::Other
+}
+
+/// Progress of long runs (reprocess, a big first catch-up) for the operator's log.
+struct Progress {
+    total: usize,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, done: usize) {
+        if self.total > BATCH && (self.last.elapsed().as_secs() >= 2 || done == self.total) {
+            self.last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64();
+            let rate = done as f64 / secs.max(0.001);
+            let left = (self.total - done) as f64 / rate.max(0.001);
+            info!(
+                done,
+                total = self.total,
+                "已处理 {done}/{} 封邮件，约 {left:.0} 秒后完成",
+                self.total
+            );
+        }
+    }
 }
 
 fn failed(message: i64, problem: String) -> Processed {

@@ -2,8 +2,8 @@
 //! UTF-8 flag is set), within the caps of [`Limits`]: member size, total expanded
 //! bytes, expansion ratio, entry count. Encrypted members are recorded, not opened.
 
-use super::docs::{self, Ctx, Found, FoundName};
 use super::codec;
+use super::docs::{self, Ctx, Found, FoundName};
 use std::io::{Cursor, Read};
 
 /// Members this small never count as bombs: tiny text compresses extremely well.
@@ -28,7 +28,8 @@ fn member_name(raw: &[u8], utf8_flag: bool) -> FoundName {
     }
 }
 
-enum Read_ {
+/// A member's bytes, or the problem that kept us from reading them.
+enum MemberRead {
     Ok(Vec<u8>),
     Failed(&'static str),
 }
@@ -70,13 +71,13 @@ pub fn expand(ctx: &mut Ctx<'_>, idx: usize, bytes: &[u8], depth: u32) {
         }
         let mut problems = Vec::new();
         let read = if encrypted {
-            Read_::Failed("encrypted_attachment")
+            MemberRead::Failed("encrypted_attachment")
         } else {
             read_member(ctx, &mut zip, i, compressed)
         };
         let bytes = match read {
-            Read_::Ok(b) => b,
-            Read_::Failed(p) => {
+            MemberRead::Ok(b) => b,
+            MemberRead::Failed(p) => {
                 problems.push(p.to_string());
                 if p == "zip_bomb" || p == "over_size" {
                     ctx.doc_problem(idx, p);
@@ -109,7 +110,7 @@ fn read_member(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     i: usize,
     compressed: u64,
-) -> Read_ {
+) -> MemberRead {
     let limits = ctx.limits;
     let remaining = limits.max_expanded_total.saturating_sub(ctx.expanded_total);
     let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
@@ -117,9 +118,9 @@ fn read_member(
     let mut f = match zip.by_index(i) {
         Ok(f) => f,
         Err(zip::result::ZipError::UnsupportedArchive(_)) => {
-            return Read_::Failed("unsupported_compression")
+            return MemberRead::Failed("unsupported_compression")
         }
-        Err(_) => return Read_::Failed("corrupt_attachment"),
+        Err(_) => return MemberRead::Failed("corrupt_attachment"),
     };
     let hint = f.size().min(cap).min(16 * 1024 * 1024) as usize;
     let mut buf = Vec::with_capacity(hint);
@@ -128,15 +129,15 @@ fn read_member(
     ctx.expanded_total = ctx.expanded_total.saturating_add(got.min(cap));
     if got > cap {
         if cap == limits.max_attachment_bytes && cap < remaining.min(ratio_cap) {
-            return Read_::Failed("over_size");
+            return MemberRead::Failed("over_size");
         }
         if cap == remaining {
             ctx.expanded_total = limits.max_expanded_total;
         }
-        return Read_::Failed("zip_bomb");
+        return MemberRead::Failed("zip_bomb");
     }
     match res {
-        Ok(_) => Read_::Ok(buf),
-        Err(_) => Read_::Failed("corrupt_attachment"),
+        Ok(_) => MemberRead::Ok(buf),
+        Err(_) => MemberRead::Failed("corrupt_attachment"),
     }
 }

@@ -5,7 +5,7 @@
 use super::text::html_to_text;
 
 /// One cloud attachment found in an HTML body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CloudLink {
     pub name: String,
     pub url: String,
@@ -20,8 +20,7 @@ fn is_cloud_url(url: &str) -> bool {
     let netease = ["163.com", "126.com", "yeah.net", "188.com"]
         .iter()
         .any(|h| u.contains(h));
-    netease
-        && (u.contains("large-attachment") || u.contains("bigattach") || u.contains("/fj/"))
+    netease && (u.contains("large-attachment") || u.contains("bigattach") || u.contains("/fj/"))
 }
 
 struct Anchor {
@@ -43,7 +42,9 @@ fn attr(tag: &str, name: &str) -> Option<String> {
                 .get(at - 1)
                 .is_some_and(|c| c.is_ascii_whitespace());
         let rest = tag.get(at + name.len()..)?.trim_start();
-        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
         if !before_ok {
             continue;
         }
@@ -66,7 +67,9 @@ fn anchors(html: &str) -> Vec<Anchor> {
     let mut from = 0;
     while let Some(p) = lower.get(from..).and_then(|s| s.find("<a")) {
         let start = from + p;
-        let Some(tag_end) = lower.get(start..).and_then(|s| s.find('>')) else { break };
+        let Some(tag_end) = lower.get(start..).and_then(|s| s.find('>')) else {
+            break;
+        };
         let tag = html.get(start..start + tag_end).unwrap_or_default();
         let body_start = start + tag_end + 1;
         let Some(close) = lower.get(body_start..).and_then(|s| s.find("</a")) else {
@@ -100,7 +103,10 @@ pub fn find(html: &str) -> Vec<CloudLink> {
         .into_iter()
         .filter(|a| is_cloud_url(&a.url))
         .collect();
-    let files: Vec<&Anchor> = all.iter().filter(|a| looks_like_file_name(&a.text)).collect();
+    let files: Vec<&Anchor> = all
+        .iter()
+        .filter(|a| looks_like_file_name(&a.text))
+        .collect();
     let mut out: Vec<CloudLink> = Vec::new();
     for (i, a) in files.iter().enumerate() {
         if out.iter().any(|c| c.name == a.text) {
@@ -132,7 +138,10 @@ fn find_size(ctx: &str) -> Option<String> {
     while i < chars.len() {
         if chars.get(i).is_some_and(|c| c.is_ascii_digit()) {
             let start = i;
-            while chars.get(i).is_some_and(|c| c.is_ascii_digit() || *c == '.') {
+            while chars
+                .get(i)
+                .is_some_and(|c| c.is_ascii_digit() || *c == '.')
+            {
                 i += 1;
             }
             let num_end = i;
@@ -160,13 +169,17 @@ fn find_size(ctx: &str) -> Option<String> {
 /// The first date after an expiry word ("到期", "有效期至", "过期"), or the date the
 /// context gives just before "到期" ("2022年8月5日 10:31 到期").
 fn find_expiry(ctx: &str) -> Option<String> {
-    let has_word = ["到期", "有效期", "过期", "expire"].iter().any(|w| ctx.contains(w));
+    let has_word = ["到期", "有效期", "过期", "expire"]
+        .iter()
+        .any(|w| ctx.contains(w));
     if !has_word {
         return None;
     }
     let nums: Vec<(usize, u32, char)> = numbers(ctx);
     for w in nums.windows(3) {
-        let [(_, y, s1), (_, m, s2), (_, d, _)] = w else { continue };
+        let [(_, y, s1), (_, m, s2), (_, d, _)] = w else {
+            continue;
+        };
         let ok_sep = (*s1 == '年' && *s2 == '月') || (*s1 == *s2 && matches!(*s1, '-' | '/' | '.'));
         if ok_sep && (2000..2100).contains(y) && (1..=12).contains(m) && (1..=31).contains(d) {
             return Some(format!("{y:04}-{m:02}-{d:02}"));

@@ -153,9 +153,7 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
     let l = label.trim().trim_matches('"').to_ascii_lowercase();
     match l.as_str() {
         "" | "us-ascii" | "ascii" | "default" | "unknown-8bit" | "x-unknown" => None,
-        "gb2312" | "gbk" | "gb18030" | "x-gbk" | "cp936" | "euc-cn" | "hz-gb-2312" => {
-            Some(GB18030)
-        }
+        "gb2312" | "gbk" | "gb18030" | "x-gbk" | "cp936" | "euc-cn" | "hz-gb-2312" => Some(GB18030),
         _ => Encoding::for_label(l.as_bytes()),
     }
 }
@@ -167,6 +165,17 @@ pub fn decode_declared(bytes: &[u8], charset: Option<&str>) -> Decoded {
             return detect(bytes);
         }
         if let Some(s) = enc.decode_without_bom_handling_and_without_replacement(bytes) {
+            // GB18030 maps every unassigned two-byte code to the Private Use Area, so
+            // UTF-8 mislabelled "gb2312" decodes "fine" into PUA garbage: prefer UTF-8.
+            let pua = s.chars().any(|c| ('\u{E000}'..='\u{F8FF}').contains(&c));
+            if pua && enc == GB18030 {
+                if let Ok(u) = std::str::from_utf8(bytes) {
+                    return Decoded {
+                        text: u.to_string(),
+                        lossy: false,
+                    };
+                }
+            }
             return Decoded {
                 text: s.into_owned(),
                 lossy: false,

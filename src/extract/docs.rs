@@ -3,7 +3,6 @@
 //! and recursion into archives and attached messages within the nesting limit.
 
 use super::{archive, cfb, mime, names, sniff, ExtractedDoc, Limits};
-use mail_parser::MessageParser;
 use std::io::Cursor;
 
 /// Running state of one extraction.
@@ -58,7 +57,10 @@ fn push_unique(v: &mut Vec<String>, p: &str) {
 }
 
 fn is_zip_based(format: &str) -> bool {
-    matches!(format, "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd")
+    matches!(
+        format,
+        "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd"
+    )
 }
 
 /// Records one document (and, for archives and attached messages, everything inside
@@ -104,7 +106,10 @@ pub fn add(ctx: &mut Ctx<'_>, found: Found, mut bytes: Vec<u8>) -> usize {
                 }
             }
         }
-        if is_zip_based(&format) && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_err() {
+        if is_zip_based(&format)
+            && !bytes.starts_with(cfb::MAGIC)
+            && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_err()
+        {
             push_unique(&mut problems, "corrupt_attachment");
         }
         if format == "pdf" && !pdf_has_eof(&bytes) {
@@ -154,8 +159,12 @@ pub fn add(ctx: &mut Ctx<'_>, found: Found, mut bytes: Vec<u8>) -> usize {
             .unwrap_or_default();
         if format == "zip" {
             archive::expand(ctx, idx, &bytes, found.depth + 1);
-        } else if let Some(msg) = MessageParser::default().parse(&bytes[..]) {
-            mime::walk(msg, ctx, Some(idx), found.depth + 1, None);
+        } else {
+            match mime::parse_message(&bytes) {
+                Ok(Some(msg)) => mime::walk(msg, ctx, Some(idx), found.depth + 1, None),
+                Ok(None) => ctx.doc_problem(idx, "corrupt_attachment"),
+                Err(()) => ctx.doc_problem(idx, "parser_panic"),
+            }
         }
         if let Some(d) = ctx.docs.get_mut(idx) {
             d.bytes = bytes;
@@ -166,6 +175,8 @@ pub fn add(ctx: &mut Ctx<'_>, found: Found, mut bytes: Vec<u8>) -> usize {
 
 /// A complete PDF ends with `%%EOF` (readers look in the last kilobyte or so).
 fn pdf_has_eof(bytes: &[u8]) -> bool {
-    let tail = bytes.get(bytes.len().saturating_sub(2048)..).unwrap_or(bytes);
+    let tail = bytes
+        .get(bytes.len().saturating_sub(2048)..)
+        .unwrap_or(bytes);
     tail.windows(5).any(|w| w == b"%%EOF")
 }

@@ -5,15 +5,24 @@
 use super::docs::Ctx;
 use super::mime::{self, Bodies};
 use super::{cloud, headers, robots, text, Extracted, ExtractedDoc, Limits, MessageMeta};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MimeHeaders;
 
 /// See [`super::extract`].
 pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return Extracted {
-            problems: vec!["unparseable_message".into()],
-            ..Extracted::default()
-        };
+    let msg = match mime::parse_message(raw) {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return Extracted {
+                problems: vec!["unparseable_message".into()],
+                ..Extracted::default()
+            }
+        }
+        Err(()) => {
+            return Extracted {
+                problems: vec!["parser_panic".into()],
+                ..Extracted::default()
+            }
+        }
     };
     let raw_msg: &[u8] = msg.raw_message();
     // Root headers decoded (8-bit → UTF-8/GB18030), encoded words left for the fields
@@ -76,11 +85,9 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         robot: None,
         robot_reason: None,
     };
-    if let Some((cat, why)) = robots::classify(
-        &list,
-        &root_ct,
-        meta.subject.as_deref().unwrap_or_default(),
-    ) {
+    if let Some((cat, why)) =
+        robots::classify(&list, &root_ct, meta.subject.as_deref().unwrap_or_default())
+    {
         meta.robot = Some(cat);
         meta.robot_reason = Some(why);
     }
@@ -91,7 +98,8 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         .is_some_and(|t| t.eq_ignore_ascii_case("disposition-notification"));
     if root_is_report_mdn && meta.robot.is_none() {
         meta.robot = Some(crate::model::Category::Autoreply);
-        meta.robot_reason = Some("Content-Type: multipart/report (disposition-notification)".into());
+        meta.robot_reason =
+            Some("Content-Type: multipart/report (disposition-notification)".into());
     }
 
     let mut ctx = Ctx {

@@ -4,9 +4,17 @@
 //! turn. Part names are decoded from the raw header bytes.
 
 use super::docs::{self, Ctx, Found, FoundName};
-use super::headers::{self, Params};
+use super::headers;
+use super::params::{self, Params};
 use super::text;
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// Parses a message with mail-parser, shielded: mail-parser 0.11.9 has a
+/// `debug_assert!` ("Invalid part ID, could not find multipart") that mutated mail
+/// reaches in debug builds; any panic of the parser becomes `Err`, never ours.
+pub fn parse_message(bytes: &[u8]) -> Result<Option<Message<'_>>, ()> {
+    std::panic::catch_unwind(|| MessageParser::default().parse(bytes)).map_err(|_| ())
+}
 
 /// Text bodies of the top-level message.
 #[derive(Default)]
@@ -31,7 +39,7 @@ fn header_params(raw: &[u8], part: &MessagePart<'_>, name: &str) -> Option<Param
     part.headers
         .iter()
         .find(|h| h.name().eq_ignore_ascii_case(name))
-        .map(|h| headers::parse_params(headers::raw_value(raw, h)))
+        .map(|h| params::parse_params(headers::raw_value(raw, h)))
 }
 
 /// The part's name: Content-Disposition `filename`, else Content-Type `name`.
@@ -91,6 +99,19 @@ pub fn walk(
         let body_raw = raw
             .get(part.offset_body as usize..part.offset_end as usize)
             .unwrap_or_default();
+        // mail-parser forgets the transfer encoding of a part it could not decode
+        // (truncated base64): read the header ourselves.
+        let cte = part
+            .headers
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case("Content-Transfer-Encoding"))
+            .map(|h| headers::value_text(raw, h).text.to_ascii_lowercase());
+        let encoding = match cte.as_deref().map(str::trim) {
+            Some("base64") => Encoding::Base64,
+            Some("quoted-printable") => Encoding::QuotedPrintable,
+            Some(_) => Encoding::None,
+            None => part.encoding,
+        };
         let mut problems = Vec::new();
         if part.is_encoding_problem {
             problems.push("corrupt_attachment".to_string());
@@ -111,7 +132,7 @@ pub fn walk(
                 }
             }
             PartType::Message(nested) => {
-                let bytes = if part.encoding == mail_parser::Encoding::None {
+                let bytes = if part.encoding == Encoding::None {
                     body_raw.to_vec()
                 } else {
                     nested.raw_message.to_vec()
@@ -134,7 +155,12 @@ pub fn walk(
             }
             PartType::Text(_) | PartType::Html(_) => {
                 let named = name.text.is_some() || is_attachment;
-                let decoded = text::transfer_decode(body_raw, part.encoding);
+                if ctype.starts_with("multipart/") {
+                    // A multipart without a usable boundary: its parts cannot be found.
+                    ctx.problem("malformed_mime");
+                    continue;
+                }
+                let decoded = text::transfer_decode(body_raw, encoding);
                 if named {
                     docs::add(ctx, found(name, problems, None), decoded);
                     continue;
@@ -142,7 +168,9 @@ pub fn walk(
                 if part.is_encoding_problem && depth == 0 {
                     ctx.problem("malformed_mime");
                 }
-                let Some(b) = bodies.as_deref_mut() else { continue };
+                let Some(b) = bodies.as_deref_mut() else {
+                    continue;
+                };
                 let charset = ct_params.as_ref().and_then(|p| p.get("charset"));
                 let t = super::codec::decode_declared(&decoded, charset.as_deref()).text;
                 match ctype.as_str() {
@@ -153,6 +181,10 @@ pub fn walk(
             }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                 if name.text.is_none() && is_report_part(&ctype) {
+                    continue;
+                }
+                if ctype.starts_with("multipart/") {
+                    ctx.problem("malformed_mime");
                     continue;
                 }
                 docs::add(ctx, found(name, problems, None), bytes.into_owned());

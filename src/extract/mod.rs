@@ -12,6 +12,7 @@ mod headers;
 mod meta;
 mod mime;
 mod names;
+mod params;
 mod question;
 mod robots;
 mod sniff;
@@ -112,7 +113,7 @@ pub struct Extracted {
     pub meta: MessageMeta,
     pub documents: Vec<ExtractedDoc>,
     /// Message-level problems: `cloud_attachment:<name>:<YYYY-MM-DD or unknown>`,
-    /// malformed_mime, too_many_parts, unparseable_message.
+    /// malformed_mime, too_many_parts, unparseable_message, parser_panic.
     pub problems: Vec<String>,
 }
 

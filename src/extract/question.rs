@@ -3,9 +3,24 @@
 //! in the sender's own text (quoted replies and links are ignored).
 
 /// Words that ask. "收到" alone is not here: "附件已发送，收到请回复" asks nothing.
-const ASKING: [&str; 16] = [
-    "请问", "咨询", "询问", "是否", "能否", "可否", "可不可以", "能不能", "有没有", "怎么",
-    "如何", "吗", "收到没", "什么时候", "何时", "哪里",
+const ASKING: [&str; 17] = [
+    "请问",
+    "咨询",
+    "询问",
+    "是否",
+    "能否",
+    "可否",
+    "可不可以",
+    "能不能",
+    "有没有",
+    "怎么",
+    "如何",
+    "吗",
+    "收到没",
+    "收到否",
+    "什么时候",
+    "何时",
+    "哪里",
 ];
 
 /// Markers after which a reply quotes an earlier mail.
@@ -49,7 +64,9 @@ fn asks(text: &str) -> bool {
     chars.iter().enumerate().any(|(i, &c)| {
         c == '?'
             && (i == 0 || chars.get(i - 1).is_some_and(|p| !p.is_ascii()))
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || !n.is_ascii())
+            && chars
+                .get(i + 1)
+                .is_none_or(|n| n.is_whitespace() || !n.is_ascii())
     })
 }
 
@@ -72,7 +89,10 @@ mod tests {
         assert!(q("请问申报表收到了吗", ""));
         assert!(q("咨询", "老师您好，试点学校申报需要盖章吗？"));
         assert!(q("", "材料已于昨天发送，请确认是否收到"));
-        assert!(!q("科普资源申报表-唐山一中", "附件是申报表，请查收，谢谢！"));
+        assert!(!q(
+            "科普资源申报表-唐山一中",
+            "附件是申报表，请查收，谢谢！"
+        ));
         assert!(!q("申报材料", "已发送，收到请回复。"));
         assert!(!q("", "下载：https://mail.163.com/x?p=1&file=2"));
         assert!(!q("申报", "请查收\n> 请问收到了吗？"));

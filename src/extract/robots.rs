@@ -58,11 +58,14 @@ pub fn classify(h: &HeaderList, content_type: &str, subject: &str) -> Option<(Ca
         }
     }
     let subj = subject.to_lowercase();
-    let subj_marker = AUTO_SUBJECTS.iter().find(|m| subj.contains(*m)).or_else(|| {
-        // "休假" alone only at the start ("休假：…", "【休假】…"), not inside a sentence.
-        let s = subj.trim_start_matches(['【', '[', '(', '（']);
-        s.starts_with("休假").then_some(&"休假")
-    });
+    let subj_marker = AUTO_SUBJECTS
+        .iter()
+        .find(|m| subj.contains(*m))
+        .or_else(|| {
+            // "休假" alone only at the start ("休假：…", "【休假】…"), not inside a sentence.
+            let s = subj.trim_start_matches(['【', '[', '(', '（']);
+            s.starts_with("休假").then_some(&"休假")
+        });
     if let Some(m) = subj_marker {
         return Some((Category::Autoreply, reason("Subject", m)));
     }
@@ -107,9 +110,15 @@ mod tests {
 
     #[test]
     fn order_and_reasons() {
-        let h = hs(&[("From", "MAILER-DAEMON@mx.example"), ("Auto-Submitted", "auto-replied")]);
+        let h = hs(&[
+            ("From", "MAILER-DAEMON@mx.example"),
+            ("Auto-Submitted", "auto-replied"),
+        ]);
         let (c, r) = classify(&h, "text/plain", "x").unwrap();
-        assert_eq!((c, r.as_str()), (Category::Bounce, "From: mailer-daemon@mx.example"));
+        assert_eq!(
+            (c, r.as_str()),
+            (Category::Bounce, "From: mailer-daemon@mx.example")
+        );
         let h = hs(&[("Auto-Submitted", "no"), ("List-Id", "<a.b>")]);
         assert_eq!(classify(&h, "text/plain", "x").unwrap().0, Category::Bulk);
         assert_eq!(

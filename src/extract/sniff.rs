@@ -7,7 +7,10 @@ use std::io::{Cursor, Read};
 
 /// Formats that hold other documents.
 pub fn is_container_format(format: &str) -> bool {
-    matches!(format, "zip" | "rar" | "7z" | "gz" | "eml" | "tnef" | "cloud_link")
+    matches!(
+        format,
+        "zip" | "rar" | "7z" | "gz" | "eml" | "tnef" | "cloud_link"
+    )
 }
 
 /// Archives we cannot open (no decoder in the build): recorded, flagged, not expanded.
@@ -66,7 +69,12 @@ pub fn sniff(bytes: &[u8], name: &str) -> String {
     let ext = names::extension(name);
     let head = bytes.get(..16).unwrap_or(bytes);
     let s = |f: &str| f.to_string();
-    if bytes.get(..1024).unwrap_or(bytes).windows(5).any(|w| w == b"%PDF-") {
+    if bytes
+        .get(..1024)
+        .unwrap_or(bytes)
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+    {
         return s("pdf");
     }
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -194,7 +202,10 @@ fn text_family(bytes: &[u8]) -> String {
         return "unknown".into();
     }
     let text = String::from_utf8_lossy(sample);
-    let lower = text.trim_start_matches('\u{FEFF}').trim_start().to_lowercase();
+    let lower = text
+        .trim_start_matches('\u{FEFF}')
+        .trim_start()
+        .to_lowercase();
     if lower.starts_with("<!doctype html")
         || lower.starts_with("<html")
         || lower.get(..512).unwrap_or(&lower).contains("<html")
@@ -211,8 +222,16 @@ fn text_family(bytes: &[u8]) -> String {
 /// line and no non-header line among the first ones.
 fn looks_like_message(text: &str) -> bool {
     const KNOWN: [&str; 10] = [
-        "from", "to", "subject", "date", "message-id", "received", "return-path",
-        "mime-version", "content-type", "x-mailer",
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "mime-version",
+        "content-type",
+        "x-mailer",
     ];
     let mut known = 0;
     for (i, line) in text.lines().take(60).enumerate() {

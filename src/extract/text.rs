@@ -20,7 +20,9 @@ pub fn html_to_text(html: &str) -> String {
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
         out.push_str(&decode_entities(rest.get(..lt).unwrap_or_default()));
-        let Some(tag_and_after) = rest.get(lt..) else { break };
+        let Some(tag_and_after) = rest.get(lt..) else {
+            break;
+        };
         let Some(gt) = tag_and_after.find('>') else {
             rest = "";
             break;
@@ -52,7 +54,12 @@ pub fn html_to_text(html: &str) -> String {
         }
     }
     out.push_str(&decode_entities(rest));
+    // Nested blocks make many empty lines; HTML mails carry no meaningful blank lines.
     normalise_blank(&out)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Trims each line, collapses runs of spaces and of blank lines.

@@ -1,8 +1,21 @@
 //! Form stage: the four application forms (附件1–4) read out of electronic documents,
 //! following `forms.md` (canonical keys, checkbox values, named problems).
 //! Pure: bytes in, fields out, no IO. Untrusted input runs through [`crate::isolate`].
+//!
+//! Every reader (docx, xlsx/xls, PDF text) produces the neutral [`grid::Grid`]; one
+//! label→value engine ([`fields`]) reads all four forms from it; [`validate`] names
+//! the problems.
 
-use crate::model::{Fields, FormKind};
+pub mod checkbox;
+pub mod docx;
+pub mod fields;
+pub mod grid;
+pub mod sheet;
+pub mod spec;
+pub mod text;
+pub mod validate;
+
+use crate::model::{FieldValue, Fields, FormKind};
 use serde::{Deserialize, Serialize};
 
 /// Result of reading one electronic document.
@@ -27,18 +40,75 @@ pub enum FormError {
     Unsupported(String),
 }
 
-/// Reads the form in `bytes` of sniffed `format` (docx, xlsx, xls, pdf-text …).
+/// What to tell the operator when a Word 97 / WPS file arrives and LibreOffice is absent.
+pub const NEEDS_SOFFICE: &str =
+    "安装 LibreOffice (apt-get install libreoffice-writer-nogui) 后运行 kepu-intake reprocess";
+
+/// Reads the form in `bytes` of sniffed `format`: `docx` (also `docm`, `dotx`),
+/// `xlsx`, `xls`, or `pdf-text` / `txt` (UTF-8 text of a PDF). `doc`, `wps`, `rtf`
+/// and `odt` need [`crate::convert`] first.
 pub fn parse_electronic(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-    let _ = bytes;
-    Err(FormError::Unsupported(format.into()))
+    match format {
+        "docx" | "docm" | "dotx" => Ok(parse_grid(&docx::read(bytes)?)),
+        "xlsx" | "xls" => Ok(parse_grid(&sheet::read(format, bytes)?)),
+        "pdf-text" | "txt" => Ok(parse_text(&String::from_utf8_lossy(bytes))),
+        "doc" | "wps" | "rtf" | "odt" => Err(FormError::NeedsConversion(NEEDS_SOFFICE.into())),
+        other => Err(FormError::Unsupported(other.into())),
+    }
+}
+
+/// Reads the fields of whichever form `grid` is.
+pub fn parse_grid(grid: &grid::Grid) -> ParsedForm {
+    let form = identify_form(&grid.all_text()).or_else(|| guess_by_labels(grid));
+    let Some(form) = form else {
+        return ParsedForm::default();
+    };
+    let fields = fields::extract(form, grid);
+    finish(form, fields)
+}
+
+fn finish(form: FormKind, fields: Fields) -> ParsedForm {
+    let problems = validate::problems(form, &fields);
+    ParsedForm {
+        form: Some(form),
+        fields,
+        problems,
+    }
+}
+
+/// A form whose title was deleted: the one with the most of its labels present,
+/// if at least four distinct ones are.
+fn guess_by_labels(grid: &grid::Grid) -> Option<FormKind> {
+    FormKind::ALL
+        .into_iter()
+        .map(|f| (fields::label_hits(f, grid), f))
+        .filter(|(n, _)| *n >= 4)
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, f)| f)
 }
 
 /// Best-effort reading of plain text (a PDF text layer or OCR output).
 pub fn parse_text(text: &str) -> ParsedForm {
-    ParsedForm {
-        form: identify_form(text),
-        ..Default::default()
+    let text = &text::normalize(text);
+    let g = text::grid(text);
+    let form = identify_form(text).or_else(|| guess_by_labels(&g));
+    let Some(form) = form else {
+        return ParsedForm::default();
+    };
+    let g = text::merge_continuations(g, |t| fields::is_label(form, t));
+    let mut fields = fields::extract_text(form, &g);
+    // Options of a checkbox field wrap onto lines of their own in a PDF: read them from
+    // every line that carries a box.
+    let marks = text::choice_lines(text);
+    for s in spec::fields(form) {
+        if let spec::Kind::Choices(opts) = s.kind {
+            let v = checkbox::read_choices(&marks, opts);
+            if !v.is_empty() {
+                fields.insert(s.key.to_string(), FieldValue::Choices(v));
+            }
+        }
     }
+    finish(form, fields)
 }
 
 /// Which form a text is, by its title.
@@ -56,4 +126,12 @@ pub fn identify_form(text: &str) -> Option<FormKind> {
     } else {
         None
     }
+}
+
+/// The applicant named on the form (the value of [`FormKind::applicant_key`]),
+/// whitespace runs collapsed to one space; None when empty.
+pub fn applicant(form: FormKind, fields: &Fields) -> Option<String> {
+    let v = fields.get(form.applicant_key())?.display();
+    let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!v.is_empty()).then_some(v)
 }

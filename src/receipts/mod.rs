@@ -1,2 +1,31 @@
 //! Receipt stage: the Chinese auto-reply to each applicant, sent once by SMTP through an
 //! outbox in SQLite, never to robots (RFC 3834).
+//!
+//! [`policy`] decides who is answered, the pipeline queues the decision with
+//! [`initial_status`], [`outbox::drain`] composes ([`compose`]), sends ([`smtp`]) and
+//! files a copy in the Sent folder ([`sent_folder`]).
+
+pub mod compose;
+pub mod outbox;
+pub mod policy;
+pub mod sent_folder;
+pub mod smtp;
+pub mod template;
+
+pub use outbox::{drain, drain_at, list_text, retry, DrainStats};
+pub use policy::{decide, Decision};
+
+use crate::config::ReceiptMode;
+
+/// The outbox row the pipeline creates for a decision: `(status, reason)` for
+/// [`crate::db::receipts::insert_receipt`]. With receipts off nothing is queued, so
+/// turning them on later does not answer old mail.
+pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (&'static str, Option<String>) {
+    match (decision, mode) {
+        (Decision::Suppress { reason }, _) => ("suppressed", Some(reason.clone())),
+        (Decision::Reply { .. }, ReceiptMode::Off) => {
+            ("suppressed", Some("receipts_off: 回执功能未开启".into()))
+        }
+        (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => ("pending", None),
+    }
+}

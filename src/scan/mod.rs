@@ -156,7 +156,7 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
             }
             if !texts.is_empty() {
                 let text = texts.join("\u{c}\n");
-                info.form = crate::forms::identify_form(&text);
+                info.form = ocr::identify_form(&text);
                 info.ocr_text = Some(text);
             }
         }

@@ -2,7 +2,8 @@
 //! seal turns white and stops hiding the text under it), background-flattened, in the
 //! orientation whose text reads most like one of the four forms.
 
-use super::proc;
+use super::{fuzzy, proc};
+use crate::model::FormKind;
 use image::{GrayImage, ImageFormat, Luma, RgbImage};
 use std::io::Cursor;
 use std::path::Path;
@@ -73,7 +74,10 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
     while i < order.len() {
         let rotation = order[i];
         i += 1;
-        let text = recognise(tesseract, &rotate(&base, rotation))?;
+        let turned = rotate(&base, rotation);
+        let mut level = deskew(&turned);
+        remove_rules(&mut level);
+        let text = recognise(tesseract, &level)?;
         runs += 1;
         let hits = vocabulary_hits(&text);
         let good = reads_like_form(&text, hits);
@@ -118,7 +122,42 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
 
 /// Enough form words (or the form's title) that no other orientation needs trying.
 fn reads_like_form(text: &str, hits: usize) -> bool {
-    crate::forms::identify_form(text).is_some() || hits >= 4
+    identify_form(text).is_some() || hits >= 4
+}
+
+/// The four forms' titles as printed (brackets full-width).
+const TITLES: [(FormKind, &str); 4] = [
+    (FormKind::Expert, "科技教育专家服务团成员推荐表"),
+    (FormKind::Resource, "科普资源申报推荐表"),
+    (FormKind::PilotDistrict, "科技教育试点县（市）区申报表"),
+    (FormKind::PilotSchool, "科技教育试点学校申报表"),
+];
+
+/// Which form an OCR text shows: the forms stage's title rule on the text with OCR's
+/// bracket look-alikes fixed, else the title found with at most one wrong character in
+/// five (OCR drops or misreads title characters too).
+pub fn identify_form(text: &str) -> Option<FormKind> {
+    let fixed: String = text
+        .chars()
+        .map(|c| match c {
+            '(' | '〈' | '<' | '《' | '[' | '{' | '［' => '（',
+            ')' | '〉' | '>' | '》' | ']' | '}' | '］' => '）',
+            c => c,
+        })
+        .collect();
+    if let Some(f) = crate::forms::identify_form(&fixed) {
+        return Some(f);
+    }
+    let hay = fuzzy::compact(&fixed);
+    TITLES
+        .iter()
+        .map(|(f, t)| {
+            let t = fuzzy::compact(t);
+            (*f, fuzzy::approx_find(&t, &hay) as f64 / t.len() as f64)
+        })
+        .filter(|(_, err)| *err <= 0.25)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(f, _)| f)
 }
 
 /// Counts the form words present in `text` (whitespace removed: OCR splits words).
@@ -162,6 +201,132 @@ pub fn prepare(page: &RgbImage) -> GrayImage {
         let v = red.get_pixel(x, y).0[0] as u32;
         Luma([((v * 255) / b).min(255) as u8])
     })
+}
+
+/// Small skew (a page laid crooked on the scanner or photographed askew) found by the
+/// projection profile: text rows give the sharpest row histogram when level.
+pub fn skew_degrees(img: &GrayImage) -> f64 {
+    let (w, h) = img.dimensions();
+    let k = w.max(h).div_ceil(800).max(1);
+    let mut dark = Vec::new();
+    for y in (0..h).step_by(k as usize) {
+        for x in (0..w).step_by(k as usize) {
+            if img.get_pixel(x, y).0[0] < 128 {
+                dark.push(((x / k) as f64, (y / k) as f64));
+            }
+        }
+    }
+    if dark.len() < 300 {
+        return 0.0;
+    }
+    let rows = (h / k) as usize;
+    let pad = (w / k) as usize / 10 + 2; // lines move by at most w·tan(4°) ≈ w/14
+    let mut best = (0.0, f64::MIN);
+    let mut bins = vec![0f64; rows + 2 * pad];
+    for step in -20..=20 {
+        let deg = step as f64 * 0.2;
+        let t = deg.to_radians().tan();
+        bins.iter_mut().for_each(|b| *b = 0.0);
+        for &(x, y) in &dark {
+            let r = (y - x * t).round() as isize + pad as isize;
+            if let Some(b) = usize::try_from(r).ok().and_then(|r| bins.get_mut(r)) {
+                *b += 1.0;
+            }
+        }
+        let energy: f64 = bins.iter().map(|b| b * b).sum();
+        if energy > best.1 {
+            best = (deg, energy);
+        }
+    }
+    best.0
+}
+
+/// Levels the page by its [`skew_degrees`] (bilinear, white fill); no-op when level.
+pub fn deskew(img: &GrayImage) -> GrayImage {
+    let deg = skew_degrees(img);
+    if deg.abs() < 0.1 {
+        return img.clone();
+    }
+    let (w, h) = img.dimensions();
+    let (sin, cos) = deg.to_radians().sin_cos();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let raw = img.as_raw();
+    let at = |x: i64, y: i64| -> f64 {
+        if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+            255.0
+        } else {
+            raw[y as usize * w as usize + x as usize] as f64
+        }
+    };
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+        let sx = cx + dx * cos - dy * sin;
+        let sy = cy + dx * sin + dy * cos;
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let v = at(x0, y0) * (1.0 - fx) * (1.0 - fy)
+            + at(x0 + 1, y0) * fx * (1.0 - fy)
+            + at(x0, y0 + 1) * (1.0 - fx) * fy
+            + at(x0 + 1, y0 + 1) * fx * fy;
+        Luma([v.round().clamp(0.0, 255.0) as u8])
+    })
+}
+
+/// Whitens the form's table rules (long straight dark runs): Tesseract's layout
+/// analysis takes a boxed table for a picture and drops the text in its cells.
+pub fn remove_rules(img: &mut GrayImage) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let dark = |v: u8| v < 160;
+    const EDGE: usize = 2;
+    let min_h = (w / 12).max(60);
+    let min_v = (h / 16).max(60);
+    let raw: &mut [u8] = img;
+    let mut wipe = vec![false; raw.len()];
+    for y in 0..h {
+        let mut x = 0;
+        while x < w {
+            if !dark(raw[y * w + x]) {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < w && dark(raw[y * w + x]) {
+                x += 1;
+            }
+            if x - start >= min_h {
+                // The rule's blurred edges go too, or they come back as "|" and "_".
+                for yy in y.saturating_sub(EDGE)..(y + EDGE + 1).min(h) {
+                    wipe[yy * w + start..yy * w + x]
+                        .iter_mut()
+                        .for_each(|m| *m = true);
+                }
+            }
+        }
+    }
+    for x in 0..w {
+        let mut y = 0;
+        while y < h {
+            if !dark(raw[y * w + x]) {
+                y += 1;
+                continue;
+            }
+            let start = y;
+            while y < h && dark(raw[y * w + x]) {
+                y += 1;
+            }
+            if y - start >= min_v {
+                for xx in x.saturating_sub(EDGE)..(x + EDGE + 1).min(w) {
+                    (start..y).for_each(|yy| wipe[yy * w + xx] = true);
+                }
+            }
+        }
+    }
+    for (v, m) in raw.iter_mut().zip(wipe) {
+        if m {
+            *v = 255;
+        }
+    }
 }
 
 fn rotate(img: &GrayImage, degrees: u32) -> GrayImage {
@@ -234,6 +399,63 @@ pub fn tidy(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_from_imperfect_ocr_titles() {
+        assert_eq!(
+            identify_form("唐山市科技教育试点县〈市)区申报表"),
+            Some(FormKind::PilotDistrict)
+        );
+        assert_eq!(
+            identify_form("资源申报推荐表\n申报单位名称"),
+            Some(FormKind::Resource)
+        );
+        assert_eq!(
+            identify_form("科技教育专家服务团成贝推荐表"),
+            Some(FormKind::Expert)
+        );
+        assert_eq!(identify_form("申报单位名称 联系电话"), None);
+    }
+
+    #[test]
+    fn skew_found_and_removed() {
+        // Dark horizontal "text lines" drawn with a 2° slope.
+        let mut img = GrayImage::from_pixel(800, 600, Luma([255]));
+        let t = 2f64.to_radians().tan();
+        for line in 0..12 {
+            for x in 50..750u32 {
+                let y = 40.0 + line as f64 * 45.0 + x as f64 * t;
+                for dy in 0..4 {
+                    img.put_pixel(x, y as u32 + dy, Luma([0]));
+                }
+            }
+        }
+        assert!(
+            (skew_degrees(&img) - 2.0).abs() < 0.25,
+            "{}",
+            skew_degrees(&img)
+        );
+        assert!(skew_degrees(&deskew(&img)).abs() < 0.25);
+    }
+
+    #[test]
+    fn rules_removed_text_kept() {
+        let mut img = GrayImage::from_pixel(400, 300, Luma([255]));
+        for x in 10..390 {
+            img.put_pixel(x, 100, Luma([0])); // table rule
+        }
+        for y in 10..290 {
+            img.put_pixel(200, y, Luma([0])); // column rule
+        }
+        for x in 50..80 {
+            img.put_pixel(x, 50, Luma([0])); // a character's stroke
+        }
+        remove_rules(&mut img);
+        assert_eq!(img.get_pixel(300, 100).0[0], 255);
+        assert_eq!(img.get_pixel(300, 102).0[0], 255);
+        assert_eq!(img.get_pixel(200, 250).0[0], 255);
+        assert_eq!(img.get_pixel(60, 50).0[0], 0);
+    }
 
     #[test]
     fn tidy_joins_chinese_keeps_latin() {

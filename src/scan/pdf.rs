@@ -47,7 +47,9 @@ fn embedded_pages(bytes: &[u8]) -> Result<Vec<Page>, String> {
         };
         let filters = best.filters.clone().unwrap_or_default();
         let page = match filters.as_slice() {
-            [f] if f == "DCTDecode" => decode_image(best.content, ImageFormat::Jpeg, "pdf/jpeg").ok(),
+            [f] if f == "DCTDecode" => {
+                decode_image(best.content, ImageFormat::Jpeg, "pdf/jpeg").ok()
+            }
             [f] if f == "FlateDecode" => flate_image(&doc, best.id, best.width, best.height),
             [] => raw_image(
                 best.content,
@@ -75,7 +77,10 @@ fn flate_image(doc: &Document, id: lopdf::ObjectId, w: i64, h: i64) -> Option<Pa
     if stream.dict.get(b"DecodeParms").is_ok() {
         return None;
     }
-    let cap = (w.max(0) as usize).saturating_mul(h.max(0) as usize).saturating_mul(3) + 1;
+    let cap = (w.max(0) as usize)
+        .saturating_mul(h.max(0) as usize)
+        .saturating_mul(3)
+        + 1;
     let data = stream.decompressed_content_with_limit(cap).ok()?;
     let cs = stream
         .dict
@@ -83,7 +88,11 @@ fn flate_image(doc: &Document, id: lopdf::ObjectId, w: i64, h: i64) -> Option<Pa
         .ok()
         .and_then(|o| o.as_name().ok())
         .map(|n| String::from_utf8_lossy(n).into_owned());
-    let bpc = stream.dict.get(b"BitsPerComponent").ok().and_then(|o| o.as_i64().ok());
+    let bpc = stream
+        .dict
+        .get(b"BitsPerComponent")
+        .ok()
+        .and_then(|o| o.as_i64().ok());
     raw_image(&data, w, h, cs.as_deref(), bpc)
 }
 
@@ -151,11 +160,14 @@ fn render_into(tool: &Path, bytes: &[u8], dir: &Path) -> Result<Vec<Page>, PageE
     files.sort();
     let mut pages = Vec::new();
     for f in files {
-        let data = std::fs::read(&f).map_err(|e| PageError::Pdf(format!("{}: {e}", f.display())))?;
+        let data =
+            std::fs::read(&f).map_err(|e| PageError::Pdf(format!("{}: {e}", f.display())))?;
         pages.push(decode_image(&data, ImageFormat::Png, "pdf/rendered")?);
     }
     if pages.is_empty() {
-        return Err(PageError::Pdf("pdftoppm 没有输出页面 rendered no pages".into()));
+        return Err(PageError::Pdf(
+            "pdftoppm 没有输出页面 rendered no pages".into(),
+        ));
     }
     Ok(pages)
 }

@@ -68,8 +68,18 @@ pub fn run(
             })
         })
     };
-    let out = reader(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let err = reader(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
 
     let start = Instant::now();
     let status = loop {
@@ -102,10 +112,7 @@ pub fn run(
         return Err(ProcError::Failed {
             tool,
             status: status.to_string(),
-            stderr: String::from_utf8_lossy(&stderr)
-                .chars()
-                .take(300)
-                .collect(),
+            stderr: String::from_utf8_lossy(&stderr).chars().take(300).collect(),
         });
     }
     Ok(Output { stdout })

@@ -81,7 +81,11 @@ fn shrink(page: &RgbImage) -> RgbImage {
                     s[2] += p[2] as u32;
                 }
             }
-            out.put_pixel(x, y, image::Rgb([(s[0] / n) as u8, (s[1] / n) as u8, (s[2] / n) as u8]));
+            out.put_pixel(
+                x,
+                y,
+                image::Rgb([(s[0] / n) as u8, (s[1] / n) as u8, (s[2] / n) as u8]),
+            );
         }
     }
     out
@@ -119,7 +123,9 @@ pub fn is_red(r: u8, g: u8, b: u8) -> bool {
 }
 
 fn red_mask(img: &RgbImage) -> Vec<bool> {
-    img.pixels().map(|p| is_red(p.0[0], p.0[1], p.0[2])).collect()
+    img.pixels()
+        .map(|p| is_red(p.0[0], p.0[1], p.0[2]))
+        .collect()
 }
 
 /// Binary dilation with a (2r+1)² square, as two running-count passes.

@@ -1,4 +1,13 @@
-//! Integration tests, one binary: each stage has its own module.
+//! The one integration-test binary; each area's tests are a module.
 
+mod cli;
+mod extract;
+mod forms;
+mod imap;
 mod operators;
+mod pipeline;
+mod receipts;
+mod receipts_dovecot;
 mod scan;
+mod smtp_support;
+mod support;

@@ -33,7 +33,10 @@ fn cases() -> Vec<(String, PathBuf)> {
 }
 
 fn ext(p: &Path) -> String {
-    p.extension().unwrap().to_string_lossy().to_ascii_lowercase()
+    p.extension()
+        .unwrap()
+        .to_string_lossy()
+        .to_ascii_lowercase()
 }
 
 /// Golden runner: seal decision and page count always; with Tesseract installed also
@@ -67,8 +70,8 @@ fn scan_fixtures_golden() {
             "pages": info.pages,
             "ocr_contains": expected["ocr_contains"].clone(),
         });
-        let mut ok = expected["stamped"] == actual["stamped"]
-            && expected["pages"] == actual["pages"];
+        let mut ok =
+            expected["stamped"] == actual["stamped"] && expected["pages"] == actual["pages"];
         if ocr_ran {
             ok &= expected["form"] == actual["form"];
             let text: String = info
@@ -109,8 +112,7 @@ fn scan_fixtures_golden() {
             )
             .unwrap();
         } else {
-            std::fs::write(&actual_path, serde_json::to_string_pretty(&actual).unwrap())
-                .unwrap();
+            std::fs::write(&actual_path, serde_json::to_string_pretty(&actual).unwrap()).unwrap();
             failures.push(format!("{case}: expected {expected} got {actual}"));
         }
     }
@@ -168,12 +170,24 @@ fn scan_garbage_is_a_problem_not_a_panic() {
     let info = analyze("jpg", b"\xff\xd8\xff\xe0 not really a jpeg", &opts);
     assert_eq!(info.pages, 0);
     assert_eq!(info.stamped, None);
-    assert!(info.problems[0].starts_with("scan_unreadable:"), "{:?}", info.problems);
+    assert!(
+        info.problems[0].starts_with("scan_unreadable:"),
+        "{:?}",
+        info.problems
+    );
     let info = analyze("pdf", b"%PDF-1.4\n1 0 obj <<", &opts);
     assert_eq!(info.pages, 0);
-    assert!(info.problems[0].starts_with("scan_unreadable:"), "{:?}", info.problems);
+    assert!(
+        info.problems[0].starts_with("scan_unreadable:"),
+        "{:?}",
+        info.problems
+    );
     let info = analyze("heic", b"....", &opts);
-    assert!(info.problems[0].starts_with("scan_unreadable:"), "{:?}", info.problems);
+    assert!(
+        info.problems[0].starts_with("scan_unreadable:"),
+        "{:?}",
+        info.problems
+    );
 }
 
 // ---- matching ----
@@ -189,7 +203,14 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
         .collect()
 }
 
-fn resource(doc: i64, message: i64, unit: &str, person: &str, phone: &str, from: &str) -> ElectronicSide {
+fn resource(
+    doc: i64,
+    message: i64,
+    unit: &str,
+    person: &str,
+    phone: &str,
+    from: &str,
+) -> ElectronicSide {
     ElectronicSide {
         doc,
         message,
@@ -212,7 +233,14 @@ const OCR_KJG: &str = "科 普 资 源 申 报 推 荐 表\n申 报 单 位 名 
 
 #[test]
 fn match_later_scan_from_colleague_with_lying_name() {
-    let e = resource(10, 1, "唐山市科学技术馆", "刘建国", "0315-2826617", "office@ts-kjg.cn");
+    let e = resource(
+        10,
+        1,
+        "唐山市科学技术馆",
+        "刘建国",
+        "0315-2826617",
+        "office@ts-kjg.cn",
+    );
     let scan = ScanSide {
         doc: 20,
         message: 2,
@@ -225,7 +253,10 @@ fn match_later_scan_from_colleague_with_lying_name() {
     let s = score(&scan, &e);
     // domain 0.12 + form 0.15 + applicant 0.30 + phone 0.15 + contact 0.10 + time 0.05
     assert!((s - 0.87).abs() < 1e-9, "score {s}");
-    assert_eq!(assign(&[scan.clone()], &[e.clone()], 0.4), vec![Some((0, s))]);
+    assert_eq!(
+        assign(&[scan.clone()], &[e.clone()], 0.4),
+        vec![Some((0, s))]
+    );
 
     // Without OCR only the weak evidence is left: domain, time (form unknown).
     let blind = ScanSide {
@@ -239,8 +270,22 @@ fn match_later_scan_from_colleague_with_lying_name() {
 
 #[test]
 fn match_picks_right_candidate_by_ocr_names_and_phone() {
-    let a = resource(10, 1, "唐山市第一中学", "王丽华", "13831512345", "tsyz@126.com");
-    let b = resource(11, 2, "唐山市第十中学", "李春梅", "13832298765", "tssz@126.com");
+    let a = resource(
+        10,
+        1,
+        "唐山市第一中学",
+        "王丽华",
+        "13831512345",
+        "tsyz@126.com",
+    );
+    let b = resource(
+        11,
+        2,
+        "唐山市第十中学",
+        "李春梅",
+        "13832298765",
+        "tssz@126.com",
+    );
     // Scanned at a print shop and sent from a third 126.com address; OCR misread one
     // character of the unit name, so both unit names are one edit away from it, and
     // only the contact person and phone tell them apart.
@@ -262,8 +307,22 @@ fn match_picks_right_candidate_by_ocr_names_and_phone() {
 
 #[test]
 fn match_one_to_one_best_first() {
-    let a = resource(10, 1, "唐山市第一中学", "王丽华", "13831512345", "tsyz@126.com");
-    let b = resource(11, 2, "唐山市科学技术馆", "刘建国", "0315-2826617", "office@ts-kjg.cn");
+    let a = resource(
+        10,
+        1,
+        "唐山市第一中学",
+        "王丽华",
+        "13831512345",
+        "tsyz@126.com",
+    );
+    let b = resource(
+        11,
+        2,
+        "唐山市科学技术馆",
+        "刘建国",
+        "0315-2826617",
+        "office@ts-kjg.cn",
+    );
     let scan_b = ScanSide {
         doc: 40,
         message: 2,
@@ -288,11 +347,20 @@ fn match_one_to_one_best_first() {
 
 #[test]
 fn match_below_threshold_stays_unmatched() {
-    let a = resource(10, 1, "唐山市第一中学", "王丽华", "13831512345", "tsyz@126.com");
+    let a = resource(
+        10,
+        1,
+        "唐山市第一中学",
+        "王丽华",
+        "13831512345",
+        "tsyz@126.com",
+    );
     let scan = ScanSide {
         doc: 50,
         message: 9,
-        ocr_text: Some("唐山市科技教育试点学校申报表\n申报学校 迁安市第三实验小学\n电话 13930561278".into()),
+        ocr_text: Some(
+            "唐山市科技教育试点学校申报表\n申报学校 迁安市第三实验小学\n电话 13930561278".into(),
+        ),
         form: Some(FormKind::PilotSchool),
         from: Some("qasx@163.com".into()),
         received_at: at("2022-07-18T10:00:00+08:00"),
@@ -305,7 +373,14 @@ fn match_below_threshold_stays_unmatched() {
 
 #[test]
 fn match_same_message_without_ocr() {
-    let e = resource(10, 7, "唐山市第一中学", "王丽华", "13831512345", "tsyz@126.com");
+    let e = resource(
+        10,
+        7,
+        "唐山市第一中学",
+        "王丽华",
+        "13831512345",
+        "tsyz@126.com",
+    );
     let scan = ScanSide {
         doc: 60,
         message: 7,

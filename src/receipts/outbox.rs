@@ -1,0 +1,563 @@
+//! The outbox drain: sends due receipts at most once each, within the per-sender window
+//! and the global rate, and records every outcome in SQLite as it happens.
+//!
+//! Exactly-once, as far as SMTP allows:
+//! * a row goes `pending → sending` in its own committed transaction after the server
+//!   accepted MAIL and RCPT and before `DATA`; it goes `sending → sent` (with the
+//!   server's reply) the moment the `250` after the body arrives;
+//! * a row found in `sending` when a drain starts was left by a process that stopped
+//!   mid-conversation. It is never sent again blindly: when its Message-ID is in
+//!   `smtp.sent_folder` (servers such as NetEase can file SMTP mail there) it is `sent`;
+//!   otherwise it becomes `failed` with an `uncertain:` reason and waits for an
+//!   operator (`receipts --retry ID`, which reuses the same Message-ID so a copy that
+//!   did go out can be recognised);
+//! * the one window in which a duplicate is still possible: the process dies (or the
+//!   connection drops) after the server has the final `.` of DATA and before the `250`
+//!   is committed, and the operator then retries although the first copy arrived.
+//!   A rejected `DATA` (4xx/5xx) is definite and handled like any refusal.
+//!
+//! Per-sender window (`per_sender_window_s`, 0 = off): receipts to one address that
+//! were queued within one window of the oldest still-unsent one are folded into it
+//! (`suppressed`, `folded_into:<id>`) and that one receipt covers all their messages.
+//! A receipt whose address already got one less than a window ago waits (stays
+//! `pending`, due when the window closes, no attempt counted) and then goes out on its
+//! own. Only one drain may run at a time (the daemon holds the data-dir lock).
+//!
+//! After the sends, receipts that went out are copied to `smtp.sent_folder` over the
+//! `[imap]` account ([`super::sent_folder`]), best effort.
+
+use super::compose::{build_message, compose, our_message_id, ComposeContext, Threading};
+use super::smtp::{Outcome, Session};
+use super::template::Template;
+use crate::config::{Config, ReceiptMode};
+use crate::db::receipts::ReceiptRow;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::report::dump::{Dump, DumpMessage};
+use chrono::{DateTime, FixedOffset};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Transient failures of one message before it is given up as `failed`.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// First retry delay; doubles each attempt up to [`MAX_BACKOFF_S`].
+pub const FIRST_BACKOFF_S: i64 = 60;
+pub const MAX_BACKOFF_S: i64 = 3600;
+
+/// What one drain did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainStats {
+    /// Accepted by the SMTP server.
+    pub sent: usize,
+    /// Written as `.eml` in dry-run mode.
+    pub dry_run: usize,
+    /// Put back with a later due time after a transient failure.
+    pub deferred: usize,
+    /// Refused for good, or given up.
+    pub failed: usize,
+    /// Folded into an earlier receipt to the same sender.
+    pub folded: usize,
+    /// Waiting for the per-sender window to close.
+    pub waiting: usize,
+    /// Found in `sending` (a process stopped mid-conversation) or lost after DATA.
+    pub uncertain: usize,
+    /// Due but absent from the dump (left pending).
+    pub skipped: usize,
+    /// The last connection-level error, if any.
+    pub last_error: Option<String>,
+    /// Copies stored in `smtp.sent_folder`.
+    pub copied: usize,
+    /// Why the Sent-folder copy failed, if it did (receipts stay `sent`).
+    pub copy_error: Option<String>,
+}
+
+/// Drains the outbox now. See [`drain_at`].
+pub async fn drain(
+    cfg: &Config,
+    db: &mut Db,
+    dump: &Dump,
+    shutdown: &CancellationToken,
+) -> Result<DrainStats> {
+    drain_at(cfg, db, dump, shutdown, crate::time::now()).await
+}
+
+/// Drains the outbox as if the clock read `start` when it began (tests move time).
+/// `dump` must be current: receipts are composed from it. Returns when nothing more
+/// is due, or when `shutdown` fires (between messages, never mid-conversation).
+pub async fn drain_at(
+    cfg: &Config,
+    db: &mut Db,
+    dump: &Dump,
+    shutdown: &CancellationToken,
+    start: DateTime<FixedOffset>,
+) -> Result<DrainStats> {
+    let mut stats = DrainStats::default();
+    if cfg.receipts.mode == ReceiptMode::Off {
+        return Ok(stats);
+    }
+    // A second drain in this process would take the first one's live `sending` rows
+    // for leftovers of a crash; other processes are kept out by the data-dir lock.
+    let _one_at_a_time = DRAINING.lock().await;
+    let began = Instant::now();
+    let clock = move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();
+
+    recover_sending(cfg, db, &clock(), &mut stats).await?;
+    let template = Template::load(cfg.receipts.template_file.as_deref())?;
+    let deadline = cfg.intake.deadline().ok();
+    let ctx = ComposeContext {
+        template: &template,
+        contact: &cfg.receipts.contact,
+        deadline,
+    };
+    let window = i64::try_from(cfg.receipts.per_sender_window_s).unwrap_or(i64::MAX);
+
+    let pending = db.receipts_with_status(&["pending"])?;
+    let pending = fold_same_sender(db, pending, window, &mut stats)?;
+    let now = crate::time::fmt(&clock());
+    let due: Vec<ReceiptRow> = pending
+        .into_iter()
+        .filter(|r| {
+            r.next_attempt_at
+                .as_deref()
+                .is_none_or(|t| t <= now.as_str())
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(stats);
+    }
+
+    let dry_dir = dry_run_dir(cfg);
+    let mut limiter = RateLimiter::new(db, cfg.receipts.max_per_minute, &clock())?;
+    let mut session: Option<Session> = None;
+    let mut copies: Vec<Vec<u8>> = Vec::new();
+    for (i, r) in due.iter().enumerate() {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        if let Some(until) = window_open_until(db, r, window)? {
+            if until > clock() {
+                let reason = format!(
+                    "waiting: per-sender window, 同一发件人 {window} 秒内只发一封回执，{} 后发送",
+                    crate::time::fmt_human(&until)
+                );
+                db.receipt_defer(r.id, &crate::time::fmt(&until), &reason, None, false)?;
+                stats.waiting += 1;
+                continue;
+            }
+        }
+        let Some(messages) = messages_of(db, dump, r)? else {
+            tracing::warn!(
+                receipt = r.id,
+                message = r.message,
+                "receipt skipped: message not in the dump"
+            );
+            stats.skipped += 1;
+            continue;
+        };
+        let receipt = compose(&ctx, dump, &messages);
+        let our_id = r
+            .our_message_id
+            .clone()
+            .unwrap_or_else(|| our_message_id(r.id, r.message, &r.created_at));
+        let answers: Vec<String> = messages
+            .iter()
+            .filter_map(|m| m.message_id.clone())
+            .collect();
+        let th = Threading {
+            answers: &answers,
+            our_message_id: &our_id,
+            date: std::time::SystemTime::now(),
+        };
+        let msg = match build_message(&receipt, &cfg.smtp.from, &r.to_addr, &th) {
+            Ok(m) => m,
+            Err(e) => {
+                db.receipt_mark_failed(r.id, &format!("compose: {e}"), None)?;
+                stats.failed += 1;
+                continue;
+            }
+        };
+        let bytes = msg.formatted();
+
+        if cfg.receipts.mode == ReceiptMode::DryRun {
+            write_eml(&dry_dir, r.id, &bytes)?;
+            db.receipt_mark_sent(r.id, &our_id, "dry-run", &crate::time::fmt(&clock()))?;
+            stats.dry_run += 1;
+            continue;
+        }
+
+        if !limiter.wait_for_slot(shutdown).await {
+            break;
+        }
+        if session.as_ref().is_none_or(|s| !s.is_usable()) {
+            if let Some(old) = session.take() {
+                old.quit().await;
+            }
+            match Session::connect(&cfg.smtp).await {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    // Nothing was sent: every due row backs off together, so the next
+                    // drain does not hammer a server that is down.
+                    let text = e.to_string();
+                    tracing::warn!(error = %text, "SMTP connection failed; receipts deferred");
+                    for rest in &due[i..] {
+                        defer(db, rest, &format!("connect: {text}"), None, true, &clock())?;
+                        stats.deferred += 1;
+                    }
+                    stats.last_error = Some(text);
+                    break;
+                }
+            }
+        }
+        let Some(s) = session.as_mut() else { break };
+        // Captured by value (`&mut Db`, an atomic) so the drain future stays `Send`.
+        let reached_data = AtomicBool::new(false);
+        let (flag, dbm, id) = (&reached_data, &mut *db, &our_id);
+        let outcome = s
+            .send(msg.envelope(), &bytes, move || {
+                dbm.receipt_mark_sending(r.id, id)?;
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await?;
+        limiter.used();
+        match outcome {
+            Outcome::Accepted(reply) => {
+                db.receipt_mark_sent(r.id, &our_id, &reply, &crate::time::fmt(&clock()))?;
+                tracing::info!(receipt = r.id, to = %r.to_addr, %reply, "receipt sent");
+                stats.sent += 1;
+                copies.push(bytes);
+            }
+            Outcome::Transient(reply) => {
+                if r.attempts + 1 >= MAX_ATTEMPTS {
+                    let reason = format!("gave_up: {} 次尝试均失败: {reply}", r.attempts + 1);
+                    db.receipt_mark_failed(r.id, &reason, Some(&reply))?;
+                    stats.failed += 1;
+                } else {
+                    let reason = format!("deferred: {reply}");
+                    let counted = !reached_data.load(Ordering::SeqCst);
+                    defer(db, r, &reason, Some(&reply), counted, &clock())?;
+                    stats.deferred += 1;
+                }
+            }
+            Outcome::Permanent(reply) => {
+                db.receipt_mark_failed(r.id, &format!("rejected: {reply}"), Some(&reply))?;
+                tracing::warn!(receipt = r.id, to = %r.to_addr, %reply, "receipt refused");
+                stats.failed += 1;
+            }
+            Outcome::Uncertain(err) => {
+                let reason = format!(
+                    "uncertain: connection lost after the message was sent, before the server's reply ({err}); check the Sent folder then run receipts --retry {}",
+                    r.id
+                );
+                db.receipt_mark_failed(r.id, &reason, None)?;
+                stats.uncertain += 1;
+            }
+        }
+    }
+    if let Some(s) = session.take() {
+        s.quit().await;
+    }
+    if !cfg.smtp.sent_folder.is_empty() && cfg.imap.is_configured() {
+        match super::sent_folder::append_copies(cfg, &copies).await {
+            Ok(n) => stats.copied = n,
+            Err(e) => {
+                tracing::warn!(error = %e, folder = %cfg.smtp.sent_folder, "receipts not copied to the Sent folder");
+                stats.copy_error = Some(e.to_string());
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Rows a stopped process left in `sending` are never sent again blindly: one whose
+/// Message-ID is in the Sent folder (filed there by the SMTP server) is `sent`; any
+/// other becomes `failed` as `uncertain` for an operator to check.
+async fn recover_sending(
+    cfg: &Config,
+    db: &mut Db,
+    now: &DateTime<FixedOffset>,
+    stats: &mut DrainStats,
+) -> Result<()> {
+    let stale = db.receipts_with_status(&["sending"])?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = stale
+        .iter()
+        .map(|r| r.our_message_id.clone().unwrap_or_default())
+        .collect();
+    let lookup = !cfg.smtp.sent_folder.is_empty() && cfg.imap.is_configured();
+    let found = if lookup {
+        match super::sent_folder::find_message_ids(cfg, &ids).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for interrupted receipts in the Sent folder");
+                stats.copy_error = Some(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for (i, r) in stale.iter().enumerate() {
+        let in_folder = found.as_ref().is_some_and(|f| f.get(i) == Some(&true));
+        if in_folder {
+            let reply = format!(
+                "found in Sent folder {} after restart",
+                cfg.smtp.sent_folder
+            );
+            db.receipt_mark_sent(r.id, &ids[i], &reply, &crate::time::fmt(now))?;
+            stats.sent += 1;
+            continue;
+        }
+        let checked = if found.is_some() {
+            "not found in the Sent folder; "
+        } else {
+            ""
+        };
+        let reason = format!(
+            "uncertain: process stopped during SMTP; {checked}check the Sent folder then run receipts --retry {}",
+            r.id
+        );
+        db.receipt_mark_failed(r.id, &reason, None)?;
+        tracing::warn!(
+            receipt = r.id,
+            "receipt left in 'sending' by a stopped process marked failed (uncertain)"
+        );
+        stats.uncertain += 1;
+    }
+    Ok(())
+}
+
+/// Folds pending receipts into the oldest unsent one to the same address queued less
+/// than a window before them; returns the rows that remain pending.
+fn fold_same_sender(
+    db: &Db,
+    pending: Vec<ReceiptRow>,
+    window: i64,
+    stats: &mut DrainStats,
+) -> Result<Vec<ReceiptRow>> {
+    if window <= 0 {
+        return Ok(pending);
+    }
+    let mut kept: Vec<ReceiptRow> = Vec::with_capacity(pending.len());
+    for r in pending {
+        let created = crate::time::parse_rfc3339(&r.created_at);
+        let into = kept.iter().find(|e| {
+            e.to_addr.eq_ignore_ascii_case(&r.to_addr)
+                && match (crate::time::parse_rfc3339(&e.created_at), created) {
+                    (Some(a), Some(b)) => (b - a).num_seconds() <= window,
+                    _ => false,
+                }
+        });
+        match into {
+            Some(e) => {
+                db.receipt_fold(r.id, e.id)?;
+                stats.folded += 1;
+            }
+            None => kept.push(r),
+        }
+    }
+    Ok(kept)
+}
+
+/// When the address's previous receipt went out less than a window ago: the instant
+/// the window closes.
+fn window_open_until(
+    db: &Db,
+    r: &ReceiptRow,
+    window: i64,
+) -> Result<Option<DateTime<FixedOffset>>> {
+    if window <= 0 {
+        return Ok(None);
+    }
+    Ok(db
+        .receipt_last_sent_to(&r.to_addr)?
+        .and_then(|t| crate::time::parse_rfc3339(&t))
+        .map(|t| t + chrono::Duration::seconds(window)))
+}
+
+/// The receipt's own message, then those folded into it, from the dump.
+fn messages_of<'a>(
+    db: &Db,
+    dump: &'a Dump,
+    r: &ReceiptRow,
+) -> Result<Option<Vec<&'a DumpMessage>>> {
+    let find = |id: i64| dump.messages.iter().find(|m| m.id == id);
+    let Some(first) = find(r.message) else {
+        return Ok(None);
+    };
+    let mut out = vec![first];
+    for f in db.receipts_folded_into(r.id)? {
+        if let Some(m) = find(f.message) {
+            out.push(m);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn backoff(attempt: i64) -> chrono::Duration {
+    let exp = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+    let secs = FIRST_BACKOFF_S.saturating_mul(2_i64.saturating_pow(exp));
+    chrono::Duration::seconds(secs.min(MAX_BACKOFF_S))
+}
+
+fn defer(
+    db: &Db,
+    r: &ReceiptRow,
+    reason: &str,
+    reply: Option<&str>,
+    count_attempt: bool,
+    now: &DateTime<FixedOffset>,
+) -> Result<()> {
+    let next = *now + backoff(r.attempts + 1);
+    db.receipt_defer(r.id, &crate::time::fmt(&next), reason, reply, count_attempt)
+}
+
+fn dry_run_dir(cfg: &Config) -> PathBuf {
+    cfg.receipts
+        .dry_run_dir
+        .clone()
+        .unwrap_or_else(|| cfg.storage.data_dir.join("receipts-dry-run"))
+}
+
+/// `<dir>/<id>.eml`, written whole or not at all.
+fn write_eml(dir: &Path, id: i64, bytes: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = dir.join(format!(".{id}.eml.tmp"));
+    let path = dir.join(format!("{id}.eml"));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+}
+
+/// At most `max` messages handed to SMTP in any 60 seconds (0 = no limit), counting
+/// those sent by earlier drains.
+struct RateLimiter {
+    max: usize,
+    /// When each recent send stops counting.
+    frees_at: VecDeque<Instant>,
+}
+
+impl RateLimiter {
+    fn new(db: &Db, max_per_minute: u32, now: &DateTime<FixedOffset>) -> Result<RateLimiter> {
+        let max = max_per_minute as usize;
+        let mut frees_at = VecDeque::new();
+        if max > 0 {
+            let since = *now - chrono::Duration::seconds(60);
+            let base = Instant::now();
+            for t in db.receipt_sent_times_since(&crate::time::fmt(&since))? {
+                if let Some(t) = crate::time::parse_rfc3339(&t) {
+                    let left = (t + chrono::Duration::seconds(60) - *now)
+                        .to_std()
+                        .unwrap_or_default();
+                    frees_at.push_back(base + left);
+                }
+            }
+        }
+        Ok(RateLimiter { max, frees_at })
+    }
+
+    /// Sleeps until a send is allowed; false when `shutdown` fired first.
+    async fn wait_for_slot(&mut self, shutdown: &CancellationToken) -> bool {
+        if self.max == 0 {
+            return true;
+        }
+        loop {
+            let now = Instant::now();
+            while self.frees_at.front().is_some_and(|t| *t <= now) {
+                self.frees_at.pop_front();
+            }
+            let Some(first) = self.frees_at.front().copied() else {
+                return true;
+            };
+            if self.frees_at.len() < self.max {
+                return true;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(first.into()) => {}
+                _ = shutdown.cancelled() => return false,
+            }
+        }
+    }
+
+    fn used(&mut self) {
+        if self.max > 0 {
+            self.frees_at
+                .push_back(Instant::now() + Duration::from_secs(60));
+        }
+    }
+}
+
+/// Pending, sending and failed receipts as a table for `kepu-intake receipts`.
+pub fn list_text(db: &Db) -> Result<String> {
+    let rows = db.receipts_with_status(&["pending", "sending", "failed"])?;
+    if rows.is_empty() {
+        return Ok("没有待发送或失败的回执 / no pending or failed receipts\n".into());
+    }
+    let mut out = String::from("ID\t状态\t收件人\t尝试\t下次尝试\t邮件主题\t原因 / 服务器回复\n");
+    for r in rows {
+        let subject = db
+            .receipt_message_summary(r.message)?
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        let why = match (&r.reason, &r.smtp_reply) {
+            (Some(a), Some(b)) if !a.contains(b.as_str()) => format!("{a} / {b}"),
+            (Some(a), _) => a.clone(),
+            (None, Some(b)) => b.clone(),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            r.id,
+            status_zh(&r.status),
+            r.to_addr,
+            r.attempts,
+            r.next_attempt_at
+                .as_deref()
+                .and_then(crate::time::parse_rfc3339)
+                .map(|t| crate::time::fmt_human(&t))
+                .unwrap_or_else(|| "-".into()),
+            subject.replace(['\t', '\n'], " "),
+            why.replace(['\t', '\n'], " "),
+        ));
+    }
+    Ok(out)
+}
+
+fn status_zh(s: &str) -> &'static str {
+    match s {
+        "pending" => "待发送 pending",
+        "sending" => "发送中 sending",
+        "failed" => "失败 failed",
+        "sent" => "已发送 sent",
+        "suppressed" => "不发送 suppressed",
+        _ => "未知",
+    }
+}
+
+/// Queues a failed (or deliberately suppressed) receipt again, due at once, with the
+/// same Message-ID as before.
+pub fn retry(db: &Db, id: i64) -> Result<()> {
+    let r = db
+        .receipt(id)?
+        .ok_or_else(|| Error::Other(format!("回执 {id} 不存在 / receipt {id} not found")))?;
+    match r.status.as_str() {
+        "pending" => Ok(()),
+        "failed" | "suppressed" => {
+            let was = r.reason.unwrap_or_default();
+            db.receipt_requeue(id, &format!("retry requested by operator (was: {was})"))
+        }
+        "sent" => Err(Error::Other(format!(
+            "回执 {id} 已于 {} 发送，不再重发 / receipt {id} was already sent",
+            r.sent_at.unwrap_or_default()
+        ))),
+        other => Err(Error::Other(format!(
+            "回执 {id} 状态为 {other}，不能重发 / receipt {id} is {other}, cannot retry"
+        ))),
+    }
+}
