@@ -792,7 +792,7 @@ async fn real_database_feeds_the_workbook_and_the_page() {
     let r = wb.worksheet_range("科普资源").unwrap();
     let row: Vec<String> = r
         .rows()
-        .find(|row| row[1].to_string() == "唐山市科技馆")
+        .find(|row| row[1] == calamine::Data::String("唐山市科技馆".into()))
         .expect("row of 唐山市科技馆")
         .iter()
         .map(|c| c.to_string())
