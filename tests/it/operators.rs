@@ -760,3 +760,75 @@ fn xlsx_export_survives_text_beyond_excels_cell_limit() {
     );
     assert!(cell.chars().count() <= 32_767);
 }
+
+// ---------------------------------------------------------------- over the real pipeline
+
+/// The sample mailbox imported by the binary, then read back through the real loader:
+/// the workbook and the web page must show what `dump --json` holds, and a download
+/// must return the stored bytes.
+#[tokio::test]
+async fn real_database_feeds_the_workbook_and_the_page() {
+    use crate::support::intake::Intake;
+    use sha2::{Digest, Sha256};
+    let it = Intake::new(None);
+    let mailbox = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-mailbox");
+    it.run_ok(&["import", mailbox.to_str().unwrap()]);
+
+    let mut cfg = kepu_intake::config::Config::default();
+    cfg.storage.data_dir = it.data_dir.clone();
+    let db = kepu_intake::db::Db::open(&cfg.storage.db_path()).unwrap();
+    let dump = db.load_dump().unwrap();
+    let museum = dump
+        .applications
+        .iter()
+        .find(|a| a.applicant == "唐山市科技馆")
+        .expect("the sample's resource application");
+
+    // Workbook from the real state.
+    use calamine::Reader;
+    let xlsx = it.dir().join("real.xlsx");
+    export::write_xlsx(&dump, &xlsx).unwrap();
+    let mut wb = calamine::open_workbook_auto(&xlsx).unwrap();
+    let r = wb.worksheet_range("科普资源").unwrap();
+    let row: Vec<String> = r
+        .rows()
+        .find(|row| row[1] == calamine::Data::String("唐山市科技馆".into()))
+        .expect("row of 唐山市科技馆")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(row[0], museum.id.to_string());
+    assert_eq!(row[2], "齐全");
+    assert_eq!(row[11], "科普讲座、科普展示、科普资源包");
+
+    // The page over the same database.
+    let state = web::db_state(&cfg, TOKEN.to_string());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, web::router(state)).await.unwrap() });
+    let page = get(addr, &format!("/apps/{}", museum.id), &[AUTH]).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("唐山市科技馆"));
+    let scan_id = museum.scan.expect("the museum's scan");
+    let scan = dump
+        .messages
+        .iter()
+        .flat_map(|m| m.documents.iter())
+        .find(|d| d.id == scan_id)
+        .unwrap();
+    let r = get(addr, &format!("/doc/{scan_id}"), &[AUTH]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(hex::encode(Sha256::digest(&r.body)), scan.sha256);
+    let metrics = get(addr, "/metrics", &[AUTH]).await.text();
+    let apps = dump.applications.len();
+    let sum: usize = metrics
+        .lines()
+        .filter(|l| l.starts_with("kepu_applications{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(sum, apps);
+    assert!(
+        metrics.contains("kepu_messages_total{category=\"bounce\"} 1"),
+        "{metrics}"
+    );
+}
