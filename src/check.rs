@@ -69,32 +69,34 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
     if cfg.receipts.mode == ReceiptMode::Send {
         out.push(Check::new("SMTP", true, smtp(cfg).await));
     }
-    out.push(tool(cfg.tools.soffice.as_str(), "soffice", "LibreOffice (.doc/.wps)", "apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk"));
+    // The same look-ups the pipeline uses, so "found" here means "used" there.
+    let tools = &cfg.tools;
     out.push(tool(
-        cfg.tools.tesseract.as_str(),
-        "tesseract",
+        crate::convert::soffice(tools),
+        "LibreOffice (.doc/.wps)",
+        "soffice",
+        "apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk",
+    ));
+    out.push(tool(
+        crate::scan::ScanOptions::detect(tools).tesseract,
         "Tesseract OCR (扫描件识别)",
+        "tesseract",
         "apt-get install tesseract-ocr tesseract-ocr-chi-sim",
     ));
     out.push(tool(
-        "",
-        "pdftotext",
+        crate::convert::pdftotext(tools),
         "poppler (PDF)",
+        "pdftotext",
         "apt-get install poppler-utils poppler-data",
     ));
     out
 }
 
-fn tool(configured: &str, default: &str, what: &str, install: &str) -> Check {
-    let name = if configured.is_empty() {
-        default
-    } else {
-        configured
-    };
+fn tool(found: Option<std::path::PathBuf>, what: &str, name: &str, install: &str) -> Check {
     Check::new(
         what,
         false,
-        crate::commands::which(name)
+        found
             .map(|p| format!("{}", p.display()))
             .ok_or_else(|| format!("未找到 {name} — 安装 install: {install}")),
     )

@@ -52,26 +52,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v).map_err(|e| Error::Other(format!("JSON: {e}")))
 }
 
+/// Whether scans will be OCR'd: the scan stage's own tool look-up.
 pub fn ocr_available(cfg: &Config) -> bool {
-    let name = if cfg.tools.tesseract.is_empty() {
-        "tesseract"
-    } else {
-        cfg.tools.tesseract.as_str()
-    };
-    which(name).is_some()
-}
-
-/// Finds a program on PATH (or checks an explicit path).
-pub fn which(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(name);
-    if p.components().count() > 1 {
-        return p.is_file().then_some(p);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|c| c.is_file())
-    })
+    crate::scan::ScanOptions::detect(&cfg.tools).ocr
 }
 
 /// `status [--json]`.
