@@ -364,11 +364,7 @@ fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
     doc.kind = DocKind::Electronic.as_str().into();
     if let Some(form) = p.form {
         doc.form = Some(form.as_str().into());
-        doc.applicant = p
-            .fields
-            .get(form.applicant_key())
-            .map(|v| v.display().trim().to_string())
-            .filter(|s| !s.is_empty());
+        doc.applicant = crate::forms::applicant(form, &p.fields);
     }
     doc.fields = p.fields;
     doc.problems.extend(p.problems);
