@@ -233,43 +233,44 @@ pub fn build(
     (apps, links)
 }
 
-/// The matcher used when nothing better is available: same form and same message, or
-/// same form and same sender, each electronic taken once, oldest first.
-pub fn simple_matcher(
-    scans: &[&DocForMatching],
-    elecs: &[&DocForMatching],
-) -> Vec<Option<(usize, f64)>> {
-    let mut taken = vec![false; elecs.len()];
-    scans
-        .iter()
-        .map(|s| {
-            let best = elecs
-                .iter()
-                .enumerate()
-                .filter(|(i, e)| !taken[*i] && s.form.is_some() && s.form == e.form)
-                .map(|(i, e)| {
-                    let score: f64 = if s.message == e.message {
-                        0.9
-                    } else if s.from_addr.is_some() && s.from_addr == e.from_addr {
-                        0.6
-                    } else {
-                        0.0
-                    };
-                    (i, score)
-                })
-                .filter(|(_, sc)| *sc >= 0.5)
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = best {
-                taken[i] = true;
-            }
-            best
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deterministic stand-in for the scan stage's scoring, so these tests check the
+    /// application logic alone: same form and same message, or same form and same sender,
+    /// each electronic taken once, oldest first.
+    fn simple_matcher(
+        scans: &[&DocForMatching],
+        elecs: &[&DocForMatching],
+    ) -> Vec<Option<(usize, f64)>> {
+        let mut taken = vec![false; elecs.len()];
+        scans
+            .iter()
+            .map(|s| {
+                let best = elecs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| !taken[*i] && s.form.is_some() && s.form == e.form)
+                    .map(|(i, e)| {
+                        let score: f64 = if s.message == e.message {
+                            0.9
+                        } else if s.from_addr.is_some() && s.from_addr == e.from_addr {
+                            0.6
+                        } else {
+                            0.0
+                        };
+                        (i, score)
+                    })
+                    .filter(|(_, sc)| *sc >= 0.5)
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((i, _)) = best {
+                    taken[i] = true;
+                }
+                best
+            })
+            .collect()
+    }
 
     fn doc(
         id: i64,
