@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora of the docx and sheet fuzz targets from the golden form
+fixtures, with the mode byte each target expects in front (see the targets' docs).
+Run from anywhere; writes fuzz/corpus/{docx,sheet}/ (git-ignored)."""
+import pathlib
+import zipfile
+
+root = pathlib.Path(__file__).resolve().parent
+forms = root.parent / "fixtures" / "forms"
+docx_dir = root / "corpus" / "docx"
+sheet_dir = root / "corpus" / "sheet"
+docx_dir.mkdir(parents=True, exist_ok=True)
+sheet_dir.mkdir(parents=True, exist_ok=True)
+
+for f in sorted(forms.iterdir()):
+    data = f.read_bytes()
+    if f.suffix == ".docx":
+        (docx_dir / f"{f.stem}.whole").write_bytes(b"\x00" + data)
+        with zipfile.ZipFile(f) as z:
+            (docx_dir / f"{f.stem}.xml").write_bytes(b"\x01" + z.read("word/document.xml"))
+    elif f.suffix == ".xlsx":
+        (sheet_dir / f.stem).write_bytes(b"\x00" + data)
+    elif f.suffix == ".xls":
+        (sheet_dir / f.stem).write_bytes(b"\x01" + data)
+print(f"docx seeds: {len(list(docx_dir.iterdir()))}, sheet seeds: {len(list(sheet_dir.iterdir()))}")
