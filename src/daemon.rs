@@ -87,10 +87,18 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
         };
         loop {
             let span = info_span!("poll", mailbox = %cfg.imap.mailbox);
-            let caught =
-                fetch::catch_up(&mut conn, &cfg.imap, &mut db, &store, &deadline, &shutdown)
-                    .instrument(span)
-                    .await;
+            let fetched = CancellationToken::new();
+            let catching_up = async {
+                let r =
+                    fetch::catch_up(&mut conn, &cfg.imap, &mut db, &store, &deadline, &shutdown)
+                        .instrument(span)
+                        .await;
+                fetched.cancel();
+                r
+            };
+            let (caught, alongside) =
+                tokio::join!(catching_up, process_alongside(cfg, &fetched, &shutdown));
+            alongside?;
             match caught {
                 Ok(s) => {
                     if s.new + s.duplicates + s.rekeyed > 0 {
@@ -136,9 +144,38 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     Ok(())
 }
 
+/// How often processing looks for newly recorded mail while a catch-up is running.
+const ALONGSIDE_EVERY: Duration = Duration::from_secs(1);
+
+/// Processes what each committed chunk recorded while the catch-up goes on, so a long
+/// catch-up (first start, or after an outage) uses both the network and the CPU
+/// instead of downloading everything first. Chunks are committed before they are
+/// pending, so this sees only whole chunks; it stops when `fetched` is cancelled and
+/// the caller's [`process`] takes whatever is left, then the receipts.
+async fn process_alongside(
+    cfg: &Config,
+    fetched: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    loop {
+        tokio::select! {
+            _ = fetched.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(ALONGSIDE_EVERY) => {}
+        }
+        run_stages(cfg, shutdown).await?;
+    }
+}
+
 /// Runs the processing stages and the receipt outbox on a blocking thread with its own
 /// database connection, so the IMAP connection stays responsive.
 pub async fn process(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
+    run_stages(cfg, shutdown).await?;
+    crate::receipts_glue::drain(cfg, shutdown).await
+}
+
+/// The processing stages over every pending message, on a blocking thread.
+async fn run_stages(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
     let cfg2 = cfg.clone();
     let token = shutdown.clone();
     let joined = tokio::task::spawn_blocking(move || -> Result<()> {
@@ -156,11 +193,13 @@ pub async fn process(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
     })
     .await;
     match joined {
-        Ok(r) => r?,
+        Ok(r) => r,
         // A panic outside the per-message guard: logged, the daemon goes on.
-        Err(e) => error!(error = %e, "processing task failed"),
+        Err(e) => {
+            error!(error = %e, "processing task failed");
+            Ok(())
+        }
     }
-    crate::receipts_glue::drain(cfg, shutdown).await
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //! TLS, times `kepu-intake run --once` into an empty data dir and `mbsync` (isync,
 //! `FSync no`) into an empty Maildir, and prints wall time and peak RSS of each.
 //!
+//! Other benchmarks live in `src/bin/bench/`: `pipeline`, `attachment`, and `all`, which
+//! runs every one of them and writes one report.
+//!
 //! Build both binaries first: `cargo build --release --bins`, then
-//! `cargo run --release --bin bench -- ingest --messages 10000`.
+//! `cargo run --release --bin bench -- ingest --messages 10000` (or `-- all`).
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
@@ -20,6 +23,11 @@ mod imap_client;
 #[allow(dead_code)]
 #[path = "../../tests/it/support/tmpdir.rs"]
 mod tmpdir;
+
+#[path = "bench/pipeline.rs"]
+mod pipeline;
+#[path = "bench/suite.rs"]
+mod suite;
 
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
@@ -56,12 +64,41 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// The whole pipeline over generated submissions (OCR off) vs a Python MIME script.
+    Pipeline {
+        #[arg(long, default_value_t = 1_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 20_221_129)]
+        seed: u64,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
+    /// Peak RSS of one message carrying a large attachment.
+    Attachment {
+        #[arg(long, default_value_t = 25)]
+        mb: usize,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
+    /// Every benchmark in one run, with a Markdown report.
+    All {
+        /// Smaller sizes, for a quick look (not for the published figures).
+        #[arg(long)]
+        quick: bool,
+        /// Write the report here as well (e.g. docs/benchmark-run.md).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// One timed child process.
 struct Sample {
     wall: Duration,
     max_rss_kib: i64,
+    /// User + system CPU time: steadier than wall time on a shared machine.
+    cpu: Duration,
 }
 
 fn main() {
@@ -74,6 +111,15 @@ fn main() {
             intake,
             only,
         } => ingest(messages, size_kb, rounds.max(1), intake, only.as_deref()),
+        Cmd::Pipeline {
+            messages,
+            seed,
+            intake,
+        } => intake_exe(intake).and_then(|exe| pipeline::pipeline(&exe, messages, seed)),
+        Cmd::Attachment { mb, intake } => {
+            intake_exe(intake).and_then(|exe| pipeline::attachment(&exe, mb))
+        }
+        Cmd::All { quick, out } => suite::all(quick, out.as_deref()),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");
@@ -102,11 +148,8 @@ fn ingest(
         Some(p) => p,
         None => std::env::current_exe()?.with_file_name("kepu-intake"),
     };
-    if do_intake && !intake.exists() {
-        return Err(io::Error::other(format!(
-            "{} not found: build it first (cargo build --release --bins)",
-            intake.display()
-        )));
+    if do_intake {
+        intake_exe(Some(intake.clone()))?;
     }
     let dc = Dovecot::try_start()?;
     let t0 = Instant::now();
@@ -149,8 +192,9 @@ fn ingest(
         if do_intake {
             let s = run_intake(&dc, &intake, n)?;
             println!(
-                "round {round}: kepu-intake run --once {:.2} s, peak RSS {} MiB",
+                "round {round}: kepu-intake run --once {:.2} s, CPU {:.2} s, peak RSS {} MiB",
                 s.wall.as_secs_f64(),
+                s.cpu.as_secs_f64(),
                 s.max_rss_kib / 1024
             );
             ours.push(s);
@@ -158,8 +202,9 @@ fn ingest(
         if do_mbsync {
             let s = run_mbsync(&dc, n)?;
             println!(
-                "round {round}: mbsync (FSync no)      {:.2} s, peak RSS {} MiB",
+                "round {round}: mbsync (FSync no)      {:.2} s, CPU {:.2} s, peak RSS {} MiB",
                 s.wall.as_secs_f64(),
+                s.cpu.as_secs_f64(),
                 s.max_rss_kib / 1024
             );
             theirs.push(s);
@@ -192,6 +237,22 @@ fn ingest(
         );
     }
     Ok(())
+}
+
+/// The kepu-intake binary to time: the given one, or the one beside this binary.
+fn intake_exe(given: Option<PathBuf>) -> io::Result<PathBuf> {
+    let exe = match given {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("kepu-intake"),
+    };
+    if exe.exists() {
+        Ok(exe)
+    } else {
+        Err(io::Error::other(format!(
+            "{} not found: build it first (cargo build --release --bins)",
+            exe.display()
+        )))
+    }
 }
 
 /// The CPU model from /proc/cpuinfo, for the record.
@@ -354,9 +415,14 @@ fn timed(mut cmd: Command, what: &str) -> io::Result<(Sample, String)> {
         Sample {
             wall,
             max_rss_kib: usage.ru_maxrss,
+            cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         },
         stderr,
     ))
+}
+
+fn tv(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
 }
 
 fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<Sample> {

@@ -6,13 +6,17 @@ use super::{to_json_list, Db};
 use crate::apps::{AppRow, DocLinks};
 use crate::error::Result;
 use rusqlite::params;
+use rusqlite::TransactionBehavior;
 
 impl Db {
     pub fn save_applications(&mut self, apps: &[AppRow], links: &DocLinks) -> Result<()> {
         let path = self.path.clone();
         let err = |e| crate::error::Error::db(&path, e);
         let now = crate::time::fmt(&crate::time::now());
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         tx.execute(
             "UPDATE documents SET scan_of = NULL, match_score = NULL, superseded_by = NULL",
             [],

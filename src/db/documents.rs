@@ -7,6 +7,7 @@ use super::{from_json_list, to_json_list, Db};
 use crate::error::Result;
 use crate::model::Fields;
 use rusqlite::params;
+use rusqlite::TransactionBehavior;
 
 /// A document ready to be recorded (its bytes already in the store).
 #[derive(Debug, Clone)]
@@ -69,7 +70,10 @@ impl Db {
         let path = self.path.clone();
         let err = |e| crate::error::Error::db(&path, e);
         let now = crate::time::fmt(&crate::time::now());
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         for p in batch {
             // Ingest problems (e.g. received_time_estimated) stay; pipeline ones are renewed.
             let old: String = tx

@@ -4,6 +4,7 @@
 
 use super::{from_json_list, to_json_list, Db};
 use crate::error::Result;
+use rusqlite::TransactionBehavior;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// Where a message came from.
@@ -91,7 +92,10 @@ impl Db {
     ) -> Result<Vec<Recorded>> {
         let path = self.path.clone();
         let err = |e| crate::error::Error::db(&path, e);
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         let mut out = Vec::with_capacity(batch.len());
         for m in batch {
             out.push(record_one(&tx, m).map_err(err)?);

@@ -5,6 +5,7 @@
 
 use super::Db;
 use crate::error::{Error, Result};
+use rusqlite::TransactionBehavior;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 /// Creates the outbox row for `message` unless one exists (reprocessing never queues a
@@ -74,7 +75,10 @@ impl Db {
         now: &str,
     ) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| Error::db(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::db(&path, e))?;
         insert_receipt(&tx, message, to_addr, status, reason, now)
             .map_err(|e| Error::db(&path, e))?;
         tx.commit().map_err(|e| Error::db(&path, e))

@@ -2,6 +2,7 @@
 //! `<case>.expected.json`, written by `fixtures/gen/make_mail.py`), the part cap, and a
 //! deterministic mutation run standing in for cargo-fuzz on machines without it.
 
+use crate::support::mutate::{mutate, Rng};
 use kepu_intake::extract::{extract, looks_like_question, Extracted, Limits};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -155,57 +156,6 @@ fn expansion_budget_is_a_bomb() {
     assert_eq!(x.documents[2].problems, vec!["zip_bomb".to_string()]);
     let expanded: usize = x.documents.iter().skip(1).map(|d| d.bytes.len()).sum();
     assert!(expanded <= 700, "expanded {expanded}");
-}
-
-/// xorshift64*: deterministic, no rand crate.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
-
-fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(8) {
-        let len = data.len();
-        match rng.below(6) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                data[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let i = rng.below(len);
-                data[i] = [0, b'\n', b'=', b'-', b'"', b';', 0xFF, b'%'][rng.below(8)];
-            }
-            2 => {
-                let i = rng.below(len + 1);
-                data.insert(i, rng.next() as u8);
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                let n = rng.below(64).min(len - i);
-                data.drain(i..i + n);
-            }
-            4 if len > 0 => {
-                let i = rng.below(len);
-                let n = rng.below(256).min(len - i);
-                let chunk = data[i..i + n].to_vec();
-                let at = rng.below(data.len() + 1);
-                data.splice(at..at, chunk);
-            }
-            _ => data.truncate(rng.below(len + 1)),
-        }
-    }
 }
 
 /// Stand-in for `cargo fuzz run extract`: 2,000 mutated corpus messages must each

@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod extract;
 mod forms;
+mod forms_fuzz;
 mod imap;
 mod operators;
 mod pipeline;

@@ -14,6 +14,7 @@ pub mod certs;
 pub mod dovecot;
 pub mod imap_client;
 pub mod intake;
+pub mod mutate;
 pub mod tmpdir;
 
 pub use dovecot::Dovecot;

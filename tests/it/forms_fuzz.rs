@@ -1,0 +1,143 @@
+//! In-process stand-ins for the `docx` and `sheet` cargo-fuzz targets (`fuzz/`), run on
+//! every `cargo test`: deterministic mutations of the golden forms through
+//! `forms::parse_electronic`, checking the invariants the targets check. The long
+//! coverage-guided runs are in `fuzz/README.md`; this catches regressions in CI.
+
+use crate::support::mutate::{mutate, Rng};
+use kepu_intake::forms::{parse_electronic, spec, ParsedForm};
+use std::io::{Cursor, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+fn forms_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms")
+}
+
+fn seeds(ext: &str) -> Vec<Vec<u8>> {
+    let mut paths: Vec<_> = std::fs::read_dir(forms_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn rounds() -> usize {
+    // KEPU_MUTATION_ROUNDS raises the count for a longer local run.
+    std::env::var("KEPU_MUTATION_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500)
+}
+
+/// `word/document.xml` of a .docx.
+fn document_xml(docx: &[u8]) -> Vec<u8> {
+    let mut z = zip::ZipArchive::new(Cursor::new(docx)).unwrap();
+    let mut xml = Vec::new();
+    z.by_name("word/document.xml")
+        .unwrap()
+        .read_to_end(&mut xml)
+        .unwrap();
+    xml
+}
+
+/// A valid zip whose only part is `word/document.xml` = `xml`, as the fuzz target
+/// builds it, so the mutation reaches the XML walker instead of failing a CRC.
+fn wrap(xml: &[u8]) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    out.start_file("word/document.xml", opts).unwrap();
+    out.write_all(xml).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+/// The field contract holds for whatever came out: canonical keys of the recognised
+/// form only, and no fields without a form.
+fn check_contract(p: &ParsedForm, round: usize) {
+    match p.form {
+        Some(kind) => {
+            for key in p.fields.keys() {
+                assert!(
+                    spec::field(kind, key).is_some(),
+                    "round {round}: non-canonical key {key:?} for {kind:?}"
+                );
+            }
+        }
+        None => assert!(p.fields.is_empty(), "round {round}: fields without a form"),
+    }
+}
+
+/// Our own .docx reader never panics, whatever the bytes: the mutated document.xml
+/// and the mutated whole file both return a value or an error, and the contract holds.
+#[test]
+fn mutated_docx_never_panics_and_keeps_the_contract() {
+    let docx = seeds("docx");
+    assert!(docx.len() >= 8, "only {} .docx seeds", docx.len());
+    let xml: Vec<Vec<u8>> = docx.iter().map(|d| document_xml(d)).collect();
+    let mut rng = Rng(0x5EED_F0E5);
+    let (mut recognised, mut errors) = (0, 0);
+    let n = rounds();
+    for round in 0..n {
+        let i = rng.below(docx.len());
+        let input = if round % 2 == 0 {
+            let mut x = xml[i].clone();
+            mutate(&mut rng, &mut x);
+            wrap(&x)
+        } else {
+            let mut d = docx[i].clone();
+            mutate(&mut rng, &mut d);
+            d
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| parse_electronic("docx", &input)));
+        match r {
+            Err(_) => panic!("round {round}: the .docx reader panicked (seed {i})"),
+            Ok(Ok(p)) => {
+                check_contract(&p, round);
+                recognised += usize::from(p.form.is_some());
+            }
+            Ok(Err(_)) => errors += 1,
+        }
+    }
+    // The mutations are small: many documents stay readable, and many break. Both
+    // sides must be reached or the test exercises nothing.
+    assert!(
+        recognised > n / 10,
+        "only {recognised} of {n} still recognised"
+    );
+    assert!(errors > n / 20, "only {errors} of {n} rejected");
+}
+
+/// calamine is third-party: a panic in it is contained by the parser child (tested in
+/// the forms module). Here: whatever does not panic keeps the field contract, and the
+/// mutations reach both outcomes.
+#[test]
+fn mutated_spreadsheets_keep_the_contract() {
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    inputs.extend(seeds("xlsx").into_iter().map(|b| ("xlsx", b)));
+    inputs.extend(seeds("xls").into_iter().map(|b| ("xls", b)));
+    assert!(inputs.len() >= 2);
+    let mut rng = Rng(0x0005_EE75);
+    let (mut recognised, mut errors, mut panics) = (0, 0, 0);
+    let n = rounds();
+    for round in 0..n {
+        let (format, seed) = &inputs[rng.below(inputs.len())];
+        let mut data = seed.clone();
+        mutate(&mut rng, &mut data);
+        match catch_unwind(AssertUnwindSafe(|| parse_electronic(format, &data))) {
+            Err(_) => panics += 1,
+            Ok(Ok(p)) => {
+                check_contract(&p, round);
+                recognised += usize::from(p.form.is_some());
+            }
+            Ok(Err(_)) => errors += 1,
+        }
+    }
+    eprintln!("spreadsheets: {recognised} recognised, {errors} errors, {panics} panics of {n}");
+    assert!(
+        recognised > 0,
+        "no mutated spreadsheet was still recognised"
+    );
+    assert!(errors > 0, "no mutated spreadsheet was rejected");
+}
