@@ -2,10 +2,12 @@
 
 mod check;
 mod cli;
+mod crash;
 mod extract;
 mod forms;
 mod imap;
 mod operators;
+mod outages;
 mod pipeline;
 mod receipts;
 mod receipts_dovecot;
