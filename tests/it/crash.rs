@@ -252,22 +252,58 @@ pub fn run_long(it: &Intake, args: &[&str], timeout: Duration) -> (ExitStatus, S
     wait_output(child, timeout, args)
 }
 
+/// A daemon process, SIGKILLed on drop so a failing test leaves none behind.
+pub struct Proc(Option<Child>);
+
+impl Proc {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("daemon already reaped")
+    }
+    pub fn id(&mut self) -> u32 {
+        self.child().id()
+    }
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child().try_wait()
+    }
+    /// SIGKILL and reap.
+    pub fn sigkill(mut self) {
+        if let Some(mut c) = self.0.take() {
+            c.kill().expect("SIGKILL");
+            c.wait().expect("reap");
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// `kepu-intake run` with stderr appended to `log` (every restart in one file).
-pub fn spawn_daemon(it: &Intake, log: &Path) -> Child {
+pub fn spawn_daemon(it: &Intake, log: &Path) -> Proc {
     let f = std::fs::File::options()
         .create(true)
         .append(true)
         .open(log)
         .expect("daemon log");
-    it.command(&["run"])
-        .stdout(Stdio::null())
-        .stderr(f)
-        .spawn()
-        .expect("spawn kepu-intake run")
+    Proc(Some(
+        it.command(&["run"])
+            .stdout(Stdio::null())
+            .stderr(f)
+            .spawn()
+            .expect("spawn kepu-intake run"),
+    ))
 }
 
 /// SIGTERM and wait up to 30 s; panics with the log if it does not stop.
-pub fn terminate(mut child: Child, log: &Path) -> ExitStatus {
+pub fn terminate(mut proc: Proc, log: &Path) -> ExitStatus {
+    let Some(mut child) = proc.0.take() else {
+        panic!("daemon already reaped");
+    };
     crate::support::intake::sigterm(&child);
     let t0 = Instant::now();
     loop {
@@ -517,6 +553,26 @@ pub fn operator_resolves_uncertain(it: &Intake, server: &SmtpServer) -> (usize, 
 
 // ---------------------------------------------------------------- the test
 
+/// What the daemon was doing when killed, from the last telling line it logged.
+fn phase(segment: &str) -> &'static str {
+    for line in segment.lines().rev() {
+        if line.contains("receipt sent") || line.contains("receipts") {
+            return "receipts";
+        }
+        if line.contains("已处理")
+            || line.contains("processed")
+            || line.contains("processing stored messages")
+            || line.contains("recorded")
+        {
+            return "processing";
+        }
+        if line.contains("new messages on the server") || line.contains("connected") {
+            return "fetching";
+        }
+    }
+    "starting"
+}
+
 /// Seeds one mailbox twice (`INBOX` for the crash run, `Reference` for the clean run),
 /// runs the reference once without kills, then the daemon with SIGKILLs at random
 /// moments, and compares.
@@ -574,6 +630,8 @@ fn crash_loop_sigkill_at_random_moments_changes_nothing() {
     let span_ms = (2 * ref_wall.as_millis() as u64 / kills_wanted.max(1) as u64).max(300);
     let t0 = Instant::now();
     let mut kills = 0;
+    let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut log_seen = 0;
     while kills < kills_wanted {
         let mut child = spawn_daemon(&it, &log);
         let wait = Duration::from_millis(100 + rng.below(span_ms));
@@ -581,9 +639,13 @@ fn crash_loop_sigkill_at_random_moments_changes_nothing() {
         if let Some(st) = child.try_wait().expect("try_wait") {
             panic!("daemon exited on its own ({st}):\n{}", tail(&log));
         }
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
+        child.sigkill();
         kills += 1;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        *phases
+            .entry(phase(&text[log_seen.min(text.len())..]))
+            .or_insert(0) += 1;
+        log_seen = text.len();
     }
     // A last, undisturbed daemon finishes the work.
     let child = spawn_daemon(&it, &log);
@@ -628,7 +690,7 @@ fn crash_loop_sigkill_at_random_moments_changes_nothing() {
     println!(
         "crash loop figures: seed {seed}, kills {kills}, messages {n} (recorded {}), receipts {} \
          (reference {}), uncertain {uncertain} (operator retried {}), lost {}, duplicated {}, \
-         wall {:.1} s (reference run {:.1} s)",
+         wall {:.1} s (reference run {:.1} s), kills by phase {phases:?}",
         messages_of(&dump).len(),
         got.total(),
         ref_got.total(),

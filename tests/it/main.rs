@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod extract;
 mod forms;
+mod hostile;
 mod imap;
 mod operators;
 mod outages;
