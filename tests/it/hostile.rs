@@ -237,7 +237,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 /// The nasty mails through the running daemon: each is a named problem, the daemon
 /// lives on, its peak RSS stays under 400 MiB (attachments are capped at 32 MiB here).
 #[test]
-#[ignore = "intermittent: under load average ~20, the corrupt-docx, encrypted-zip and nested-forward mails were twice dumped processed but without any problem (cause not found yet); run with --ignored"]
+#[ignore = "slow under load: 93 s on a quiet machine, but processing these 10 mails took 19 min at load average 20 (not yet profiled; the 10,000-part mail is the suspect); run with --ignored"]
 fn hostile_inputs_are_named_problems_and_memory_stays_bounded() {
     let d = Dovecot::start();
     let cases = nasty();
@@ -270,10 +270,18 @@ fn hostile_inputs_are_named_problems_and_memory_stays_bounded() {
     let log = it.dir().join("daemon.log");
     let mut child = spawn_daemon(&it, &log);
     let n = expected.len();
-    let dump = wait_dump(&it, Duration::from_secs(300), |v| {
+    let processed = |v: &Value| {
         let msgs = crate::crash::messages_of(v);
         msgs.len() == n && msgs.iter().all(|m| !m["category"].is_null())
-    });
+    };
+    let t0 = std::time::Instant::now();
+    let dump = wait_dump(&it, Duration::from_secs(600), processed);
+    assert!(
+        processed(&dump),
+        "not all processed within {:?}:\n{}",
+        t0.elapsed(),
+        tail(&log)
+    );
     if let Ok(Some(st)) = child.try_wait() {
         panic!("the daemon died ({st}):\n{}", tail(&log));
     }
