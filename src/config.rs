@@ -311,9 +311,12 @@ impl Default for WebConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ToolsConfig {
+    /// OCR of scans (false = seal detection only, no Tesseract even when installed):
+    /// OCR costs seconds a page, which a bulk re-run or a slow machine may not afford.
+    pub ocr: bool,
     /// LibreOffice binary for .doc/.wps/.rtf/.odt (empty = look for `soffice` on PATH).
     pub soffice: String,
     /// Tesseract binary for OCR of scans (empty = look for `tesseract` on PATH).
@@ -322,6 +325,18 @@ pub struct ToolsConfig {
     pub poppler_dir: String,
     /// Parallel OCR / conversion workers (0 = number of cores).
     pub workers: usize,
+}
+
+impl Default for ToolsConfig {
+    fn default() -> Self {
+        ToolsConfig {
+            ocr: true,
+            soffice: String::new(),
+            tesseract: String::new(),
+            poppler_dir: String::new(),
+            workers: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -55,8 +55,18 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     let deadline = cfg.intake.deadline()?;
     let mut backoff = Backoff::new(Duration::from_secs(cfg.imap.max_backoff_s));
     let mut ever_connected = false;
-    // Anything recorded but not processed by an earlier run is finished first.
-    process(cfg, &shutdown).await?;
+    // Anything recorded but not processed by an earlier run is finished first. In the
+    // daemon a failure here (a full disk, say) is retried after the next catch-up rather
+    // than ending the service.
+    // `true`: also rebuild the applications, which a process killed between its last
+    // batch commit and the rebuild left stale (nothing is pending then, so the usual
+    // rebuild-after-new-work would never run).
+    if let Err(e) = process_with(cfg, &shutdown, true).await {
+        if once {
+            return Err(e);
+        }
+        report_stage_error(&e, "processing");
+    }
     'reconnect: loop {
         if shutdown.is_cancelled() {
             break;
@@ -98,7 +108,14 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
             };
             let (caught, alongside) =
                 tokio::join!(catching_up, process_alongside(cfg, &fetched, &shutdown));
-            alongside?;
+            if let Err(e) = alongside {
+                if once {
+                    return Err(e);
+                }
+                // What was recorded stays pending; the `process` below or the next
+                // round takes it again.
+                report_stage_error(&e, "processing");
+            }
             match caught {
                 Ok(s) => {
                     if s.new + s.duplicates + s.rekeyed > 0 {
@@ -111,17 +128,30 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
                     }
                 }
                 Err(e) if once => return Err(e),
-                Err(e) => {
+                Err(e @ (Error::Imap { .. } | Error::ImapAuth { .. })) => {
                     warn!(error = %e, "connection lost during fetch; reconnecting");
                     break;
                 }
+                Err(e) => {
+                    // The store or the database failed, not the connection: nothing of
+                    // the chunk was recorded, so the next catch-up fetches it again.
+                    report_stage_error(&e, "recording fetched mail");
+                    break;
+                }
             }
-            process(cfg, &shutdown).await?;
+            if let Err(e) = process(cfg, &shutdown).await {
+                if once {
+                    return Err(e);
+                }
+                report_stage_error(&e, "processing");
+                break;
+            }
             if once || shutdown.is_cancelled() {
                 let _ = tokio::time::timeout(Duration::from_secs(5), conn.session.logout()).await;
                 break 'reconnect;
             }
-            match fetch::wait(conn, &cfg.imap, &shutdown).await {
+            let limit = next_receipt_due(cfg, &db);
+            match fetch::wait(conn, &cfg.imap, limit, &shutdown).await {
                 Ok((c, Wake::Shutdown)) => {
                     let mut c = c;
                     let _ = tokio::time::timeout(Duration::from_secs(5), c.session.logout()).await;
@@ -144,6 +174,33 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     Ok(())
 }
 
+/// Logs a failure of a local stage (store, database, processing) as an ERROR that
+/// names the problem; a full disk is said in so many words.
+fn report_stage_error(e: &Error, stage: &str) {
+    if e.is_disk_full() {
+        error!(
+            error = %e,
+            stage,
+            "磁盘已满 disk full: no space left for the data dir; nothing is lost (mail stays on the server, the database rolls back), retrying — free some space"
+        );
+    } else {
+        error!(error = %e, stage, "local failure; retrying after backoff");
+    }
+}
+
+/// How long until the earliest deferred receipt falls due, so the wait for new mail
+/// ends then (otherwise a receipt deferred during an SMTP outage would wait for the
+/// next mail or the IDLE renewal, up to 25 minutes).
+fn next_receipt_due(cfg: &Config, db: &Db) -> Option<Duration> {
+    if cfg.receipts.mode == crate::config::ReceiptMode::Off {
+        return None;
+    }
+    let due = db.receipt_next_due().ok().flatten()?;
+    let at = crate::time::parse_rfc3339(&due)?;
+    let left = at - crate::time::now();
+    Some(left.to_std().unwrap_or_default())
+}
+
 /// How often processing looks for newly recorded mail while a catch-up is running.
 const ALONGSIDE_EVERY: Duration = Duration::from_secs(1);
 
@@ -163,25 +220,34 @@ async fn process_alongside(
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(ALONGSIDE_EVERY) => {}
         }
-        run_stages(cfg, shutdown).await?;
+        run_stages(cfg, shutdown, false).await?;
     }
 }
 
 /// Runs the processing stages and the receipt outbox on a blocking thread with its own
 /// database connection, so the IMAP connection stays responsive.
 pub async fn process(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
-    run_stages(cfg, shutdown).await?;
+    process_with(cfg, shutdown, false).await
+}
+
+/// [`process`], rebuilding the applications even when no message was pending when
+/// `rebuild` is set (start-up after a possible crash).
+pub async fn process_with(cfg: &Config, shutdown: &CancellationToken, rebuild: bool) -> Result<()> {
+    run_stages(cfg, shutdown, rebuild).await?;
     crate::receipts_glue::drain(cfg, shutdown).await
 }
 
 /// The processing stages over every pending message, on a blocking thread.
-async fn run_stages(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
+async fn run_stages(cfg: &Config, shutdown: &CancellationToken, rebuild: bool) -> Result<()> {
     let cfg2 = cfg.clone();
     let token = shutdown.clone();
     let joined = tokio::task::spawn_blocking(move || -> Result<()> {
         let pipeline = Pipeline::new(&cfg2)?;
         let mut db = Db::open(&cfg2.storage.db_path())?;
         let stats = pipeline.process_pending(&mut db, &token)?;
+        if rebuild && stats.processed == 0 && !token.is_cancelled() {
+            pipeline.rebuild_applications(&mut db)?;
+        }
         if stats.processed > 0 {
             info!(
                 processed = stats.processed,

@@ -56,4 +56,22 @@ impl Error {
             source,
         }
     }
+
+    /// True when the file system (or SQLite on it) ran out of space: the daemon says so
+    /// plainly and retries, since nothing is lost while the mail stays on the server.
+    pub fn is_disk_full(&self) -> bool {
+        const ENOSPC: i32 = 28;
+        const EDQUOT: i32 = 122;
+        match self {
+            Error::Io { source, .. } => {
+                matches!(source.raw_os_error(), Some(ENOSPC | EDQUOT))
+                    || source.kind() == std::io::ErrorKind::StorageFull
+            }
+            Error::Db { source, .. } => matches!(
+                source,
+                rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DiskFull
+            ),
+            _ => false,
+        }
+    }
 }

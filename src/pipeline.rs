@@ -113,6 +113,9 @@ impl Pipeline {
         let (dups, originals): (Vec<_>, Vec<_>) =
             list.into_iter().partition(|m| m.duplicate_of.is_some());
         let total = originals.len() + dups.len();
+        if total > 0 {
+            info!(pending = total, "processing stored messages");
+        }
         let mut stats = Stats::default();
         let mut progress = Progress::new(total);
         'parts: for part in [originals, dups] {

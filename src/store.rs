@@ -87,9 +87,12 @@ impl Store {
             rel.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
             std::process::id()
         ));
-        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        drop(f);
+        let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes));
+        if let Err(e) = written {
+            // A half-written temp file (disk full) would keep the space it took.
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(&tmp, e));
+        }
         fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
         Ok(())
     }

@@ -134,6 +134,18 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// When the earliest deferred receipt falls due (pending rows with a retry time), so
+    /// the daemon can wake for it instead of waiting for new mail.
+    pub fn receipt_next_due(&self) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT min(next_attempt_at) FROM receipts WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// When the last receipt to `addr` (any case) went out, if one did.
     pub fn receipt_last_sent_to(&self, addr: &str) -> Result<Option<String>> {
         self.conn

@@ -113,14 +113,38 @@ pub struct Extracted {
     pub meta: MessageMeta,
     pub documents: Vec<ExtractedDoc>,
     /// Message-level problems: `cloud_attachment:<name>:<YYYY-MM-DD or unknown>`,
-    /// malformed_mime, too_many_parts, unparseable_message, parser_panic.
+    /// malformed_mime, too_many_parts, unparseable_message, parser_panic, huge_headers.
     pub problems: Vec<String>,
 }
 
 /// Parses `raw` and takes everything out. Never panics by design; the pipeline still
 /// catches a panic and records it as a problem.
 pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
-    meta::extract(raw, limits)
+    let mut ex = meta::extract(raw, limits);
+    if header_len(raw) > MAX_HEADER_BYTES {
+        ex.problems.push("huge_headers".into());
+    }
+    ex
+}
+
+/// Header blocks larger than this are flagged `huge_headers`: real ones, long
+/// `Received:` chains included, stay far below; a bigger one is an attack or a broken
+/// client, and the operator should know the headers shown may be incomplete.
+pub const MAX_HEADER_BYTES: usize = 256 * 1024;
+
+/// Length of the header block (up to the first empty line).
+fn header_len(raw: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(off) = raw[i..].iter().position(|b| *b == b'\n') {
+        let at = i + off + 1;
+        match raw.get(at) {
+            Some(b'\n') => return at,
+            Some(b'\r') if raw.get(at + 1) == Some(&b'\n') => return at,
+            None => return raw.len(),
+            _ => i = at,
+        }
+    }
+    raw.len()
 }
 
 /// Real format by magic bytes, with the declared name as a tie-breaker only between
@@ -132,4 +156,30 @@ pub fn sniff(bytes: &[u8], name: &str) -> String {
 /// True when the text reads like a person asking about their submission.
 pub fn looks_like_question(subject: &str, body: &str) -> bool {
     question::looks_like_question(subject, body)
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn header_block_length_and_the_huge_headers_flag() {
+        assert_eq!(header_len(b"A: b\r\nC: d\r\n\r\nbody"), 12);
+        assert_eq!(header_len(b"A: b\n\nbody"), 5);
+        assert_eq!(header_len(b"A: b"), 4);
+        let mut raw = b"Subject: x\r\n".to_vec();
+        let junk = format!("X-Junk: {}\r\n", "y".repeat(1000));
+        while raw.len() <= MAX_HEADER_BYTES {
+            raw.extend_from_slice(junk.as_bytes());
+        }
+        raw.extend_from_slice(b"\r\nbody\r\n");
+        let ex = extract(&raw, &Limits::default());
+        assert!(
+            ex.problems.iter().any(|p| p == "huge_headers"),
+            "{:?}",
+            ex.problems
+        );
+        let small = extract(b"Subject: x\r\n\r\nbody\r\n", &Limits::default());
+        assert!(!small.problems.iter().any(|p| p == "huge_headers"));
+    }
 }

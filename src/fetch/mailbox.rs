@@ -121,12 +121,18 @@ pub enum Wake {
 }
 
 /// Waits for new mail: IDLE when offered, else a poll interval followed by NOOP.
-/// Returns the session back (IDLE needs to own it meanwhile).
+/// `limit` shortens the wait (a deferred receipt falls due then). Returns the session
+/// back (IDLE needs to own it meanwhile).
 pub async fn wait(
     c: Connected,
     cfg: &ImapConfig,
+    limit: Option<Duration>,
     shutdown: &CancellationToken,
 ) -> Result<(Connected, Wake)> {
+    let cap = |d: Duration| match limit {
+        Some(l) => d.min(l.max(Duration::from_secs(2))),
+        None => d,
+    };
     let t = Duration::from_secs(cfg.io_timeout_s.max(1));
     let Connected {
         mut session,
@@ -146,7 +152,7 @@ pub async fn wait(
     };
     if !idle {
         tokio::select! {
-            _ = tokio::time::sleep(cfg.poll_interval()) => {}
+            _ = tokio::time::sleep(cap(cfg.poll_interval())) => {}
             _ = shutdown.cancelled() => return Ok((rebuild(session), Wake::Shutdown)),
         }
         tokio::time::timeout(t, session.noop())
@@ -162,7 +168,8 @@ pub async fn wait(
         .map_err(|_| err("IDLE", "no answer".into()))?
         .map_err(|e| err("IDLE", e.to_string()))?;
     let outcome = {
-        let (fut, stop) = handle.wait_with_timeout(Duration::from_secs(cfg.idle_timeout_s.max(10)));
+        let (fut, stop) =
+            handle.wait_with_timeout(cap(Duration::from_secs(cfg.idle_timeout_s.max(10))));
         let r = tokio::select! {
             r = fut => Some(r),
             _ = shutdown.cancelled() => None,

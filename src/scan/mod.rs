@@ -59,7 +59,9 @@ impl ScanOptions {
     /// on PATH (pdftoppm inside `poppler_dir` when that is set). OCR is on when
     /// Tesseract is found.
     pub fn detect(tools: &crate::config::ToolsConfig) -> ScanOptions {
-        let tesseract = if tools.tesseract.is_empty() {
+        let tesseract = if !tools.ocr {
+            None
+        } else if tools.tesseract.is_empty() {
             find_on_path("tesseract")
         } else {
             Some(PathBuf::from(&tools.tesseract)).filter(|p| p.is_file())

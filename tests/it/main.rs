@@ -2,11 +2,14 @@
 
 mod check;
 mod cli;
+mod crash;
 mod extract;
 mod forms;
 mod forms_fuzz;
+mod hostile;
 mod imap;
 mod operators;
+mod outages;
 mod pipeline;
 mod receipts;
 mod receipts_dovecot;

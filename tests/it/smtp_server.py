@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--auth")
+    ap.add_argument("--port", type=int, default=0, help="0 = any free port")
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--reject", action="store_true")
     ap.add_argument("--exit-after-data", action="store_true")
@@ -93,7 +94,7 @@ def main():
 
     async def serve():
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(factory, "127.0.0.1", 0, ssl=implicit_ctx)
+        server = await loop.create_server(factory, "127.0.0.1", args.port, ssl=implicit_ctx)
         port = server.sockets[0].getsockname()[1]
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:

@@ -106,6 +106,8 @@ pub struct ServerOpts {
     pub reject: bool,
     /// Store the first message, then exit without answering.
     pub exit_after_data: bool,
+    /// Listen on this port (0 = any free one): a server that comes back after an outage.
+    pub port: u16,
 }
 
 pub struct SmtpServer {
@@ -142,6 +144,8 @@ impl SmtpServer {
             .arg(&port_file)
             .arg("--tempfail")
             .arg(opts.tempfail.to_string())
+            .arg("--port")
+            .arg(opts.port.to_string())
             .stdin(Stdio::null());
         let mut ca = None;
         if opts.tls {
