@@ -99,7 +99,7 @@ fn golden_forms_every_field() {
 }
 
 /// A docx whose document.xml is `xml` (plus the minimal parts Word needs).
-fn docx_with(xml: &[u8]) -> Vec<u8> {
+pub fn docx_with(xml: &[u8]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
@@ -115,7 +115,7 @@ fn docx_with(xml: &[u8]) -> Vec<u8> {
     buf.into_inner()
 }
 
-const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+pub const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
 
 #[test]
 fn byte_flipped_docx_is_corrupt_not_a_crash() {

@@ -12,3 +12,4 @@ mod receipts_dovecot;
 mod scan;
 mod smtp_support;
 mod support;
+mod worker;
