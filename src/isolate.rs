@@ -61,19 +61,37 @@ pub fn read_electronic(
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
-    read_electronic_via(opts, format, bytes, &|f, b| parse_in_child(opts, f, b))
+    read_electronic_via(opts, format, bytes, Precheck::Here, &|f, b| {
+        parse_in_child(opts, f, b)
+    })
 }
 
-/// A parse of already-converted, prechecked bytes in some child process.
+/// A parse of already-converted bytes in some child process.
 type ChildParse<'a> = dyn Fn(&str, &[u8]) -> Result<ParsedForm, FormError> + 'a;
 
-/// Conversion and precheck in this process, the parse itself through `parse`.
+/// Where the well-formedness check runs before a parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precheck {
+    /// In this process too: a broken file then costs no process spawn.
+    Here,
+    /// Only in the child (which always runs it, see [`parse_untrusted`]); here just
+    /// the size cap. For the warm worker: a request costs less than the check, and
+    /// sender's XML is then never parsed in the parent at all.
+    ChildOnly,
+}
+
+/// Conversion (and maybe the precheck) in this process, the parse through `parse`.
 fn read_electronic_via(
     opts: &IsolateOptions,
     format: &str,
     bytes: &[u8],
+    check: Precheck,
     parse: &ChildParse<'_>,
 ) -> Result<ParsedForm, FormError> {
+    let precheck = |format: &str, bytes: &[u8]| match check {
+        Precheck::Here => precheck(format, bytes),
+        Precheck::ChildOnly => size_check(bytes),
+    };
     // A Word 97 file sent with a .docx name: convert it like a .doc.
     let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     let format = match format {
@@ -104,12 +122,7 @@ fn read_electronic_via(
 /// within the size cap and well-formed XML. Guarded, so even a bug here is a
 /// `Corrupt`, not a crash of the caller.
 pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
-    if bytes.len() > MAX_INPUT {
-        return Err(FormError::Corrupt(format!(
-            "文件过大 (larger than {} MB)",
-            MAX_INPUT >> 20
-        )));
-    }
+    size_check(bytes)?;
     if !matches!(format, "docx" | "docm" | "dotx") {
         return Ok(());
     }
@@ -122,6 +135,17 @@ pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
             "docx 预检崩溃 (precheck panicked)".into(),
         ))
     })
+}
+
+/// Documents over [`MAX_INPUT`] are refused before they reach any parser.
+fn size_check(bytes: &[u8]) -> Result<(), FormError> {
+    if bytes.len() > MAX_INPUT {
+        return Err(FormError::Corrupt(format!(
+            "文件过大 (larger than {} MB)",
+            MAX_INPUT >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn well_formed(xml: &[u8]) -> Result<(), FormError> {

@@ -134,10 +134,16 @@ impl Worker {
         self.lock().spawned
     }
 
-    /// Reads one electronic document like [`super::read_electronic`] (conversion,
-    /// precheck, then the parse), the parse done by the warm worker.
+    /// Reads one electronic document like [`super::read_electronic`] (conversion, then
+    /// precheck and parse), the precheck and parse done by the warm worker only.
     pub fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-        super::read_electronic_via(&self.opts, format, bytes, &|f, b| self.parse(f, b))
+        super::read_electronic_via(
+            &self.opts,
+            format,
+            bytes,
+            super::Precheck::ChildOnly,
+            &|f, b| self.parse(f, b),
+        )
     }
 
     /// Parses `bytes` as `format` in the worker; no conversion or precheck here.

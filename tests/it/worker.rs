@@ -333,3 +333,48 @@ fn worker_is_recycled_after_n_requests_or_above_the_rss_limit() {
     }
     assert_eq!(w.spawned(), 3);
 }
+
+#[test]
+fn malformed_documents_are_answered_by_the_worker_without_replacing_it() {
+    // The parent does no XML precheck on the worker path: the worker's own check must
+    // refuse these, as an ordinary answer that keeps the worker.
+    let (doc, want) = district();
+    let w = worker();
+    assert_eq!(w.read_electronic("docx", &doc).unwrap(), want);
+    let pid = w.worker_pid().unwrap();
+    let name = b"word/document.xml";
+    let at = doc.windows(name.len()).position(|x| x == name).unwrap() + name.len();
+    let mut flipped = doc.clone();
+    flipped[at + 40] ^= 0xFF;
+    let unclosed = docx_with(format!("<w:document {W}><w:body><w:p><w:r><w:t>姓名").as_bytes());
+    for (case, bytes) in [
+        ("byte-flipped", flipped),
+        ("unclosed", unclosed),
+        ("not a zip", b"PK\x03\x04 not really".to_vec()),
+    ] {
+        let r = w.read_electronic("docx", &bytes);
+        assert!(matches!(&r, Err(FormError::Corrupt(_))), "{case}: {r:?}");
+        assert!(!format!("{r:?}").contains("crashed"), "{case}: {r:?}");
+        assert_eq!(w.worker_pid(), Some(pid), "{case}: worker replaced");
+    }
+    assert_eq!(w.read_electronic("docx", &doc).unwrap(), want);
+    assert_eq!(w.spawned(), 1);
+}
+
+#[test]
+fn document_sent_to_a_worker_that_died_idle_is_retried_on_a_fresh_one() {
+    // A scripted first worker: reads one whole request, answers `Err(Encrypted)`,
+    // then exits at the first byte of the next request, as a worker killed between
+    // requests looks to a parent that has not noticed yet. That document must not be
+    // blamed: it goes to a fresh worker, once.
+    let (doc, want) = district();
+    let request = 1 + "docx".len() + 4 + doc.len();
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        "head -c {request} >/dev/null\nprintf '\\000\\000\\000\\023{{\"Err\":\"Encrypted\"}}'\nhead -c 1 >/dev/null\nexit 0"
+    );
+    let w = Worker::new(IsolateOptions::new(flaky_exe(tmp.path(), &script)));
+    assert_eq!(w.parse("docx", &doc), Err(FormError::Encrypted));
+    assert_eq!(w.parse("docx", &doc).unwrap(), want);
+    assert_eq!(w.spawned(), 2);
+}
