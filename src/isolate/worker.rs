@@ -150,10 +150,7 @@ impl Worker {
     pub fn parse(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
         let mut slot = self.lock();
         for attempt in 0..2 {
-            let fresh = match self.ensure_live(&mut slot) {
-                Ok(fresh) => fresh,
-                Err(e) => return Err(e.into()),
-            };
+            let fresh = self.ensure_live(&mut slot)?;
             match self.exchange(&mut slot, format, bytes) {
                 Ok(answer) => {
                     self.maybe_recycle(&mut slot);
