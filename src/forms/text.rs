@@ -202,8 +202,8 @@ pub fn join_split_labels(g: Grid, exact_label: impl Fn(&str) -> bool) -> Grid {
         for &r in above.iter().take(below[k].len()) {
             owner[r] = Some(k);
         }
-        for r in start..=end {
-            owner[r] = Some(k);
+        for o in &mut owner[start..=end] {
+            *o = Some(k);
         }
     }
     for (k, b) in below.iter().enumerate() {
