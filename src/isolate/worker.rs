@@ -23,7 +23,7 @@ use std::time::Instant;
 /// A worker is replaced after this many documents. The parser keeps no state between
 /// documents, but glibc's allocator keeps freed memory mapped and fragmented, and
 /// RLIMIT_AS counts all of it; retiring the worker now and then bounds that drift
-/// (and any leak we do not know about) for the price of one spawn (~1 ms) per 1000
+/// (and any leak we do not know about) for the price of one spawn (a few ms) per 1000
 /// parses, well under 1% of their time.
 pub const RECYCLE_AFTER: u64 = 1000;
 /// A worker is also replaced as soon as its resident memory passes this, so a huge
