@@ -2,9 +2,11 @@
 """Baseline for benches/forms.rs: reads the same cells with python-docx.
 
 Usage: forms_python_docx.py N FILE...  — prints one line per file:
-  <file>\t<mean seconds per parse>
+  <file>\t<mean seconds per parse>\t<median seconds per parse>
 Timing is inside this program's loop (interpreter start and imports excluded): each
-parse opens the document and reads every paragraph and every table cell's text."""
+parse opens the document and reads every paragraph and every table cell's text. The
+median is what the Rust side compares with: on a shared machine it is the figure
+least moved by other processes taking the CPU."""
 import sys
 import time
 
@@ -25,10 +27,13 @@ def main():
     n = int(sys.argv[1])
     for path in sys.argv[2:]:
         read(path)  # warm-up, as the Rust side does
-        start = time.perf_counter()
+        times = []
         for _ in range(n):
+            start = time.perf_counter()
             read(path)
-        print("%s\t%.9f" % (path, (time.perf_counter() - start) / n))
+            times.append(time.perf_counter() - start)
+        times.sort()
+        print("%s\t%.9f\t%.9f" % (path, sum(times) / n, times[n // 2]))
 
 
 if __name__ == "__main__":

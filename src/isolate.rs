@@ -1,8 +1,20 @@
-//! Runs untrusted document parsers in a child process (this same binary, hidden
-//! subcommand `__parse-doc`) with a timeout and a memory cap, so a parser that panics,
-//! loops or balloons costs one `corrupt_attachment` problem, never the daemon.
+//! Runs untrusted document parsers in a child process with a timeout and a memory cap,
+//! so a parser that panics, loops or balloons costs one `corrupt_attachment` problem,
+//! never the daemon. Two ways, same parse code ([`parse_untrusted`]):
+//!
+//! - [`worker::Worker`], what the pipeline uses: one warm child (`__parse-worker`)
+//!   serving document after document over framed pipes ([`frame`], [`serve`]);
+//! - [`read_electronic`] / [`parse_in_child`]: one child per document (`__parse-doc`),
+//!   kept as the simplest reference the worker is benchmarked and tested against.
+//!
 //! Conversion (.doc/.wps/.rtf/.odt through LibreOffice, PDF text through poppler) is
 //! done first by [`crate::convert`], itself in separate processes with timeouts.
+
+pub mod frame;
+pub mod serve;
+pub mod worker;
+
+pub use worker::Worker;
 
 use crate::config::ToolsConfig;
 use crate::convert;
@@ -41,13 +53,45 @@ impl IsolateOptions {
 }
 
 /// Reads one electronic document safely: converts it when needed, checks that it is
-/// well formed, then parses it in a child process. A crash, timeout or garbage answer
-/// is `FormError::Corrupt`.
+/// well formed, then parses it in a child process started for it alone. A crash,
+/// timeout or garbage answer is `FormError::Corrupt`. The pipeline uses the same steps
+/// through a warm [`Worker`] ([`Worker::read_electronic`]).
 pub fn read_electronic(
     opts: &IsolateOptions,
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
+    read_electronic_via(opts, format, bytes, Precheck::Here, &|f, b| {
+        parse_in_child(opts, f, b)
+    })
+}
+
+/// A parse of already-converted bytes in some child process.
+type ChildParse<'a> = dyn Fn(&str, &[u8]) -> Result<ParsedForm, FormError> + 'a;
+
+/// Where the well-formedness check runs before a parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precheck {
+    /// In this process too: a broken file then costs no process spawn.
+    Here,
+    /// Only in the child (which always runs it, see [`parse_untrusted`]); here just
+    /// the size cap. For the warm worker: a request costs less than the check, and
+    /// sender's XML is then never parsed in the parent at all.
+    ChildOnly,
+}
+
+/// Conversion (and maybe the precheck) in this process, the parse through `parse`.
+fn read_electronic_via(
+    opts: &IsolateOptions,
+    format: &str,
+    bytes: &[u8],
+    check: Precheck,
+    parse: &ChildParse<'_>,
+) -> Result<ParsedForm, FormError> {
+    let precheck = |format: &str, bytes: &[u8]| match check {
+        Precheck::Here => precheck(format, bytes),
+        Precheck::ChildOnly => size_check(bytes),
+    };
     // A Word 97 file sent with a .docx name: convert it like a .doc.
     let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     let format = match format {
@@ -58,17 +102,18 @@ pub fn read_electronic(
         "doc" | "wps" | "rtf" | "odt" => {
             let docx = convert::to_docx(&opts.tools, bytes, format, convert::SOFFICE_TIMEOUT)?;
             precheck("docx", &docx)?;
-            parse_in_child(opts, "docx", &docx)
+            parse("docx", &docx)
         }
+        // The text poppler extracted is still the sender's: parsed in the child too.
         "pdf" => match convert::pdf_text_with(&opts.tools, bytes, convert::PDFTOTEXT_TIMEOUT)? {
-            Some(text) => Ok(forms::parse_text(&text)),
+            Some(text) => parse("pdf-text", text.as_bytes()),
             None => Err(FormError::Unsupported(
                 "pdf 无文字层，应按扫描件处理 (image-only PDF: a scan)".into(),
             )),
         },
         _ => {
             precheck(format, bytes)?;
-            parse_in_child(opts, format, bytes)
+            parse(format, bytes)
         }
     }
 }
@@ -77,12 +122,7 @@ pub fn read_electronic(
 /// within the size cap and well-formed XML. Guarded, so even a bug here is a
 /// `Corrupt`, not a crash of the caller.
 pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
-    if bytes.len() > MAX_INPUT {
-        return Err(FormError::Corrupt(format!(
-            "文件过大 (larger than {} MB)",
-            MAX_INPUT >> 20
-        )));
-    }
+    size_check(bytes)?;
     if !matches!(format, "docx" | "docm" | "dotx") {
         return Ok(());
     }
@@ -95,6 +135,17 @@ pub fn precheck(format: &str, bytes: &[u8]) -> Result<(), FormError> {
             "docx 预检崩溃 (precheck panicked)".into(),
         ))
     })
+}
+
+/// Documents over [`MAX_INPUT`] are refused before they reach any parser.
+fn size_check(bytes: &[u8]) -> Result<(), FormError> {
+    if bytes.len() > MAX_INPUT {
+        return Err(FormError::Corrupt(format!(
+            "文件过大 (larger than {} MB)",
+            MAX_INPUT >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn well_formed(xml: &[u8]) -> Result<(), FormError> {
@@ -217,6 +268,20 @@ pub fn parse_in_child(
     }
 }
 
+/// What a parser child does with one document: the precheck again (the child must
+/// not trust its parent's), then the parse, a panic in either becoming `Corrupt`.
+pub fn parse_untrusted(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
+    let parsed = std::panic::catch_unwind(|| {
+        precheck(format, bytes)?;
+        forms::parse_electronic(format, bytes)
+    });
+    parsed.unwrap_or_else(|_| {
+        Err(FormError::Corrupt(format!(
+            "解析器崩溃 (parser panicked on {format})"
+        )))
+    })
+}
+
 /// The child side: reads the document from stdin, parses it, prints the JSON result.
 /// Called by the binary's hidden `__parse-doc --format F` subcommand; returns the exit
 /// code (0 whenever a JSON answer was written).
@@ -232,17 +297,7 @@ pub fn child_main(format: &str) -> i32 {
             "文件过大 (larger than {} MB)",
             MAX_INPUT >> 20
         ))),
-        Ok(_) => {
-            let parsed = std::panic::catch_unwind(|| {
-                precheck(format, &bytes)?;
-                forms::parse_electronic(format, &bytes)
-            });
-            parsed.unwrap_or_else(|_| {
-                Err(FormError::Corrupt(format!(
-                    "解析器崩溃 (parser panicked on {format})"
-                )))
-            })
-        }
+        Ok(_) => parse_untrusted(format, &bytes),
     };
     match serde_json::to_string(&result) {
         Ok(json) => {
@@ -262,8 +317,12 @@ pub fn child_main(format: &str) -> i32 {
 }
 
 /// Entry for a binary: parses `__parse-doc --format F` (the subcommand word optional)
-/// from `args` (without the program name) and runs [`child_main`].
+/// from `args` (without the program name) and runs [`child_main`], or runs the
+/// persistent worker for `__parse-worker [--alarm-s N]`.
 pub fn child_main_from_args(args: &[String]) -> i32 {
+    if args.first().is_some_and(|a| a == "__parse-worker") {
+        return serve::worker_main_from_args(args);
+    }
     let mut it = args.iter().skip_while(|a| *a == "__parse-doc");
     match (it.next().map(String::as_str), it.next()) {
         (Some("--format"), Some(f)) => child_main(f),

@@ -107,12 +107,21 @@ enum Cmd {
         #[arg(long)]
         format: String,
     },
+    /// Parse framed documents from stdin until it closes (used internally).
+    #[command(name = "__parse-worker", hide = true)]
+    ParseWorker {
+        #[arg(long, default_value_t = kepu_intake::isolate::serve::DEFAULT_ALARM_S)]
+        alarm_s: u32,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     if let Cmd::ParseDoc { format } = &cli.cmd {
         std::process::exit(kepu_intake::isolate::child_main(format));
+    }
+    if let Cmd::ParseWorker { alarm_s } = &cli.cmd {
+        std::process::exit(kepu_intake::isolate::serve::worker_main(*alarm_s));
     }
     match real_main(cli) {
         Ok(()) => {}
@@ -200,7 +209,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             Cmd::Receipts { retry } => kepu_intake::receipts_glue::command(&cfg, retry)?,
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
-            Cmd::ParseDoc { .. } => {}
+            Cmd::ParseDoc { .. } | Cmd::ParseWorker { .. } => {}
         }
         Ok(())
     })

@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::extract::{self, Extracted, ExtractedDoc, Limits};
 use crate::forms::{FormError, ParsedForm};
-use crate::isolate::{self, IsolateOptions};
+use crate::isolate::{IsolateOptions, Worker};
 use crate::model::{Category, DocKind};
 use crate::scan::{ScanInfo, ScanOptions};
 use crate::store::{sha256_hex, Store};
@@ -44,7 +44,8 @@ pub struct Pipeline {
     limits: Limits,
     own: Vec<String>,
     scan_opts: ScanOptions,
-    isolate: IsolateOptions,
+    /// The warm parser child; started by the first document, ended with the pipeline.
+    parser: Worker,
 }
 
 impl Pipeline {
@@ -60,12 +61,12 @@ impl Pipeline {
             store,
             limits,
             scan_opts: ScanOptions::detect(&cfg.tools),
-            isolate: IsolateOptions {
+            parser: Worker::new(IsolateOptions {
                 exe: parser_exe(),
                 timeout: std::time::Duration::from_secs(cfg.intake.parse_timeout_s.max(1)),
                 memory_mb: cfg.intake.parse_memory_mb,
                 tools: cfg.tools.clone(),
-            },
+            }),
         })
     }
 
@@ -318,10 +319,11 @@ impl Pipeline {
         Ok(doc)
     }
 
-    /// Parses in a child process (timeout, memory cap): docx-rs can panic or spin on
-    /// hostile files, and neither may take the daemon down.
+    /// Parses in the warm worker process (timeout, memory cap): a parser bug on a
+    /// hostile file may cost that document, never the daemon; a spawn per document
+    /// would cost more than the parse itself.
     fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-        isolate::read_electronic(&self.isolate, format, bytes)
+        self.parser.read_electronic(format, bytes)
     }
 
     /// Seal and OCR of one scan, cached by content: OCR costs seconds a page.
@@ -354,7 +356,7 @@ impl Pipeline {
     }
 }
 
-/// The binary that runs `__parse-doc`: this one, unless `KEPU_PARSER_EXE` names another
+/// The binary that runs `__parse-worker`: this one, unless `KEPU_PARSER_EXE` names another
 /// (tests that drive the library from a test binary point it at kepu-intake).
 fn parser_exe() -> std::path::PathBuf {
     std::env::var_os("KEPU_PARSER_EXE")

@@ -276,6 +276,14 @@ pub fn is_label(form: FormKind, text: &str) -> bool {
     Labels::new(form).at_start(text, false).is_some()
 }
 
+/// Whether `text` is exactly one of `form`'s labels (instruction parentheses and a
+/// colon after it allowed, nothing else).
+pub fn is_exact_label(form: FormKind, text: &str) -> bool {
+    Labels::new(form)
+        .at_start(text, false)
+        .is_some_and(|(_, rest)| rest.trim().is_empty())
+}
+
 fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
     let mut labels = Labels::new(form);
     labels.loose = loose;

@@ -95,6 +95,7 @@ pub fn parse_text(text: &str) -> ParsedForm {
     let Some(form) = form else {
         return ParsedForm::default();
     };
+    let g = text::join_split_labels(g, |t| fields::is_exact_label(form, t));
     let g = text::merge_continuations(g, |t| fields::is_label(form, t));
     let mut fields = fields::extract_text(form, &g);
     // Options of a checkbox field wrap onto lines of their own in a PDF: read them from

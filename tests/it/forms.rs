@@ -99,7 +99,7 @@ fn golden_forms_every_field() {
 }
 
 /// A docx whose document.xml is `xml` (plus the minimal parts Word needs).
-fn docx_with(xml: &[u8]) -> Vec<u8> {
+pub fn docx_with(xml: &[u8]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
@@ -115,7 +115,7 @@ fn docx_with(xml: &[u8]) -> Vec<u8> {
     buf.into_inner()
 }
 
-const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+pub const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
 
 #[test]
 fn byte_flipped_docx_is_corrupt_not_a_crash() {
@@ -313,10 +313,10 @@ fn text_pdf_and_scan_pdf_are_told_apart() {
 }
 
 #[test]
-fn expert_pdf_single_line_fields() {
+fn expert_pdf_fields_including_vertically_centred_labels() {
     // A PDF printed from Word: pdftotext keeps one-line cells and the checkbox line;
-    // multi-line cells whose label is centred vertically (推荐单位意见, 个人简介…) are
-    // out of order in the text and are not asserted here.
+    // labels centred vertically in tall cells (推荐单位 / 意见, 个人简介… / 内容说明)
+    // come out split around their value's lines and are rejoined.
     let pdf = std::fs::read(fixtures().join("expert_printed.pdf")).unwrap();
     let p = isolate::read_electronic(&opts(), "pdf", &pdf).unwrap();
     assert_eq!(p.form, Some(kepu_intake::model::FormKind::Expert));
@@ -333,5 +333,10 @@ fn expert_pdf_single_line_fields() {
     assert_eq!(get("邮编"), "063210");
     assert_eq!(get("研究专业"), "材料科学与工程");
     assert_eq!(get("提供服务方式"), "科普报告、科学秀");
+    assert_eq!(get("推荐单位意见"), "同意推荐。");
+    assert_eq!(
+        get("个人简介及可提供服务内容说明"),
+        "长期从事新材料研究，主讲“身边的新材料”系列科普报告。\n可进校开展科学秀表演，每学期4次。"
+    );
     assert!(p.problems.is_empty(), "{:?}", p.problems);
 }

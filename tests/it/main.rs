@@ -16,3 +16,4 @@ mod receipts_dovecot;
 mod scan;
 mod smtp_support;
 mod support;
+mod worker;

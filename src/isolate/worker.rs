@@ -1,0 +1,499 @@
+//! The parent side of the persistent parser worker: one warm child process
+//! (`<exe> __parse-worker`) that parses document after document, so isolation costs a
+//! pipe round trip per document instead of a process spawn.
+//!
+//! Guarantees kept from the one-shot child: the worker runs under RLIMIT_AS, in its own
+//! process group; a request that takes longer than the timeout gets the whole group
+//! SIGKILLed by a watchdog thread and answers `FormError::Corrupt`. A worker that dies,
+//! answers garbage, or announces an oversized answer costs that one document and is
+//! replaced lazily on the next request. Concurrent callers share the worker through a
+//! mutex: the pipeline parses one message at a time, and on this 2-core machine a pool
+//! would only make parses compete for the same cores.
+
+use super::frame::{self, FrameError};
+use super::IsolateOptions;
+use crate::forms::{FormError, ParsedForm};
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// A worker is replaced after this many documents. The parser keeps no state between
+/// documents, but glibc's allocator keeps freed memory mapped and fragmented, and
+/// RLIMIT_AS counts all of it; retiring the worker now and then bounds that drift
+/// (and any leak we do not know about) for the price of one spawn (a few ms) per 1000
+/// parses, well under 1% of their time.
+pub const RECYCLE_AFTER: u64 = 1000;
+/// A worker is also replaced as soon as its resident memory passes this, so a huge
+/// document does not leave hundreds of MB sitting in an idle process on a small box.
+pub const MAX_IDLE_RSS: u64 = 256 << 20;
+
+/// Why one request to the worker failed; each says on which input.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("无法启动 (parser worker could not start: {exe}: {source})")]
+    Spawn {
+        exe: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("无法启动看门狗线程 (watchdog thread could not start: {0})")]
+    Watchdog(std::io::Error),
+    #[error("超时被终止 (parser timed out after {ms} ms on {format}, {len} bytes)")]
+    Timeout {
+        format: String,
+        len: usize,
+        ms: u128,
+    },
+    /// The worker was gone before it answered anything: killed from outside, or died
+    /// on this document. Retried once on a fresh worker if it had served others.
+    #[error("崩溃 (parser crashed on {format}, {len} bytes, before answering: {status})")]
+    Gone {
+        format: String,
+        len: usize,
+        status: String,
+    },
+    #[error("崩溃 (parser crashed on {format}, {len} bytes, mid-answer: {source}; {status})")]
+    Truncated {
+        format: String,
+        len: usize,
+        source: FrameError,
+        status: String,
+    },
+    #[error("崩溃 (parser crashed on {format}: announced a {announced}-byte answer, cap {max})")]
+    Oversized {
+        format: String,
+        announced: usize,
+        max: usize,
+    },
+    #[error("崩溃 (parser crashed on {format}: answer is not a parse result: {source})")]
+    Garbage {
+        format: String,
+        source: serde_json::Error,
+    },
+}
+
+impl From<WorkerError> for FormError {
+    fn from(e: WorkerError) -> FormError {
+        FormError::Corrupt(format!("文档解析进程{e}"))
+    }
+}
+
+/// One warm parser worker behind a mutex; see the module doc.
+pub struct Worker {
+    opts: IsolateOptions,
+    recycle_after: u64,
+    max_rss: u64,
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    live: Option<Live>,
+    watchdog: Option<Watchdog>,
+    spawned: u64,
+}
+
+struct Live {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    served: u64,
+}
+
+impl Worker {
+    /// A handle; the process is started by the first request, not here.
+    pub fn new(opts: IsolateOptions) -> Worker {
+        Worker {
+            opts,
+            recycle_after: RECYCLE_AFTER,
+            max_rss: MAX_IDLE_RSS,
+            slot: Mutex::new(Slot::default()),
+        }
+    }
+
+    /// Replaces the worker after `requests` documents or above `max_rss` bytes resident.
+    pub fn with_recycling(mut self, requests: u64, max_rss: u64) -> Worker {
+        self.recycle_after = requests.max(1);
+        self.max_rss = max_rss;
+        self
+    }
+
+    pub fn options(&self) -> &IsolateOptions {
+        &self.opts
+    }
+
+    /// Pid of the current worker process, if one is running (for tests and logs).
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.lock().live.as_ref().map(|l| l.child.id())
+    }
+
+    /// How many worker processes this handle has started so far.
+    pub fn spawned(&self) -> u64 {
+        self.lock().spawned
+    }
+
+    /// Reads one electronic document like [`super::read_electronic`] (conversion, then
+    /// precheck and parse), the precheck and parse done by the warm worker only.
+    pub fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
+        super::read_electronic_via(
+            &self.opts,
+            format,
+            bytes,
+            super::Precheck::ChildOnly,
+            &|f, b| self.parse(f, b),
+        )
+    }
+
+    /// Parses `bytes` as `format` in the worker; no conversion or precheck here.
+    pub fn parse(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
+        let mut slot = self.lock();
+        for attempt in 0..2 {
+            let fresh = self.ensure_live(&mut slot)?;
+            match self.exchange(&mut slot, format, bytes) {
+                Ok(answer) => {
+                    self.maybe_recycle(&mut slot);
+                    return answer;
+                }
+                // A worker that had served other documents may have died before this
+                // one reached it (killed from outside, hit its alarm while idle): that
+                // is not this document's fault, so it gets one fresh worker. A document
+                // that kills a fresh worker too is reported.
+                Err(WorkerError::Gone { .. }) if !fresh && attempt == 0 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Unreachable: the second attempt always returns above.
+        Err(FormError::Corrupt(format!("文档解析进程未应答 ({format})")))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        match self.slot.lock() {
+            Ok(g) => g,
+            // A panic while holding the lock may have left the worker mid-request: its
+            // stream can no longer be trusted to be in step, so it is replaced.
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                if let Some(live) = g.live.take() {
+                    retire(live);
+                }
+                self.slot.clear_poison();
+                g
+            }
+        }
+    }
+
+    /// Makes sure a live worker is there; true when it was started just now.
+    fn ensure_live(&self, slot: &mut Slot) -> Result<bool, WorkerError> {
+        if let Some(live) = slot.live.as_mut() {
+            // Reap a worker that exited while idle (killed, alarm, OOM) before writing
+            // to it, rather than finding out from a broken pipe.
+            match live.child.try_wait() {
+                Ok(None) => return Ok(false),
+                Ok(Some(_)) | Err(_) => {
+                    if let Some(dead) = slot.live.take() {
+                        retire(dead);
+                    }
+                }
+            }
+        }
+        if slot.watchdog.is_none() {
+            slot.watchdog = Some(Watchdog::start().map_err(WorkerError::Watchdog)?);
+        }
+        slot.live = Some(self.spawn()?);
+        slot.spawned += 1;
+        Ok(true)
+    }
+
+    fn spawn(&self) -> Result<Live, WorkerError> {
+        use std::os::unix::process::CommandExt;
+        // The worker's own alarm is a backstop behind the parent's watchdog.
+        let alarm_s = self.opts.timeout.as_secs().saturating_add(3).min(3600);
+        let mut cmd = Command::new(&self.opts.exe);
+        cmd.arg("__parse-worker")
+            .arg("--alarm-s")
+            .arg(alarm_s.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0);
+        // No RLIMIT_CPU here, unlike the one-shot child: CPU time adds up over a
+        // worker's life, so a per-process CPU cap would end up killing a healthy worker
+        // in the middle of an innocent document. The watchdog (wall clock, per request)
+        // and the worker's alarm bound each parse instead.
+        let limit = self.opts.memory_mb.saturating_mul(1 << 20);
+        // SAFETY: only the async-signal-safe setrlimit(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let as_lim = libc::rlimit {
+                    rlim_cur: limit as libc::rlim_t,
+                    rlim_max: limit as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let spawn_err = |source| WorkerError::Spawn {
+            exe: self.opts.exe.clone(),
+            source,
+        };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            crate::convert::kill_group(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(spawn_err(std::io::Error::other("no pipes to the worker")));
+        };
+        Ok(Live {
+            child,
+            stdin,
+            stdout: BufReader::with_capacity(64 << 10, stdout),
+            served: 0,
+        })
+    }
+
+    /// One request and its answer under the watchdog. On any error the worker is
+    /// retired (its stream may be out of step) and the slot left empty.
+    fn exchange(
+        &self,
+        slot: &mut Slot,
+        format: &str,
+        bytes: &[u8],
+    ) -> Result<Result<ParsedForm, FormError>, WorkerError> {
+        let (Some(live), Some(dog)) = (slot.live.as_mut(), slot.watchdog.as_ref()) else {
+            return Err(WorkerError::Gone {
+                format: format.into(),
+                len: bytes.len(),
+                status: "no worker".into(),
+            });
+        };
+        dog.arm(live.child.id(), Instant::now() + self.opts.timeout);
+        let sent =
+            frame::write_request(&mut live.stdin, format, bytes).and_then(|_| live.stdin.flush());
+        let answer = match sent {
+            Ok(()) => Some(frame::read_answer(&mut live.stdout)),
+            Err(_) => None,
+        };
+        let fired = dog.disarm();
+        let failed = |slot: &mut Slot| match slot.live.take() {
+            Some(l) => retire(l),
+            None => "no worker".into(),
+        };
+        let (format, len) = (format.to_string(), bytes.len());
+        match answer {
+            Some(Ok(json)) => match serde_json::from_slice(&json) {
+                Ok(answer) => {
+                    live.served += 1;
+                    // The answer is whole even if the deadline passed as it arrived;
+                    // the killed worker is then replaced next time.
+                    if fired {
+                        failed(slot);
+                    }
+                    Ok(answer)
+                }
+                Err(source) => {
+                    failed(slot);
+                    Err(WorkerError::Garbage { format, source })
+                }
+            },
+            _ if fired => {
+                failed(slot);
+                Err(WorkerError::Timeout {
+                    format,
+                    len,
+                    ms: self.opts.timeout.as_millis(),
+                })
+            }
+            None | Some(Err(FrameError::Eof)) => Err(WorkerError::Gone {
+                format,
+                len,
+                status: failed(slot),
+            }),
+            Some(Err(FrameError::TooLarge {
+                len: announced,
+                max,
+            })) => {
+                failed(slot);
+                Err(WorkerError::Oversized {
+                    format,
+                    announced,
+                    max,
+                })
+            }
+            Some(Err(source)) => Err(WorkerError::Truncated {
+                format,
+                len,
+                source,
+                status: failed(slot),
+            }),
+        }
+    }
+
+    fn maybe_recycle(&self, slot: &mut Slot) {
+        let Some(live) = slot.live.as_ref() else {
+            return;
+        };
+        let too_big = resident_bytes(live.child.id()).is_some_and(|rss| rss > self.max_rss);
+        if live.served >= self.recycle_after || too_big {
+            if let Some(l) = slot.live.take() {
+                retire(l);
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let slot = self.slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(l) = slot.live.take() {
+            retire(l);
+        }
+        // The watchdog's own Drop stops and joins its thread.
+        slot.watchdog = None;
+    }
+}
+
+/// Ends a worker (idle or not) and reaps it; returns how it ended, for messages.
+fn retire(mut live: Live) -> String {
+    drop(live.stdin);
+    crate::convert::kill_group(live.child.id());
+    let _ = live.child.kill();
+    match live.child.wait() {
+        Ok(st) => describe(st),
+        Err(e) => format!("wait failed: {e}"),
+    }
+}
+
+fn describe(st: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (_, Some(libc::SIGKILL)) => "killed (SIGKILL: memory cap, timeout or from outside)".into(),
+        (_, Some(libc::SIGABRT)) => "aborted (SIGABRT: out of memory under the cap?)".into(),
+        _ => st.to_string(),
+    }
+}
+
+/// Resident set of a process from /proc, in bytes.
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages.saturating_mul(u64::try_from(page).ok()?))
+}
+
+/// A thread that SIGKILLs the armed process group when its deadline passes. Arming and
+/// disarming take the same lock as the kill, so once `disarm` returns no kill can
+/// follow, and the pid cannot have been reused: the worker is reaped only after that.
+struct Watchdog {
+    shared: Arc<(Mutex<DogState>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct DogState {
+    armed: Option<(u32, Instant)>,
+    fired: bool,
+    quit: bool,
+}
+
+impl Watchdog {
+    fn start() -> std::io::Result<Watchdog> {
+        let shared = Arc::new((Mutex::new(DogState::default()), Condvar::new()));
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("parse-watchdog".into())
+            .spawn(move || watch(&theirs))?;
+        Ok(Watchdog {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, DogState> {
+        // The state is plain data, valid whatever a panicking holder was doing.
+        self.shared.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn arm(&self, pid: u32, deadline: Instant) {
+        let mut s = self.state();
+        s.armed = Some((pid, deadline));
+        s.fired = false;
+        self.shared.1.notify_one();
+    }
+
+    /// Stops watching; true when the deadline had passed and the group was killed.
+    fn disarm(&self) -> bool {
+        let mut s = self.state();
+        s.armed = None;
+        std::mem::take(&mut s.fired)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.state().quit = true;
+        self.shared.1.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn watch(shared: &(Mutex<DogState>, Condvar)) {
+    let (lock, cv) = shared;
+    let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if s.quit {
+            return;
+        }
+        s = match s.armed {
+            None => cv.wait(s).unwrap_or_else(PoisonError::into_inner),
+            Some((pid, deadline)) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    crate::convert::kill_group(pid);
+                    s.armed = None;
+                    s.fired = true;
+                    continue;
+                }
+                cv.wait_timeout(s, deadline - now)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0)
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::time::Duration;
+
+    #[test]
+    fn watchdog_kills_only_after_the_deadline_and_not_after_disarm() {
+        let dog = Watchdog::start().unwrap();
+        let mut sleeper = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Disarmed in time: nothing happens.
+        dog.arm(sleeper.id(), Instant::now() + Duration::from_millis(200));
+        assert!(!dog.disarm());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(sleeper.try_wait().unwrap().is_none(), "killed after disarm");
+        // Left armed: killed near the deadline.
+        let started = Instant::now();
+        dog.arm(sleeper.id(), started + Duration::from_millis(100));
+        let st = sleeper.wait().unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        assert!(dog.disarm(), "fired not reported");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(st.signal(), Some(libc::SIGKILL));
+    }
+}
