@@ -21,6 +21,11 @@ mod imap_client;
 #[path = "../../tests/it/support/tmpdir.rs"]
 mod tmpdir;
 
+// `bench status`: a module file of this binary (a directory without main.rs is not
+// a binary of its own).
+#[path = "bench/status.rs"]
+mod status;
+
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
 use std::fs::File;
@@ -56,6 +61,21 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Latency of `status` and `list` over a generated intake of N applications,
+    /// against the same commands over a small intake and the sqlite3 CLI.
+    Status {
+        #[arg(long, default_value_t = 10_000)]
+        applications: usize,
+        /// Size of the small intake the same commands are compared with.
+        #[arg(long, default_value_t = 100)]
+        baseline_applications: usize,
+        /// Runs per command; the median is reported.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
 }
 
 /// One timed child process.
@@ -74,6 +94,12 @@ fn main() {
             intake,
             only,
         } => ingest(messages, size_kb, rounds.max(1), intake, only.as_deref()),
+        Cmd::Status {
+            applications,
+            baseline_applications,
+            runs,
+            intake,
+        } => status::run(applications, baseline_applications, runs.max(1), intake),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

@@ -10,7 +10,7 @@
 //! It fails when they are missing; only `KEPU_SKIP_BROWSER=1` skips it, so CI cannot
 //! pass it by accident.
 
-use crate::support::intake::Intake;
+use crate::support::intake::{wait_output, Intake};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -439,6 +439,21 @@ fn evil_mail() -> Vec<u8> {
     raw
 }
 
+/// `import` with a generous deadline: the sample mailbox's OCR and LibreOffice
+/// conversions take a minute on a loaded 2-core machine, past `run_ok`'s 60 s.
+pub fn import_slowly(it: &Intake, paths: &[&Path]) {
+    let mut args = vec!["import".to_string()];
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    let child = it
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kepu-intake import");
+    let (status, out, err) = wait_output(child, Duration::from_secs(600), &["import"]);
+    assert!(status.success(), "import failed ({status}):\n{err}\n{out}");
+}
+
 fn artifacts_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp; artefacts go beside it, in the target dir.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -505,7 +520,7 @@ fn web_page_in_headless_chromium() {
     std::fs::create_dir_all(&extra).unwrap();
     std::fs::write(extra.join("evil.eml"), evil_mail()).unwrap();
     let mailbox = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-mailbox");
-    it.run_ok(&["import", mailbox.to_str().unwrap(), extra.to_str().unwrap()]);
+    import_slowly(&it, &[&mailbox, &extra]);
     let dump = it.dump();
     let apps = dump["applications"].as_array().unwrap().clone();
     let msgs = dump["messages"].as_array().unwrap().clone();
