@@ -3,8 +3,12 @@
 //! TLS, times `kepu-intake run --once` into an empty data dir and `mbsync` (isync,
 //! `FSync no`) into an empty Maildir, and prints wall time and peak RSS of each.
 //!
+//! `bench status --applications N` times `status` and `list` over a generated intake of
+//! N applications (`bench/status.rs`).
+//!
 //! Build both binaries first: `cargo build --release --bins`, then
-//! `cargo run --release --bin bench -- ingest --messages 10000`.
+//! `cargo run --release --bin bench -- ingest --messages 10000` or
+//! `cargo run --release --bin bench -- status --applications 10000`.
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
