@@ -3,11 +3,13 @@
 //! TLS, times `kepu-intake run --once` into an empty data dir and `mbsync` (isync,
 //! `FSync no`) into an empty Maildir, and prints wall time and peak RSS of each.
 //!
-//! Other benchmarks live in `src/bin/bench/`: `pipeline`, `attachment`, and `all`, which
-//! runs every one of them and writes one report.
+//! `bench status --applications N` times `status` and `list` over a generated intake of
+//! N applications (`bench/status.rs`). `pipeline` and `attachment` (`bench/pipeline.rs`)
+//! time the whole pipeline and a large attachment's memory; `all` (`bench/suite.rs`) runs
+//! every benchmark and writes one report.
 //!
 //! Build both binaries first: `cargo build --release --bins`, then
-//! `cargo run --release --bin bench -- ingest --messages 10000` (or `-- all`).
+//! `cargo run --release --bin bench -- all` (or one: `-- ingest --messages 10000`).
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
@@ -28,6 +30,10 @@ mod tmpdir;
 mod pipeline;
 #[path = "bench/suite.rs"]
 mod suite;
+// `bench status`: a module file of this binary (a directory without main.rs is not
+// a binary of its own).
+#[path = "bench/status.rs"]
+mod status;
 
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
@@ -70,6 +76,21 @@ enum Cmd {
         messages: usize,
         #[arg(long, default_value_t = 20_221_129)]
         seed: u64,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
+    /// Latency of `status` and `list` over a generated intake of N applications,
+    /// against the same commands over a small intake and the sqlite3 CLI.
+    Status {
+        #[arg(long, default_value_t = 10_000)]
+        applications: usize,
+        /// Size of the small intake the same commands are compared with.
+        #[arg(long, default_value_t = 100)]
+        baseline_applications: usize,
+        /// Runs per command; the median is reported.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
         /// kepu-intake binary (default: beside this one).
         #[arg(long)]
         intake: Option<PathBuf>,
@@ -120,6 +141,12 @@ fn main() {
             intake_exe(intake).and_then(|exe| pipeline::attachment(&exe, mb))
         }
         Cmd::All { quick, out } => suite::all(quick, out.as_deref()),
+        Cmd::Status {
+            applications,
+            baseline_applications,
+            runs,
+            intake,
+        } => status::run(applications, baseline_applications, runs.max(1), intake),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

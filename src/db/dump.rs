@@ -121,45 +121,47 @@ impl Db {
                 messages.push(m);
             }
         }
-        let mut applications = Vec::new();
-        {
-            let mut st = self
-                .conn
-                .prepare(
-                    "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan, a.problems,
-                            coalesce(me.from_addr, ms.from_addr), coalesce(me.received_at, ms.received_at)
-                     FROM applications a
-                     LEFT JOIN documents de ON de.id = a.electronic
-                     LEFT JOIN messages me ON me.id = de.message
-                     LEFT JOIN documents ds ON ds.id = a.scan
-                     LEFT JOIN messages ms ON ms.id = ds.message
-                     ORDER BY a.id",
-                )
-                .map_err(e)?;
-            let rows = st
-                .query_map([], |r| {
-                    let problems: String = r.get(7)?;
-                    Ok(DumpApplication {
-                        id: r.get(0)?,
-                        form: r.get(1)?,
-                        applicant: r.get(2)?,
-                        status: r.get(3)?,
-                        late: r.get(4)?,
-                        electronic: r.get(5)?,
-                        scan: r.get(6)?,
-                        problems: from_json_list(&problems),
-                        email: r.get(8)?,
-                        received_at: r.get(9)?,
-                    })
-                })
-                .map_err(e)?;
-            for row in rows {
-                applications.push(row.map_err(e)?);
-            }
-        }
+        let applications = self.load_applications()?;
         Ok(Dump {
             messages,
             applications,
         })
+    }
+
+    /// The applications alone, with each one's sender and receipt time: all `list`
+    /// needs, without reading every message and document as [`Db::load_dump`] does.
+    pub fn load_applications(&self) -> Result<Vec<DumpApplication>> {
+        let e = |x| self.err(x);
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan, a.problems,
+                        coalesce(me.from_addr, ms.from_addr), coalesce(me.received_at, ms.received_at)
+                 FROM applications a
+                 LEFT JOIN documents de ON de.id = a.electronic
+                 LEFT JOIN messages me ON me.id = de.message
+                 LEFT JOIN documents ds ON ds.id = a.scan
+                 LEFT JOIN messages ms ON ms.id = ds.message
+                 ORDER BY a.id",
+            )
+            .map_err(e)?;
+        let rows = st
+            .query_map([], |r| {
+                let problems: String = r.get(7)?;
+                Ok(DumpApplication {
+                    id: r.get(0)?,
+                    form: r.get(1)?,
+                    applicant: r.get(2)?,
+                    status: r.get(3)?,
+                    late: r.get(4)?,
+                    electronic: r.get(5)?,
+                    scan: r.get(6)?,
+                    problems: from_json_list(&problems),
+                    email: r.get(8)?,
+                    received_at: r.get(9)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
     }
 }

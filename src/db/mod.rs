@@ -8,6 +8,7 @@ pub mod dump;
 pub mod messages;
 pub mod receipts;
 pub mod schema;
+pub mod status;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

@@ -114,6 +114,12 @@ CREATE TABLE kv (
     value TEXT NOT NULL
 );
 "#,
+    // 2: `status` counts problems without reading every row: partial indexes holding only
+    //    the messages and documents that have problems (most have none).
+    r#"
+CREATE INDEX messages_problems ON messages(id, problems) WHERE problems != '[]';
+CREATE INDEX documents_problems ON documents(message, seq, problems) WHERE problems != '[]';
+"#,
 ];
 
 pub fn latest() -> i64 {

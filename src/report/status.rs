@@ -97,6 +97,64 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
     r
 }
 
+/// The same report from counts SQLite computed ([`crate::db::Db::status_counts`]), for
+/// `status`, which must stay quick however large the intake grows.
+pub fn from_counts(
+    c: &crate::db::status::StatusCounts,
+    last_poll: Option<String>,
+    ocr_available: bool,
+) -> StatusReport {
+    let poll_stale_minutes = last_poll
+        .as_deref()
+        .and_then(crate::time::parse_rfc3339)
+        .map(|t| (crate::time::now() - t).num_minutes())
+        .filter(|m| *m > STALE_AFTER_MIN);
+    let mut r = StatusReport {
+        poll_stale_minutes,
+        last_poll,
+        ocr_available,
+        ..Default::default()
+    };
+    for cat in Category::ALL {
+        r.by_category.insert(cat.as_str().into(), 0);
+    }
+    for f in FormKind::ALL {
+        let e = r.by_form_status.entry(f.as_str().into()).or_default();
+        for s in APP_STATUSES {
+            e.insert(s.into(), 0);
+        }
+    }
+    for (cat, n, dup, late) in &c.by_category {
+        let cat = cat.clone().unwrap_or_else(|| "pending".into());
+        *r.by_category.entry(cat).or_default() += n;
+        r.messages += n;
+        r.duplicates += dup;
+        r.late_messages += late;
+    }
+    for (form, status, n, late) in &c.by_form_status {
+        *r.by_form_status
+            .entry(form.clone())
+            .or_default()
+            .entry(status.clone())
+            .or_default() += n;
+        r.applications += n;
+        r.late_applications += late;
+    }
+    for (status, n) in &c.receipts {
+        *r.receipts.entry(status.clone()).or_default() += n;
+    }
+    for (message, list) in &c.problems {
+        for p in list {
+            let code = p.split(':').next().unwrap_or(p).to_string();
+            *r.problems.entry(code).or_default() += 1;
+            if p.starts_with("cloud_attachment:") {
+                r.cloud_attachments.push(format!("#{message} {p}"));
+            }
+        }
+    }
+    r
+}
+
 /// Plain text for the terminal, in Chinese.
 pub fn render(r: &StatusReport) -> String {
     use std::fmt::Write;

@@ -1,5 +1,6 @@
 //! The one integration-test binary; each area's tests are a module.
 
+mod browser;
 mod check;
 mod cli;
 mod crash;
