@@ -5,6 +5,9 @@
 //!
 //! Build both binaries first: `cargo build --release --bins`, then
 //! `cargo run --release --bin bench -- ingest --messages 10000`.
+//!
+//! `bench scan` (in bench/scan.rs): seconds per scan page (seal, seal + OCR) and the
+//! matching tally of the fixtures/match corpus with OCR on and off.
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
@@ -20,6 +23,10 @@ mod imap_client;
 #[allow(dead_code)]
 #[path = "../../tests/it/support/tmpdir.rs"]
 mod tmpdir;
+
+// A directory without main.rs is not a binary of its own: the file is included here.
+#[path = "bench/scan.rs"]
+mod scan;
 
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
@@ -56,6 +63,12 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Seconds per scan page (seal, seal + OCR) and the matching corpus tally.
+    Scan {
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
 }
 
 /// One timed child process.
@@ -74,6 +87,7 @@ fn main() {
             intake,
             only,
         } => ingest(messages, size_kb, rounds.max(1), intake, only.as_deref()),
+        Cmd::Scan { intake } => scan::run(intake),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

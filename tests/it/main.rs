@@ -10,5 +10,7 @@ mod pipeline;
 mod receipts;
 mod receipts_dovecot;
 mod scan;
+mod scan_corpus;
+mod scan_pool;
 mod smtp_support;
 mod support;
