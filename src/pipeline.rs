@@ -254,7 +254,9 @@ impl Pipeline {
             let (Some(job), Some(slot)) = (jobs.get(i), slots.get(i)) else {
                 break;
             };
-            let r = analyze_guarded(job, opts);
+            // The worker's log lines name the scan (the message span is on another thread).
+            let span = info_span!("scan", sha = %job.key.get(..12).unwrap_or(&job.key));
+            let r = span.in_scope(|| analyze_guarded(job, opts));
             if let Some(p) = ocr {
                 p.tick(job.docs);
             }
