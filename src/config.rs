@@ -323,7 +323,8 @@ pub struct ToolsConfig {
     pub tesseract: String,
     /// pdftotext / pdftoppm directory (empty = PATH).
     pub poppler_dir: String,
-    /// Parallel OCR / conversion workers (0 = number of cores).
+    /// Scans analysed at once, each running one Tesseract at a time (0 = number of
+    /// cores, which is also the sensible maximum: OCR is CPU-bound).
     pub workers: usize,
 }
 

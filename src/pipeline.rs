@@ -4,6 +4,13 @@
 //!
 //! Each message is processed under `catch_unwind`: a panic in one message becomes a
 //! `processing_failed` problem on that message and the next one goes on.
+//!
+//! Scans are the slow part (Tesseract takes seconds a page), so a batch runs in two
+//! steps: every message is read and classified first, its scans looked up in the
+//! `ocr_cache` by content; the scans not found there are then analysed together by a
+//! pool of at most `[tools] workers` threads (default: one per core), each running one
+//! Tesseract at a time; then the batch's messages are finished and committed in order.
+//! With one worker the same code runs serially and gives the same records.
 
 use crate::apps;
 use crate::config::Config;
@@ -18,7 +25,9 @@ use crate::scan::{ScanInfo, ScanOptions};
 use crate::store::{sha256_hex, Store};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn};
 
@@ -31,6 +40,13 @@ const BATCH: usize = 256;
 /// … and at most this long a batch: a sync costs tens of milliseconds on a VM disk, so
 /// it is shared by many messages, while a slow batch (OCR) still commits often.
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+/// Scans a batch collects per worker before they are analysed: a few rounds keep
+/// every worker busy while the batch still commits every ten seconds or so.
+const JOBS_PER_WORKER: usize = 4;
+/// Bytes of scan files a batch may hold while they wait for analysis.
+const MAX_JOB_BYTES: usize = 256 << 20;
+/// `reprocess` shows OCR progress on stderr from this many scans up.
+const PROGRESS_MIN_SCANS: usize = 8;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -46,6 +62,10 @@ pub struct Pipeline {
     scan_opts: ScanOptions,
     /// The warm parser child; started by the first document, ended with the pipeline.
     parser: Worker,
+    /// Scan analyses (each one Tesseract at a time) run at once.
+    workers: usize,
+    /// Print `OCR n/N` lines on stderr (the `reprocess` command).
+    show_progress: bool,
 }
 
 impl Pipeline {
@@ -67,13 +87,26 @@ impl Pipeline {
                 memory_mb: cfg.intake.parse_memory_mb,
                 tools: cfg.tools.clone(),
             }),
+            workers: workers(cfg.tools.workers),
+            show_progress: false,
         })
+    }
+
+    /// Turns the operator's `OCR n/N` progress lines on stderr on or off.
+    pub fn show_progress(mut self, on: bool) -> Pipeline {
+        self.show_progress = on;
+        self
+    }
+
+    /// How many scans are analysed at once.
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// Processes every message still waiting, then rebuilds the applications.
     pub fn process_pending(&self, db: &mut Db, cancel: &CancellationToken) -> Result<Stats> {
         let pending = db.pending_messages()?;
-        self.process_list(db, pending, cancel)
+        self.process_list(db, pending, cancel, None)
     }
 
     /// Re-runs the stages on the given messages (all when `ids` is None).
@@ -100,7 +133,19 @@ impl Pipeline {
                 v
             }
         };
-        self.process_list(db, list, cancel)
+        // The scans to look at again, counted from the documents recorded last time:
+        // an estimate for the progress lines only.
+        let scans = if self.show_progress {
+            db.count_scan_candidates(ids)?
+        } else {
+            0
+        };
+        let ocr = (scans >= PROGRESS_MIN_SCANS).then(|| OcrProgress::new(scans));
+        let stats = self.process_list(db, list, cancel, ocr.as_ref())?;
+        if let Some(p) = &ocr {
+            p.finish();
+        }
+        Ok(stats)
     }
 
     fn process_list(
@@ -108,6 +153,7 @@ impl Pipeline {
         db: &mut Db,
         list: Vec<crate::db::messages::PendingMessage>,
         cancel: &CancellationToken,
+        ocr: Option<&OcrProgress>,
     ) -> Result<Stats> {
         // Originals are committed before their duplicates run, so a duplicate can take
         // the original's category.
@@ -119,30 +165,124 @@ impl Pipeline {
         }
         let mut stats = Stats::default();
         let mut progress = Progress::new(total);
+        let max_jobs = self.workers * JOBS_PER_WORKER;
         'parts: for part in [originals, dups] {
-            let mut out: Vec<Processed> = Vec::new();
+            let mut batch = Batch::default();
             let mut started = Instant::now();
             for m in &part {
                 // Shutdown: finish the message in hand, commit what is done, stop.
                 if cancel.is_cancelled() {
                     info!("shutdown requested: committing the messages done so far");
-                    self.commit(db, &mut out, &mut stats, &mut progress)?;
+                    self.flush(db, &mut batch, &mut stats, &mut progress, ocr, cancel)?;
                     break 'parts;
                 }
-                if out.is_empty() {
+                if batch.items.is_empty() {
                     started = Instant::now();
                 }
-                out.push(self.guarded(db, m, &mut stats));
-                if out.len() >= BATCH || started.elapsed() >= BATCH_TIME {
-                    self.commit(db, &mut out, &mut stats, &mut progress)?;
+                let item = self.guarded_stage(db, m, &mut batch, &mut stats, ocr);
+                batch.items.push(item);
+                if batch.items.len() >= BATCH
+                    || started.elapsed() >= BATCH_TIME
+                    || batch.jobs.len() >= max_jobs
+                    || batch.bytes >= MAX_JOB_BYTES
+                {
+                    self.flush(db, &mut batch, &mut stats, &mut progress, ocr, cancel)?;
                 }
             }
-            self.commit(db, &mut out, &mut stats, &mut progress)?;
+            self.flush(db, &mut batch, &mut stats, &mut progress, ocr, cancel)?;
         }
         if stats.processed > 0 {
             self.rebuild_applications(db)?;
         }
         Ok(stats)
+    }
+
+    /// Analyses the batch's waiting scans on the worker pool, caches the results,
+    /// finishes the batch's messages in order and commits them. Messages whose scans
+    /// were skipped because of a shutdown are left out: they stay to be processed.
+    fn flush(
+        &self,
+        db: &mut Db,
+        batch: &mut Batch,
+        stats: &mut Stats,
+        progress: &mut Progress,
+        ocr: Option<&OcrProgress>,
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let jobs = std::mem::take(&mut batch.jobs);
+        batch.by_key.clear();
+        batch.bytes = 0;
+        let results = self.analyze_jobs(&jobs, ocr, cancel);
+        for (job, r) in jobs.iter().zip(&results) {
+            // A panicked analysis is not cached: a fixed version may read the file.
+            if let Some((info, true)) = r {
+                db.scan_cache_put(&job.key, &crate::scan_glue::to_cache(info))?;
+            }
+        }
+        let mut out: Vec<Processed> = Vec::with_capacity(batch.items.len());
+        for item in batch.items.drain(..) {
+            match item {
+                Stage::Done(p) => out.push(p),
+                Stage::Waiting(s) => {
+                    if s.pending
+                        .iter()
+                        .any(|&(_, j)| results.get(j).is_none_or(Option::is_none))
+                    {
+                        continue;
+                    }
+                    out.push(self.guarded_finish(s, &results, stats));
+                }
+            }
+        }
+        self.commit(db, &mut out, stats, progress)
+    }
+
+    /// Runs [`crate::scan::analyze`] on every job with at most `workers` at once (a
+    /// scoped pool pulling the next job from a shared counter). None where a shutdown
+    /// stopped the pool before the job; `(info, false)` where the analysis panicked.
+    fn analyze_jobs(
+        &self,
+        jobs: &[ScanJob],
+        ocr: Option<&OcrProgress>,
+        cancel: &CancellationToken,
+    ) -> Vec<Option<(ScanInfo, bool)>> {
+        let slots: Vec<Mutex<Option<(ScanInfo, bool)>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let opts = &self.scan_opts;
+        let work = || loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (Some(job), Some(slot)) = (jobs.get(i), slots.get(i)) else {
+                break;
+            };
+            // The worker's log lines name the scan (the message span is on another thread).
+            let span = info_span!("scan", sha = %job.key.get(..12).unwrap_or(&job.key));
+            let r = span.in_scope(|| analyze_guarded(job, opts));
+            if let Some(p) = ocr {
+                p.tick(job.docs);
+            }
+            // Nothing panics while the lock is held, so it cannot be poisoned.
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(r);
+            }
+        };
+        let n = self.workers.min(jobs.len());
+        if n <= 1 {
+            work();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 0..n {
+                    s.spawn(work);
+                }
+            });
+        }
+        slots
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
     }
 
     /// Makes the batch's documents durable, then records the batch in one transaction.
@@ -164,27 +304,61 @@ impl Pipeline {
         Ok(())
     }
 
-    /// One message under `catch_unwind`: errors and panics become a recorded problem.
-    fn guarded(
+    /// One message read and classified under `catch_unwind`: errors and panics become
+    /// a recorded problem. Its scans not in the cache join the batch's jobs.
+    fn guarded_stage(
         &self,
         db: &Db,
         m: &crate::db::messages::PendingMessage,
+        batch: &mut Batch,
         stats: &mut Stats,
-    ) -> Processed {
+        ocr: Option<&OcrProgress>,
+    ) -> Stage {
         let span = info_span!("process", message = m.id);
         let _g = span.enter();
-        match catch_unwind(AssertUnwindSafe(|| self.process_one(db, m))) {
-            Ok(Ok(p)) => p,
+        match catch_unwind(AssertUnwindSafe(|| self.stage_one(db, m, batch, ocr))) {
+            Ok(Ok(st)) => st,
             Ok(Err(e)) => {
                 error!(message = m.id, error = %e, "processing failed");
                 stats.failed += 1;
-                failed(m.id, format!("processing_failed:{e}"))
+                Stage::Done(failed(m.id, format!("processing_failed:{e}")))
             }
             Err(panic) => {
                 let msg = panic_text(&panic);
                 error!(message = m.id, panic = %msg, "processing panicked");
                 stats.failed += 1;
-                failed(m.id, format!("processing_failed:panic:{msg}"))
+                Stage::Done(failed(m.id, format!("processing_failed:panic:{msg}")))
+            }
+        }
+    }
+
+    /// A staged message with its scans' results filled in, under `catch_unwind`.
+    fn guarded_finish(
+        &self,
+        s: Staged,
+        results: &[Option<(ScanInfo, bool)>],
+        stats: &mut Stats,
+    ) -> Processed {
+        let id = s.message;
+        let span = info_span!("process", message = id);
+        let _g = span.enter();
+        let run = AssertUnwindSafe(move || {
+            let mut documents = s.documents;
+            for (di, ji) in s.pending {
+                if let (Some(doc), Some(Some((info, _)))) = (documents.get_mut(di), results.get(ji))
+                {
+                    apply_scan(doc, info.clone());
+                }
+            }
+            self.finish_message(id, &s.ex, documents)
+        });
+        match catch_unwind(run) {
+            Ok(p) => p,
+            Err(panic) => {
+                let msg = panic_text(&panic);
+                error!(message = id, panic = %msg, "processing panicked");
+                stats.failed += 1;
+                failed(id, format!("processing_failed:panic:{msg}"))
             }
         }
     }
@@ -202,11 +376,17 @@ impl Pipeline {
         db.save_applications(&rows, &links)
     }
 
-    fn process_one(&self, db: &Db, m: &crate::db::messages::PendingMessage) -> Result<Processed> {
+    fn stage_one(
+        &self,
+        db: &Db,
+        m: &crate::db::messages::PendingMessage,
+        batch: &mut Batch,
+        ocr: Option<&OcrProgress>,
+    ) -> Result<Stage> {
         let raw = self.store.read_raw(&m.sha256)?;
         if let Some(orig) = m.duplicate_of {
             let category = db.message_category(orig)?.unwrap_or_else(|| "other".into());
-            return Ok(Processed {
+            return Ok(Stage::Done(Processed {
                 message: m.id,
                 category,
                 from_addr: None,
@@ -220,17 +400,38 @@ impl Pipeline {
                     "suppressed".into(),
                     Some(format!("duplicate of message {orig}")),
                 )),
-            });
+            }));
         }
-        let ex = extract::extract(&raw, &self.limits);
+        let mut ex = extract::extract(&raw, &self.limits);
         let mut documents = Vec::with_capacity(ex.documents.len());
+        let mut pending = Vec::new();
         for d in &ex.documents {
-            documents.push(self.document(db, d)?);
+            let (doc, job) = self.document(db, d, batch, ocr)?;
+            if let Some(j) = job {
+                pending.push((documents.len(), j));
+            }
+            documents.push(doc);
         }
-        let category = categorize(&ex, &documents);
-        let receipt = self.receipt_decision(&ex, category);
-        Ok(Processed {
+        if pending.is_empty() {
+            return Ok(Stage::Done(self.finish_message(m.id, &ex, documents)));
+        }
+        // The bytes are stored and the scans' copies are in the jobs: keep only the
+        // message facts while waiting.
+        ex.documents = Vec::new();
+        Ok(Stage::Waiting(Staged {
             message: m.id,
+            ex,
+            documents,
+            pending,
+        }))
+    }
+
+    /// Category and receipt of a message whose documents are all known.
+    fn finish_message(&self, id: i64, ex: &Extracted, documents: Vec<NewDocument>) -> Processed {
+        let category = categorize(ex, &documents);
+        let receipt = self.receipt_decision(ex, category);
+        Processed {
+            message: id,
             category: category.as_str().into(),
             from_addr: ex.meta.from.clone(),
             from_name: ex.meta.from_name.clone(),
@@ -239,11 +440,18 @@ impl Pipeline {
             problems: ex.problems.clone(),
             documents,
             receipt: Some(receipt),
-        })
+        }
     }
 
-    /// Stores one document's bytes and works out what it is.
-    fn document(&self, db: &Db, d: &ExtractedDoc) -> Result<NewDocument> {
+    /// Stores one document's bytes and works out what it is. A scan not in the
+    /// `ocr_cache` comes back unfinished with the index of its job in `batch`.
+    fn document(
+        &self,
+        db: &Db,
+        d: &ExtractedDoc,
+        batch: &mut Batch,
+        ocr: Option<&OcrProgress>,
+    ) -> Result<(NewDocument, Option<usize>)> {
         let sha = sha256_hex(&d.bytes);
         if !d.bytes.is_empty() {
             self.store.put_doc(&sha, &d.bytes)?;
@@ -270,53 +478,54 @@ impl Pipeline {
         });
         if d.format == "cloud_link" {
             doc.kind = DocKind::CloudLink.as_str().into();
-            return Ok(doc);
+            return Ok((doc, None));
         }
         if d.is_container {
             if matches!(d.format.as_str(), "zip" | "rar" | "7z") {
                 doc.kind = DocKind::Archive.as_str().into();
             }
-            return Ok(doc);
+            return Ok((doc, None));
         }
         if broken {
-            return Ok(doc);
+            return Ok((doc, None));
         }
         let fmt = d.format.as_str();
         if ELECTRONIC.contains(&fmt) || fmt == "pdf" {
             match self.read_electronic(fmt, &d.bytes) {
                 Ok(p) if p.form.is_some() => {
                     apply_form(&mut doc, p);
-                    return Ok(doc);
+                    return Ok((doc, None));
                 }
                 Ok(_) => {
                     if fmt != "pdf" {
-                        return Ok(doc);
+                        return Ok((doc, None));
                     }
                 }
                 Err(e) => {
                     if fmt != "pdf" {
                         doc.problems.push(form_problem(&e));
-                        return Ok(doc);
+                        return Ok((doc, None));
                     }
                 }
             }
         }
         if IMAGES.contains(&fmt) || fmt == "pdf" {
-            let info = self.analyze_scan(db, &doc.sha256, fmt, &d.bytes)?;
-            let is_scan = info.form.is_some()
-                || info.stamped == Some(true)
-                || fmt == "pdf"
-                || d.bytes.len() > 50_000;
-            if is_scan {
-                doc.kind = DocKind::Scan.as_str().into();
-                doc.form = info.form.map(|f| f.as_str().to_string());
-                doc.stamped = info.stamped;
-                doc.seal_score = Some(info.seal_score);
-                doc.ocr_text = info.ocr_text;
-                doc.problems.extend(info.problems);
+            // Seal and OCR cost seconds a page: cached by content and OCR setting.
+            let key = format!("{}:ocr={}", doc.sha256, self.scan_opts.ocr);
+            if let Some(hit) = db
+                .scan_cache_get(&key)?
+                .and_then(|j| crate::scan_glue::from_cache(&j))
+            {
+                if let Some(p) = ocr {
+                    p.tick(1);
+                }
+                apply_scan(&mut doc, hit);
+            } else {
+                let job = batch.job(key, fmt, &d.bytes);
+                return Ok((doc, Some(job)));
             }
         }
-        Ok(doc)
+        Ok((doc, None))
     }
 
     /// Parses in the warm worker process (timeout, memory cap): a parser bug on a
@@ -324,20 +533,6 @@ impl Pipeline {
     /// would cost more than the parse itself.
     fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
         self.parser.read_electronic(format, bytes)
-    }
-
-    /// Seal and OCR of one scan, cached by content: OCR costs seconds a page.
-    fn analyze_scan(&self, db: &Db, sha: &str, format: &str, bytes: &[u8]) -> Result<ScanInfo> {
-        let ocr_key = format!("{sha}:ocr={}", self.scan_opts.ocr);
-        if let Some(hit) = db
-            .scan_cache_get(&ocr_key)?
-            .and_then(|j| crate::scan_glue::from_cache(&j))
-        {
-            return Ok(hit);
-        }
-        let info = crate::scan::analyze(format, bytes, &self.scan_opts);
-        db.scan_cache_put(&ocr_key, &crate::scan_glue::to_cache(&info))?;
-        Ok(info)
     }
 
     /// Who gets a receipt (RFC 3834 robots never do) and the outbox row to create.
@@ -363,6 +558,106 @@ fn parser_exe() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::current_exe().ok())
         .unwrap_or_else(|| std::path::PathBuf::from("kepu-intake"))
+}
+
+/// Worker count: the configured number, or one per core when 0.
+fn workers(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// A scan to analyse, shared by every document of the batch with the same content.
+struct ScanJob {
+    /// `ocr_cache` key: sha256 and OCR setting.
+    key: String,
+    format: String,
+    bytes: Vec<u8>,
+    /// Documents waiting for it (for the progress count).
+    docs: usize,
+}
+
+/// A message read and classified whose scans wait for analysis.
+struct Staged {
+    message: i64,
+    /// The message facts (documents' bytes dropped).
+    ex: Extracted,
+    documents: Vec<NewDocument>,
+    /// (document index, job index) of each scan still to fill in.
+    pending: Vec<(usize, usize)>,
+}
+
+enum Stage {
+    Done(Processed),
+    Waiting(Staged),
+}
+
+/// Messages staged since the last commit and the scans they wait for.
+#[derive(Default)]
+struct Batch {
+    items: Vec<Stage>,
+    jobs: Vec<ScanJob>,
+    by_key: HashMap<String, usize>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// The job analysing `bytes`, new or shared with an identical scan already waiting.
+    fn job(&mut self, key: String, format: &str, bytes: &[u8]) -> usize {
+        if let Some(&j) = self.by_key.get(&key) {
+            if let Some(job) = self.jobs.get_mut(j) {
+                job.docs += 1;
+            }
+            return j;
+        }
+        self.bytes += bytes.len();
+        self.jobs.push(ScanJob {
+            key: key.clone(),
+            format: format.to_string(),
+            bytes: bytes.to_vec(),
+            docs: 1,
+        });
+        self.by_key.insert(key, self.jobs.len() - 1);
+        self.jobs.len() - 1
+    }
+}
+
+/// One analysis; a panic (decoders are caught inside already) costs this scan only:
+/// `(info, false)` with the problem named, not to be cached.
+fn analyze_guarded(job: &ScanJob, opts: &ScanOptions) -> (ScanInfo, bool) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        crate::scan::analyze(&job.format, &job.bytes, opts)
+    })) {
+        Ok(info) => (info, true),
+        Err(panic) => {
+            let msg = panic_text(&panic);
+            error!(panic = %msg, "scan analysis panicked");
+            let info = ScanInfo {
+                problems: vec![format!("{}:panic:{msg}", crate::scan::SCAN_UNREADABLE)],
+                ..ScanInfo::default()
+            };
+            (info, false)
+        }
+    }
+}
+
+/// Records a scan analysis on its document. A picture counts as a scan when it shows
+/// a form or a seal, or is big enough to be a page (a PDF always is); a small picture
+/// without either is some other image (a logo in a signature).
+fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
+    let is_scan = info.form.is_some()
+        || info.stamped == Some(true)
+        || doc.format == "pdf"
+        || doc.size > 50_000;
+    if is_scan {
+        doc.kind = DocKind::Scan.as_str().into();
+        doc.form = info.form.map(|f| f.as_str().to_string());
+        doc.stamped = info.stamped;
+        doc.seal_score = Some(info.seal_score);
+        doc.ocr_text = info.ocr_text;
+        doc.problems.extend(info.problems);
+    }
 }
 
 fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
@@ -442,6 +737,61 @@ impl Progress {
     }
 }
 
+/// `OCR n/N` lines on stderr for the operator while `reprocess` goes through many
+/// scans: cache hits count at once, analyses as each finishes; at most one line a
+/// second, and the last one always.
+pub(crate) struct OcrProgress {
+    total: usize,
+    done: AtomicUsize,
+    started: Instant,
+    /// When the last line was printed and the count it showed.
+    last: Mutex<(Option<Instant>, usize)>,
+}
+
+impl OcrProgress {
+    fn new(total: usize) -> OcrProgress {
+        OcrProgress {
+            total,
+            done: AtomicUsize::new(0),
+            started: Instant::now(),
+            last: Mutex::new((None, 0)),
+        }
+    }
+
+    fn tick(&self, n: usize) {
+        let done = self.done.fetch_add(n, Ordering::SeqCst) + n;
+        self.print(done, false);
+    }
+
+    /// The final count, unless it was the last line printed.
+    fn finish(&self) {
+        self.print(self.done.load(Ordering::SeqCst), true);
+    }
+
+    fn print(&self, done: usize, last_call: bool) {
+        // The total is counted from last time's documents; a mail may carry more now.
+        let total = self.total.max(done);
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.0.is_some() && last.1 == done {
+            return; // this count is on screen already
+        }
+        let due = last.0.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if !(due || done == total || last_call) {
+            return;
+        }
+        *last = (Some(Instant::now()), done);
+        let secs = self.started.elapsed().as_secs_f64();
+        let left = if done == 0 {
+            0.0
+        } else {
+            secs / done as f64 * (total - done) as f64
+        };
+        eprintln!("OCR {done}/{total} 份扫描件，已用 {secs:.0} 秒，约剩 {left:.0} 秒");
+    }
+}
+
 fn failed(message: i64, problem: String) -> Processed {
     warn!(message, %problem, "recorded as a problem; the message stays stored and can be reprocessed");
     Processed {
@@ -464,5 +814,64 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "unknown panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_scans_in_a_batch_share_one_analysis() {
+        let mut b = Batch::default();
+        let a = b.job("aaa:ocr=true".into(), "jpg", &[1, 2, 3]);
+        let other = b.job("bbb:ocr=true".into(), "png", &[4, 5]);
+        let again = b.job("aaa:ocr=true".into(), "jpg", &[1, 2, 3]);
+        assert_eq!((a, other, again), (0, 1, 0));
+        assert_eq!(b.jobs.len(), 2);
+        assert_eq!(b.jobs[0].docs, 2);
+        assert_eq!(b.bytes, 5, "the shared scan's bytes are held once");
+    }
+
+    #[test]
+    fn zero_workers_means_one_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(workers(0), cores);
+        assert_eq!(workers(3), 3);
+    }
+
+    #[test]
+    fn small_picture_without_form_or_seal_is_not_a_scan() {
+        let doc = |format: &str, size: i64| NewDocument {
+            container: None,
+            name: "x".into(),
+            sha256: "s".into(),
+            size,
+            format: format.into(),
+            kind: DocKind::Other.as_str().into(),
+            form: None,
+            applicant: None,
+            fields: Default::default(),
+            stamped: None,
+            seal_score: None,
+            ocr_text: None,
+            problems: vec![],
+        };
+        let mut logo = doc("png", 4_000);
+        apply_scan(&mut logo, ScanInfo::default());
+        assert_eq!(logo.kind, "other");
+        let mut page = doc("png", 4_000);
+        apply_scan(
+            &mut page,
+            ScanInfo {
+                stamped: Some(true),
+                seal_score: 0.9,
+                ..ScanInfo::default()
+            },
+        );
+        assert_eq!((page.kind.as_str(), page.stamped), ("scan", Some(true)));
+        let mut pdf = doc("pdf", 4_000);
+        apply_scan(&mut pdf, ScanInfo::default());
+        assert_eq!(pdf.kind, "scan");
     }
 }

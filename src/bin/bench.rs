@@ -10,6 +10,9 @@
 //!
 //! Build both binaries first: `cargo build --release --bins`, then
 //! `cargo run --release --bin bench -- all` (or one: `-- ingest --messages 10000`).
+//!
+//! `bench scan` (in bench/scan.rs): seconds per scan page (seal, seal + OCR) and the
+//! matching tally of the fixtures/match corpus with OCR on and off.
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
@@ -34,6 +37,9 @@ mod suite;
 // a binary of its own).
 #[path = "bench/status.rs"]
 mod status;
+// A directory without main.rs is not a binary of its own: the file is included here.
+#[path = "bench/scan.rs"]
+mod scan;
 
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
@@ -76,6 +82,12 @@ enum Cmd {
         messages: usize,
         #[arg(long, default_value_t = 20_221_129)]
         seed: u64,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+    },
+    /// Seconds per scan page (seal, seal + OCR) and the matching corpus tally.
+    Scan {
         /// kepu-intake binary (default: beside this one).
         #[arg(long)]
         intake: Option<PathBuf>,
@@ -147,6 +159,7 @@ fn main() {
             runs,
             intake,
         } => status::run(applications, baseline_applications, runs.max(1), intake),
+        Cmd::Scan { intake } => scan::run(intake),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

@@ -241,6 +241,40 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// How many recorded documents of the given messages (all when None) are picture
+    /// or PDF files that are neither electronic forms nor containers: the scans a
+    /// reprocess will look at again. Used only to show progress.
+    pub fn count_scan_candidates(&self, messages: Option<&[i64]>) -> Result<usize> {
+        const WHERE: &str = "kind NOT IN ('electronic', 'archive', 'cloud_link') \
+             AND format IN ('jpg', 'png', 'tiff', 'bmp', 'gif', 'webp', 'heic', 'pdf')";
+        let n: i64 = match messages {
+            None => self
+                .conn
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM documents WHERE {WHERE}"),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?,
+            Some(ids) => {
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!(
+                        "SELECT COUNT(*) FROM documents WHERE message = ?1 AND {WHERE}"
+                    ))
+                    .map_err(|e| self.err(e))?;
+                let mut total = 0i64;
+                for id in ids {
+                    total += stmt
+                        .query_row([id], |r| r.get::<_, i64>(0))
+                        .map_err(|e| self.err(e))?;
+                }
+                total
+            }
+        };
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Cached scan analysis (JSON) by the document's sha256.
     pub fn scan_cache_get(&self, sha: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;

@@ -15,6 +15,8 @@ mod pipeline;
 mod receipts;
 mod receipts_dovecot;
 mod scan;
+mod scan_corpus;
+mod scan_pool;
 mod smtp_support;
 mod support;
 mod worker;

@@ -95,6 +95,9 @@ fn scan_fixtures_golden() {
             "pages": info.pages,
             "ocr_contains": expected["ocr_contains"].clone(),
         });
+        if !expected["ocr_lacks"].is_null() {
+            actual["ocr_lacks"] = expected["ocr_lacks"].clone();
+        }
         let mut ok =
             expected["stamped"] == actual["stamped"] && expected["pages"] == actual["pages"];
         if ocr_ran {
@@ -113,10 +116,25 @@ fn scan_fixtures_golden() {
                     failures.push(format!("{case}: OCR text lacks {want}"));
                 }
             }
+            // A lying file name: the unit it names must not be what the page says.
+            for unwanted in expected["ocr_lacks"].as_array().into_iter().flatten() {
+                let unwanted = unwanted.as_str().unwrap();
+                if text.contains(unwanted) {
+                    ok = false;
+                    failures.push(format!("{case}: OCR text contains {unwanted}"));
+                }
+            }
+            if !expected["rotations"].is_null() {
+                actual["rotations"] = json!(info.rotations);
+                ok &= expected["rotations"] == actual["rotations"];
+            }
         } else {
             assert!(info.problems.contains(&OCR_UNAVAILABLE.to_string()));
             // Without OCR the form cannot be known: keep the expected one.
             actual["form"] = expected["form"].clone();
+            if !expected["rotations"].is_null() {
+                actual["rotations"] = expected["rotations"].clone();
+            }
         }
         let actual_path = fixtures().join(format!("{case}.actual.json"));
         if ok {
@@ -145,7 +163,7 @@ fn scan_fixtures_golden() {
             failures.push(format!("{case}: expected {expected} got {actual}"));
         }
     }
-    assert!(ran >= 9, "only {ran} scan fixtures ran");
+    assert!(ran >= 13, "only {ran} scan fixtures ran");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
