@@ -27,7 +27,8 @@ fn check_reports_each_connection_problem_in_words() {
         "{line}"
     );
     assert!(
-        out.contains("✓ 数据库 database") && out.contains("schema v1"),
+        out.contains("✓ 数据库 database")
+            && out.contains(&format!("schema v{}", kepu_intake::db::schema::latest())),
         "{out}"
     );
 

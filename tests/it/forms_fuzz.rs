@@ -108,3 +108,48 @@ fn mutated_docx_never_panics_and_keeps_the_contract() {
     );
     assert!(errors > n / 50, "only {errors} of {n} rejected");
 }
+
+/// calamine is third-party and a mutated .xls can make it allocate without bound (an
+/// in-process version of this test had the whole test binary OOM-killed), which is why
+/// spreadsheets are only ever parsed in the worker child under a memory cap. Through
+/// that worker: every answer keeps the field contract or is an error, the worker keeps
+/// serving after whatever a document did to it, and both outcomes are reached.
+#[test]
+fn mutated_spreadsheets_through_the_worker_keep_the_contract() {
+    use kepu_intake::isolate::{IsolateOptions, Worker};
+    let mut opts = IsolateOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_kepu-parse-doc")));
+    opts.timeout = std::time::Duration::from_secs(10);
+    opts.memory_mb = 512;
+    let worker = Worker::new(opts);
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    inputs.extend(seeds("xlsx").into_iter().map(|b| ("xlsx", b)));
+    inputs.extend(seeds("xls").into_iter().map(|b| ("xls", b)));
+    assert!(inputs.len() >= 2);
+    let mut rng = Rng(0x0005_EE75);
+    let (mut recognised, mut errors) = (0, 0);
+    let n = rounds() / 10;
+    for round in 0..n {
+        let (format, seed) = &inputs[rng.below(inputs.len())];
+        let mut data = seed.clone();
+        mutate(&mut rng, &mut data);
+        match worker.read_electronic(format, &data) {
+            Ok(p) => {
+                check_contract(&p, round);
+                recognised += usize::from(p.form.is_some());
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    // After all that, an intact spreadsheet still parses exactly as in-process.
+    let (format, intact) = &inputs[0];
+    assert_eq!(
+        worker.read_electronic(format, intact).unwrap(),
+        parse_electronic(format, intact).unwrap()
+    );
+    eprintln!("spreadsheets through the worker: {recognised} recognised, {errors} errors of {n}");
+    assert!(
+        recognised > 0,
+        "no mutated spreadsheet was still recognised"
+    );
+    assert!(errors > 0, "no mutated spreadsheet was rejected");
+}
