@@ -47,6 +47,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 use tmpdir::ShortTempDir;
 
@@ -135,6 +136,10 @@ struct Sample {
 }
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "__reap") {
+        std::process::exit(reap(&args[2..]));
+    }
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Ingest {
@@ -420,45 +425,109 @@ fn warm_page_cache(root: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs a command to completion and returns wall time and the peak RSS that `wait4`
-/// reports for it (its own, or its largest reaped descendant's).
-fn timed(mut cmd: Command, what: &str) -> io::Result<(Sample, String)> {
-    let err_path = std::env::temp_dir().join(format!("kepu-bench-{}.stderr", std::process::id()));
+/// Runs a command to completion and returns its wall time, CPU time and peak RSS.
+///
+/// The command is started through `bench __reap` (this binary, fresh and small): on
+/// Linux a child's `ru_maxrss` includes the high-water mark of the process it was
+/// forked from, so forking the program from this process — which may hold a large
+/// corpus or a parsed `dump --json` by then — would charge our memory to it. The
+/// reaper's own few MiB are the only overhead left.
+fn timed(cmd: Command, what: &str) -> io::Result<(Sample, String)> {
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        REAPS.fetch_add(1, Ordering::Relaxed)
+    );
+    let err_path = std::env::temp_dir().join(format!("kepu-bench-{tag}.stderr"));
+    let usage_path = std::env::temp_dir().join(format!("kepu-bench-{tag}.usage"));
+    let mut reaper = Command::new(std::env::current_exe()?);
+    reaper
+        .arg("__reap")
+        .arg(&usage_path)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => reaper.env(k, v),
+            None => reaper.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        reaper.current_dir(dir);
+    }
     let t0 = Instant::now();
-    let child = cmd
+    let status = reaper
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(&err_path)?)
-        .spawn()
+        .status()
         .map_err(|e| io::Error::other(format!("cannot run {what}: {e}")))?;
+    let wall = t0.elapsed();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let usage = std::fs::read_to_string(&usage_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    let _ = std::fs::remove_file(&usage_path);
+    if !status.success() {
+        return Err(io::Error::other(format!(
+            "{what} failed ({status}): {stderr}"
+        )));
+    }
+    let nums: Vec<i64> = usage
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [max_rss_kib, cpu_us] = nums[..] else {
+        return Err(io::Error::other(format!("no usage figures for {what}")));
+    };
+    Ok((
+        Sample {
+            wall,
+            max_rss_kib,
+            cpu: Duration::from_micros(cpu_us.max(0) as u64),
+        },
+        stderr,
+    ))
+}
+
+static REAPS: AtomicUsize = AtomicUsize::new(0);
+
+/// `bench __reap USAGE_FILE PROGRAM ARGS…`: runs the program with inherited stdio,
+/// waits for it with `wait4`, writes "peak-RSS-KiB CPU-µs" to USAGE_FILE and exits
+/// with the program's status.
+fn reap(args: &[std::ffi::OsString]) -> i32 {
+    let [usage_file, program, rest @ ..] = args else {
+        eprintln!("bench __reap: USAGE_FILE PROGRAM [ARGS…]");
+        return 2;
+    };
+    let child = match Command::new(program).args(rest).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot run {}: {e}", program.to_string_lossy());
+            return 127;
+        }
+    };
     let mut status = 0;
     // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child's pid.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
     // SAFETY: as above; std's Child is never waited on after this.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = t0.elapsed();
-    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&err_path);
-    if r != pid {
-        return Err(io::Error::other(format!(
-            "wait4 on {what} failed: {}",
-            io::Error::last_os_error()
-        )));
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        eprintln!("wait4: {}", io::Error::last_os_error());
+        return 1;
     }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        return Err(io::Error::other(format!(
-            "{what} failed (status {status}): {stderr}"
-        )));
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
+    if let Err(e) = std::fs::write(
+        usage_file,
+        format!("{} {}", usage.ru_maxrss, cpu.as_micros()),
+    ) {
+        eprintln!("cannot write {}: {e}", usage_file.to_string_lossy());
+        return 1;
     }
-    Ok((
-        Sample {
-            wall,
-            max_rss_kib: usage.ru_maxrss,
-            cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        },
-        stderr,
-    ))
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
 }
 
 fn tv(t: libc::timeval) -> Duration {

@@ -8,7 +8,21 @@ use calamine::{Data, Dimensions, Range, Reader};
 use std::io::Cursor;
 
 /// Reads a workbook; `format` is `xlsx` or `xls`.
+///
+/// calamine 0.38 panics on some truncated compound files (a slice index in `cfb.rs`,
+/// found by the `sheet` fuzz target; `fixtures/forms/corrupt/`): the panic becomes
+/// `Corrupt` here, so the parser worker answers it and keeps serving. What a panic
+/// cannot cover — a workbook that makes calamine allocate without bound — is the
+/// worker's memory cap's job.
 pub fn read(format: &str, bytes: &[u8]) -> Result<Grid, FormError> {
+    std::panic::catch_unwind(|| read_unguarded(format, bytes)).unwrap_or_else(|_| {
+        Err(FormError::Corrupt(format!(
+            "{format} 工作簿无法读取 (unreadable workbook): the spreadsheet reader failed on it"
+        )))
+    })
+}
+
+fn read_unguarded(format: &str, bytes: &[u8]) -> Result<Grid, FormError> {
     let corrupt = |e: &dyn std::fmt::Display| {
         FormError::Corrupt(format!(
             "{format} 工作簿无法读取 (unreadable workbook): {e}"

@@ -275,7 +275,17 @@ pub fn build_corpus(dir: &Path, n: usize, seed: u64) -> io::Result<Corpus> {
             45..=59 => submission(i, &from, day, &[form()?]),
             60..=67 => submission(i, &from, day, &[scan(&mut rng)]),
             68..=94 if !others.is_empty() => reissued(&others[rng.below(others.len())], i),
-            _ if !written.is_empty() => written[rng.below(written.len())].clone(),
+            // A redelivery: the same mail again with one more trace header, as a
+            // retrying server delivers it (a different sha256, the same body).
+            _ if !written.is_empty() => [
+                format!(
+                    "Received: from mx2.126.com by mx.126.com with ESMTP; Thu, 21 Jul 2022 09:00:{:02} +0800\r\n",
+                    i % 60
+                )
+                .as_bytes(),
+                &written[rng.below(written.len())],
+            ]
+            .concat(),
             _ => submission(i, &from, day, &[form()?]),
         };
         std::fs::write(dir.join(format!("{i:05}.eml")), &raw)?;
