@@ -10,7 +10,8 @@ use std::io::Cursor;
 /// Reads a workbook; `format` is `xlsx` or `xls`.
 ///
 /// calamine 0.38 panics on some truncated compound files (a slice index in `cfb.rs`,
-/// found by the `sheet` fuzz target; `fixtures/forms/corrupt/`): the panic becomes
+/// and an `assert_eq!` in `utils.rs`, found by the `sheet` fuzz target;
+/// `fixtures/forms/corrupt/`): the panic becomes
 /// `Corrupt` here, so the parser worker answers it and keeps serving. What a panic
 /// cannot cover — a workbook that makes calamine allocate without bound — is the
 /// worker's memory cap's job.

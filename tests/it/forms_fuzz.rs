@@ -154,18 +154,25 @@ fn mutated_spreadsheets_through_the_worker_keep_the_contract() {
     assert!(errors > 0, "no mutated spreadsheet was rejected");
 }
 
-/// Found by the `sheet` fuzz target (2026-11-29): a truncated compound file on which
-/// calamine 0.38 panics with a slice index in `cfb.rs`. In-process it is now a
-/// `Corrupt` answer instead of a panic, and the worker handle answers it and goes on.
+/// Found by the `sheet` fuzz target (2026-11-29): compound files on which calamine
+/// 0.38 panics (a slice index in `cfb.rs:320`, an `assert_eq!` in `utils.rs:29`). In
+/// process each is now a `Corrupt` answer instead of a panic, and the worker handle
+/// answers it and goes on.
 #[test]
-fn calamine_cfb_panic_is_a_corrupt_answer() {
+fn calamine_panics_are_corrupt_answers() {
+    for case in ["calamine_cfb_slice_panic.xls", "calamine_utils_assert.xls"] {
+        calamine_panic_is_a_corrupt_answer(case);
+    }
+}
+
+fn calamine_panic_is_a_corrupt_answer(case: &str) {
     use kepu_intake::forms::FormError;
     use kepu_intake::isolate::{IsolateOptions, Worker};
-    let bytes = std::fs::read(forms_dir().join("corrupt/calamine_cfb_slice_panic.xls")).unwrap();
+    let bytes = std::fs::read(forms_dir().join("corrupt").join(case)).unwrap();
     let r = catch_unwind(AssertUnwindSafe(|| parse_electronic("xls", &bytes)));
     assert!(
         matches!(r, Ok(Err(FormError::Corrupt(_)))),
-        "in-process: {r:?}"
+        "{case} in-process: {r:?}"
     );
     let worker = Worker::new(IsolateOptions::new(PathBuf::from(env!(
         "CARGO_BIN_EXE_kepu-parse-doc"
@@ -173,7 +180,10 @@ fn calamine_cfb_panic_is_a_corrupt_answer() {
     // `parse`: straight to the worker, past the parent's cheap precheck, so the bytes
     // reach calamine inside the child.
     let answer = worker.parse("xls", &bytes);
-    assert!(matches!(answer, Err(FormError::Corrupt(_))), "{answer:?}");
+    assert!(
+        matches!(answer, Err(FormError::Corrupt(_))),
+        "{case}: {answer:?}"
+    );
     // The same handle then reads an intact workbook (the child process that met the
     // panic is not reused: the worker replaces it, see `isolate::worker`).
     let intact = seeds("xls").remove(0);
