@@ -220,17 +220,7 @@ fn ingest(
         indexed.as_secs_f64()
     );
 
-    println!(
-        "machine: {}, {} cores; load average {}",
-        cpu_model(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("machine: {}", machine());
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for round in 1..=rounds {
@@ -298,6 +288,39 @@ fn intake_exe(given: Option<PathBuf>) -> io::Result<PathBuf> {
             exe.display()
         )))
     }
+}
+
+/// A deterministic xorshift64 generator, so a seed reproduces a corpus or an intake.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
+    }
+}
+
+/// "CPU model, N cores; load average a b c": the record every benchmark prints.
+fn machine() -> String {
+    format!(
+        "{}, {} cores; load average {}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
 
 /// The CPU model from /proc/cpuinfo, for the record.

@@ -13,7 +13,7 @@
 //! disk — what an office script would do, without forms, seals or a database. It does
 //! far less work, so the ratio says what the whole pipeline costs over bare MIME.
 
-use super::{base64, timed, Sample};
+use super::{base64, timed, Rng, Sample};
 use kepu_intake::forms;
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -51,21 +51,6 @@ for name in sorted(os.listdir(src)):
         docs += 1
 print(n, docs)
 "#;
-
-/// A small deterministic generator (xorshift), so a seed reproduces a corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

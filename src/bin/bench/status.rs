@@ -18,6 +18,7 @@
 //! Scans are paired with their electronic version by the bench itself (it knows which
 //! belong together) instead of the scan stage's scorer, which needs real scan images.
 
+use crate::Rng;
 use kepu_intake::apps;
 use kepu_intake::db::documents::{DocForMatching, NewDocument, Processed};
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
@@ -39,24 +40,6 @@ struct Plan {
     form: FormKind,
     applicant: String,
     status: &'static str,
-}
-
-/// xorshift64: deterministic, so two runs build the same intake.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
 }
 
 const SURNAMES: &[&str] = &[
@@ -688,17 +671,7 @@ pub fn run(n: usize, small: usize, runs: usize, intake: Option<PathBuf>) -> io::
         size as f64 / 1048576.0,
         built.as_secs_f64()
     );
-    println!(
-        "machine: {}, {} cores; load average {}",
-        crate::cpu_model(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("machine: {}", crate::machine());
     verify(&intake, &big)?;
     println!("checked: status --json and list agree with the generated intake");
 

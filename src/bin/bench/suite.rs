@@ -40,17 +40,10 @@ fn benches(quick: bool) -> Vec<(&'static str, Vec<String>)> {
 pub fn all(quick: bool, out: Option<&Path>) -> io::Result<()> {
     let exe = std::env::current_exe()?;
     let mut report = format!(
-        "# Benchmark run of {}\n\nMachine: {}, {} cores; load average at start {}.\n\
+        "# Benchmark run of {}\n\nMachine at start: {}.\n\
          Command: `cargo run --release --bin bench -- all{}`\n",
         chrono::Local::now().format("%Y-%m-%d %H:%M %Z"),
-        super::cpu_model(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
+        super::machine(),
         if quick { " --quick" } else { "" }
     );
     let mut failed = Vec::new();
