@@ -42,7 +42,9 @@ pub struct StatusReport {
 /// longer than this means it is not running or cannot reach the server.
 pub const STALE_AFTER_MIN: i64 = 30;
 
-pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> StatusReport {
+/// A report with every category and form × status present at zero (so tables and
+/// JSON always have the same rows) and the poll staleness worked out.
+fn empty(last_poll: Option<String>, ocr_available: bool) -> StatusReport {
     let poll_stale_minutes = last_poll
         .as_deref()
         .and_then(crate::time::parse_rfc3339)
@@ -50,7 +52,6 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
         .filter(|m| *m > STALE_AFTER_MIN);
     let mut r = StatusReport {
         poll_stale_minutes,
-        messages: dump.messages.len(),
         last_poll,
         ocr_available,
         ..Default::default()
@@ -64,6 +65,12 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
             e.insert(s.into(), 0);
         }
     }
+    r
+}
+
+pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> StatusReport {
+    let mut r = empty(last_poll, ocr_available);
+    r.messages = dump.messages.len();
     for m in &dump.messages {
         let cat = m.category.clone().unwrap_or_else(|| "pending".into());
         *r.by_category.entry(cat).or_default() += 1;
@@ -104,26 +111,7 @@ pub fn from_counts(
     last_poll: Option<String>,
     ocr_available: bool,
 ) -> StatusReport {
-    let poll_stale_minutes = last_poll
-        .as_deref()
-        .and_then(crate::time::parse_rfc3339)
-        .map(|t| (crate::time::now() - t).num_minutes())
-        .filter(|m| *m > STALE_AFTER_MIN);
-    let mut r = StatusReport {
-        poll_stale_minutes,
-        last_poll,
-        ocr_available,
-        ..Default::default()
-    };
-    for cat in Category::ALL {
-        r.by_category.insert(cat.as_str().into(), 0);
-    }
-    for f in FormKind::ALL {
-        let e = r.by_form_status.entry(f.as_str().into()).or_default();
-        for s in APP_STATUSES {
-            e.insert(s.into(), 0);
-        }
-    }
+    let mut r = empty(last_poll, ocr_available);
     for (cat, n, dup, late) in &c.by_category {
         let cat = cat.clone().unwrap_or_else(|| "pending".into());
         *r.by_category.entry(cat).or_default() += n;
