@@ -93,8 +93,10 @@ impl Db {
             let mut ids: Vec<i64> = Vec::with_capacity(p.documents.len());
             for (seq, d) in p.documents.iter().enumerate() {
                 let container = d.container.and_then(|i| ids.get(i).copied());
+                // Cached: a message can carry hundreds of documents, and parsing this
+                // statement anew for each one was a fifth of the time they took.
                 let id: i64 = tx
-                    .query_row(
+                    .prepare_cached(
                         "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
                             form, applicant, fields, stamped, seal_score, ocr_text, problems)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -105,6 +107,9 @@ impl Db {
                             stamped = excluded.stamped, seal_score = excluded.seal_score,
                             ocr_text = excluded.ocr_text, problems = excluded.problems
                          RETURNING id",
+                    )
+                    .and_then(|mut st| {
+                        st.query_row(
                         params![
                             p.message,
                             seq as i64,
@@ -124,6 +129,7 @@ impl Db {
                         ],
                         |r| r.get(0),
                     )
+                    })
                     .map_err(err)?;
                 ids.push(id);
             }

@@ -7,7 +7,12 @@ use crate::store::Store;
 use std::collections::HashMap;
 
 impl Db {
+    /// Everything, read in one snapshot (see [`Db::snapshot`]).
     pub fn load_dump(&self) -> Result<Dump> {
+        self.snapshot(|| self.load_dump_unlocked())
+    }
+
+    fn load_dump_unlocked(&self) -> Result<Dump> {
         let e = |x| self.err(x);
         let mut receipts: HashMap<i64, DumpReceipt> = HashMap::new();
         {

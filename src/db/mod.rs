@@ -84,6 +84,19 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// Runs several SELECTs as one read transaction, so they all see the same committed
+    /// state. Outside a transaction each statement takes its own WAL snapshot: a
+    /// `dump` read the documents, the daemon committed a batch, then the messages were
+    /// read — and a processed message showed no documents (seen under load by the
+    /// hostile-input test).
+    pub fn snapshot<T>(&self, read: impl FnOnce() -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let out = read()?;
+        // A read transaction: commit only ends it, nothing was written.
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     /// Wraps a rusqlite error with this database's path.
     pub fn err(&self, e: rusqlite::Error) -> Error {
         Error::db(&self.path, e)
@@ -131,6 +144,29 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A commit by another connection between two reads of one snapshot is not seen;
+    /// the same two reads outside a snapshot do see it (so the test can fail).
+    #[test]
+    fn snapshot_reads_see_one_committed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        let reader = Db::open(&p).unwrap();
+        let writer = Db::open(&p).unwrap();
+        writer.kv_set("k", "before").unwrap();
+        let (first, second) = reader
+            .snapshot(|| {
+                let first = reader.kv_get("k")?;
+                writer.kv_set("k", "after")?;
+                Ok((first, reader.kv_get("k")?))
+            })
+            .unwrap();
+        assert_eq!(first.as_deref(), Some("before"));
+        assert_eq!(second.as_deref(), Some("before"));
+        assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("after"));
+        writer.kv_set("k", "again").unwrap();
+        assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("again"));
+    }
 
     #[test]
     fn migrates_fresh_and_refuses_newer() {

@@ -26,7 +26,12 @@ fn n(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<usize> {
 }
 
 impl Db {
+    /// The counts, read in one snapshot (see [`Db::snapshot`]).
     pub fn status_counts(&self) -> Result<StatusCounts> {
+        self.snapshot(|| self.status_counts_unlocked())
+    }
+
+    fn status_counts_unlocked(&self) -> Result<StatusCounts> {
         let e = |x| self.err(x);
         let mut out = StatusCounts::default();
         let mut st = self

@@ -38,7 +38,9 @@ pub struct Limits {
     pub max_entries: usize,
     /// Nesting of archives and forwarded messages.
     pub max_depth: u32,
-    /// MIME parts per message.
+    /// MIME parts per message. A submission has a handful (four forms and their scans);
+    /// a district forwarding its schools' mails a few hundred. Past this the message is
+    /// flagged `too_many_parts` and the rest stays only in the raw mail, which is kept.
     pub max_parts: usize,
 }
 
@@ -50,7 +52,7 @@ impl Default for Limits {
             max_ratio: 200,
             max_entries: 1000,
             max_depth: 5,
-            max_parts: 10_000,
+            max_parts: 1_000,
         }
     }
 }
