@@ -2,6 +2,7 @@
 //! line and calls these; they print results to stdout and return errors upward.
 
 use crate::config::Config;
+use crate::db::dump::AppQuery;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
@@ -43,13 +44,23 @@ pub fn load_dump(cfg: &Config) -> Result<Dump> {
 
 /// `dump --json`.
 pub fn dump(cfg: &Config) -> Result<()> {
-    let d = load_dump(cfg)?;
-    println!("{}", to_json(&d)?);
-    Ok(())
+    print_json(&load_dump(cfg)?)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v).map_err(|e| Error::Other(format!("JSON: {e}")))
+}
+
+/// `v` as pretty JSON and a newline, written to stdout as it is serialised (10,000
+/// applications are megabytes: no copy of them in memory first).
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    serde_json::to_writer_pretty(&mut out, v).map_err(|e| Error::Other(format!("JSON: {e}")))?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(std::path::Path::new("<stdout>"), e))
 }
 
 /// Whether scans will be OCR'd: the scan stage's own tool look-up.
@@ -63,7 +74,7 @@ pub fn status(cfg: &Config, json: bool) -> Result<()> {
     // Counted by SQLite, not by loading the whole intake: quick at 10,000 applications.
     let r = status::from_counts(&db.status_counts()?, db.last_poll()?, ocr_available(cfg));
     if json {
-        println!("{}", to_json(&r)?);
+        print_json(&r)?;
     } else {
         print!("{}", status::render(&r));
     }
@@ -76,44 +87,58 @@ pub struct ListFilter {
     pub form: Option<String>,
     pub status: Option<String>,
     pub late: bool,
+    /// At most this many rows.
+    pub limit: Option<usize>,
+    /// The text table shows every row instead of the first [`TABLE_ROWS`].
+    pub all: bool,
 }
 
-pub fn filter_apps<'a>(
-    apps: &'a [DumpApplication],
-    f: &ListFilter,
-) -> Result<Vec<&'a DumpApplication>> {
-    if let Some(form) = &f.form {
-        if crate::model::FormKind::parse(form).is_none() {
-            return Err(Error::Other(format!(
-                "--form {form}: 应为 expert, resource, pilot_district 或 pilot_school"
-            )));
+/// Rows the `list` table shows by default: a screenful or a few, not 10,000 lines
+/// (the whole list is `--all`, `--json` or `export --xlsx`).
+pub const TABLE_ROWS: usize = 200;
+
+impl ListFilter {
+    /// The database query, after checking the filter values (a clear message for a
+    /// mistyped form or status instead of an empty list).
+    pub fn query(&self, json: bool) -> Result<AppQuery> {
+        if let Some(form) = &self.form {
+            if crate::model::FormKind::parse(form).is_none() {
+                return Err(Error::Other(format!(
+                    "--form {form}: 应为 expert, resource, pilot_district 或 pilot_school"
+                )));
+            }
         }
-    }
-    if let Some(s) = &f.status {
-        if !status::APP_STATUSES.contains(&s.as_str()) {
-            return Err(Error::Other(format!(
-                "--status {s}: 应为 {}",
-                status::APP_STATUSES.join(", ")
-            )));
+        if let Some(s) = &self.status {
+            if !status::APP_STATUSES.contains(&s.as_str()) {
+                return Err(Error::Other(format!(
+                    "--status {s}: 应为 {}",
+                    status::APP_STATUSES.join(", ")
+                )));
+            }
         }
+        let limit = match (self.limit, json || self.all) {
+            (Some(n), _) => Some(n),
+            (None, true) => None,
+            (None, false) => Some(TABLE_ROWS),
+        };
+        Ok(AppQuery {
+            form: self.form.clone(),
+            status: self.status.clone(),
+            late: self.late,
+            limit,
+        })
     }
-    Ok(apps
-        .iter()
-        .filter(|a| f.form.as_ref().is_none_or(|x| &a.form == x))
-        .filter(|a| f.status.as_ref().is_none_or(|x| &a.status == x))
-        .filter(|a| !f.late || a.late)
-        .collect())
 }
 
-/// `list`.
+/// `list`: filtered in SQL; the table stops after [`TABLE_ROWS`] rows and says so.
 pub fn list(cfg: &Config, f: &ListFilter, json: bool) -> Result<()> {
-    // Only the applications: `list` needs no message or document rows.
-    let all = open_db(cfg)?.load_applications()?;
-    let apps = filter_apps(&all, f)?;
+    let q = f.query(json)?;
+    let (apps, total) = open_db(cfg)?.query_applications(&q)?;
     if json {
-        println!("{}", to_json(&apps)?);
+        print_json(&apps)?;
     } else {
-        print!("{}", crate::report::table::applications_table(&apps));
+        let refs: Vec<&DumpApplication> = apps.iter().collect();
+        print!("{}", crate::report::table::applications_table(&refs, total));
     }
     Ok(())
 }

@@ -50,6 +50,12 @@ enum Cmd {
         status: Option<String>,
         #[arg(long)]
         late: bool,
+        /// At most N rows (the table shows the first 200 unless --all or --limit)
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Every row in the table (--json always gives every row)
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
         #[arg(long)]
         json: bool,
     },
@@ -186,8 +192,20 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 form,
                 status,
                 late,
+                limit,
+                all,
                 json,
-            } => commands::list(&cfg, &ListFilter { form, status, late }, json)?,
+            } => commands::list(
+                &cfg,
+                &ListFilter {
+                    form,
+                    status,
+                    late,
+                    limit,
+                    all,
+                },
+                json,
+            )?,
             Cmd::Show { id, json } => commands::show(&cfg, &id, json)?,
             Cmd::Export { xlsx, csv } => commands::export(&cfg, xlsx.as_deref(), csv.as_deref())?,
             Cmd::Reprocess { all, ids } => commands::reprocess(&cfg, all, &ids, &token)?,

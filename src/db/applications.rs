@@ -74,6 +74,8 @@ impl Db {
             [],
         )
         .map_err(err)?;
+        tx.execute(super::schema::fill_app_senders!(), [])
+            .map_err(err)?;
         tx.commit().map_err(err)
     }
 }

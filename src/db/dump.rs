@@ -126,47 +126,94 @@ impl Db {
                 messages.push(m);
             }
         }
-        let applications = self.load_applications()?;
+        let applications = self.query_applications(&AppQuery::default())?.0;
         Ok(Dump {
             messages,
             applications,
         })
     }
 
-    /// The applications alone, with each one's sender and receipt time: all `list`
-    /// needs, without reading every message and document as [`Db::load_dump`] does.
+    /// Every application, by id.
     pub fn load_applications(&self) -> Result<Vec<DumpApplication>> {
-        let e = |x| self.err(x);
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan, a.problems,
-                        coalesce(me.from_addr, ms.from_addr), coalesce(me.received_at, ms.received_at)
-                 FROM applications a
-                 LEFT JOIN documents de ON de.id = a.electronic
-                 LEFT JOIN messages me ON me.id = de.message
-                 LEFT JOIN documents ds ON ds.id = a.scan
-                 LEFT JOIN messages ms ON ms.id = ds.message
-                 ORDER BY a.id",
-            )
-            .map_err(e)?;
-        let rows = st
-            .query_map([], |r| {
-                let problems: String = r.get(7)?;
-                Ok(DumpApplication {
-                    id: r.get(0)?,
-                    form: r.get(1)?,
-                    applicant: r.get(2)?,
-                    status: r.get(3)?,
-                    late: r.get(4)?,
-                    electronic: r.get(5)?,
-                    scan: r.get(6)?,
-                    problems: from_json_list(&problems),
-                    email: r.get(8)?,
-                    received_at: r.get(9)?,
-                })
-            })
-            .map_err(e)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
+        Ok(self.query_applications(&AppQuery::default())?.0)
     }
+
+    /// The applications `q` selects (filters in SQL, by id, at most `q.limit`) and how
+    /// many match in all. One table is read: each row carries its sender and receipt
+    /// time (schema migration 3), so 10,000 applications list in a few milliseconds.
+    pub fn query_applications(&self, q: &AppQuery) -> Result<(Vec<DumpApplication>, usize)> {
+        self.snapshot(|| {
+            let e = |x| self.err(x);
+            let mut cond = vec!["1"];
+            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+            if let Some(f) = &q.form {
+                cond.push("form = ?");
+                args.push(f);
+            }
+            if let Some(s) = &q.status {
+                cond.push("status = ?");
+                args.push(s);
+            }
+            if q.late {
+                cond.push("late != 0");
+            }
+            let filter = cond.join(" AND ");
+            let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+            let mut st = self
+                .conn
+                .prepare(&format!(
+                    "SELECT id, form, applicant, status, late, electronic, scan, problems, email,
+                            received_at
+                     FROM applications WHERE {filter} ORDER BY id LIMIT {limit}"
+                ))
+                .map_err(e)?;
+            let rows = st
+                .query_map(args.as_slice(), |r| {
+                    let problems: String = r.get(7)?;
+                    Ok(DumpApplication {
+                        id: r.get(0)?,
+                        form: r.get(1)?,
+                        applicant: r.get(2)?,
+                        status: r.get(3)?,
+                        late: r.get(4)?,
+                        electronic: r.get(5)?,
+                        scan: r.get(6)?,
+                        // Most applications have none: skip the JSON parser for "[]".
+                        problems: if problems == "[]" {
+                            Vec::new()
+                        } else {
+                            from_json_list(&problems)
+                        },
+                        email: r.get(8)?,
+                        received_at: r.get(9)?,
+                    })
+                })
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(e)?;
+            let total = match q.limit {
+                Some(n) if rows.len() >= n => self
+                    .conn
+                    .query_row(
+                        &format!("SELECT count(*) FROM applications WHERE {filter}"),
+                        args.as_slice(),
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|n| usize::try_from(n).unwrap_or(0))
+                    .map_err(e)?,
+                _ => rows.len(),
+            };
+            Ok((rows, total))
+        })
+    }
+}
+
+/// Which applications `list` wants; `None`/`false` = no filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppQuery {
+    pub form: Option<String>,
+    pub status: Option<String>,
+    pub late: bool,
+    /// At most this many rows (the first by id).
+    pub limit: Option<usize>,
 }

@@ -6,6 +6,7 @@ use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use crate::report::export::{
     category_zh, form_keys, form_name_zh, problem_cell, receipt_zh, status_zh, DocIndex,
 };
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -15,12 +16,26 @@ const MAX_CELL: usize = 40;
 
 /// `s` cut to at most `max` columns, ending in `…` when cut; line breaks become spaces.
 pub fn truncate(s: &str, max: usize) -> String {
+    fit(s, max).0.into_owned()
+}
+
+/// [`truncate`] and the display width of the result, borrowing `s` when it fits as it
+/// is (nearly every cell: `list --all` renders tens of thousands of them).
+fn fit(s: &str, max: usize) -> (Cow<'_, str>, usize) {
+    let clean = !s.chars().any(char::is_control);
+    if clean {
+        let w = s.width();
+        if w <= max {
+            return (Cow::Borrowed(s), w);
+        }
+    }
     let flat: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if flat.width() <= max {
-        return flat;
+    let w = flat.width();
+    if w <= max {
+        return (Cow::Owned(flat), w);
     }
     let mut out = String::new();
     let mut w = 0;
@@ -33,7 +48,7 @@ pub fn truncate(s: &str, max: usize) -> String {
         w += cw;
     }
     out.push('…');
-    out
+    (Cow::Owned(out), w + 1)
 }
 
 /// `s` padded with spaces to `width` display columns.
@@ -45,44 +60,48 @@ pub fn pad(s: &str, width: usize) -> String {
 }
 
 /// Renders rows under a header, columns separated by two spaces; the last column is
-/// not padded (so no trailing blanks).
-pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
-    let cells: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
-        .chain(
-            rows.iter()
-                .map(|r| r.iter().map(|c| truncate(c, MAX_CELL)).collect()),
-        )
-        .collect();
+/// not padded (so no trailing blanks). Each cell is cut and measured once.
+pub fn render<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
     let ncols = header.len();
-    let widths: Vec<usize> = (0..ncols)
-        .map(|c| {
-            cells
-                .iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.width())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
+    let cells: Vec<Vec<(Cow<'_, str>, usize)>> = std::iter::once(
+        header
+            .iter()
+            .map(|h| (Cow::Borrowed(*h), h.width()))
+            .collect(),
+    )
+    .chain(rows.iter().map(|r| {
+        r.iter()
+            .take(ncols)
+            .map(|c| fit(c.as_ref(), MAX_CELL))
+            .collect()
+    }))
+    .collect();
+    let mut widths = vec![0; ncols];
     for row in &cells {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate().take(ncols) {
-            if c + 1 == ncols {
-                line.push_str(cell);
-            } else {
-                line.push_str(&pad(cell, widths[c]));
-                line.push_str("  ");
+        for (c, (_, w)) in row.iter().enumerate() {
+            widths[c] = widths[c].max(*w);
+        }
+    }
+    let line_guess: usize = widths.iter().sum::<usize>() + 2 * ncols + 1;
+    let mut out = String::with_capacity(cells.len() * line_guess);
+    for row in &cells {
+        let start = out.len();
+        for (c, (cell, w)) in row.iter().enumerate() {
+            out.push_str(cell);
+            if c + 1 < ncols {
+                out.extend(std::iter::repeat_n(' ', widths[c] - w + 2));
             }
         }
-        out.push_str(line.trim_end());
+        let kept = out[start..].trim_end().len();
+        out.truncate(start + kept);
         out.push('\n');
     }
     out
 }
 
-/// The `list` view: one line per application.
-pub fn applications_table(apps: &[&DumpApplication]) -> String {
+/// The `list` view: one line per application; `total` is how many matched (more
+/// than `apps.len()` when the list was cut, which the last line says).
+pub fn applications_table(apps: &[&DumpApplication], total: usize) -> String {
     let header = [
         "编号",
         "申报表",
@@ -92,22 +111,30 @@ pub fn applications_table(apps: &[&DumpApplication]) -> String {
         "收到时间",
         "问题",
     ];
-    let rows: Vec<Vec<String>> = apps
+    let rows: Vec<Vec<Cow<'_, str>>> = apps
         .iter()
         .map(|a| {
             vec![
-                a.id.to_string(),
-                form_name_zh(&a.form).to_string(),
-                a.applicant.clone(),
-                status_zh(&a.status).to_string(),
-                if a.late { "是" } else { "否" }.to_string(),
-                a.received_at.clone().unwrap_or_default(),
-                a.problems.len().to_string(),
+                Cow::Owned(a.id.to_string()),
+                Cow::Borrowed(form_name_zh(&a.form)),
+                Cow::Borrowed(a.applicant.as_str()),
+                Cow::Borrowed(status_zh(&a.status)),
+                Cow::Borrowed(if a.late { "是" } else { "否" }),
+                Cow::Borrowed(a.received_at.as_deref().unwrap_or_default()),
+                Cow::Owned(a.problems.len().to_string()),
             ]
         })
         .collect();
     let mut out = render(&header, &rows);
-    let _ = writeln!(out, "共 {} 项", apps.len());
+    if total > apps.len() {
+        let _ = writeln!(
+            out,
+            "共 {total} 项，显示前 {} 项（全部: list --all，或 export --xlsx 导出 Excel）",
+            apps.len()
+        );
+    } else {
+        let _ = writeln!(out, "共 {total} 项");
+    }
     out
 }
 
@@ -263,10 +290,7 @@ mod tests {
     fn chinese_columns_line_up() {
         let t = render(
             &["编号", "名称", "状态"],
-            &[
-                vec!["1".into(), "唐山一中".into(), "齐全".into()],
-                vec!["22".into(), "ab".into(), "缺电子版".into()],
-            ],
+            &[vec!["1", "唐山一中", "齐全"], vec!["22", "ab", "缺电子版"]],
         );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "编号  名称      状态");
@@ -278,5 +302,20 @@ mod tests {
     fn long_cells_are_cut_by_width() {
         assert_eq!(truncate("唐山市第一中学", 7), "唐山市…");
         assert_eq!(truncate("a\nb", 7), "a b");
+        assert_eq!(
+            fit("唐山市第一中学", 14),
+            (Cow::Borrowed("唐山市第一中学"), 14)
+        );
+        assert_eq!(fit("唐山市第一中学", 13).1, 13);
+        assert_eq!(fit("唐山\t一中", 10), (Cow::Owned("唐山 一中".into()), 9));
+    }
+
+    #[test]
+    fn rows_end_without_blanks_even_when_the_last_cell_is_empty() {
+        let t = render(
+            &["编号", "名称", "备注"],
+            &[vec!["1", "唐山一中", ""], vec!["22", "", ""]],
+        );
+        assert_eq!(t, "编号  名称      备注\n1     唐山一中\n22\n");
     }
 }

@@ -401,11 +401,17 @@ fn csv_has_bom_and_rfc4180_quoting() {
 fn text_tables_show_applications_and_messages() {
     let (_dir, data, dump) = setup();
     let apps: Vec<&DumpApplication> = dump.applications.iter().collect();
-    let t = table::applications_table(&apps);
+    let t = table::applications_table(&apps, apps.len());
     let lines: Vec<&str> = t.lines().collect();
     assert_eq!(lines[0], "编号  申报表    申报单位/姓名                  状态          逾期  收到时间                   问题");
     assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11T10:00:00+08:00  0"), "{}", lines[1]);
     assert_eq!(lines.last().unwrap(), &"共 2 项");
+    let cut = table::applications_table(&apps[..1], 2);
+    assert_eq!(cut.lines().count(), 3);
+    assert_eq!(
+        cut.lines().last().unwrap(),
+        "共 2 项，显示前 1 项（全部: list --all，或 export --xlsx 导出 Excel）"
+    );
 
     let s = table::show_application(&dump, 4, &data).unwrap();
     assert!(
@@ -857,10 +863,93 @@ fn status_and_list_queries_agree_with_the_dump() {
     );
     assert!(!slow.problems.is_empty() && !slow.cloud_attachments.is_empty());
 
+    // Each application's copied sender and receipt time are those of its electronic
+    // version's message, else its scan's (worked out here from the messages).
     let apps = db.load_applications().unwrap();
+    assert_eq!(apps.len(), dump.applications.len());
+    let origin = |doc: Option<i64>| {
+        dump.messages
+            .iter()
+            .find(|m| doc.is_some_and(|d| m.documents.iter().any(|x| x.id == d)))
+    };
+    for a in &apps {
+        let (e, s) = (origin(a.electronic), origin(a.scan));
+        let want_email = e
+            .and_then(|m| m.from.clone())
+            .or(s.and_then(|m| m.from.clone()));
+        let want_time = e.or(s).map(|m| m.received_at.clone());
+        assert_eq!(
+            (&a.email, &a.received_at),
+            (&want_email, &want_time),
+            "{a:?}"
+        );
+        assert!(a.email.is_some(), "application {} without a sender", a.id);
+    }
     assert_eq!(
         serde_json::to_value(&apps).unwrap(),
         serde_json::to_value(&dump.applications).unwrap()
+    );
+
+    // Filters run in SQL; each combination equals filtering the whole list here.
+    use kepu_intake::db::dump::AppQuery;
+    let forms = [None, Some("expert"), Some("resource"), Some("pilot_school")];
+    let statuses = [
+        None,
+        Some("complete"),
+        Some("missing_scan"),
+        Some("missing_electronic"),
+    ];
+    let mut nonempty = 0;
+    for form in forms {
+        for st in statuses {
+            for late in [false, true] {
+                let q = AppQuery {
+                    form: form.map(str::to_string),
+                    status: st.map(str::to_string),
+                    late,
+                    limit: None,
+                };
+                let want: Vec<i64> = apps
+                    .iter()
+                    .filter(|a| form.is_none_or(|f| a.form == f))
+                    .filter(|a| st.is_none_or(|s| a.status == s))
+                    .filter(|a| !late || a.late)
+                    .map(|a| a.id)
+                    .collect();
+                let (got, total) = db.query_applications(&q).unwrap();
+                let got: Vec<i64> = got.iter().map(|a| a.id).collect();
+                assert_eq!((&got, total), (&want, want.len()), "{q:?}");
+                nonempty += usize::from(!want.is_empty() && (form.is_some() || st.is_some()));
+            }
+        }
+    }
+    assert!(
+        nonempty >= 2,
+        "the filters were only tried on empty results"
+    );
+    // A limit cuts the rows, not the total; the table says that it was cut.
+    let (first, total) = db
+        .query_applications(&AppQuery {
+            limit: Some(1),
+            ..AppQuery::default()
+        })
+        .unwrap();
+    assert_eq!((first.len(), total), (1, apps.len()));
+    assert_eq!(first[0].id, apps[0].id);
+    let cut = it.run_ok(&["list", "--limit", "1"]);
+    assert!(
+        cut.trim_end().ends_with(&format!(
+            "共 {} 项，显示前 1 项（全部: list --all，或 export --xlsx 导出 Excel）",
+            apps.len()
+        )),
+        "{cut}"
+    );
+    assert_eq!(cut.lines().count(), 3, "{cut}");
+    let all = it.run_ok(&["list", "--all"]);
+    assert_eq!(all.lines().count(), apps.len() + 2, "{all}");
+    assert!(
+        all.trim_end().ends_with(&format!("共 {} 项", apps.len())),
+        "{all}"
     );
     // The CLI prints the same: status --json and list --json over this database.
     let cli: serde_json::Value = serde_json::from_str(&it.run_ok(&["status", "--json"])).unwrap();
@@ -888,5 +977,26 @@ fn status_and_list_queries_agree_with_the_dump() {
     assert!(
         plan.iter().any(|p| p.contains("documents_problems")),
         "{plan:?}"
+    );
+
+    // A database from before migration 3 (no copied senders): opening it migrates
+    // and fills them, so `list` shows addresses at once, before any rebuild.
+    drop(db);
+    let path = it.data_dir.join("intake.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "DROP INDEX messages_counts; DROP INDEX applications_counts;
+             ALTER TABLE applications DROP COLUMN email;
+             ALTER TABLE applications DROP COLUMN received_at;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let db = kepu_intake::db::Db::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), 3);
+    assert_eq!(
+        serde_json::to_value(db.load_applications().unwrap()).unwrap(),
+        serde_json::to_value(&apps).unwrap()
     );
 }
