@@ -22,19 +22,16 @@ impl Db {
             [],
         )
         .map_err(err)?;
+        // Statements run once per link or application are cached (compiled once).
         for (scan, e, score) in &links.scan_of {
-            tx.execute(
-                "UPDATE documents SET scan_of = ?2, match_score = ?3 WHERE id = ?1",
-                params![scan, e, score],
-            )
-            .map_err(err)?;
+            tx.prepare_cached("UPDATE documents SET scan_of = ?2, match_score = ?3 WHERE id = ?1")
+                .and_then(|mut st| st.execute(params![scan, e, score]))
+                .map_err(err)?;
         }
         for (old, new) in &links.superseded_by {
-            tx.execute(
-                "UPDATE documents SET superseded_by = ?2 WHERE id = ?1",
-                params![old, new],
-            )
-            .map_err(err)?;
+            tx.prepare_cached("UPDATE documents SET superseded_by = ?2 WHERE id = ?1")
+                .and_then(|mut st| st.execute(params![old, new]))
+                .map_err(err)?;
         }
         tx.execute(
             "CREATE TEMP TABLE IF NOT EXISTS live_apps(form TEXT, applicant_key TEXT)",
@@ -43,13 +40,15 @@ impl Db {
         .map_err(err)?;
         tx.execute("DELETE FROM live_apps", []).map_err(err)?;
         for a in apps {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO applications(form, applicant, applicant_key, status, late, electronic, scan, problems, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(form, applicant_key) DO UPDATE SET applicant = excluded.applicant,
                     status = excluded.status, late = excluded.late, electronic = excluded.electronic,
                     scan = excluded.scan, problems = excluded.problems, updated_at = excluded.updated_at",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     a.form,
                     a.applicant,
                     a.applicant_key,
@@ -59,14 +58,12 @@ impl Db {
                     a.scan,
                     to_json_list(&a.problems),
                     now
-                ],
-            )
+                ])
+            })
             .map_err(err)?;
-            tx.execute(
-                "INSERT INTO live_apps(form, applicant_key) VALUES (?1, ?2)",
-                params![a.form, a.applicant_key],
-            )
-            .map_err(err)?;
+            tx.prepare_cached("INSERT INTO live_apps(form, applicant_key) VALUES (?1, ?2)")
+                .and_then(|mut st| st.execute(params![a.form, a.applicant_key]))
+                .map_err(err)?;
         }
         tx.execute(
             "DELETE FROM applications WHERE NOT EXISTS (SELECT 1 FROM live_apps l

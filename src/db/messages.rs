@@ -198,11 +198,10 @@ fn record_one(tx: &Transaction<'_>, m: &NewMessage) -> rusqlite::Result<Recorded
     };
     if let (Some(mb), Some(v), Some(u)) = (mailbox, uidvalidity, uid) {
         let known: Option<i64> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT id FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
-                params![mb, v, u],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![mb, v, u], |r| r.get(0))
             .optional()?;
         if let Some(id) = known {
             return Ok(Recorded::AlreadyKnown(id));
@@ -210,26 +209,21 @@ fn record_one(tx: &Transaction<'_>, m: &NewMessage) -> rusqlite::Result<Recorded
         // 2. Same bytes from this mailbox under another UIDVALIDITY (the server renumbered):
         //    move the old row to its new key instead of recording the mail again.
         let stale: Option<i64> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT id FROM messages WHERE mailbox = ?1 AND uidvalidity <> ?2 AND sha256 = ?3
                  ORDER BY id LIMIT 1",
-                params![mb, v, m.sha256],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![mb, v, m.sha256], |r| r.get(0))
             .optional()?;
         if let Some(id) = stale {
-            tx.execute(
-                "UPDATE messages SET uidvalidity = ?2, uid = ?3 WHERE id = ?1",
-                params![id, v, u],
-            )?;
+            tx.prepare_cached("UPDATE messages SET uidvalidity = ?2, uid = ?3 WHERE id = ?1")?
+                .execute(params![id, v, u])?;
             return Ok(Recorded::Rekeyed(id));
         }
     } else {
         // An imported file with the same bytes as any message already recorded is the
         // same message: importing a folder twice records nothing new.
-        let known: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM messages WHERE sha256 = ?1 AND source = 'import' ORDER BY id LIMIT 1",
+        let known: Option<i64> = tx.prepare_cached("SELECT id FROM messages WHERE sha256 = ?1 AND source = 'import' ORDER BY id LIMIT 1")?.query_row(
                 [&m.sha256],
                 |r| r.get(0),
             )
@@ -241,19 +235,17 @@ fn record_one(tx: &Transaction<'_>, m: &NewMessage) -> rusqlite::Result<Recorded
     // 3. The same mail under another key: identical bytes, or the same Message-ID with
     //    the same body (delivered twice, different trace headers).
     let dup_of: Option<i64> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM messages WHERE duplicate_of IS NULL AND
                (sha256 = ?1 OR (?2 IS NOT NULL AND message_id = ?2 AND body_sha256 = ?3))
              ORDER BY id LIMIT 1",
-            params![m.sha256, m.message_id, m.body_sha256],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![m.sha256, m.message_id, m.body_sha256], |r| r.get(0))
         .optional()?;
-    tx.execute(
-        "INSERT INTO messages(source, mailbox, uidvalidity, uid, import_path, sha256, body_sha256,
+    tx.prepare_cached("INSERT INTO messages(source, mailbox, uidvalidity, uid, import_path, sha256, body_sha256,
             size, message_id, from_addr, from_name, subject, received_at, received_estimated,
             date_header, late, duplicate_of, problems, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")?.execute(
         params![
             if mailbox.is_some() { "imap" } else { "import" },
             mailbox,

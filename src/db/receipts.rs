@@ -18,9 +18,8 @@ pub fn insert_receipt(
     reason: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO receipts(message, to_addr, status, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(message) DO NOTHING",
+    tx.prepare_cached("INSERT INTO receipts(message, to_addr, status, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(message) DO NOTHING")?.execute(
         params![message, to_addr, status, reason, now],
     )?;
     Ok(())
