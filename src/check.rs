@@ -77,12 +77,26 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
         "soffice",
         "apt-get install --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk",
     ));
-    out.push(tool(
-        crate::scan::ScanOptions::detect(tools).tesseract,
-        "Tesseract OCR (扫描件识别)",
-        "tesseract",
-        "apt-get install tesseract-ocr tesseract-ocr-chi-sim",
-    ));
+    if tools.ocr {
+        out.push(tool(
+            crate::scan::ScanOptions::detect(tools).tesseract,
+            "Tesseract OCR (扫描件识别)",
+            "tesseract",
+            "apt-get install tesseract-ocr tesseract-ocr-chi-sim",
+        ));
+    } else {
+        // Switched off on purpose: not a missing tool, but worth a warning, since scans
+        // from other mails then match by sender only and mostly wait for review.
+        out.push(Check::new(
+            "Tesseract OCR (扫描件识别)",
+            false,
+            Err(
+                "已关闭 switched off ([tools] ocr = false): 扫描件只检查印章，不识别文字；\
+                 与电子版分开发来的扫描件多需人工匹配 (kepu-intake match)"
+                    .into(),
+            ),
+        ));
+    }
     out.push(tool(
         crate::convert::pdftotext(tools),
         "poppler (PDF)",

@@ -208,7 +208,7 @@ pub fn reprocess(cfg: &Config, all: bool, ids: &[i64], shutdown: &CancellationTo
     let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
     let mut db = open_db(cfg)?;
     // Operators run this by hand, often over the whole intake: show OCR progress.
-    let p = Pipeline::new(cfg)?.show_progress(true);
+    let p = Pipeline::new(cfg)?.show_progress(true).reparse();
     let stats = p.reprocess(&mut db, if all { None } else { Some(ids) }, shutdown)?;
     println!(
         "重新处理 reprocessed: {} 封（失败 {}）",

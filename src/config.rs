@@ -210,6 +210,8 @@ pub struct ReceiptsConfig {
     pub max_per_minute: u32,
     /// At most one receipt per sender in this window; 0 = none.
     pub per_sender_window_s: u64,
+    /// First retry after a failed send, seconds; doubles per attempt up to an hour.
+    pub retry_after_s: u64,
     /// Folder for `dry-run` receipts (default `<data_dir>/receipts-dry-run`).
     pub dry_run_dir: Option<PathBuf>,
     /// Office contact printed at the end of each receipt.
@@ -224,6 +226,7 @@ impl Default for ReceiptsConfig {
             mode: ReceiptMode::Off,
             max_per_minute: 20,
             per_sender_window_s: 600,
+            retry_after_s: 60,
             dry_run_dir: None,
             contact: "唐山市科协青少年科技中心（唐山市西山道9号340房间），联系电话 2830734，邮箱 tsqsnkj@126.com".into(),
             template_file: None,

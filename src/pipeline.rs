@@ -66,6 +66,9 @@ pub struct Pipeline {
     workers: usize,
     /// Print `OCR n/N` lines on stderr (the `reprocess` command).
     show_progress: bool,
+    /// Take recognised forms from `form_cache` (off for `reprocess`, which is run to
+    /// parse again; its results still refresh the cache).
+    reuse_forms: bool,
 }
 
 impl Pipeline {
@@ -89,7 +92,14 @@ impl Pipeline {
             }),
             workers: workers(cfg.tools.workers),
             show_progress: false,
+            reuse_forms: true,
         })
+    }
+
+    /// Parses every form again instead of taking it from `form_cache`.
+    pub fn reparse(mut self) -> Pipeline {
+        self.reuse_forms = false;
+        self
     }
 
     /// Turns the operator's `OCR n/N` progress lines on stderr on or off.
@@ -491,7 +501,7 @@ impl Pipeline {
         }
         let fmt = d.format.as_str();
         if ELECTRONIC.contains(&fmt) || fmt == "pdf" {
-            match self.read_electronic(fmt, &d.bytes) {
+            match self.read_form_cached(db, &doc.sha256, fmt, &d.bytes)? {
                 Ok(p) if p.form.is_some() => {
                     apply_form(&mut doc, p);
                     return Ok((doc, None));
@@ -526,6 +536,38 @@ impl Pipeline {
             }
         }
         Ok((doc, None))
+    }
+
+    /// [`Self::read_electronic`] through `form_cache`. Only recognised forms are kept:
+    /// they are what the costly cases produce (a Word 97 / WPS file converted by
+    /// LibreOffice, seconds each), and unlike "no form" or an error they cannot
+    /// depend on which tools were installed at the time. The key carries the program
+    /// version, so an upgrade parses again.
+    fn read_form_cached(
+        &self,
+        db: &Db,
+        sha: &str,
+        format: &str,
+        bytes: &[u8],
+    ) -> Result<Result<ParsedForm, FormError>> {
+        let key = format!("{sha}:{format}:{}", env!("CARGO_PKG_VERSION"));
+        if self.reuse_forms {
+            if let Some(p) = db
+                .form_cache_get(&key)?
+                .and_then(|j| serde_json::from_str::<ParsedForm>(&j).ok())
+            {
+                return Ok(Ok(p));
+            }
+        }
+        let parsed = self.read_electronic(format, bytes);
+        if let Ok(p) = &parsed {
+            if p.form.is_some() {
+                if let Ok(json) = serde_json::to_string(p) {
+                    db.form_cache_put(&key, &json)?;
+                }
+            }
+        }
+        Ok(parsed)
     }
 
     /// Parses in the warm worker process (timeout, memory cap): a parser bug on a

@@ -210,6 +210,27 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// A recognised form (JSON of `ParsedForm`) by `sha256:format:version`.
+    pub fn form_cache_get(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .prepare_cached("SELECT json FROM form_cache WHERE key = ?1")
+            .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn form_cache_put(&self, key: &str, json: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO form_cache(key, json, created_at) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![key, json, crate::time::fmt(&crate::time::now())])
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     pub fn scan_cache_put(&self, sha: &str, json: &str) -> Result<()> {
         self.conn
             .execute(

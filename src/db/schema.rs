@@ -143,13 +143,22 @@ CREATE INDEX documents_problems ON documents(message, seq, problems) WHERE probl
     // 3: `list` reads the applications table alone: each application carries its
     //    sender and receipt time (kept by every rebuild, see `db::applications`) instead
     //    of four joins through documents and messages per row (100 ms at 10,000). The
-    //    count indexes let `status` group small indexes instead of whole tables.
+    //    count indexes let `status` group small indexes instead of whole tables. And a
+    //    cache of recognised forms by content.
     concat!(
         r#"
 ALTER TABLE applications ADD COLUMN email TEXT;
 ALTER TABLE applications ADD COLUMN received_at TEXT;
 CREATE INDEX messages_counts ON messages(category, duplicate_of, late);
 CREATE INDEX applications_counts ON applications(form, status, late);
+
+-- Recognised forms by content (see `pipeline::Pipeline::read_form_cached`): the same
+-- Word 97 / WPS file in another mail is not converted by LibreOffice again.
+CREATE TABLE form_cache (
+    key        TEXT PRIMARY KEY,               -- sha256:format:kepu-intake version
+    json       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 "#,
         fill_app_senders!(),
         ";"

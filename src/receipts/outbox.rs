@@ -45,8 +45,7 @@ static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Transient failures of one message before it is given up as `failed`.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// First retry delay; doubles each attempt up to [`MAX_BACKOFF_S`].
-pub const FIRST_BACKOFF_S: i64 = 60;
+/// Retry delays double from `[receipts] retry_after_s` up to this.
 pub const MAX_BACKOFF_S: i64 = 3600;
 
 /// What one drain did.
@@ -205,7 +204,15 @@ pub async fn drain_at(
                     let text = e.to_string();
                     tracing::warn!(error = %text, "SMTP connection failed; receipts deferred");
                     for rest in &due[i..] {
-                        defer(db, rest, &format!("connect: {text}"), None, true, &clock())?;
+                        defer(
+                            cfg,
+                            db,
+                            rest,
+                            &format!("connect: {text}"),
+                            None,
+                            true,
+                            &clock(),
+                        )?;
                         stats.deferred += 1;
                     }
                     stats.last_error = Some(text);
@@ -240,7 +247,7 @@ pub async fn drain_at(
                 } else {
                     let reason = format!("deferred: {reply}");
                     let counted = !reached_data.load(Ordering::SeqCst);
-                    defer(db, r, &reason, Some(&reply), counted, &clock())?;
+                    defer(cfg, db, r, &reason, Some(&reply), counted, &clock())?;
                     stats.deferred += 1;
                 }
             }
@@ -401,13 +408,16 @@ fn messages_of<'a>(
     Ok(Some(out))
 }
 
-fn backoff(attempt: i64) -> chrono::Duration {
+fn backoff(attempt: i64, first_s: u64) -> chrono::Duration {
     let exp = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
-    let secs = FIRST_BACKOFF_S.saturating_mul(2_i64.saturating_pow(exp));
+    let first = i64::try_from(first_s.max(1)).unwrap_or(MAX_BACKOFF_S);
+    let secs = first.saturating_mul(2_i64.saturating_pow(exp));
     chrono::Duration::seconds(secs.min(MAX_BACKOFF_S))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn defer(
+    cfg: &Config,
     db: &Db,
     r: &ReceiptRow,
     reason: &str,
@@ -415,7 +425,7 @@ fn defer(
     count_attempt: bool,
     now: &DateTime<FixedOffset>,
 ) -> Result<()> {
-    let next = *now + backoff(r.attempts + 1);
+    let next = *now + backoff(r.attempts + 1, cfg.receipts.retry_after_s);
     db.receipt_defer(r.id, &crate::time::fmt(&next), reason, reply, count_attempt)
 }
 
@@ -559,5 +569,19 @@ pub fn retry(db: &Db, id: i64) -> Result<()> {
         other => Err(Error::Other(format!(
             "回执 {id} 状态为 {other}，不能重发 / receipt {id} is {other}, cannot retry"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_from_the_configured_first_and_stop_at_an_hour() {
+        let secs = |attempt, first| backoff(attempt, first).num_seconds();
+        assert_eq!([secs(1, 60), secs(2, 60), secs(3, 60)], [60, 120, 240]);
+        assert_eq!([secs(1, 10), secs(2, 10)], [10, 20]);
+        assert_eq!(secs(8, 60), MAX_BACKOFF_S);
+        assert_eq!(secs(1, 0), 1, "0 would retry in a busy loop");
     }
 }

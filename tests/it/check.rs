@@ -32,6 +32,26 @@ fn check_reports_each_connection_problem_in_words() {
         "{out}"
     );
 
+    // OCR: found (the harness installs Tesseract); switched off in the config, the line
+    // says so instead of "not found", and stays a warning.
+    let ocr_line = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("Tesseract"))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(ocr_line(&out).starts_with("✓"), "{out}");
+    let cfg = std::fs::read_to_string(&it.config).unwrap();
+    std::fs::write(&it.config, format!("{cfg}\n[tools]\nocr = false\n")).unwrap();
+    let (status, out, err) = it.run(&["check"]);
+    assert!(status.success(), "{out}\n{err}");
+    let line = ocr_line(&out);
+    assert!(
+        line.starts_with("!") && line.contains("已关闭") && !line.contains("未找到"),
+        "{line}"
+    );
+    std::fs::write(&it.config, &cfg).unwrap();
+
     // A wrong authorization code: ✗, the server's words, what to check, exit 1.
     let good = it.password.clone();
     it.password = "not-the-code".into();

@@ -12,7 +12,7 @@ use std::time::Duration;
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Base64 in 76-column lines (no dependency for it in the project).
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 8);
     let mut col = 0;
     for chunk in data.chunks(3) {

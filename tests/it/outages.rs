@@ -230,6 +230,14 @@ fn outage_smtp_not_listening_then_back() {
         .port();
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
     configure(&it, port, None, "");
+    // The first retry 10 s after a failure instead of the default minute: the test
+    // waits for it.
+    let cfg = std::fs::read_to_string(&it.config).expect("config");
+    let cfg = cfg.replace(
+        "per_sender_window_s = 0\n",
+        "per_sender_window_s = 0\nretry_after_s = 10\n",
+    );
+    std::fs::write(&it.config, cfg).expect("config");
     it.run_ok(&["status"]);
     let log = it.dir().join("daemon.log");
     let child = spawn_daemon(&it, &log);

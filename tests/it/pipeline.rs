@@ -230,3 +230,101 @@ fn sample_mailbox_end_to_end() {
     assert!(a.contains("\"applications\": 5"), "{a}");
     assert_eq!(a, b);
 }
+
+/// The same Word 97 file in two different mails is converted by LibreOffice once: the
+/// second takes the recognised form from `form_cache`. `reprocess` parses both again.
+/// Conversions are counted by a wrapper around the real `soffice`.
+#[test]
+fn a_form_sent_again_in_another_mail_is_not_converted_again() {
+    let (dir, cfg) = setup();
+    let real = ["/usr/bin/soffice", "/usr/bin/libreoffice"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("LibreOffice is installed by scripts/setup");
+    let calls = dir.path().join("soffice-calls.log");
+    let wrapper = dir.path().join("soffice");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec {real} \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "{text}\n[tools]\nocr = false\nsoffice = \"{}\"\n",
+            wrapper.display()
+        ),
+    )
+    .unwrap();
+    // Two mails from different senders, each with its own Message-ID and text, carrying
+    // the same Word 97 form.
+    let doc = std::fs::read(root().join("fixtures/forms/district_word97.doc")).unwrap();
+    let mail = |from: &str, id: &str| {
+        format!(
+            "From: {from}\r\nTo: tsqsnkj@126.com\r\nSubject: =?UTF-8?B?55Sz5oql?=\r\n\
+             Date: Mon, 18 Jul 2022 10:31:40 +0800\r\nMessage-ID: <{id}>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{id}\r\n\
+             --b\r\nContent-Type: application/msword; name=\"district.doc\"\r\n\
+             Content-Disposition: attachment; filename=\"district.doc\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+            crate::hostile::base64(&doc)
+        )
+    };
+    let first = mail("office@district.example", "first@district.example");
+    let second = mail("clerk@district.example", "again@district.example");
+    let mails = dir.path().join("mails");
+    std::fs::create_dir(&mails).unwrap();
+    std::fs::write(mails.join("1.eml"), &first).unwrap();
+    std::fs::write(mails.join("2.eml"), &second).unwrap();
+    let (ok, _, err) = kepu(&cfg, &["import", mails.to_str().unwrap()]);
+    assert!(ok, "import failed: {err}");
+    let conversions = || {
+        std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let d = dump(&cfg);
+    let docs: Vec<&Value> = d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["documents"].as_array().unwrap())
+        .filter(|x| x["name"] == "district.doc")
+        .collect();
+    assert_eq!(docs.len(), 2, "{d}");
+    assert_eq!(docs[0]["form"], "pilot_district", "{d}");
+    assert_eq!(docs[0]["form"], docs[1]["form"]);
+    assert_eq!(docs[0]["fields"], docs[1]["fields"]);
+    assert!(docs[0]["fields"].as_object().is_some_and(|f| !f.is_empty()));
+    assert_eq!(
+        conversions(),
+        1,
+        "LibreOffice ran once per mail, not once per file"
+    );
+
+    let (ok, _, err) = kepu(&cfg, &["reprocess", "--all"]);
+    assert!(ok, "reprocess failed: {err}");
+    assert_eq!(
+        conversions(),
+        3,
+        "reprocess must parse again, not read the cache"
+    );
+    let again = dump(&cfg);
+    let fields: Vec<&Value> = again["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["documents"].as_array().unwrap())
+        .filter(|x| x["name"] == "district.doc")
+        .map(|x| &x["fields"])
+        .collect();
+    assert_eq!(fields, vec![&docs[0]["fields"], &docs[0]["fields"]]);
+}
