@@ -11,6 +11,9 @@
 //! pool of at most `[tools] workers` threads (default: one per core), each running one
 //! Tesseract at a time; then the batch's messages are finished and committed in order.
 //! With one worker the same code runs serially and gives the same records.
+//!
+//! Electronic documents go to the parser worker unless `form_cache` already holds the
+//! answer for the same bytes (LibreOffice conversions take seconds).
 
 use crate::apps;
 use crate::config::Config;
@@ -66,7 +69,7 @@ pub struct Pipeline {
     workers: usize,
     /// Print `OCR n/N` lines on stderr (the `reprocess` command).
     show_progress: bool,
-    /// Take recognised forms from `form_cache` (off for `reprocess`, which is run to
+    /// Take parse results from `form_cache` (off for `reprocess`, which is run to
     /// parse again; its results still refresh the cache).
     reuse_forms: bool,
 }
@@ -538,11 +541,12 @@ impl Pipeline {
         Ok((doc, None))
     }
 
-    /// [`Self::read_electronic`] through `form_cache`. Only recognised forms are kept:
-    /// they are what the costly cases produce (a Word 97 / WPS file converted by
-    /// LibreOffice, seconds each), and unlike "no form" or an error they cannot
-    /// depend on which tools were installed at the time. The key carries the program
-    /// version, so an upgrade parses again.
+    /// [`Self::read_electronic`] through `form_cache`, so a Word 97 / WPS file sent
+    /// again is not converted by LibreOffice again (seconds each). Only answers are
+    /// kept — a form, or "no form in this document" — which need the tools to have
+    /// run (a missing tool is an error); errors are not, since a timeout under load
+    /// or a killed worker would answer differently next time. The key carries the
+    /// program version, so an upgrade parses again.
     fn read_form_cached(
         &self,
         db: &Db,
@@ -560,12 +564,8 @@ impl Pipeline {
             }
         }
         let parsed = self.read_electronic(format, bytes);
-        if let Ok(p) = &parsed {
-            if p.form.is_some() {
-                if let Ok(json) = serde_json::to_string(p) {
-                    db.form_cache_put(&key, &json)?;
-                }
-            }
+        if let Ok(Ok(json)) = parsed.as_ref().map(serde_json::to_string) {
+            db.form_cache_put(&key, &json)?;
         }
         Ok(parsed)
     }

@@ -144,7 +144,7 @@ CREATE INDEX documents_problems ON documents(message, seq, problems) WHERE probl
     //    sender and receipt time (kept by every rebuild, see `db::applications`) instead
     //    of four joins through documents and messages per row (100 ms at 10,000). The
     //    count indexes let `status` group small indexes instead of whole tables. And a
-    //    cache of recognised forms by content.
+    //    cache of parsed documents by content.
     concat!(
         r#"
 ALTER TABLE applications ADD COLUMN email TEXT;
@@ -152,7 +152,7 @@ ALTER TABLE applications ADD COLUMN received_at TEXT;
 CREATE INDEX messages_counts ON messages(category, duplicate_of, late);
 CREATE INDEX applications_counts ON applications(form, status, late);
 
--- Recognised forms by content (see `pipeline::Pipeline::read_form_cached`): the same
+-- Parsed documents (a form, or "no form") by content (see `pipeline::Pipeline::read_form_cached`): the same
 -- Word 97 / WPS file in another mail is not converted by LibreOffice again.
 CREATE TABLE form_cache (
     key        TEXT PRIMARY KEY,               -- sha256:format:kepu-intake version
