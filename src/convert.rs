@@ -162,7 +162,7 @@ pub fn to_docx(
     // soffice exits 0 on "source file could not be loaded": only the file tells.
     match std::fs::read(outdir.join("in.docx")) {
         Ok(docx) if !docx.is_empty() => Ok(docx),
-        _ => Err(FormError::Corrupt(format!(
+        _ => Err(FormError::Unreadable(format!(
             "LibreOffice 无法打开该 .{ext} 文件 (source file could not be loaded)"
         ))),
     }

@@ -542,11 +542,11 @@ impl Pipeline {
     }
 
     /// [`Self::read_electronic`] through `form_cache`, so a Word 97 / WPS file sent
-    /// again is not converted by LibreOffice again (seconds each). Only answers are
-    /// kept — a form, or "no form in this document" — which need the tools to have
-    /// run (a missing tool is an error); errors are not, since a timeout under load
-    /// or a killed worker would answer differently next time. The key carries the
-    /// program version, so an upgrade parses again.
+    /// again is not converted by LibreOffice again (seconds each). Kept: answers the
+    /// same bytes always get — a form, "no form in this document", or a file the
+    /// converter ran on and could not read (`Unreadable`). Not kept: a missing tool,
+    /// a timeout under load, a killed worker, which may answer differently next time.
+    /// The key carries the program version, so an upgrade parses again.
     fn read_form_cached(
         &self,
         db: &Db,
@@ -556,16 +556,18 @@ impl Pipeline {
     ) -> Result<Result<ParsedForm, FormError>> {
         let key = format!("{sha}:{format}:{}", env!("CARGO_PKG_VERSION"));
         if self.reuse_forms {
-            if let Some(p) = db
+            if let Some(hit) = db
                 .form_cache_get(&key)?
-                .and_then(|j| serde_json::from_str::<ParsedForm>(&j).ok())
+                .and_then(|j| serde_json::from_str::<Result<ParsedForm, FormError>>(&j).ok())
             {
-                return Ok(Ok(p));
+                return Ok(hit);
             }
         }
         let parsed = self.read_electronic(format, bytes);
-        if let Ok(Ok(json)) = parsed.as_ref().map(serde_json::to_string) {
-            db.form_cache_put(&key, &json)?;
+        if matches!(parsed, Ok(_) | Err(FormError::Unreadable(_))) {
+            if let Ok(json) = serde_json::to_string(&parsed) {
+                db.form_cache_put(&key, &json)?;
+            }
         }
         Ok(parsed)
     }
@@ -714,7 +716,7 @@ fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
 
 fn form_problem(e: &FormError) -> String {
     match e {
-        FormError::Corrupt(m) => format!("corrupt_attachment:{m}"),
+        FormError::Corrupt(m) | FormError::Unreadable(m) => format!("corrupt_attachment:{m}"),
         FormError::Encrypted => "encrypted_attachment".into(),
         FormError::NeedsConversion(m) => format!("needs_conversion:{m}"),
         FormError::Unsupported(f) => format!("unsupported_format:{f}"),

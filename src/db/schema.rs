@@ -156,7 +156,7 @@ CREATE INDEX applications_counts ON applications(form, status, late);
 -- Word 97 / WPS file in another mail is not converted by LibreOffice again.
 CREATE TABLE form_cache (
     key        TEXT PRIMARY KEY,               -- sha256:format:kepu-intake version
-    json       TEXT NOT NULL,
+    json       TEXT NOT NULL,                  -- Result<ParsedForm, FormError>
     created_at TEXT NOT NULL
 );
 "#,

@@ -32,6 +32,11 @@ pub struct ParsedForm {
 pub enum FormError {
     #[error("corrupt_attachment: {0}")]
     Corrupt(String),
+    /// A converter ran to its end and could not read the file (LibreOffice's "source
+    /// file could not be loaded"): the same bytes will fail the same way, unlike a
+    /// timeout or a killed worker, so this answer may be cached. Shown as `Corrupt`.
+    #[error("corrupt_attachment: {0}")]
+    Unreadable(String),
     #[error("encrypted_attachment")]
     Encrypted,
     #[error("needs_conversion: {0}")]

@@ -310,11 +310,53 @@ fn a_form_sent_again_in_another_mail_is_not_converted_again() {
         "LibreOffice ran once per mail, not once per file"
     );
 
+    // A file LibreOffice cannot load, in two mails: one conversion, the same problem on
+    // both (that answer is cached too; a timeout would not be).
+    // (raw GBK headers: handled as bytes)
+    let broken = std::fs::read(root().join("fixtures/mail/foxmail_gbk_raw_headers.eml")).unwrap();
+    let id = b"<202207200802331963125@tslb.gov.cn>";
+    let at = broken
+        .windows(id.len())
+        .position(|w| w == id)
+        .expect("the fixture's Message-ID");
+    let resent = [
+        &broken[..at],
+        b"<resent.20220719@foxmail.example>".as_slice(),
+        &broken[at + id.len()..],
+    ]
+    .concat();
+    let more = dir.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(more.join("1.eml"), &broken).unwrap();
+    std::fs::write(more.join("2.eml"), &resent).unwrap();
+    let (ok, _, err) = kepu(&cfg, &["import", more.to_str().unwrap()]);
+    assert!(ok, "import failed: {err}");
+    assert_eq!(
+        conversions(),
+        2,
+        "the unreadable file was converted more than once"
+    );
+    let d = dump(&cfg);
+    let unreadable: Vec<&Value> = d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["documents"].as_array().unwrap())
+        .filter(|x| x["format"] == "doc" && x["name"] != "district.doc")
+        .collect();
+    assert_eq!(unreadable.len(), 2, "{d}");
+    for x in &unreadable {
+        assert!(
+            x["problems"].to_string().contains("could not be loaded"),
+            "{x}"
+        );
+    }
+
     let (ok, _, err) = kepu(&cfg, &["reprocess", "--all"]);
     assert!(ok, "reprocess failed: {err}");
     assert_eq!(
         conversions(),
-        3,
+        6,
         "reprocess must parse again, not read the cache"
     );
     let again = dump(&cfg);
