@@ -152,8 +152,8 @@ ALTER TABLE applications ADD COLUMN received_at TEXT;
 CREATE INDEX messages_counts ON messages(category, duplicate_of, late);
 CREATE INDEX applications_counts ON applications(form, status, late);
 
--- Parsed documents (a form, or "no form") by content (see `pipeline::Pipeline::read_form_cached`): the same
--- Word 97 / WPS file in another mail is not converted by LibreOffice again.
+-- Parse answers by content (`Pipeline::read_form_cached`): the same Word 97 / WPS
+-- file in another mail is not converted by LibreOffice again.
 CREATE TABLE form_cache (
     key        TEXT PRIMARY KEY,               -- sha256:format:kepu-intake version
     json       TEXT NOT NULL,                  -- Result<ParsedForm, FormError>

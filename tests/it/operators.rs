@@ -987,6 +987,7 @@ fn status_and_list_queries_agree_with_the_dump() {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
             "DROP INDEX messages_counts; DROP INDEX applications_counts;
+             DROP TABLE form_cache;
              ALTER TABLE applications DROP COLUMN email;
              ALTER TABLE applications DROP COLUMN received_at;
              PRAGMA user_version = 2;",
