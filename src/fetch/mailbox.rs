@@ -3,7 +3,8 @@
 //! Catch-up downloads everything above the cursor in bounded chunks; each chunk's raw
 //! bytes are written and synced to the store, then its rows and the cursor advance
 //! commit in one transaction. A crash anywhere leaves either the whole chunk recorded
-//! or none of it (the re-download then finds the files already there).
+//! or none of it (the re-download then finds the files already there). The next chunk
+//! downloads while the previous one is written; commits stay in chunk order.
 
 use super::session::{self, Connected};
 use crate::config::ImapConfig;
@@ -61,17 +62,79 @@ pub async fn catch_up(
         return Ok(stats);
     }
     info!(mailbox, count = list.len(), "new messages on the server");
+    // Chunk N is written, synced and recorded on a blocking thread (with a connection
+    // of its own) while chunk N+1 downloads: the two waited for each other before.
+    // Chunks still commit strictly in order, each only after the previous one did.
+    let mut writer = Some(Db::open(&db.path)?);
+    let mut pending: Option<tokio::task::JoinHandle<(Db, Result<Vec<Recorded>>)>> = None;
+    let mut result = Ok(());
     for chunk in session::chunks(&list, cfg.fetch_chunk as usize) {
         if shutdown.is_cancelled() {
             break;
         }
-        let fetched = session::fetch_bodies(c, &chunk, t).await?;
+        let fetched = match session::fetch_bodies(c, &chunk, t).await {
+            Ok(f) => f,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        if let Some(h) = pending.take() {
+            match settle(h, &mut writer, &mut stats).await {
+                Ok(()) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let Some(mut wdb) = writer.take() else { break };
+        let job = ChunkJob {
+            mailbox: mailbox.to_string(),
+            uidvalidity: c.uidvalidity,
+            last_uid,
+            chunk_max: chunk.iter().copied().max().unwrap_or(last_uid),
+            deadline: *deadline,
+            store: store.clone(),
+        };
+        let span = tracing::Span::current();
+        pending = Some(tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            let r = job.record(&mut wdb, fetched);
+            (wdb, r)
+        }));
+    }
+    // The chunk already downloaded is recorded even when the loop stopped early
+    // (shutdown, a failed download): it is on its way to disk and costs nothing more.
+    if let Some(h) = pending.take() {
+        let settled = settle(h, &mut writer, &mut stats).await;
+        if result.is_ok() {
+            result = settled;
+        }
+    }
+    result.map(|()| stats)
+}
+
+/// What the blocking half of one chunk needs.
+struct ChunkJob {
+    mailbox: String,
+    uidvalidity: u32,
+    last_uid: u32,
+    chunk_max: u32,
+    deadline: DateTime<FixedOffset>,
+    store: Store,
+}
+
+impl ChunkJob {
+    /// Raw bytes to the store, one sync, then the rows and the cursor in one transaction.
+    fn record(&self, db: &mut Db, fetched: Vec<session::Fetched>) -> Result<Vec<Recorded>> {
+        let mailbox = self.mailbox.as_str();
         let mut batch = Vec::with_capacity(fetched.len());
-        let mut max_uid = last_uid;
+        let mut max_uid = self.last_uid;
         for f in &fetched {
             let span = info_span!("message", mailbox, uid = f.uid);
             let _g = span.enter();
-            let sha = store.put_raw(&f.body)?;
+            let sha = self.store.put_raw(&f.body)?;
             let received = match f.internal_date {
                 Some(at) => ingest::Receipt {
                     at,
@@ -84,32 +147,49 @@ pub async fn catch_up(
             };
             let origin = Origin::Imap {
                 mailbox: mailbox.to_string(),
-                uidvalidity: c.uidvalidity,
+                uidvalidity: self.uidvalidity,
                 uid: f.uid,
             };
             batch.push(ingest::new_message(
-                &f.body, sha, origin, received, deadline,
+                &f.body,
+                sha,
+                origin,
+                received,
+                &self.deadline,
             ));
             max_uid = max_uid.max(f.uid);
         }
         // The server may have expunged some of the chunk meanwhile: the cursor still
         // moves past the whole chunk, since those UIDs can never come back.
-        max_uid = max_uid.max(chunk.iter().copied().max().unwrap_or(last_uid));
-        store.sync()?;
+        max_uid = max_uid.max(self.chunk_max);
+        self.store.sync()?;
         let cur = Cursor {
-            uidvalidity: c.uidvalidity,
+            uidvalidity: self.uidvalidity,
             last_uid: max_uid,
         };
-        for r in db.record_batch(&batch, Some((mailbox, cur)))? {
-            match r {
-                Recorded::New(_) => stats.new += 1,
-                Recorded::Duplicate { .. } => stats.duplicates += 1,
-                Recorded::Rekeyed(_) => stats.rekeyed += 1,
-                Recorded::AlreadyKnown(_) => stats.already_known += 1,
-            }
+        db.record_batch(&batch, Some((mailbox, cur)))
+    }
+}
+
+/// Waits for a chunk's blocking half, gives its connection back and counts its rows.
+async fn settle(
+    h: tokio::task::JoinHandle<(Db, Result<Vec<Recorded>>)>,
+    writer: &mut Option<Db>,
+    stats: &mut CatchUp,
+) -> Result<()> {
+    let (wdb, r) = h
+        .await
+        .map_err(|e| Error::Other(format!("recording a fetched chunk stopped: {e}")))?;
+    *writer = Some(wdb);
+    for r in r? {
+        match r {
+            Recorded::New(_) => stats.new += 1,
+            Recorded::Duplicate { .. } => stats.duplicates += 1,
+            Recorded::Rekeyed(_) => stats.rekeyed += 1,
+            Recorded::AlreadyKnown(_) => stats.already_known += 1,
         }
     }
-    Ok(stats)
+    Ok(())
 }
 
 /// Why waiting ended.

@@ -167,18 +167,23 @@ fn outage_imap_server_down_mid_fetch() {
             "fetch never started:\n{}",
             tail(&log)
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
     // Dovecot's master exits on SIGTERM but lets a running imap process finish its
-    // FETCH; a server that goes away drops its connections too.
+    // FETCH; a server that goes away drops its connections too. The imap processes
+    // are frozen first (the download runs ahead of the writes now, and could finish
+    // while the master shuts down), then killed, then the master is stopped (the
+    // daemon's first reconnect comes a second later).
     let serving = processes_under(&d);
-    d.stop();
-    for pid in serving {
-        // SAFETY: kill(2) on pids of the test's own Dovecot processes.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
+    for signal in [libc::SIGSTOP, libc::SIGKILL] {
+        for pid in &serving {
+            // SAFETY: kill(2) on pids of the test's own Dovecot processes.
+            unsafe {
+                libc::kill(*pid, signal);
+            }
         }
     }
+    d.stop();
     let stored_at_stop = raw_files(&it.data_dir);
     assert!(
         stored_at_stop < n,
