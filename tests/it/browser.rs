@@ -257,6 +257,19 @@ impl Browser {
             .to_string()
     }
 
+    /// The URL once `done` holds for it (a click on a submit button can return before
+    /// the navigation it starts has committed), or the last one seen after 15 s.
+    fn wait_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let url = self.url();
+            if done(&url) || t0.elapsed() > Duration::from_secs(15) {
+                return url;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn title(&self) -> String {
         self.ok("GET", "/title", None)
             .as_str()
@@ -626,7 +639,8 @@ fn web_page_in_headless_chromium() {
     // 3. The list, reached by clicking the navigation (the cookie now stands in for the
     //    token), then a search typed into the filter form with a status picked.
     b.click(&b.find("nav a[href='/apps']"));
-    assert!(b.url().ends_with("/apps"), "{}", b.url());
+    let url = b.wait_url(|u| u.ends_with("/apps"));
+    assert!(url.ends_with("/apps"), "{url}");
     let list = b.find("table");
     assert_eq!(b.table_rows(&list).len(), apps.len());
     assert!(b
@@ -635,7 +649,7 @@ fn web_page_in_headless_chromium() {
     b.type_text(&b.find("input[name='q']"), "script");
     b.click(&b.find("select[name='status'] option[value='missing_scan']"));
     b.click(&b.find("form.filters button[type='submit']"));
-    let url = b.url();
+    let url = b.wait_url(|u| u.contains("status=missing_scan"));
     assert!(
         url.contains("status=missing_scan") && url.contains("q=script"),
         "{url}"
@@ -661,6 +675,8 @@ fn web_page_in_headless_chromium() {
 
     // 4. Its page: the heading carries the name as text too.
     b.click(&b.find("tbody tr td a[href^='/apps/']"));
+    let url = b.wait_url(|u| u.contains("/apps/"));
+    assert!(url.contains("/apps/"), "{url}");
     let h1 = b.text(&b.find("h1"));
     assert!(h1.ends_with(EVIL), "{h1}");
     assert!(b.find_all("script", None).is_empty());
@@ -668,6 +684,8 @@ fn web_page_in_headless_chromium() {
 
     // 5. Missing scans: every application to chase, with the addresses to write to.
     b.click(&b.find("nav a[href='/missing-scan']"));
+    let url = b.wait_url(|u| u.ends_with("/missing-scan"));
+    assert!(url.ends_with("/missing-scan"), "{url}");
     let rows = b.table_rows(&b.find("table"));
     let mut want_ids: Vec<String> = apps
         .iter()
