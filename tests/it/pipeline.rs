@@ -45,6 +45,15 @@ fn msg(d: &Value, id: i64) -> &Value {
         .unwrap()
 }
 
+/// Every document of every message in a dump.
+fn documents(d: &Value) -> impl Iterator<Item = &Value> {
+    d["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["documents"].as_array().into_iter().flatten())
+}
+
 fn app<'a>(d: &'a Value, applicant: &str) -> &'a Value {
     d["applications"]
         .as_array()
@@ -292,11 +301,7 @@ fn a_form_sent_again_in_another_mail_is_not_converted_again() {
             .count()
     };
     let d = dump(&cfg);
-    let docs: Vec<&Value> = d["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["documents"].as_array().unwrap())
+    let docs: Vec<&Value> = documents(&d)
         .filter(|x| x["name"] == "district.doc")
         .collect();
     assert_eq!(docs.len(), 2, "{d}");
@@ -337,11 +342,7 @@ fn a_form_sent_again_in_another_mail_is_not_converted_again() {
         "the unreadable file was converted more than once"
     );
     let d = dump(&cfg);
-    let unreadable: Vec<&Value> = d["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["documents"].as_array().unwrap())
+    let unreadable: Vec<&Value> = documents(&d)
         .filter(|x| x["format"] == "doc" && x["name"] != "district.doc")
         .collect();
     assert_eq!(unreadable.len(), 2, "{d}");
@@ -360,11 +361,7 @@ fn a_form_sent_again_in_another_mail_is_not_converted_again() {
         "reprocess must parse again, not read the cache"
     );
     let again = dump(&cfg);
-    let fields: Vec<&Value> = again["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["documents"].as_array().unwrap())
+    let fields: Vec<&Value> = documents(&again)
         .filter(|x| x["name"] == "district.doc")
         .map(|x| &x["fields"])
         .collect();
