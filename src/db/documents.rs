@@ -91,18 +91,14 @@ impl Db {
 
     /// Electronic forms and scans of non-duplicate messages, oldest first.
     pub fn docs_for_matching(&self) -> Result<Vec<DocForMatching>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT d.id, d.message, d.sha256, d.name, d.kind, d.form, d.applicant, d.fields,
+        self.rows(
+            "SELECT d.id, d.message, d.sha256, d.name, d.kind, d.form, d.applicant, d.fields,
                         d.stamped, d.ocr_text, d.problems, m.from_addr, m.received_at, m.late
                  FROM documents d JOIN messages m ON m.id = d.message
                  WHERE d.kind IN ('electronic', 'scan') AND m.duplicate_of IS NULL
                  ORDER BY m.received_at, d.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+            [],
+            |r| {
                 let fields: String = r.get(7)?;
                 let problems: String = r.get(10)?;
                 Ok(DocForMatching {
@@ -121,23 +117,17 @@ impl Db {
                     received_at: r.get(12)?,
                     late: r.get(13)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// Operator decisions: scan sha256 → electronic sha256 (None = matches nothing).
     pub fn manual_matches(&self) -> Result<Vec<(String, Option<String>)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT scan_sha256, electronic_sha256 FROM manual_matches")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        self.rows(
+            "SELECT scan_sha256, electronic_sha256 FROM manual_matches",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     pub fn set_manual_match(&self, scan_sha: &str, electronic_sha: Option<&str>) -> Result<()> {

@@ -159,16 +159,14 @@ impl Db {
             }
             let filter = cond.join(" AND ");
             let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-            let mut st = self
-                .conn
-                .prepare(&format!(
+            let rows = self.rows(
+                &format!(
                     "SELECT id, form, applicant, status, late, electronic, scan, problems, email,
                             received_at
                      FROM applications WHERE {filter} ORDER BY id LIMIT {limit}"
-                ))
-                .map_err(e)?;
-            let rows = st
-                .query_map(args.as_slice(), |r| {
+                ),
+                args.as_slice(),
+                |r| {
                     let problems: String = r.get(7)?;
                     Ok(DumpApplication {
                         id: r.get(0)?,
@@ -187,10 +185,8 @@ impl Db {
                         email: r.get(8)?,
                         received_at: r.get(9)?,
                     })
-                })
-                .map_err(e)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(e)?;
+                },
+            )?;
             let total = match q.limit {
                 Some(n) if rows.len() >= n => self
                     .conn

@@ -153,19 +153,14 @@ impl Db {
         let sql = format!(
             "SELECT id, sha256, duplicate_of, late FROM messages {filter} ORDER BY received_at, id"
         );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(PendingMessage {
-                    id: r.get(0)?,
-                    sha256: r.get(1)?,
-                    duplicate_of: r.get(2)?,
-                    late: r.get(3)?,
-                })
+        self.rows(&sql, [], |r| {
+            Ok(PendingMessage {
+                id: r.get(0)?,
+                sha256: r.get(1)?,
+                duplicate_of: r.get(2)?,
+                late: r.get(3)?,
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        })
     }
 
     pub fn message_count(&self) -> Result<i64> {

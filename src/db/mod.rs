@@ -132,6 +132,19 @@ impl Db {
         Ok(out)
     }
 
+    /// Every row `sql` returns for `params`, each turned into a `T` by `map`.
+    pub fn rows<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        st.query_map(params, map)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
     /// Wraps a rusqlite error with this database's path.
     pub fn err(&self, e: rusqlite::Error) -> Error {
         Error::db(&self.path, e)

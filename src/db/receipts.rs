@@ -108,29 +108,23 @@ impl Db {
     /// Rows in one of `statuses`, oldest first.
     pub fn receipts_with_status(&self, statuses: &[&str]) -> Result<Vec<ReceiptRow>> {
         let list = serde_json::to_string(statuses).unwrap_or_else(|_| "[]".into());
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        self.rows(
+            &format!(
                 "SELECT {COLUMNS} FROM receipts
                  WHERE status IN (SELECT value FROM json_each(?1)) ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = st.query_map([list], row).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+            ),
+            [list],
+            row,
+        )
     }
 
     /// Rows folded into receipt `id` (their messages are answered by it).
     pub fn receipts_folded_into(&self, id: i64) -> Result<Vec<ReceiptRow>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM receipts WHERE folded_into = ?1 ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = st.query_map([id], row).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM receipts WHERE folded_into = ?1 ORDER BY id"),
+            [id],
+            row,
+        )
     }
 
     /// When the earliest deferred receipt falls due (pending rows with a retry time), so
@@ -158,18 +152,12 @@ impl Db {
 
     /// Times of receipts really handed to SMTP after `since` (dry runs excluded).
     pub fn receipt_sent_times_since(&self, since: &str) -> Result<Vec<String>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT sent_at FROM receipts WHERE status = 'sent' AND sent_at > ?1
-                   AND coalesce(smtp_reply, '') <> 'dry-run' ORDER BY sent_at",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([since], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        self.rows(
+            "SELECT sent_at FROM receipts WHERE status = 'sent' AND sent_at > ?1
+               AND coalesce(smtp_reply, '') <> 'dry-run' ORDER BY sent_at",
+            [since],
+            |r| r.get(0),
+        )
     }
 
     /// Durably notes that the SMTP conversation for `id` is about to send DATA. Counts

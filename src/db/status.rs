@@ -32,62 +32,37 @@ impl Db {
     }
 
     fn status_counts_unlocked(&self) -> Result<StatusCounts> {
-        let e = |x| self.err(x);
-        let mut out = StatusCounts::default();
-        let mut st = self
-            .conn
-            .prepare(
+        Ok(StatusCounts {
+            by_category: self.rows(
                 "SELECT category, count(*), count(duplicate_of), coalesce(sum(late != 0), 0)
                  FROM messages GROUP BY category",
-            )
-            .map_err(e)?;
-        out.by_category = st
-            .query_map([], |r| Ok((r.get(0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?)))
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(e)?;
-        let mut st = self
-            .conn
-            .prepare(
+                [],
+                |r| Ok((r.get(0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?)),
+            )?,
+            by_form_status: self.rows(
                 "SELECT form, status, count(*), coalesce(sum(late != 0), 0)
                  FROM applications GROUP BY form, status",
-            )
-            .map_err(e)?;
-        out.by_form_status = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, n(r, 2)?, n(r, 3)?)))
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(e)?;
-        let mut st = self
-            .conn
-            .prepare(
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, n(r, 2)?, n(r, 3)?)),
+            )?,
+            receipts: self.rows(
                 "SELECT coalesce(r.status, 'none'), count(*)
                  FROM messages m LEFT JOIN receipts r ON r.message = m.id GROUP BY 1",
-            )
-            .map_err(e)?;
-        out.receipts = st
-            .query_map([], |r| Ok((r.get(0)?, n(r, 1)?)))
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(e)?;
-        // The `problems != '[]'` terms match the partial indexes of migration 2.
-        let mut st = self
-            .conn
-            .prepare(
+                [],
+                |r| Ok((r.get(0)?, n(r, 1)?)),
+            )?,
+            // The `problems != '[]'` terms match the partial indexes of migration 2.
+            problems: self.rows(
                 "SELECT id, problems, -1 AS seq FROM messages WHERE problems != '[]'
                  UNION ALL
                  SELECT message, problems, seq FROM documents WHERE problems != '[]'
                  ORDER BY 1, 3",
-            )
-            .map_err(e)?;
-        out.problems = st
-            .query_map([], |r| {
-                let list: String = r.get(1)?;
-                Ok((r.get(0)?, from_json_list(&list)))
-            })
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(e)?;
-        Ok(out)
+                [],
+                |r| {
+                    let list: String = r.get(1)?;
+                    Ok((r.get(0)?, from_json_list(&list)))
+                },
+            )?,
+        })
     }
 }
