@@ -27,11 +27,10 @@ fn as_json(p: &ParsedForm) -> Value {
     })
 }
 
-#[test]
-fn golden_forms_every_field() {
-    let dir = fixtures();
-    let bless = std::env::var("KEPU_BLESS").is_ok_and(|v| v == "1");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The golden form documents of `fixtures/forms` (each beside its `.expected.json`),
+/// sorted by name.
+pub fn golden_form_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -39,7 +38,15 @@ fn golden_forms_every_field() {
             matches!(ext, "docx" | "xlsx" | "xls" | "doc" | "pdf")
         })
         .collect();
-    cases.sort();
+    files.sort();
+    files
+}
+
+#[test]
+fn golden_forms_every_field() {
+    let dir = fixtures();
+    let bless = std::env::var("KEPU_BLESS").is_ok_and(|v| v == "1");
+    let cases = golden_form_files();
     let mut ran = 0;
     let mut failures = Vec::new();
     for doc in cases {

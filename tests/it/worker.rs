@@ -59,16 +59,7 @@ fn is_dead(pid: u32) -> bool {
 
 #[test]
 fn worker_matches_in_process_for_every_golden_form_in_one_process() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            matches!(ext, "docx" | "xlsx" | "xls" | "doc" | "pdf")
-        })
-        .collect();
-    files.sort();
+    let files = crate::forms::golden_form_files();
     let w = worker();
     let mut pid = None;
     let mut forms_seen = 0;
