@@ -64,16 +64,7 @@ pub fn run(intake: Option<PathBuf>) -> io::Result<()> {
             .map_or("not found".into(), |p| p.display().to_string()),
     );
     per_page(&opts)?;
-    let intake = match intake {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name("kepu-intake"),
-    };
-    if !intake.exists() {
-        return Err(io::Error::other(format!(
-            "{} not found: build it first (cargo build --release --bins)",
-            intake.display()
-        )));
-    }
+    let intake = crate::intake_exe(intake)?;
     println!();
     println!(
         "| matching corpus (fixtures/match) | import wall time | right | wrong | left for review |"

@@ -654,16 +654,7 @@ fn in_process(it: &Intake, runs: usize) -> io::Result<Vec<(String, Duration)>> {
 }
 
 pub fn run(n: usize, small: usize, runs: usize, intake: Option<PathBuf>) -> io::Result<()> {
-    let intake = match intake {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name("kepu-intake"),
-    };
-    if !intake.exists() {
-        return Err(io::Error::other(format!(
-            "{} not found: build it first (cargo build --release --bins)",
-            intake.display()
-        )));
-    }
+    let intake = crate::intake_exe(intake)?;
     let t0 = Instant::now();
     let big = make_intake(n, "big")?;
     let built = t0.elapsed();
