@@ -16,6 +16,8 @@
 
 // The Dovecot harness is shared with the integration tests (tests/it/support); its
 // files refer to each other as `super::…`, so they sit at this crate's root.
+#[path = "../../tests/it/support/base64.rs"]
+mod b64;
 #[allow(dead_code)]
 #[path = "../../tests/it/support/certs.rs"]
 mod certs;
@@ -423,22 +425,7 @@ fn message(i: usize, ts: u64, size: usize, rng: &mut u64) -> Vec<u8> {
     raw
 }
 
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(T[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+use b64::encode as base64;
 
 /// Reads every message file once so both clients start with the same warm cache.
 fn warm_page_cache(root: &Path) -> io::Result<()> {

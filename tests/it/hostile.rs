@@ -9,30 +9,15 @@ use serde_json::Value;
 use std::io::Write;
 use std::time::Duration;
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Base64 in 76-column lines (no dependency for it in the project).
 pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 8);
-    let mut col = 0;
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-        col += 4;
-        if col >= 76 {
+    let one = crate::support::base64::encode(data);
+    let mut out = String::with_capacity(one.len() + one.len() / 38 + 8);
+    for line in one.as_bytes().chunks(76) {
+        // base64 output is ASCII, so any chunk boundary is a char boundary.
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        if line.len() == 76 {
             out.push_str("\r\n");
-            col = 0;
         }
     }
     out

@@ -81,21 +81,10 @@ fn page_png(i: usize) -> Vec<u8> {
     buf.into_inner()
 }
 
+/// In lines of 76 characters joined by CRLF.
 fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                T[((v >> (18 - 6 * k)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out.as_bytes()
+    crate::support::base64::encode(data)
+        .as_bytes()
         .chunks(76)
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect::<Vec<_>>()

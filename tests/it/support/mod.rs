@@ -5,11 +5,12 @@
 //!
 //! Wiring: `tests/it/main.rs` has `mod support;`; use it as
 //! `use crate::support::{Dovecot, Intake, ImapTarget, mail};`. The benchmark binary
-//! (`src/bin/bench.rs`) includes `certs.rs`, `tmpdir.rs`, `imap_client.rs` and
-//! `dovecot.rs` through `#[path]`, so those four must not use dev-dependencies nor
+//! (`src/bin/bench.rs`) includes `base64.rs`, `certs.rs`, `tmpdir.rs`, `imap_client.rs`
+//! and `dovecot.rs` through `#[path]`, so those five must not use dev-dependencies nor
 //! `env!("CARGO_BIN_EXE_…")`.
 #![allow(dead_code)]
 
+pub mod base64;
 pub mod certs;
 pub mod dovecot;
 pub mod imap_client;
