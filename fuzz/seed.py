@@ -12,12 +12,17 @@ sheet_dir = root / "corpus" / "sheet"
 docx_dir.mkdir(parents=True, exist_ok=True)
 sheet_dir.mkdir(parents=True, exist_ok=True)
 
-for f in sorted(forms.iterdir()):
+# Every form file, the known-corrupt ones under corrupt/ included (good starting points).
+for f in sorted(p for p in forms.rglob("*") if p.is_file()):
     data = f.read_bytes()
     if f.suffix == ".docx":
         (docx_dir / f"{f.stem}.whole").write_bytes(b"\x00" + data)
-        with zipfile.ZipFile(f) as z:
-            (docx_dir / f"{f.stem}.xml").write_bytes(b"\x01" + z.read("word/document.xml"))
+        try:
+            with zipfile.ZipFile(f) as z:
+                xml = z.read("word/document.xml")
+        except (zipfile.BadZipFile, KeyError):
+            continue
+        (docx_dir / f"{f.stem}.xml").write_bytes(b"\x01" + xml)
     elif f.suffix == ".xlsx":
         (sheet_dir / f.stem).write_bytes(b"\x00" + data)
     elif f.suffix == ".xls":

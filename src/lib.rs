@@ -5,31 +5,59 @@
 //! extract ([`extract`]) → classify/parse forms ([`forms`], [`isolate`], [`convert`],
 //! [`scan`]) → match scans and build applications ([`apps`]) → record ([`db`]) →
 //! receipt ([`receipts`]). Operators read the result through [`report`] and [`web`].
+//!
+//! Without the default `service` feature only the pure core is compiled — [`extract`],
+//! [`forms`] and [`model`], which do no IO and need no runtime, database or network
+//! crate. The fuzz targets (`fuzz/`) build it that way, and the compiler holds the core
+//! to the architecture: it cannot reach the database, the network or the file store.
 
+#[cfg(feature = "service")]
 pub mod apps;
+#[cfg(feature = "service")]
 pub mod backup;
+#[cfg(feature = "service")]
 pub mod check;
+#[cfg(feature = "service")]
 pub mod commands;
+#[cfg(feature = "service")]
 pub mod config;
+#[cfg(feature = "service")]
 pub mod convert;
+#[cfg(feature = "service")]
 pub mod daemon;
+#[cfg(feature = "service")]
 pub mod db;
+#[cfg(feature = "service")]
 pub mod error;
 pub mod extract;
+#[cfg(feature = "service")]
 pub mod fetch;
 pub mod forms;
+#[cfg(feature = "service")]
 pub mod import;
+#[cfg(feature = "service")]
 pub mod ingest;
+#[cfg(feature = "service")]
 pub mod isolate;
 pub mod model;
+#[cfg(feature = "service")]
 pub mod pipeline;
+#[cfg(feature = "service")]
 pub mod receipts;
+#[cfg(feature = "service")]
 pub mod receipts_glue;
+#[cfg(feature = "service")]
 pub mod report;
+#[cfg(feature = "service")]
 pub mod scan;
+#[cfg(feature = "service")]
 pub mod scan_glue;
+#[cfg(feature = "service")]
 pub mod store;
+#[cfg(feature = "service")]
 pub mod time;
+#[cfg(feature = "service")]
 pub mod web;
 
+#[cfg(feature = "service")]
 pub use error::{Error, Result};
