@@ -132,6 +132,16 @@ impl Db {
         Ok(out)
     }
 
+    /// SQLite's `data_version`: changes whenever *another* connection has committed
+    /// since this one last looked. Read inside a [`Db::snapshot`] it belongs to that
+    /// snapshot (the pragma opens the read transaction), so a reader can tell that
+    /// what it loaded earlier is still current without loading it again.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Every row `sql` returns for `params`, each turned into a `T` by `map`.
     pub fn rows<T, P: rusqlite::Params>(
         &self,

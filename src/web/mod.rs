@@ -1,8 +1,9 @@
 //! `kepu-intake serve`: the operators' read-only web page, in Chinese. Every request
-//! except `/healthz` needs the access token; each page is rendered from a fresh
-//! [`Dump`] of the database so it always shows the current state.
+//! except `/healthz` needs the access token; each page is rendered from the current
+//! [`Dump`] of the database (reloaded only after something committed, see [`cache`]).
 
 pub mod auth;
+pub mod cache;
 pub mod files;
 pub mod html;
 pub mod metrics;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Produces the current intake state (blocking: it reads SQLite).
-pub type Loader = Arc<dyn Fn() -> Result<Dump> + Send + Sync>;
+pub type Loader = Arc<dyn Fn() -> Result<Arc<Dump>> + Send + Sync>;
 /// Unix time of the last mailbox poll, when known (blocking).
 pub type PollClock = Arc<dyn Fn() -> Result<Option<i64>> + Send + Sync>;
 
@@ -60,7 +61,7 @@ fn not_found() -> Response {
 }
 
 /// Runs the blocking loader off the async threads.
-async fn load(st: &WebState) -> std::result::Result<Dump, Response> {
+async fn load(st: &WebState) -> std::result::Result<Arc<Dump>, Response> {
     let f = st.load.clone();
     match tokio::task::spawn_blocking(move || f()).await {
         Ok(Ok(d)) => Ok(d),
@@ -259,18 +260,15 @@ pub fn router(state: WebState) -> Router {
         .with_state(state)
 }
 
-/// The loaders that read the real database at `cfg.storage`.
+/// The loaders that read the real database at `cfg.storage`, through one cached
+/// connection (the same dump reader `dump --json` uses).
 pub fn db_state(cfg: &Config, token: String) -> WebState {
-    let db_path = cfg.storage.db_path();
-    let poll_path = db_path.clone();
+    let cache = Arc::new(cache::DumpCache::new(cfg.storage.db_path()));
+    let poll = cache.clone();
     WebState {
-        load: Arc::new(move || {
-            let db = crate::db::Db::open(&db_path)?;
-            load_dump(&db)
-        }),
+        load: Arc::new(move || cache.load()),
         last_poll: Some(Arc::new(move || {
-            let db = crate::db::Db::open(&poll_path)?;
-            Ok(db
+            Ok(poll
                 .last_poll()?
                 .as_deref()
                 .and_then(crate::time::parse_rfc3339)
@@ -279,11 +277,6 @@ pub fn db_state(cfg: &Config, token: String) -> WebState {
         token: token.into(),
         data_dir: cfg.storage.data_dir.clone(),
     }
-}
-
-/// The database's dump reader, the same one `dump --json` uses.
-fn load_dump(db: &crate::db::Db) -> Result<Dump> {
-    db.load_dump()
 }
 
 /// Serves the site on `cfg.web.listen` until `shutdown` is cancelled. Refuses to start

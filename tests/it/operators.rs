@@ -481,6 +481,7 @@ async fn get(addr: std::net::SocketAddr, target: &str, extra: &[(&str, &str)]) -
 }
 
 async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
+    let dump = Arc::new(dump);
     let state = web::WebState {
         load: Arc::new(move || Ok(dump.clone())),
         last_poll: Some(Arc::new(|| Ok(Some(1_658_284_800)))),
@@ -999,5 +1000,45 @@ fn status_and_list_queries_agree_with_the_dump() {
     assert_eq!(
         serde_json::to_value(db.load_applications().unwrap()).unwrap(),
         serde_json::to_value(&apps).unwrap()
+    );
+}
+
+/// The web page keeps its last dump until another connection commits: a read-only
+/// command leaves it in place, an import replaces it with one that holds the new mail
+/// and equals a fresh load.
+#[test]
+fn web_cache_reloads_only_after_a_commit() {
+    use crate::support::intake::Intake;
+    let it = Intake::new(None);
+    let mail = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mail");
+    let import = |name: &str| {
+        let path = mail.join(name);
+        it.run_ok(&["import", path.to_str().unwrap()]);
+    };
+    import("netease_126_gbk.eml");
+    let db_path = it.data_dir.join("intake.db");
+    let cache = web::cache::DumpCache::new(db_path.clone());
+    let first = cache.load().unwrap();
+    assert_eq!(first.messages.len(), 1);
+    assert!(
+        Arc::ptr_eq(&first, &cache.load().unwrap()),
+        "reloaded although nothing was committed"
+    );
+    it.run_ok(&["status"]);
+    assert!(
+        Arc::ptr_eq(&first, &cache.load().unwrap()),
+        "a read-only command made it reload"
+    );
+    import("forwarded_rfc822.eml");
+    let second = cache.load().unwrap();
+    assert!(!Arc::ptr_eq(&first, &second), "an import was not noticed");
+    assert_eq!(second.messages.len(), 2);
+    let fresh = kepu_intake::db::Db::open(&db_path)
+        .unwrap()
+        .load_dump()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&*second).unwrap(),
+        serde_json::to_value(&fresh).unwrap()
     );
 }

@@ -584,3 +584,100 @@ fn outage_disk_full_then_space_returns() {
     assert_eq!(integrity(&db), "ok");
     println!("disk full: {before}/{n} recorded while full, all {n} once {recovered:?} after freeing space");
 }
+
+/// The database itself out of space, the file store not: the data dir on a small tmpfs
+/// that is filled to the last block, its `raw/`, `docs/` and `tmp/` symlinked to the
+/// roomy disk, so mail is stored and then the SQLite commit that records it fails
+/// (`SQLITE_FULL`). The daemon logs an ERROR naming the database and the full disk,
+/// records nothing, stays up with an intact database, and once space returns records
+/// every message once.
+#[test]
+fn outage_database_disk_full_then_space_returns() {
+    let d = Dovecot::start();
+    let it = Intake::new(Some(ImapTarget::implicit(&d)));
+    let mount_dir = it.dir().join("dbfs");
+    let Some(_fs) = Tmpfs::mount(&mount_dir, "4m") else {
+        eprintln!(
+            "SKIPPED outage_database_disk_full_then_space_returns: mounting a tmpfs is not permitted here (needs root)"
+        );
+        return;
+    };
+    let data = mount_dir.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    for sub in ["raw", "docs", "tmp"] {
+        let roomy = it.dir().join("store").join(sub);
+        std::fs::create_dir_all(&roomy).expect("store dir");
+        std::os::unix::fs::symlink(&roomy, data.join(sub)).expect("symlink");
+    }
+    set_config(
+        &it,
+        &format!("data_dir = \"{}\"", it.data_dir.display()),
+        &format!("data_dir = \"{}\"", data.display()),
+    );
+    it.run_ok(&["status"]);
+    let log = it.dir().join("daemon.log");
+    let mut child = spawn_daemon(&it, &log);
+    assert!(
+        wait_for_log(&log, "connected", Duration::from_secs(60)),
+        "the daemon did not connect:\n{}",
+        tail(&log)
+    );
+    // Let the first poll cycle commit (the WAL and its index exist), then fill the
+    // tmpfs to the last block.
+    std::thread::sleep(Duration::from_secs(2));
+    let filler = mount_dir.join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let chunk = vec![0x5au8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let small = [0x5au8; 512];
+        while f.write_all(&small).is_ok() {}
+    }
+    assert_eq!(free_bytes(&mount_dir), 0, "filler did not fill the tmpfs");
+
+    let n = 12;
+    let ids = seed_big(&d, "dbfull", n, 20_000);
+    let said = wait_for_log(&log, "disk full", Duration::from_secs(90));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(said, "no disk-full error logged:\n{}", tail(&log));
+    let line = text
+        .lines()
+        .find(|l| l.contains("disk full"))
+        .unwrap_or_default();
+    assert!(line.contains("ERROR"), "not logged as an ERROR: {line}");
+    // SQLite's own words for SQLITE_FULL, under the database's path: it was the
+    // commit that failed, not a file of the store.
+    assert!(
+        line.contains("database or disk is full") && line.contains("intake.db"),
+        "the error does not name the database: {line}"
+    );
+    assert!(
+        raw_files(&data) > 0,
+        "no raw mail was stored, so the store failed first"
+    );
+    if let Ok(Some(st)) = child.try_wait() {
+        panic!("the daemon died on a full database ({st}):\n{}", tail(&log));
+    }
+    let db = data.join("intake.db");
+    assert_eq!(
+        integrity(&db),
+        "ok",
+        "database damaged by the failed commits"
+    );
+    let before = it.messages().len();
+    assert_eq!(before, 0, "messages were recorded on a full disk");
+
+    std::fs::remove_file(&filler).expect("free the space");
+    let freed = Instant::now();
+    let dump = wait_dump(&it, Duration::from_secs(120), |v| {
+        crate::crash::messages_of(v).len() >= n
+    });
+    let recovered = freed.elapsed();
+    let st = terminate(child, &log);
+    assert!(st.success(), "daemon exit {st}:\n{}", tail(&log));
+    assert_exactly_once(&crate::crash::messages_of(&dump), &ids, &log);
+    assert_eq!(integrity(&db), "ok");
+    println!(
+        "database full: 0/{n} recorded while full, all {n} once {recovered:?} after freeing space"
+    );
+}

@@ -650,6 +650,37 @@ fn in_process(it: &Intake, runs: usize) -> io::Result<Vec<(String, Duration)>> {
         let d = db.load_dump()?;
         Ok(kepu_intake::report::status::compute(&d, None, false).applications)
     })?;
+    // The web page's two pages that read everything: the dashboard and the
+    // application list (all rows). A fresh cache per request is what every request
+    // cost before the cache; a warm one is a request with nothing committed since.
+    use kepu_intake::web::{cache::DumpCache, pages};
+    let render = |cache: &DumpCache| -> kepu_intake::error::Result<usize> {
+        let d = cache.load()?;
+        let dash = pages::dashboard(&d, kepu_intake::time::now());
+        let list = pages::app_list(
+            &d,
+            &pages::AppFilter {
+                form: None,
+                status: None,
+                late: false,
+                q: None,
+            },
+        );
+        Ok(dash.len() + list.len())
+    };
+    time(
+        "web: load_dump + dashboard + /apps (each request before)",
+        &|| render(&DumpCache::new(it.db.clone())),
+    )?;
+    let warm = DumpCache::new(it.db.clone());
+    render(&warm).map_err(db_err)?;
+    time(
+        "web: cached dump + dashboard + /apps (nothing committed since)",
+        &|| render(&warm),
+    )?;
+    time("web: cached dump only (PRAGMA data_version)", &|| {
+        Ok(warm.load()?.applications.len())
+    })?;
     Ok(out)
 }
 
@@ -728,7 +759,7 @@ pub fn run(n: usize, small: usize, runs: usize, intake: Option<PathBuf>) -> io::
     println!();
     println!("in-process, median of {runs} runs, {n} applications:");
     for (what, t) in in_process(&big, runs)? {
-        println!("  {what}: {:.1} ms", ms(t));
+        println!("  {what}: {:.2} ms", ms(t));
     }
     Ok(())
 }
