@@ -500,6 +500,43 @@ fn integrity(db: &Path) -> String {
         .expect("integrity_check")
 }
 
+/// Waits for the daemon's disk-full line and checks it is an ERROR; returns it.
+fn disk_full_error(log: &Path) -> String {
+    let said = wait_for_log(log, "disk full", Duration::from_secs(90));
+    assert!(said, "no disk-full error logged:\n{}", tail(log));
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.contains("disk full"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("ERROR"), "not logged as an ERROR: {line}");
+    line
+}
+
+/// Deletes the filler, waits until every seeded message is recorded, stops the
+/// daemon, and checks: each message once, the database intact. How long recovery took.
+fn free_and_recover(
+    it: &Intake,
+    child: crate::crash::Proc,
+    log: &Path,
+    filler: &Path,
+    db: &Path,
+    ids: &[String],
+) -> Duration {
+    std::fs::remove_file(filler).expect("free the space");
+    let freed = Instant::now();
+    let dump = wait_dump(it, Duration::from_secs(120), |v| {
+        crate::crash::messages_of(v).len() >= ids.len()
+    });
+    let recovered = freed.elapsed();
+    let st = terminate(child, log);
+    assert!(st.success(), "daemon exit {st}:\n{}", tail(log));
+    assert_exactly_once(&crate::crash::messages_of(&dump), ids, log);
+    assert_eq!(integrity(db), "ok");
+    recovered
+}
+
 /// The data dir on a small tmpfs, filled up: the daemon logs an ERROR that says the
 /// disk is full, the database stays intact (`PRAGMA integrity_check`), and once the
 /// filler is deleted the daemon records everything, once.
@@ -546,14 +583,7 @@ fn outage_disk_full_then_space_returns() {
     );
     let log = it.dir().join("daemon.log");
     let mut child = spawn_daemon(&it, &log);
-    let said = wait_for_log(&log, "disk full", Duration::from_secs(90));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(said, "no disk-full error logged:\n{}", tail(&log));
-    let line = text
-        .lines()
-        .find(|l| l.contains("disk full"))
-        .unwrap_or_default();
-    assert!(line.contains("ERROR"), "not logged as an ERROR: {line}");
+    let line = disk_full_error(&log);
     assert!(
         line.contains("No space left") || line.contains("full"),
         "the error does not name the cause: {line}"
@@ -572,16 +602,7 @@ fn outage_disk_full_then_space_returns() {
         before < n,
         "everything was recorded despite the full disk ({before})"
     );
-    std::fs::remove_file(&filler).expect("free the space");
-    let freed = Instant::now();
-    let dump = wait_dump(&it, Duration::from_secs(120), |v| {
-        crate::crash::messages_of(v).len() >= n
-    });
-    let recovered = freed.elapsed();
-    let st = terminate(child, &log);
-    assert!(st.success(), "daemon exit {st}:\n{}", tail(&log));
-    assert_exactly_once(&crate::crash::messages_of(&dump), &ids, &log);
-    assert_eq!(integrity(&db), "ok");
+    let recovered = free_and_recover(&it, child, &log, &filler, &db, &ids);
     println!("disk full: {before}/{n} recorded while full, all {n} once {recovered:?} after freeing space");
 }
 
@@ -637,14 +658,7 @@ fn outage_database_disk_full_then_space_returns() {
 
     let n = 12;
     let ids = seed_big(&d, "dbfull", n, 20_000);
-    let said = wait_for_log(&log, "disk full", Duration::from_secs(90));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(said, "no disk-full error logged:\n{}", tail(&log));
-    let line = text
-        .lines()
-        .find(|l| l.contains("disk full"))
-        .unwrap_or_default();
-    assert!(line.contains("ERROR"), "not logged as an ERROR: {line}");
+    let line = disk_full_error(&log);
     // SQLite's own words for SQLITE_FULL, under the database's path: it was the
     // commit that failed, not a file of the store.
     assert!(
@@ -667,16 +681,7 @@ fn outage_database_disk_full_then_space_returns() {
     let before = it.messages().len();
     assert_eq!(before, 0, "messages were recorded on a full disk");
 
-    std::fs::remove_file(&filler).expect("free the space");
-    let freed = Instant::now();
-    let dump = wait_dump(&it, Duration::from_secs(120), |v| {
-        crate::crash::messages_of(v).len() >= n
-    });
-    let recovered = freed.elapsed();
-    let st = terminate(child, &log);
-    assert!(st.success(), "daemon exit {st}:\n{}", tail(&log));
-    assert_exactly_once(&crate::crash::messages_of(&dump), &ids, &log);
-    assert_eq!(integrity(&db), "ok");
+    let recovered = free_and_recover(&it, child, &log, &filler, &db, &ids);
     println!(
         "database full: 0/{n} recorded while full, all {n} once {recovered:?} after freeing space"
     );
