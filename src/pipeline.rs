@@ -471,18 +471,8 @@ impl Pipeline {
         }
         let mut doc = NewDocument {
             container: d.container,
-            name: d.name.clone(),
-            sha256: sha,
-            size: d.bytes.len() as i64,
-            format: d.format.clone(),
-            kind: DocKind::Other.as_str().into(),
-            form: None,
-            applicant: None,
-            fields: Default::default(),
-            stamped: None,
-            seal_score: None,
-            ocr_text: None,
             problems: d.problems.clone(),
+            ..NewDocument::unclassified(d.name.clone(), sha, d.bytes.len() as i64, d.format.clone())
         };
         let broken = d.problems.iter().any(|p| {
             p.starts_with("encrypted_attachment")
@@ -886,20 +876,8 @@ mod tests {
 
     #[test]
     fn small_picture_without_form_or_seal_is_not_a_scan() {
-        let doc = |format: &str, size: i64| NewDocument {
-            container: None,
-            name: "x".into(),
-            sha256: "s".into(),
-            size,
-            format: format.into(),
-            kind: DocKind::Other.as_str().into(),
-            form: None,
-            applicant: None,
-            fields: Default::default(),
-            stamped: None,
-            seal_score: None,
-            ocr_text: None,
-            problems: vec![],
+        let doc = |format: &str, size: i64| {
+            NewDocument::unclassified("x".into(), "s".into(), size, format.into())
         };
         let mut logo = doc("png", 4_000);
         apply_scan(&mut logo, ScanInfo::default());

@@ -5,7 +5,7 @@
 use super::receipts::insert_receipt;
 use super::{from_json_list, to_json_list, Db};
 use crate::error::Result;
-use crate::model::Fields;
+use crate::model::{DocKind, Fields};
 use rusqlite::params;
 use rusqlite::TransactionBehavior;
 
@@ -26,6 +26,29 @@ pub struct NewDocument {
     pub seal_score: Option<f64>,
     pub ocr_text: Option<String>,
     pub problems: Vec<String>,
+}
+
+impl NewDocument {
+    /// A document as the extract stage leaves it: named, sized, its format sniffed,
+    /// not yet classified (kind `other`, no form, no seal). Classification fills in the
+    /// rest.
+    pub fn unclassified(name: String, sha256: String, size: i64, format: String) -> NewDocument {
+        NewDocument {
+            container: None,
+            name,
+            sha256,
+            size,
+            format,
+            kind: DocKind::Other.as_str().into(),
+            form: None,
+            applicant: None,
+            fields: Default::default(),
+            stamped: None,
+            seal_score: None,
+            ocr_text: None,
+            problems: vec![],
+        }
+    }
 }
 
 /// The outcome of running the pipeline on one message.
