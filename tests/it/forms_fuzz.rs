@@ -193,37 +193,44 @@ fn calamine_panic_is_a_corrupt_answer(case: &str) {
     );
 }
 
-/// Found by the `sheet` fuzz target in a short run (2026-11-30): a 6.7 KB .xls whose
-/// sector chain loops, so calamine 0.38 (`cfb.rs:340`, `get_chain`) extends one Vec
-/// forever — unbounded, it took 24 GB and 50 s before the kernel's OOM killer stopped
-/// it. Only the parser worker ever reads spreadsheets: under its address-space cap (the
-/// default, 1 GiB) the allocation fails in under a second, the child aborts, the answer
-/// is a `Corrupt` that says so, and the same handle then reads an intact workbook.
+/// Found by the `sheet` fuzz target (2026-11-30): .xls files on which calamine 0.38
+/// asks for memory without bound. `calamine_unbounded_alloc.xls` (a CI-length run):
+/// its sector chain loops, so `get_chain` (`cfb.rs:340`) extends one Vec forever —
+/// unchecked, 24 GB and 50 s before the kernel's OOM killer stopped it.
+/// `calamine_forged_dimensions.xls` (the long run): `from_sparse` (`lib.rs:1051`)
+/// allocates the cells of a sheet whose forged dimensions make 88 GB. Only the parser
+/// worker ever reads spreadsheets: under its address-space cap (the default, 1 GiB)
+/// the allocation fails in under a second, the child aborts, the answer is a `Corrupt`
+/// that says so, and the same handle then reads an intact workbook.
 #[test]
 fn calamine_unbounded_allocation_stops_at_the_worker_cap() {
     use kepu_intake::forms::FormError;
     use kepu_intake::isolate::{IsolateOptions, Worker};
-    let bytes = std::fs::read(
-        forms_dir()
-            .join("corrupt")
-            .join("calamine_unbounded_alloc.xls"),
-    )
-    .unwrap();
     let opts = IsolateOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_kepu-parse-doc")));
     assert_eq!(opts.memory_mb, 1024, "the product's default cap changed");
     let worker = Worker::new(opts);
-    let started = std::time::Instant::now();
-    let answer = worker.parse("xls", &bytes);
-    let took = started.elapsed();
-    match &answer {
-        Err(FormError::Corrupt(why)) => assert!(why.contains("SIGABRT"), "{why}"),
-        other => panic!("expected a Corrupt answer from the worker, got {other:?}"),
-    }
-    // The cap stopped it, not the per-document timeout (20 s by default).
-    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     let intact = seeds("xls").remove(0);
-    assert_eq!(
-        worker.parse("xls", &intact).unwrap(),
-        parse_electronic("xls", &intact).unwrap()
-    );
+    for case in [
+        "calamine_unbounded_alloc.xls",
+        "calamine_forged_dimensions.xls",
+    ] {
+        let bytes = std::fs::read(forms_dir().join("corrupt").join(case)).unwrap();
+        let started = std::time::Instant::now();
+        let answer = worker.parse("xls", &bytes);
+        let took = started.elapsed();
+        match &answer {
+            Err(FormError::Corrupt(why)) => assert!(why.contains("SIGABRT"), "{case}: {why}"),
+            other => panic!("{case}: expected a Corrupt answer from the worker, got {other:?}"),
+        }
+        // The cap stopped it, not the per-document timeout (20 s by default).
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{case} took {took:?}"
+        );
+        assert_eq!(
+            worker.parse("xls", &intact).unwrap(),
+            parse_electronic("xls", &intact).unwrap(),
+            "after {case}"
+        );
+    }
 }
