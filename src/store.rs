@@ -63,18 +63,8 @@ impl Store {
     /// shorter than its content and is written again when the message is processed
     /// again. Raw mail keeps the temp file and rename.
     pub fn put_doc(&self, sha: &str, bytes: &[u8]) -> Result<()> {
-        let dest = self.root.join(Self::doc_rel(sha));
-        if fs::metadata(&dest).is_ok_and(|m| m.len() == bytes.len() as u64) {
-            return Ok(());
-        }
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let written = File::create(&dest).and_then(|mut f| f.write_all(bytes));
-        if let Err(e) = written {
-            // A half-written file (disk full) would keep the space it took.
-            let _ = fs::remove_file(&dest);
-            return Err(Error::io(&dest, e));
+        if let Some(dest) = self.missing(&Self::doc_rel(sha), bytes)? {
+            write_new(&dest, bytes)?;
         }
         Ok(())
     }
@@ -90,30 +80,32 @@ impl Store {
     }
 
     fn put_at(&self, rel: &Path, bytes: &[u8]) -> Result<()> {
-        let dest = self.root.join(rel);
-        if let Ok(meta) = fs::metadata(&dest) {
-            // Content-addressed: same name, same bytes. A shorter file is a leftover of
-            // a torn write from before rename-into-place existed; rewrite it.
-            if meta.len() == bytes.len() as u64 {
-                return Ok(());
-            }
-        }
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        let Some(dest) = self.missing(rel, bytes)? else {
+            return Ok(());
+        };
         let tmp = self.root.join("tmp").join(format!(
             "{}.{}.tmp",
             rel.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
             std::process::id()
         ));
-        let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes));
-        if let Err(e) = written {
-            // A half-written temp file (disk full) would keep the space it took.
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
+        write_new(&tmp, bytes)?;
         fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
         Ok(())
+    }
+
+    /// Where `bytes` go under `rel`, its folder created, or None when they are there
+    /// already. Content-addressed: same name, same bytes. A shorter file is a torn
+    /// write (a crash mid-write of a document, or raw mail from before rename-into-place
+    /// existed); it is written again.
+    fn missing(&self, rel: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
+        let dest = self.root.join(rel);
+        if fs::metadata(&dest).is_ok_and(|m| m.len() == bytes.len() as u64) {
+            return Ok(None);
+        }
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(Some(dest))
     }
 
     /// Makes everything written so far durable: one `syncfs` of the data dir's file
@@ -133,6 +125,17 @@ impl Store {
         f.sync_all().map_err(|e| Error::io(&self.root, e))?;
         Ok(())
     }
+}
+
+/// Creates (or truncates) `path` with `bytes`; on failure removes it again, since a
+/// half-written file (disk full) would keep the space it took.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let written = File::create(path).and_then(|mut f| f.write_all(bytes));
+    if let Err(e) = written {
+        let _ = fs::remove_file(path);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
 }
 
 fn shard(sha: &str) -> &str {

@@ -80,12 +80,9 @@ pub async fn catch_up(
             }
         };
         if let Some(h) = pending.take() {
-            match settle(h, &mut writer, &mut stats).await {
-                Ok(()) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+            if let Err(e) = settle(h, &mut writer, &mut stats).await {
+                result = Err(e);
+                break;
             }
         }
         let Some(mut wdb) = writer.take() else { break };
