@@ -102,9 +102,14 @@ impl ListFilter {
     /// mistyped form or status instead of an empty list).
     pub fn query(&self, json: bool) -> Result<AppQuery> {
         if let Some(form) = &self.form {
-            if crate::model::FormKind::parse(form).is_none() {
+            if crate::model::FormKey::parse(form).is_none() {
+                let keys: Vec<&str> = crate::model::FormKey::all()
+                    .into_iter()
+                    .map(|k| k.as_str())
+                    .collect();
                 return Err(Error::Other(format!(
-                    "--form {form}: 应为 expert, resource, pilot_district 或 pilot_school"
+                    "--form {form}: 应为 {} (本次申报的表，见调用定义文件 / the call's forms)",
+                    keys.join(", ")
                 )));
             }
         }

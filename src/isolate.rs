@@ -182,6 +182,7 @@ pub fn parse_in_child(
 ) -> Result<ParsedForm, FormError> {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(&opts.exe);
+    pass_call(&mut cmd);
     cmd.arg("__parse-doc")
         .arg("--format")
         .arg(format)
@@ -268,12 +269,31 @@ pub fn parse_in_child(
     }
 }
 
+/// Parser children read forms by their parent's call: the parent names its call file
+/// (none for the built-in call) in [`crate::call::CALL_ENV`].
+pub fn pass_call(cmd: &mut Command) {
+    match &crate::call::current().source {
+        Some(p) => cmd.env(crate::call::CALL_ENV, p),
+        None => cmd.env_remove(crate::call::CALL_ENV),
+    };
+}
+
+/// The child side of [`pass_call`]: installs the call file the parent named.
+pub fn adopt_parent_call() -> Result<(), String> {
+    if let Some(p) = std::env::var_os(crate::call::CALL_ENV) {
+        let call =
+            crate::config::load_call_file(std::path::Path::new(&p)).map_err(|e| e.to_string())?;
+        crate::call::install(call);
+    }
+    Ok(())
+}
+
 /// What a parser child does with one document: the precheck again (the child must
 /// not trust its parent's), then the parse, a panic in either becoming `Corrupt`.
 pub fn parse_untrusted(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
     let parsed = std::panic::catch_unwind(|| {
         precheck(format, bytes)?;
-        forms::parse_electronic(format, bytes)
+        forms::parse_electronic(crate::call::current(), format, bytes)
     });
     parsed.unwrap_or_else(|_| {
         Err(FormError::Corrupt(format!(
@@ -286,6 +306,7 @@ pub fn parse_untrusted(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormErr
 /// Called by the binary's hidden `__parse-doc --format F` subcommand; returns the exit
 /// code (0 whenever a JSON answer was written).
 pub fn child_main(format: &str) -> i32 {
+    let adopted = adopt_parent_call();
     let mut bytes = Vec::new();
     let read = std::io::stdin()
         .lock()
@@ -297,7 +318,12 @@ pub fn child_main(format: &str) -> i32 {
             "文件过大 (larger than {} MB)",
             MAX_INPUT >> 20
         ))),
-        Ok(_) => parse_untrusted(format, &bytes),
+        Ok(_) => match adopted {
+            Ok(()) => parse_untrusted(format, &bytes),
+            Err(e) => Err(FormError::Corrupt(format!(
+                "调用定义文件无法读取 (call file): {e}"
+            ))),
+        },
     };
     match serde_json::to_string(&result) {
         Ok(json) => {

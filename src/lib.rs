@@ -15,6 +15,7 @@
 pub mod apps;
 #[cfg(feature = "service")]
 pub mod backup;
+pub mod call;
 #[cfg(feature = "service")]
 pub mod check;
 #[cfg(feature = "service")]

@@ -42,7 +42,7 @@ enum Cmd {
     },
     /// Applications, optionally filtered.
     List {
-        /// expert | resource | pilot_district | pilot_school
+        /// A form key of the call (2022: expert | resource | pilot_district | pilot_school)
         #[arg(long)]
         form: Option<String>,
         /// complete | missing_scan | missing_electronic | unstamped_scan | invalid

@@ -536,7 +536,8 @@ impl Pipeline {
     /// same bytes always get — a form, "no form in this document", or a file the
     /// converter ran on and could not read (`Unreadable`). Not kept: a missing tool,
     /// a timeout under load, a killed worker, which may answer differently next time.
-    /// The key carries the program version, so an upgrade parses again.
+    /// The key carries the program version and the call file's fingerprint, so an
+    /// upgrade or another call parses again.
     fn read_form_cached(
         &self,
         db: &Db,
@@ -544,7 +545,11 @@ impl Pipeline {
         format: &str,
         bytes: &[u8],
     ) -> Result<Result<ParsedForm, FormError>> {
-        let key = format!("{sha}:{format}:{}", env!("CARGO_PKG_VERSION"));
+        let key = format!(
+            "{sha}:{format}:{}:{:016x}",
+            env!("CARGO_PKG_VERSION"),
+            crate::call::current().fingerprint
+        );
         if self.reuse_forms {
             if let Some(hit) = db
                 .form_cache_get(&key)?
@@ -698,7 +703,9 @@ fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
     doc.kind = DocKind::Electronic.as_str().into();
     if let Some(form) = p.form {
         doc.form = Some(form.as_str().into());
-        doc.applicant = crate::forms::applicant(form, &p.fields);
+        doc.applicant = form
+            .def()
+            .and_then(|def| crate::forms::applicant(def, &p.fields));
     }
     doc.fields = p.fields;
     doc.problems.extend(p.problems);

@@ -2,7 +2,7 @@
 //! database rows, and the scan-analysis cache format.
 
 use crate::db::documents::DocForMatching;
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::scan::matching::{assign as assign_sides, ElectronicSide, ScanSide};
 use crate::scan::ScanInfo;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ pub fn assign(
             doc: d.id,
             message: d.message,
             ocr_text: d.ocr_text.clone(),
-            form: d.form.as_deref().and_then(FormKind::parse),
+            form: d.form.as_deref().and_then(FormKey::parse),
             from: d.from_addr.clone(),
             received_at: when(&d.received_at),
             name: d.name.clone(),
@@ -35,7 +35,7 @@ pub fn assign(
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let form = d.form.as_deref().and_then(FormKind::parse)?;
+            let form = d.form.as_deref().and_then(FormKey::parse)?;
             idx.push(i);
             Some(ElectronicSide {
                 doc: d.id,
@@ -61,7 +61,7 @@ struct Cached {
     seal_score: f64,
     pages: usize,
     ocr_text: Option<String>,
-    form: Option<FormKind>,
+    form: Option<FormKey>,
     problems: Vec<String>,
 }
 

@@ -130,6 +130,7 @@ impl Db {
         Ok(Dump {
             messages,
             applications,
+            call: crate::report::dump::DumpCall::of(crate::call::current()),
         })
     }
 

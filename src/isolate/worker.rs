@@ -211,6 +211,7 @@ impl Worker {
         // The worker's own alarm is a backstop behind the parent's watchdog.
         let alarm_s = self.opts.timeout.as_secs().saturating_add(3).min(3600);
         let mut cmd = Command::new(&self.opts.exe);
+        super::pass_call(&mut cmd);
         cmd.arg("__parse-worker")
             .arg("--alarm-s")
             .arg(alarm_s.to_string())

@@ -4,7 +4,7 @@
 
 use super::template::Template;
 use crate::error::{Error, Result};
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use chrono::{DateTime, FixedOffset};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -42,18 +42,18 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
         .map(|d| (d.id, d))
         .collect();
     let apps = related_applications(dump, messages);
-    let recognised: Vec<(&DumpDocument, FormKind, Option<String>)> = messages
+    let recognised: Vec<(&DumpDocument, FormKey, Option<String>)> = messages
         .iter()
         .flat_map(|m| m.documents.iter())
         .filter(|d| matches!(d.kind.as_str(), "electronic" | "scan"))
         .filter_map(|d| {
-            let form = d.form.as_deref().and_then(FormKind::parse)?;
+            let form = d.form.as_deref().and_then(FormKey::parse)?;
             Some((d, form, applicant_of(d, form, &docs, &apps)))
         })
         .collect();
 
     let mut applicants: Vec<String> = Vec::new();
-    let mut forms: Vec<FormKind> = Vec::new();
+    let mut forms: Vec<FormKey> = Vec::new();
     for (_, form, who) in &recognised {
         if let Some(w) = who {
             if !applicants.contains(w) {
@@ -139,7 +139,7 @@ fn related_applications<'a>(dump: &'a Dump, messages: &[&DumpMessage]) -> Vec<&'
 /// matched to, else the application holding it.
 fn applicant_of(
     d: &DumpDocument,
-    form: FormKind,
+    form: FormKey,
     docs: &HashMap<i64, &DumpDocument>,
     apps: &[&DumpApplication],
 ) -> Option<String> {
@@ -159,15 +159,32 @@ fn applicant_of(
         })
 }
 
-/// `科普资源申报推荐表` out of `附件2 科普资源申报推荐表`.
-fn short_title(form: FormKind) -> &'static str {
-    let t = form.title_zh();
-    t.split_once(' ').map_or(t, |(_, rest)| rest)
+/// The call's forms as the notice numbers them: `附件1–4` when consecutive, else
+/// `附件1、3、5`.
+fn form_numbers() -> String {
+    let n: Vec<u32> = crate::call::current()
+        .forms
+        .iter()
+        .map(|f| f.number)
+        .collect();
+    let consecutive = n.windows(2).all(|w| w[1] == w[0] + 1);
+    match (n.first(), n.last()) {
+        (Some(a), Some(b)) if consecutive && n.len() > 1 => format!("附件{a}–{b}"),
+        _ => {
+            let list: Vec<String> = n.iter().map(u32::to_string).collect();
+            format!("附件{}", list.join("、"))
+        }
+    }
+}
+
+/// The form's printed title (`科普资源申报推荐表`), from the call file.
+fn short_title(form: FormKey) -> &'static str {
+    form.def().map_or(form.as_str(), |f| f.title.as_str())
 }
 
 fn subject(
     applicants: &[String],
-    forms: &[FormKind],
+    forms: &[FormKey],
     messages: &[&DumpMessage],
     is_question: bool,
 ) -> String {
@@ -230,7 +247,7 @@ fn human_time(rfc3339: &str) -> String {
 
 fn documents_section(
     messages: &[&DumpMessage],
-    recognised: &[(&DumpDocument, FormKind, Option<String>)],
+    recognised: &[(&DumpDocument, FormKey, Option<String>)],
     is_submission: bool,
 ) -> String {
     let mut out = String::new();
@@ -269,16 +286,17 @@ fn documents_section(
         })
         .map(|d| d.name.as_str())
         .collect();
+    let numbers = form_numbers();
     if !unknown.is_empty() {
         out.push_str(&format!(
-            "以下附件未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：{}\n",
+            "以下附件未能识别为通知中的申报表（{numbers}），如属申报材料请核对后重新发送：{}\n",
             unknown.join("、")
         ));
     }
     if recognised.is_empty() && is_submission {
-        out.push_str(
-            "未能在来信中识别出申报表（附件1–4）。如您已添加附件，请确认文件可以正常打开后重新发送。\n",
-        );
+        out.push_str(&format!(
+            "未能在来信中识别出申报表（{numbers}）。如您已添加附件，请确认文件可以正常打开后重新发送。\n",
+        ));
     }
     out.trim_end().to_string()
 }
@@ -323,7 +341,7 @@ fn missing_section(apps: &[&DumpApplication], docs: &HashMap<i64, &DumpDocument>
     }
     let mut out = String::from("材料核对情况：\n");
     for a in apps {
-        let form: &str = match FormKind::parse(&a.form) {
+        let form: &str = match FormKey::parse(&a.form) {
             Some(f) => f.title_zh(),
             None => &a.form,
         };

@@ -9,7 +9,7 @@ pub use labels::*;
 pub use rows::*;
 
 use crate::error::Error;
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::Dump;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::path::{Path, PathBuf};
@@ -140,7 +140,7 @@ fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
         set_widths(ws, &head, &body)?;
         ws.set_freeze_panes(1, 0)?;
     }
-    for form in FormKind::ALL {
+    for form in FormKey::all() {
         let (header, rows) = form_table(dump, form);
         let ws = wb.add_worksheet();
         ws.set_name(form_short_zh(form))?;
@@ -204,7 +204,7 @@ pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 /// returns the files written.
 pub fn write_csv(dump: &Dump, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tables: Vec<(String, Table)> = FormKind::ALL
+    let mut tables: Vec<(String, Table)> = FormKey::all()
         .iter()
         .map(|f| (form_short_zh(*f).to_string(), form_table(dump, *f)))
         .collect();

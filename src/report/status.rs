@@ -1,7 +1,7 @@
 //! `status`: the counts an operator looks at first — messages by category, applications
 //! by form × status, late ones, problems to act on, and the daemon's health.
 
-use crate::model::{Category, FormKind};
+use crate::model::{Category, FormKey};
 use crate::report::dump::Dump;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ fn empty(last_poll: Option<String>, ocr_available: bool) -> StatusReport {
     for c in Category::ALL {
         r.by_category.insert(c.as_str().into(), 0);
     }
-    for f in FormKind::ALL {
+    for f in FormKey::all() {
         let e = r.by_form_status.entry(f.as_str().into()).or_default();
         for s in APP_STATUSES {
             e.insert(s.into(), 0);
@@ -160,7 +160,7 @@ pub fn render(r: &StatusReport) -> String {
         "申报 {} 份（逾期 {}）",
         r.applications, r.late_applications
     );
-    let rows: Vec<Vec<String>> = FormKind::ALL
+    let rows: Vec<Vec<String>> = FormKey::all()
         .iter()
         .map(|f| {
             let row = r

@@ -4,7 +4,7 @@
 //! scan (unit and person names, phone numbers) is the strongest evidence.
 
 use super::fuzzy::{self, compact};
-use crate::model::{FieldValue, Fields, FormKind};
+use crate::model::{FieldValue, Fields, FormKey};
 use chrono::{DateTime, Duration, FixedOffset};
 
 /// A scan document to place.
@@ -13,7 +13,7 @@ pub struct ScanSide {
     pub doc: i64,
     pub message: i64,
     pub ocr_text: Option<String>,
-    pub form: Option<FormKind>,
+    pub form: Option<FormKey>,
     /// Sender address of the message the scan came in.
     pub from: Option<String>,
     pub received_at: DateTime<FixedOffset>,
@@ -26,7 +26,7 @@ pub struct ScanSide {
 pub struct ElectronicSide {
     pub doc: i64,
     pub message: i64,
-    pub form: FormKind,
+    pub form: FormKey,
     pub fields: Fields,
     pub applicant: Option<String>,
     pub from: Option<String>,

@@ -12,7 +12,7 @@ mod pdf;
 mod proc;
 pub mod seal;
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
 pub use pages::{MAX_PAGES, MAX_SIDE};
@@ -28,7 +28,7 @@ pub struct ScanInfo {
     pub pages: usize,
     /// OCR text, when Tesseract is installed.
     pub ocr_text: Option<String>,
-    pub form: Option<FormKind>,
+    pub form: Option<FormKey>,
     pub problems: Vec<String>,
     /// 1-based page numbers on which a seal was found.
     pub stamped_pages: Vec<usize>,
@@ -158,7 +158,7 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
             }
             if !texts.is_empty() {
                 let text = texts.join("\u{c}\n");
-                info.form = ocr::identify_form(&text);
+                info.form = ocr::identify_form(crate::call::current(), &text);
                 info.ocr_text = Some(text);
             }
         }

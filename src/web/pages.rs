@@ -2,7 +2,7 @@
 //! page, missing-scan and late lists, mail list and page. Every string that came from
 //! mail or a form passes through [`crate::web::html::html_escape`].
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use crate::report::export::{
     category_counts_raw, category_zh, form_keys, form_name_zh, problem_cell, receipt_zh,

@@ -156,6 +156,7 @@ fn sample(data_dir: &Path) -> Dump {
     );
 
     Dump {
+        call: Default::default(),
         messages: vec![m1, m2, m3],
         applications: vec![
             DumpApplication {

@@ -367,6 +367,7 @@ fn sample_dump() -> Dump {
         vec![expert_e],
     );
     Dump {
+        call: Default::default(),
         messages: vec![m1, m2],
         applications: vec![
             app(
@@ -451,6 +452,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
     m.late = true;
     m.problems = vec!["cloud_attachment:申报视频.mp4:2022-08-17".into()];
     let dump = Dump {
+        call: Default::default(),
         messages: vec![m],
         applications: vec![app(
             3,
@@ -490,6 +492,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
 fn compose_question_gets_a_short_acknowledgement() {
     let t = Template::builtin();
     let dump = Dump {
+        call: Default::default(),
         messages: vec![message(
             7,
             "teacher@school.example",
@@ -1056,6 +1059,7 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
         Fields::new(),
     );
     let dump = Dump {
+        call: Default::default(),
         messages: vec![message(
             9,
             "x@school.example",

@@ -59,7 +59,7 @@ fn select(name: &str, options: &[(&str, &str)], chosen: Option<&str>) -> String 
 /// The application list with its filter form.
 pub fn app_list(dump: &Dump, f: &AppFilter) -> String {
     let idx = DocIndex::new(dump);
-    let forms: Vec<(&str, &str)> = FormKind::ALL
+    let forms: Vec<(&str, &str)> = FormKey::all()
         .iter()
         .map(|k| (k.as_str(), crate::report::export::form_short_zh(*k)))
         .collect();
@@ -91,7 +91,7 @@ pub fn app_page(dump: &Dump, id: i64) -> Option<String> {
     let app = dump.applications.iter().find(|a| a.id == id)?;
     let idx = DocIndex::new(dump);
     let (received, sender) = idx.received_and_sender(app);
-    let form_title = FormKind::parse(&app.form)
+    let form_title = FormKey::parse(&app.form)
         .map(|f| f.title_zh())
         .unwrap_or(app.form.as_str());
     let mut b = String::new();
@@ -111,8 +111,8 @@ pub fn app_page(dump: &Dump, id: i64) -> Option<String> {
         .collect();
     if let Some((_, e)) = app.electronic.and_then(|i| idx.get(i)) {
         b.push_str("<h2>填报内容</h2>\n");
-        let keys: Vec<&str> = FormKind::parse(&app.form)
-            .map(|f| form_keys(f).to_vec())
+        let keys: Vec<&str> = FormKey::parse(&app.form)
+            .map(form_keys)
             .unwrap_or_default();
         let mut rows: Vec<Vec<String>> = keys
             .iter()

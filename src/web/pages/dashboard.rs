@@ -79,7 +79,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
     header.push("合计");
     header.push("逾期");
     let mut rows = Vec::new();
-    for form in FormKind::ALL {
+    for form in FormKey::all() {
         let fa: Vec<&DumpApplication> = apps.iter().filter(|a| a.form == form.as_str()).collect();
         let mut row = vec![format!(
             "<a href=\"/apps?form={}\">{}</a>",
