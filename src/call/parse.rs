@@ -234,12 +234,14 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
     }
     match fields.iter().filter(|s| s.applicant).count() {
         1 => {}
-        0 => return cx.err(
-            f.key.span(),
-            format!(
+        0 => {
+            return cx.err(
+                f.key.span(),
+                format!(
                 "form {key:?}: no field has applicant = true (say which field names the applicant)"
             ),
-        ),
+            )
+        }
         _ => {
             return cx.err(
                 f.key.span(),

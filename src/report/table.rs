@@ -236,9 +236,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
     let electronic = app.electronic.and_then(|i| idx.get(i));
     if let Some((_, doc)) = electronic {
         let _ = writeln!(out, "填报内容：");
-        let keys: Vec<&str> = FormKey::parse(&app.form)
-            .map(form_keys)
-            .unwrap_or_default();
+        let keys: Vec<&str> = FormKey::parse(&app.form).map(form_keys).unwrap_or_default();
         for k in &keys {
             let v = doc.fields.get(*k).map(|v| v.display()).unwrap_or_default();
             kv(&mut out, k, &v);

@@ -111,9 +111,7 @@ pub fn app_page(dump: &Dump, id: i64) -> Option<String> {
         .collect();
     if let Some((_, e)) = app.electronic.and_then(|i| idx.get(i)) {
         b.push_str("<h2>填报内容</h2>\n");
-        let keys: Vec<&str> = FormKey::parse(&app.form)
-            .map(form_keys)
-            .unwrap_or_default();
+        let keys: Vec<&str> = FormKey::parse(&app.form).map(form_keys).unwrap_or_default();
         let mut rows: Vec<Vec<String>> = keys
             .iter()
             .map(|k| {
