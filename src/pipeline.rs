@@ -740,7 +740,7 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
         .iter()
         .any(|d| ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
     {
-        // Office files that are not one of the four forms: a person sent something.
+        // Office files that are not one of the call's forms: a person sent something.
         return Category::Submission;
     }
     Category::Other
