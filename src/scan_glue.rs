@@ -61,7 +61,8 @@ struct Cached {
     seal_score: f64,
     pages: usize,
     ocr_text: Option<String>,
-    form: Option<FormKey>,
+    /// The form as identified when cached (kept for older readers; see `from_cache`).
+    form: Option<String>,
     problems: Vec<String>,
 }
 
@@ -71,7 +72,7 @@ pub fn to_cache(i: &ScanInfo) -> String {
         seal_score: i.seal_score,
         pages: i.pages,
         ocr_text: i.ocr_text.clone(),
-        form: i.form,
+        form: i.form.map(|f| f.as_str().to_string()),
         problems: i.problems.clone(),
     })
     .unwrap_or_default()
@@ -79,12 +80,17 @@ pub fn to_cache(i: &ScanInfo) -> String {
 
 pub fn from_cache(s: &str) -> Option<ScanInfo> {
     let c: Cached = serde_json::from_str(s).ok()?;
+    // Identified again from the cached OCR text: the call may have changed since.
+    let form = c
+        .ocr_text
+        .as_deref()
+        .and_then(|t| crate::scan::ocr::identify_form(crate::call::current(), t));
     Some(ScanInfo {
         stamped: c.stamped,
         seal_score: c.seal_score,
         pages: c.pages,
         ocr_text: c.ocr_text,
-        form: c.form,
+        form,
         problems: c.problems,
         ..Default::default()
     })
