@@ -9,7 +9,9 @@ pub fn assert_field_contract(parsed: &ParsedForm) {
     match parsed.form {
         Some(kind) => {
             for key in parsed.fields.keys() {
-                let form = Call::builtin().form(kind.as_str()).expect("a form of the call");
+                let form = Call::builtin()
+                    .form(kind.as_str())
+                    .expect("a form of the call");
                 assert!(form.field(key).is_some(), "non-canonical key {key}");
             }
         }
