@@ -97,6 +97,9 @@ pub struct FieldSpec {
     pub max_chars: Option<usize>,
     /// This value names the applicant (one field per form).
     pub applicant: bool,
+    /// This value names a person or unit besides the applicant (contact, work unit,
+    /// e-mail): scan matching looks for it in a scan's OCR text.
+    pub identifies: bool,
     /// Further keys whose values sit in the cells after this field's value cell in the
     /// same row (附件4's opinion row: 申报单位意见 then 教育局意见).
     pub then: Vec<String>,

@@ -56,6 +56,8 @@ struct RawField {
     #[serde(default)]
     applicant: bool,
     #[serde(default)]
+    identifies: bool,
+    #[serde(default)]
     then: Vec<Spanned<String>>,
 }
 
@@ -229,6 +231,7 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
             format: s.format.unwrap_or(Format::None),
             max_chars: s.max_chars,
             applicant: s.applicant,
+            identifies: s.identifies,
             then: s.then.into_iter().map(Spanned::into_inner).collect(),
         });
     }
