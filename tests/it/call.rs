@@ -3,30 +3,11 @@
 //! file is refused at start with `path: line: what is wrong`; a document titled as a form
 //! that is not in the call is not forced into one of the call's forms by its labels.
 
+use crate::pipeline::{documents, kepu, root};
 use kepu_intake::call::Call;
 use kepu_intake::forms;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn kepu(cfg: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kepu-intake"))
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env("KEPU_LOG", "warn")
-        .output()
-        .expect("run kepu-intake");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn config(dir: &Path, intake: &str) -> PathBuf {
     let cfg = dir.join("k.toml");
@@ -63,18 +44,8 @@ fn mail(id: &str, received: &str, docs: &[(&str, &[u8])]) -> String {
     m
 }
 
-fn documents(d: &Value) -> Vec<&Value> {
-    d["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|m| m["documents"].as_array().into_iter().flatten())
-        .collect()
-}
-
 fn doc<'a>(d: &'a Value, name: &str) -> &'a Value {
     documents(d)
-        .into_iter()
         .find(|x| x["name"] == name)
         .unwrap_or_else(|| panic!("no document {name}"))
 }
