@@ -53,7 +53,8 @@ fn doc<'a>(d: &'a Value, name: &str) -> &'a Value {
 /// `fixtures/calls/made-up-2023.toml`: the 2022 expert form plus 附件5 科技辅导员登记表,
 /// deadline 2023-06-30 18:00. A mail before that deadline (which is after 2022's) is on
 /// time, one after it is late; the fifth form is read with its own fields, checks and
-/// applicant; `dump --json` names the call; `list --form` takes the call's keys.
+/// applicant; `dump --json` names the call; `list --form` takes the call's keys; the
+/// exports have a sheet for it with its fields as columns.
 #[test]
 fn made_up_call_runs_end_to_end_through_import_and_dump() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,6 +156,29 @@ fn made_up_call_runs_end_to_end_through_import_and_dump() {
     let (ok, _, err) = kepu(&cfg, &["list", "--form", "pilot_school"]);
     assert!(!ok, "pilot_school is not in this call");
     assert!(err.contains("expert, tutor"), "{err}");
+
+    // Exports: one sheet per form of the call, its columns the call's fields.
+    let csv = dir.path().join("csv");
+    let (ok, _, err) = kepu(&cfg, &["export", "--csv", csv.to_str().unwrap()]);
+    assert!(ok, "export --csv: {err}");
+    let tutor_csv = std::fs::read_to_string(csv.join("科技辅导员.csv")).unwrap();
+    let header = tutor_csv
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap();
+    assert!(
+        header.contains(",姓名,所在学校,任教学科,联系电话,辅导项目,辅导经历,"),
+        "{header}"
+    );
+    assert!(
+        tutor_csv.contains("孙丽") && tutor_csv.contains("机器人、编程"),
+        "{tutor_csv}"
+    );
+    assert!(
+        !csv.join("试点学校.csv").exists(),
+        "no sheet for a form outside the call"
+    );
 
     // `[intake] deadline`, when set, wins over the call's.
     let cfg = config(
