@@ -16,6 +16,7 @@ use crate::model::FormKind;
 use std::path::{Path, PathBuf};
 
 pub use pages::{MAX_PAGES, MAX_SIDE};
+pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
 /// What was learnt from one scan document.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,6 +107,18 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
     let mut info = ScanInfo::default();
     let pages = match pages::load(format, bytes, opts) {
         Ok(p) => p,
+        Err(pages::PageError::PageTooLarge {
+            page,
+            width,
+            height,
+        }) => {
+            tracing::warn!(format, page, width, height, "scan page too large to render");
+            info.problems.push(format!(
+                "{}:{page}:{width}x{height}pt",
+                crate::isolate::problems::PAGE_TOO_LARGE
+            ));
+            return info;
+        }
         Err(e) => {
             tracing::warn!(format, error = %e, "scan unreadable");
             info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
