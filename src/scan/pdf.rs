@@ -244,3 +244,43 @@ fn render_into(tool: &Path, bytes: &[u8], dir: &Path) -> Result<Vec<Page>, PageE
     }
     Ok(pages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn bomb() -> Vec<u8> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(root.join("fixtures/hostile/page_bomb.pdf")).unwrap()
+    }
+
+    #[test]
+    fn a_huge_page_is_refused_before_rendering() {
+        match check_page_sizes(&bomb()) {
+            Err(PageError::PageTooLarge {
+                page: 1,
+                width,
+                height,
+            }) => assert_eq!((width, height), (12000.0, 12000.0)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The second bound, for a PDF whose sizes we could not read: whatever the page
+    /// claims, poppler renders it at most RENDER_SIDE pixels a side, quickly.
+    #[test]
+    fn rendering_is_capped_in_pixels_whatever_the_page_size() {
+        let Some(tool) = crate::scan::ScanOptions::detect(&Default::default()).pdftoppm else {
+            eprintln!("pdftoppm not installed: skipped");
+            return;
+        };
+        let started = Instant::now();
+        let pages = render(&tool, &bomb()).unwrap();
+        let took = started.elapsed();
+        assert_eq!(pages.len(), 1);
+        let (w, h) = pages[0].rgb.dimensions();
+        assert_eq!(w.max(h), RENDER_SIDE);
+        assert!(took < Duration::from_secs(10), "{took:?}");
+    }
+}
