@@ -93,7 +93,8 @@ fn odt_with_remote_image(url: &str) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     z.start_file("mimetype", stored).unwrap();
-    z.write_all(b"application/vnd.oasis.opendocument.text").unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.text")
+        .unwrap();
     z.start_file("content.xml", SimpleFileOptions::default())
         .unwrap();
     z.write_all(content.as_bytes()).unwrap();
@@ -208,7 +209,10 @@ fn a_remote_image_in_an_odt_is_fetched_by_bare_soffice_but_not_during_import() {
     assert!(st.success());
     std::thread::sleep(Duration::from_millis(200));
     let fetched = l.hits();
-    assert!(fetched >= 1, "bare soffice did not fetch the image: the test proves nothing");
+    assert!(
+        fetched >= 1,
+        "bare soffice did not fetch the image: the test proves nothing"
+    );
 
     // The same file through the intake, soffice counted by a wrapper.
     let calls = it.dir().join("soffice-calls.log");
@@ -231,7 +235,11 @@ fn a_remote_image_in_an_odt_is_fetched_by_bare_soffice_but_not_during_import() {
     it.run_ok(&["import", eml.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(200));
     let ran = std::fs::read_to_string(&calls).unwrap_or_default();
-    assert_eq!(ran.lines().count(), 1, "LibreOffice did not run during import");
+    assert_eq!(
+        ran.lines().count(),
+        1,
+        "LibreOffice did not run during import"
+    );
     let docs = documents(&it.dump());
     let doc = docs.iter().find(|d| d["name"] == "申报表.odt").unwrap();
     assert_eq!(doc["format"], "odt", "{doc}");
@@ -366,14 +374,16 @@ fn a_page_bomb_scan_is_a_named_problem_in_seconds_with_bounded_memory() {
     )
     .unwrap();
     let started = Instant::now();
-    let child = it
+    // Reaped by wait4 below (for its rusage), not through the std handle.
+    let pid = it
         .command(&["import", eml.to_str().unwrap()])
         .env("KEPU_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    let (status, max_rss_kb) = wait_with_rusage(child.id());
+        .unwrap()
+        .id();
+    let (status, max_rss_kb) = wait_with_rusage(pid);
     let took = started.elapsed();
     eprintln!(
         "page bomb import: {:.2} s, peak RSS {} MB (intake and children)",
@@ -387,7 +397,9 @@ fn a_page_bomb_scan_is_a_named_problem_in_seconds_with_bounded_memory() {
         .find(|d| d["name"] == "附件1_盖章扫描.pdf")
         .unwrap();
     assert!(
-        doc["problems"].to_string().contains("page_too_large:1:12000x12000pt"),
+        doc["problems"]
+            .to_string()
+            .contains("page_too_large:1:12000x12000pt"),
         "{doc}"
     );
     assert!(took < Duration::from_secs(20), "{took:?}");
@@ -464,7 +476,10 @@ fn the_inbox_is_opened_read_only_with_examine() {
         .map(|t| t.to_ascii_uppercase())
         .filter(|t| t.contains(" EXAMINE ") || t.contains(" SELECT "))
         .collect();
-    assert!(!ours.is_empty(), "no session opened a mailbox: {sessions:#?}");
+    assert!(
+        !ours.is_empty(),
+        "no session opened a mailbox: {sessions:#?}"
+    );
     for s in &ours {
         assert!(s.contains(" EXAMINE "), "{s}");
         assert!(!s.contains(" SELECT "), "read-write SELECT sent:\n{s}");
@@ -490,7 +505,11 @@ fn check_names_the_box_and_tools_still_run_without_it() {
 
     configure(&it, "[tools]\nocr = false");
     let run_off = |args: &[&str]| {
-        let out = it.command(args).env("KEPU_SANDBOX", "off").output().unwrap();
+        let out = it
+            .command(args)
+            .env("KEPU_SANDBOX", "off")
+            .output()
+            .unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -538,7 +557,11 @@ fn every_unit_in_deploy_scores_ok() {
         let text = String::from_utf8_lossy(&out.stdout);
         let score: f64 = text
             .lines()
-            .find_map(|l| l.split_once("Overall exposure level for ")?.1.split_once(": "))
+            .find_map(|l| {
+                l.split_once("Overall exposure level for ")?
+                    .1
+                    .split_once(": ")
+            })
             .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
             .unwrap_or_else(|| {
                 panic!(
