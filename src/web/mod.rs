@@ -187,10 +187,6 @@ async fn document(
         header::CONTENT_TYPE,
         HeaderValue::from_static(offer.content_type),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     if let Ok(v) = HeaderValue::from_str(&disp) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
