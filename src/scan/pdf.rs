@@ -138,6 +138,13 @@ fn raw_image(data: &[u8], w: i64, h: i64, cs: Option<&str>, bpc: Option<i64>) ->
     Some(bound(img))
 }
 
+/// How many pages a PDF has, None when lopdf cannot read it.
+pub fn page_count(bytes: &[u8]) -> Option<usize> {
+    std::panic::catch_unwind(|| Document::load_mem(bytes).ok().map(|d| d.get_pages().len()))
+        .ok()
+        .flatten()
+}
+
 /// Refuses a PDF one of whose first [`MAX_PAGES`] pages is larger than
 /// [`MAX_PAGE_POINTS`]. A PDF we cannot read ourselves passes: poppler may repair it,
 /// and the pixel cap of [`render`] still holds.
