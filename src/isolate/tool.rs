@@ -129,6 +129,12 @@ pub fn run(tool: &Tool<'_>, home: &Path, stdin: &[u8]) -> Result<Output, ToolErr
 
     let deadline = Instant::now() + tool.timeout;
     let status = loop {
+        // Once the tool has exited, helpers it left in its group (they would hold the
+        // pipes open and keep us waiting) are killed before it is reaped: until then
+        // its pid, and so the group id, cannot be reused.
+        if exited_unreaped(child.id()) {
+            sandbox::kill_group(child.id());
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {
@@ -202,6 +208,26 @@ pub fn describe(st: ExitStatus) -> String {
     }
 }
 
+/// True when `pid`, our child, has exited but is not reaped yet (`waitid` with
+/// `WNOWAIT` looks without reaping).
+fn exited_unreaped(pid: u32) -> bool {
+    let Ok(pid) = libc::id_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter; WNOWAIT leaves the child as
+    // it is for the std handle to reap.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        rc == 0 && info.si_pid() != 0
+    }
+}
+
 fn drain(mut r: impl Read + Send + 'static, keep: u64) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut buf = Vec::new();
@@ -233,6 +259,24 @@ mod tests {
         // still be waiting; nothing here waits for them, but the group kill is checked
         // by the elapsed time staying near the deadline.
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// A tool that exits leaving a helper behind holding its stdout: the helper is
+    /// killed with the group, and the answer comes at once, not when the helper ends.
+    #[test]
+    fn helpers_left_behind_do_not_hold_the_answer() {
+        let home = workdir().unwrap();
+        let t = Tool::new(Path::new("/bin/sh"), SMALL, Duration::from_secs(20))
+            .arg("-c")
+            .arg("sleep 15 & echo done");
+        let started = Instant::now();
+        let out = run(&t, home.path(), b"").unwrap();
+        assert_eq!(out.stdout, b"done\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
