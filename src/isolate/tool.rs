@@ -211,9 +211,7 @@ pub fn describe(st: ExitStatus) -> String {
 /// True when `pid`, our child, has exited but is not reaped yet (`waitid` with
 /// `WNOWAIT` looks without reaping).
 fn exited_unreaped(pid: u32) -> bool {
-    let Ok(pid) = libc::id_t::try_from(pid) else {
-        return false;
-    };
+    let pid: libc::id_t = pid;
     // SAFETY: a zeroed siginfo_t is a valid out-parameter; WNOWAIT leaves the child as
     // it is for the std handle to reap.
     unsafe {
