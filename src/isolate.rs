@@ -9,9 +9,15 @@
 //!
 //! Conversion (.doc/.wps/.rtf/.odt through LibreOffice, PDF text through poppler) is
 //! done first by [`crate::convert`], itself in separate processes with timeouts.
+//!
+//! Every child, parser or tool, starts in the box of [`sandbox`] (cleared environment,
+//! limits, own process group, no network); tools run through [`tool::run`].
 
 pub mod frame;
+pub mod problems;
+pub mod sandbox;
 pub mod serve;
+pub mod tool;
 pub mod worker;
 
 pub use worker::Worker;
@@ -180,37 +186,21 @@ pub fn parse_in_child(
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(&opts.exe);
+    let mut cmd = sandbox::command(&opts.exe, None);
     pass_call(&mut cmd);
     cmd.arg("__parse-doc")
         .arg("--format")
         .arg(format)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0);
-    let limit = opts.memory_mb.saturating_mul(1 << 20);
-    let cpu = opts.timeout.as_secs().saturating_add(2);
-    // SAFETY: only async-signal-safe setrlimit(2) calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let as_lim = libc::rlimit {
-                rlim_cur: limit as libc::rlim_t,
-                rlim_max: limit as libc::rlim_t,
-            };
-            let cpu_lim = libc::rlimit {
-                rlim_cur: cpu as libc::rlim_t,
-                rlim_max: cpu as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0
-                || libc::setrlimit(libc::RLIMIT_CPU, &cpu_lim) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+        .stderr(Stdio::null());
+    sandbox::confine(
+        &mut cmd,
+        sandbox::Limits {
+            memory_mb: opts.memory_mb,
+            cpu_s: Some(opts.timeout.as_secs().saturating_add(2)),
+        },
+    );
     let corrupt = |why: String| FormError::Corrupt(format!("文档解析进程{why} ({format})"));
     let mut child = cmd.spawn().map_err(|e| {
         corrupt(format!(
@@ -239,7 +229,7 @@ pub fn parse_in_child(
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) if Instant::now() >= deadline => {
-                convert::kill_group(child.id());
+                sandbox::kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;

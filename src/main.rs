@@ -122,6 +122,8 @@ enum Cmd {
 }
 
 fn main() {
+    // Before anything is created: no file of ours is world-readable (issue 17).
+    kepu_intake::store::restrict_umask();
     let cli = Cli::parse();
     if let Cmd::ParseDoc { format } = &cli.cmd {
         std::process::exit(kepu_intake::isolate::child_main(format));

@@ -174,11 +174,13 @@ pub fn xlsx_bytes(dump: &Dump) -> Result<Vec<u8>, Error> {
 }
 
 /// One CSV field, quoted per RFC 4180 when it holds a separator, quote or line break.
-/// A leading `= + - @` (a formula to Excel) is defused with an apostrophe, since the
-/// text comes from applicants.
+/// A leading `= + - @` (a formula to Excel), tab or carriage return (which spreadsheets
+/// skip before reading a formula) is defused with an apostrophe, since the text comes
+/// from applicants. A lone `-` stays: it is the sheets' "nothing".
 pub fn csv_field(v: &str) -> String {
     let mut v = std::borrow::Cow::Borrowed(v);
-    if v.len() > 1 && v.starts_with(['=', '+', '-', '@']) {
+    let formula = v.len() > 1 && v.starts_with(['=', '+', '-', '@']);
+    if formula || v.starts_with(['\t', '\r']) {
         v = std::borrow::Cow::Owned(format!("'{v}"));
     }
     if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
@@ -229,6 +231,9 @@ mod tests {
         assert_eq!(csv_field("一\n二"), "\"一\n二\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-"), "-");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=cmd"), "\"'\r=cmd\"");
+        assert_eq!(csv_field("\t"), "'\t");
         assert_eq!(csv_field("唐山"), "唐山");
     }
 
