@@ -42,14 +42,63 @@ pub async fn check_smtp(cfg: &Config) -> std::result::Result<String, String> {
     ))
 }
 
-/// `kepu-intake receipts [--retry ID]`.
-pub fn command(cfg: &Config, retry: Option<i64>) -> Result<()> {
+/// `kepu-intake receipts [--retry ID | --approve ID [--by NAME]]`.
+pub fn command(
+    cfg: &Config,
+    retry: Option<i64>,
+    approve: Option<i64>,
+    by: Option<String>,
+) -> Result<()> {
     let db = Db::open(&cfg.storage.db_path())?;
     if let Some(id) = retry {
         crate::receipts::retry(&db, id)?;
         println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
         return Ok(());
     }
+    if let Some(id) = approve {
+        let by = by.unwrap_or_else(os_user);
+        crate::receipts::approve_receipt(&db, id, &by)?;
+        println!("回执 {id} 已由 {by} 放行 approved; it goes out with the next `run`");
+        return Ok(());
+    }
     print!("{}", crate::receipts::list_text(&db)?);
     Ok(())
+}
+
+/// The operator's login name, for `--by` when it is not given.
+pub fn os_user() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The mail carries the call's forms, all blank, and no scan: the notice itself passed
+/// on to us (a bureau circulating it with our address in Cc), not an application.
+pub fn blank_forms_only(docs: &[crate::db::documents::NewDocument]) -> bool {
+    use crate::model::DocKind;
+    let forms: Vec<_> = docs.iter().filter(|d| d.form.is_some()).collect();
+    !forms.is_empty()
+        && forms.iter().all(|d| {
+            d.kind == DocKind::Electronic.as_str() && d.fields.values().all(|v| v.is_empty())
+        })
+        && !docs.iter().any(|d| d.kind == DocKind::Scan.as_str())
+}
+
+/// For `check`: how senders are authenticated before a receipt goes out.
+pub fn auth_mode(cfg: &Config) -> String {
+    let id = cfg.receipts.authserv_id.trim();
+    let trusted = if id.is_empty() {
+        "未设置 [receipts] authserv_id：不信任任何 Authentication-Results 头".to_string()
+    } else {
+        format!(
+            "信任 authserv-id = {id} 的 Authentication-Results 头（只看最上面一个）；SPF/DKIM/DMARC 未通过的回执待审核 (held)"
+        )
+    };
+    format!(
+        "{trusted}；没有可信认证头时：不自行验证 DKIM（本服务不依赖 DNS），只回复 From 地址 \
+         (fallback: no own DKIM check, reply to From only)"
+    )
 }

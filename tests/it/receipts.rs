@@ -32,6 +32,9 @@ fn reason(d: Decision) -> String {
     match d {
         Decision::Suppress { reason } => reason,
         Decision::Reply { to } => panic!("expected no receipt, got a reply to {to}"),
+        Decision::Hold { to, reason } => {
+            panic!("expected no receipt, got one held for {to}: {reason}")
+        }
     }
 }
 
@@ -61,17 +64,24 @@ fn policy_answers_a_person_who_submitted_or_asked() {
 }
 
 #[test]
-fn policy_reply_to_wins_only_when_it_is_a_person() {
+fn policy_answers_from_never_a_different_reply_to() {
     let own = vec![OWN.to_string()];
     let mut m = person("clerk@school.example");
     m.reply_to = Some("Head@School.Example".into());
     assert_eq!(
         decide(&m, Category::Submission, false, &own),
         Decision::Reply {
-            to: "head@school.example".into()
+            to: "clerk@school.example".into()
         }
     );
-    m.reply_to = Some("noreply@school.example".into());
+    m.reply_to = Some("victim@elsewhere.example".into());
+    assert_eq!(
+        decide(&m, Category::Submission, false, &own),
+        Decision::Reply {
+            to: "clerk@school.example".into()
+        }
+    );
+    m.reply_to = Some("Clerk@School.example".into());
     assert_eq!(
         decide(&m, Category::Submission, false, &own),
         Decision::Reply {
@@ -317,6 +327,7 @@ fn ctx<'a>(t: &'a Template) -> ComposeContext<'a> {
         template: t,
         contact: "唐山市科协青少年科技中心，电话 2830734",
         deadline: kepu_intake::time::parse_rfc3339("2022-07-20T23:59:59+08:00"),
+        ocr: true,
     }
 }
 
@@ -389,7 +400,7 @@ fn compose_names_each_document_and_what_is_missing() {
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
         r.subject,
-        "回执：已收到「唐山市第一中学」等2份申报材料（科普资源申报推荐表、科技教育专家服务团成员推荐表）"
+        "回执：已收到「张伟」等2份申报材料（科技教育专家服务团成员推荐表、科普资源申报推荐表）"
     );
     let b = &r.body;
     assert!(b.starts_with("您好！\n"), "{b}");
@@ -397,23 +408,22 @@ fn compose_names_each_document_and_what_is_missing() {
         b.contains("已于 2022-07-18 10:32:05（北京时间）收到"),
         "{b}"
     );
-    assert!(b.contains("（主题：一中申报材料）"), "{b}");
     assert!(
-        b.contains("1. 附件2 科普资源申报推荐表：「唐山市第一中学」，电子版（文件：科普资源申报推荐表-一中.docx）"),
+        !b.contains("一中申报材料"),
+        "the subject is never repeated: {b}"
+    );
+    assert!(
+        b.contains("1. 附件1 科技教育专家服务团成员推荐表：「张伟」，盖章扫描件（已识别到公章）（文件：专家推荐表盖章.pdf）"),
         "{b}"
     );
     assert!(
-        b.contains("2. 附件1 科技教育专家服务团成员推荐表：「张伟」，盖章扫描件（已识别到公章）（文件：专家推荐表盖章.pdf）"),
+        b.contains("2. 附件2 科普资源申报推荐表：「唐山市第一中学」，电子版（文件：科普资源申报推荐表-一中.docx）"),
         "{b}"
     );
+    assert!(b.contains("以下其他附件已收到：申报说明.txt\n"), "{b}");
+    assert!(!b.contains("重新发送"), "nothing here needs resending: {b}");
     assert!(
-        b.contains(
-            "未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：申报说明.txt\n"
-        ),
-        "{b}"
-    );
-    assert!(
-        b.contains("· 「唐山市第一中学」附件2 科普资源申报推荐表：尚缺加盖公章的扫描件；「2019-2021年青少年科技教育工作情况」超出字数限制（不超过1000字）"),
+        b.contains("· 「唐山市第一中学」附件2 科普资源申报推荐表：尚缺加盖公章的扫描件，请补交；「2019-2021年青少年科技教育工作情况」超出字数限制（不超过1000字）"),
         "{b}"
     );
     assert!(
@@ -441,6 +451,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
         fields(&[("申报单位名称", "唐山市第一中学")]),
     );
     scan.stamped = Some(false);
+    scan.seal_score = Some(0.05);
     let mut m = message(
         5,
         "office@school.example",
@@ -469,12 +480,23 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
     let b = &r.body;
     assert!(b.starts_with("唐山市第一中学：\n您好！"), "{b}");
     assert!(
-        b.contains("「唐山市第一中学」，扫描件（未识别到公章）"),
+        b.contains("「唐山市第一中学」，扫描件（未找到公章）"),
         "{b}"
     );
     assert!(
-        b.contains("扫描件上未识别到公章，请补交加盖公章的扫描件"),
+        b.contains("扫描件上未找到公章，请补交加盖公章的扫描件"),
         "{b}"
+    );
+    // Without OCR (or with a seal score near the threshold) nobody is sure: no request.
+    let mut unsure = ctx(&t);
+    unsure.ocr = false;
+    let r2 = compose(&unsure, &dump, &[&dump.messages[0]]);
+    assert!(
+        r2.body.contains("扫描件（是否盖章由工作人员核对）")
+            && r2.body.contains("扫描件是否盖章由工作人员核对")
+            && !r2.body.contains("请补交加盖公章"),
+        "{}",
+        r2.body
     );
     assert!(
         b.contains("在申报截止时间（2022-07-20 23:59:59）之后收到，已登记为逾期材料"),
@@ -500,7 +522,8 @@ fn compose_question_gets_a_short_acknowledgement() {
         applications: vec![],
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
-    assert_eq!(r.subject, "回执：您的咨询已收到（请问截止日期是哪天？）");
+    assert_eq!(r.subject, "回执：您的咨询已收到（07-18 10:32）");
+    assert!(!r.body.contains("截止日期是哪天"), "{}", r.body);
     assert!(r
         .body
         .contains("您的咨询已收到，工作人员将在工作时间内尽快答复。"));
@@ -853,7 +876,7 @@ async fn the_per_sender_window_folds_a_second_mail_and_delays_a_third() {
         folded.reason.as_deref(),
         Some(format!("folded_into:{r1}").as_str())
     );
-    assert_eq!(e.row(other).status, "sent");
+    assert_eq!(e.row(other).status, "previewed");
     // The one receipt speaks of both messages.
     let eml = std::fs::read(e.data.join("receipts-dry-run").join(format!("{r1}.eml"))).unwrap();
     let m = MessageParser::default().parse(&eml).unwrap();
@@ -880,11 +903,11 @@ async fn the_per_sender_window_folds_a_second_mail_and_delays_a_third() {
     );
     let s = e.drain_at(&at(700)).await;
     assert_eq!(s.dry_run, 1, "{s:?}");
-    assert_eq!(e.row(r3).status, "sent");
+    assert_eq!(e.row(r3).status, "previewed");
 }
 
 #[tokio::test]
-async fn dry_run_writes_eml_files_and_marks_them_sent() {
+async fn dry_run_writes_eml_files_and_marks_them_previewed() {
     let mut e = env(ReceiptMode::DryRun);
     let dir = e.data.join("custom-dry");
     e.cfg.receipts.dry_run_dir = Some(dir.clone());
@@ -909,7 +932,11 @@ async fn dry_run_writes_eml_files_and_marks_them_sent() {
     let row = e.row(r2);
     assert_eq!(
         (row.status.as_str(), row.smtp_reply.as_deref()),
-        ("sent", Some("dry-run"))
+        ("previewed", None)
+    );
+    assert!(
+        row.previewed_at.is_some() && row.sent_at.is_none(),
+        "{row:?}"
     );
     assert_eq!(e.drain_at(&now_plus(1)).await.dry_run, 0);
 }
@@ -943,11 +970,13 @@ async fn a_receipt_left_sending_is_not_resent_until_an_operator_retries() {
     let s = e.drain_at(&now_plus(1)).await;
     assert_eq!(s.dry_run, 1, "{s:?}");
     let row = e.row(r);
-    assert_eq!(row.status, "sent");
+    assert_eq!(row.status, "previewed");
     assert_eq!(
         row.our_message_id.as_deref(),
         Some("<receipt-x@kepu-intake.local>")
     );
+    e.db.receipt_mark_sent(r, "<receipt-x@kepu-intake.local>", "250 ok", &now_plus(2))
+        .unwrap();
     let err = receipts::retry(&e.db, r).unwrap_err().to_string();
     assert!(
         err.contains("已于") && err.contains("already sent"),
@@ -1068,11 +1097,11 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
         r.subject,
-        "回执：已收到您的申报材料（科技教育试点学校申报表；来信主题：试点学校申报）"
+        "回执：已收到您的申报材料（科技教育试点学校申报表，07-18 10:32）"
     );
     assert!(
         r.body
-            .contains("附件4 科技教育试点学校申报表：（未能识别申报单位/申报人），电子版"),
+            .contains("附件4 科技教育试点学校申报表：（申报单位/申报人由工作人员核对），电子版"),
         "{}",
         r.body
     );
