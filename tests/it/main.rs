@@ -13,6 +13,7 @@ mod operators;
 mod outages;
 mod pipeline;
 mod receipts;
+mod receipts_abuse;
 mod receipts_dovecot;
 mod scan;
 mod scan_corpus;
