@@ -51,7 +51,7 @@ impl ReceiptStatus {
             ReceiptStatus::Pending => "待发送",
             ReceiptStatus::Sending => "发送中",
             ReceiptStatus::Sent => "已发送",
-            ReceiptStatus::Failed => "失败",
+            ReceiptStatus::Failed => "发送失败",
             ReceiptStatus::Suppressed => "不发送",
             ReceiptStatus::Held => "待审核",
             ReceiptStatus::Previewed => "已预览（试运行，未发送）",

@@ -217,6 +217,89 @@ fn policy_never_answers_robots_lists_ourselves_or_duplicates() {
 }
 
 #[test]
+fn mailboxes_are_counted_without_case_or_plus_tags() {
+    use kepu_intake::receipts::policy::{domain_of, mailbox_key};
+    assert_eq!(mailbox_key("X+1@Flood.Example"), "x@flood.example");
+    assert_eq!(mailbox_key("<x+a+b@flood.example>"), "x@flood.example");
+    assert_eq!(mailbox_key("x@flood.example"), "x@flood.example");
+    assert_eq!(domain_of("A@QQ.example"), "qq.example");
+    // Our own address with a tag is still ours.
+    let own = vec![OWN.to_string()];
+    assert!(reason(decide(
+        &person("tsqsnkj+x@126.com"),
+        Category::Submission,
+        false,
+        &own
+    ))
+    .starts_with("own_address:"));
+}
+
+#[test]
+fn failed_authentication_holds_and_the_notice_itself_is_not_answered() {
+    use kepu_intake::receipts::{decide_with, Facts};
+    let own = vec![OWN.to_string()];
+    let mut m = person("service@bank.example");
+    m.authentication_results = vec![
+        "126.com; dmarc=fail header.from=bank.example".into(),
+        "126.com; dmarc=pass header.from=bank.example".into(),
+    ];
+    let facts = Facts {
+        authserv_id: "126.com",
+        blank_forms_only: false,
+    };
+    let d = decide_with(&m, Category::Question, false, &own, &facts);
+    let Decision::Hold { to, reason: why } = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(to, "service@bank.example");
+    assert!(why.starts_with("unauthenticated: dmarc=fail"), "{why}");
+    assert_eq!(initial_status(ReceiptMode::Send, &d).0, "held");
+    assert_eq!(initial_status(ReceiptMode::DryRun, &d).0, "held");
+    assert_eq!(initial_status(ReceiptMode::Off, &d).0, "suppressed");
+    // Another server's id: a forgery, ignored; so is everything without authserv_id.
+    let other = Facts {
+        authserv_id: "mx.126.com",
+        blank_forms_only: false,
+    };
+    assert!(matches!(
+        decide_with(&m, Category::Question, false, &own, &other),
+        Decision::Reply { .. }
+    ));
+    // The call's blank forms passed on to us: not an application.
+    let notice = Facts {
+        authserv_id: "",
+        blank_forms_only: true,
+    };
+    let d = decide_with(
+        &person("bureau@edu.example"),
+        Category::Submission,
+        false,
+        &own,
+        &notice,
+    );
+    assert!(reason(d).starts_with("notice_forward:"));
+}
+
+#[test]
+fn blank_forms_without_a_scan_are_the_notice_not_an_application() {
+    use kepu_intake::db::documents::NewDocument;
+    use kepu_intake::receipts_glue::blank_forms_only;
+    let form = |kind: &str, f: Fields| {
+        let mut d = NewDocument::unclassified("附件2.docx".into(), "00".into(), 10, "docx".into());
+        d.kind = kind.into();
+        d.form = Some("resource".into());
+        d.fields = f;
+        d
+    };
+    let blank = || form("electronic", fields(&[("申报单位名称", " ")]));
+    assert!(blank_forms_only(&[blank(), blank()]));
+    let filled = form("electronic", fields(&[("申报单位名称", "唐山市第一中学")]));
+    assert!(!blank_forms_only(&[blank(), filled]));
+    assert!(!blank_forms_only(&[blank(), form("scan", Fields::new())]));
+    assert!(!blank_forms_only(&[]));
+}
+
+#[test]
 fn initial_status_follows_mode_and_decision() {
     let reply = Decision::Reply {
         to: "a@b.example".into(),
@@ -818,7 +901,7 @@ async fn a_550_fails_with_the_server_reply() {
     assert!(row.reason.as_deref().unwrap().starts_with("rejected: 550"));
     let table = receipts::list_text(&e.db).unwrap();
     assert!(
-        table.contains(&format!("{r}\t失败 failed\toffice@school.example\t1")),
+        table.contains(&format!("{r}\t发送失败 failed\toffice@school.example\t1")),
         "{table}"
     );
     assert!(

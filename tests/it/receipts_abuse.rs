@@ -290,7 +290,10 @@ fn forged_authentication_results_are_ignored_and_failures_are_held() {
     let msgs = t.it.messages();
     let (st, why) = receipt_of(&msgs, "spoof@test");
     assert_eq!(st, "held");
-    assert!(why.starts_with("unauthenticated: dmarc=fail"), "{why}");
+    assert!(
+        why.starts_with("unauthenticated: spf=fail dmarc=fail"),
+        "{why}"
+    );
 
     let id = t.db().receipts_with_status(&["held"]).unwrap()[0].id;
     let listed = t.it.run_ok(&["receipts"]);
@@ -520,4 +523,21 @@ fn mail_that_is_not_a_submission_stays_unanswered_with_a_reason() {
         assert_eq!(st, "suppressed", "{id}");
         assert!(!why.is_empty(), "{id}: a reason is recorded");
     }
+}
+
+#[test]
+fn check_says_how_senders_are_authenticated() {
+    let t = setup(
+        "mode = \"dry-run\"\nper_sender_window_s = 0\nauthserv_id = \"126.com\"",
+        true,
+    );
+    let (_, out, _) = t.it.run(&["check"]);
+    let line = out
+        .lines()
+        .find(|l| l.contains("回执发件人认证"))
+        .unwrap_or_else(|| panic!("no authentication line in check:\n{out}"));
+    assert!(
+        line.contains("authserv-id = 126.com") && line.contains("不自行验证 DKIM"),
+        "{line}"
+    );
 }

@@ -45,13 +45,8 @@ pub fn category_zh(category: Option<&str>) -> &str {
 /// Chinese label of a receipt status.
 pub fn receipt_zh(status: &str) -> &str {
     match status {
-        "sent" => "已发送",
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "failed" => "发送失败",
-        "suppressed" => "不发送",
         "none" => "无",
-        other => other,
+        other => crate::receipts::ReceiptStatus::parse(other).map_or(other, |s| s.label_zh()),
     }
 }
 
