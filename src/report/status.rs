@@ -241,23 +241,6 @@ fn category_label(c: &str) -> String {
     format!("{zh}({c})")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stale_poll_is_warned_and_fresh_is_not() {
-        let old = crate::time::fmt(&(crate::time::now() - chrono::Duration::minutes(90)));
-        let r = compute(&Dump::default(), Some(old), true);
-        assert!(matches!(r.poll_stale_minutes, Some(m) if (89..=91).contains(&m)));
-        assert!(render(&r).contains("分钟没有成功收信"));
-        let fresh = crate::time::fmt(&crate::time::now());
-        let r = compute(&Dump::default(), Some(fresh), true);
-        assert_eq!(r.poll_stale_minutes, None);
-        assert!(!render(&r).contains("没有成功收信"));
-    }
-}
-
 /// Held receipts and receipts waiting for a cap, each with what to do.
 fn receipt_caps_lines(r: &StatusReport) -> String {
     use crate::receipts::{ReceiptReason, ReceiptStatus};
@@ -287,4 +270,21 @@ fn receipt_caps_lines(r: &StatusReport) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_poll_is_warned_and_fresh_is_not() {
+        let old = crate::time::fmt(&(crate::time::now() - chrono::Duration::minutes(90)));
+        let r = compute(&Dump::default(), Some(old), true);
+        assert!(matches!(r.poll_stale_minutes, Some(m) if (89..=91).contains(&m)));
+        assert!(render(&r).contains("分钟没有成功收信"));
+        let fresh = crate::time::fmt(&crate::time::now());
+        let r = compute(&Dump::default(), Some(fresh), true);
+        assert_eq!(r.poll_stale_minutes, None);
+        assert!(!render(&r).contains("没有成功收信"));
+    }
 }
