@@ -73,7 +73,7 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
         out.push(Check::new(
             "回执发件人认证 receipt sender authentication",
             false,
-            Ok(crate::receipts_glue::auth_mode(cfg)),
+            Ok(crate::receipts_glue::auth_mode(cfg).await),
         ));
     }
     // The same look-ups the pipeline uses, so "found" here means "used" there.

@@ -24,12 +24,11 @@ pub fn list_text(db: &Db) -> Result<String> {
     if rows.is_empty() {
         return Ok("没有待审核、待发送或失败的回执 / no held, pending or failed receipts\n".into());
     }
-    let mut out = String::from("ID\t状态\t收件人\t尝试\t下次尝试\t收信时间\t原因 / 服务器回复\n");
+    let mut out = String::from("ID\t状态\t收件人\t尝试\t下次尝试\t邮件主题\t原因 / 服务器回复\n");
     for r in &rows {
-        let received = db
+        let subject = db
             .receipt_message_summary(r.message)?
-            .and_then(|(_, t)| crate::time::parse_rfc3339(&t))
-            .map(|t| crate::time::fmt_human(&t))
+            .map(|(s, _)| s)
             .unwrap_or_default();
         let why = match (&r.reason, &r.smtp_reply) {
             (Some(a), Some(b)) if !a.contains(b.as_str()) => format!("{a} / {b}"),
@@ -48,7 +47,7 @@ pub fn list_text(db: &Db) -> Result<String> {
                 .and_then(crate::time::parse_rfc3339)
                 .map(|t| crate::time::fmt_human(&t))
                 .unwrap_or_else(|| "-".into()),
-            received,
+            subject.replace(['\t', '\n'], " "),
             why.replace(['\t', '\n'], " "),
         ));
     }
