@@ -541,3 +541,61 @@ fn check_says_how_senders_are_authenticated() {
         "{line}"
     );
 }
+
+/// The call's 附件2 as the notice circulates it: the fixture with every answer removed
+/// and every box unticked.
+fn blank_resource_form() -> Vec<u8> {
+    use std::io::Read;
+    let docx = fixture("forms/resource_pydocx.docx");
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut xml = String::new();
+    z.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    for answer in [
+        "唐山市科技馆",
+        "李娜",
+        "0315-5912345",
+        "tskjg@126.com",
+        "唐山市路南区新华西道100号",
+        "2019年以来举办青少年科普讲座120场，接待中小学生参观3.2万人次。",
+        "与市教育局联合开展“科技馆进校园”活动。",
+        "面向全市小学提供“科学实践课”课程包和流动展览。",
+    ] {
+        assert!(xml.contains(answer), "{answer}");
+        xml = xml.replace(answer, "");
+    }
+    crate::forms::docx_with(xml.replace('√', "□").as_bytes())
+}
+
+#[test]
+fn the_notice_forwarded_to_us_is_not_answered() {
+    let t = setup("mode = \"send\"\nper_sender_window_s = 0", true);
+    let mut raw = with_files(
+        "notice@test",
+        "区教育局 <office@bureau.example>",
+        "转发：关于利用科普资源助推“双减”的通知",
+        &[("附件2 科普资源申报推荐表.docx", DOCX, blank_resource_form())],
+    );
+    // Sent to the schools, our address in Cc.
+    let text = String::from_utf8(raw).unwrap().replacen(
+        "To: tsqsnkj@126.com\r\n",
+        "To: schools@bureau.example\r\nCc: tsqsnkj@126.com\r\n",
+        1,
+    );
+    raw = text.into_bytes();
+    t.push(&raw);
+    t.run_once();
+    let msgs = t.it.messages();
+    let m = by_message_id(&msgs, "notice@test");
+    assert_eq!(
+        s(&m["documents"][0], "form"),
+        "resource",
+        "the blank form is recognised: {m:#}"
+    );
+    let (st, why) = receipt_of(&msgs, "notice@test");
+    assert_eq!(st, "suppressed");
+    assert!(why.starts_with("notice_forward:"), "{why}");
+    assert!(t.received().is_empty());
+}
