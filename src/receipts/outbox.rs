@@ -172,6 +172,15 @@ pub async fn drain_at(
                 continue;
             }
         }
+        // A dry run sends nothing, so only sending counts against the caps.
+        let domain = domain_of(&r.to_key);
+        if !dry {
+            if let Slot::Wait { until, reason } = caps.check(db, &domain, &clock())? {
+                db.receipt_defer(r.id, &crate::time::fmt(&until), &reason, None, false)?;
+                stats.capped += 1;
+                continue;
+            }
+        }
         let Some(messages) = messages_of(db, dump, r)? else {
             tracing::warn!(
                 receipt = r.id,
@@ -209,13 +218,6 @@ pub async fn drain_at(
             write_eml(&dry_dir, r.id, &bytes)?;
             db.receipt_mark_previewed(r.id, &our_id, &crate::time::fmt(&clock()))?;
             stats.dry_run += 1;
-            continue;
-        }
-
-        let domain = domain_of(&r.to_key);
-        if let Slot::Wait { until, reason } = caps.check(db, &domain, &clock())? {
-            db.receipt_defer(r.id, &crate::time::fmt(&until), &reason, None, false)?;
-            stats.capped += 1;
             continue;
         }
 
