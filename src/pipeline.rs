@@ -410,8 +410,11 @@ impl Pipeline {
                 documents: vec![],
                 receipt: Some((
                     String::new(),
-                    "suppressed".into(),
-                    Some(format!("duplicate of message {orig}")),
+                    crate::receipts::ReceiptStatus::Suppressed.as_str().into(),
+                    Some(
+                        crate::receipts::ReceiptReason::Duplicate
+                            .with(format!("重复收到的邮件，原邮件 m{orig} 已处理")),
+                    ),
                 )),
             }));
         }
