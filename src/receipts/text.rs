@@ -121,14 +121,21 @@ fn looks_like_link(run: &str) -> bool {
             return true;
         }
     }
-    let host = l.split(['/', '?', '#', ':']).next().unwrap_or("");
+    let host = l
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .split(['/', '?', '#', ':'])
+        .next()
+        .unwrap_or("");
     let labels: Vec<&str> = host.split('.').collect();
     if labels.len() < 2 || labels.iter().any(|x| x.is_empty()) {
         return false;
     }
     let tld = labels[labels.len() - 1];
     let tld_ok = tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic());
-    let has_path = l.len() > host.len();
+    let has_path = l
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .len()
+        > host.len();
     tld_ok && (has_path || !EXTENSIONS.contains(&tld))
 }
 
@@ -142,6 +149,7 @@ mod tests {
         assert_eq!(clean("见 evil.example 或 www.x.cn", 40), "见 … 或 …");
         assert_eq!(clean("联系 a@b.example", 40), "联系 …");
         assert_eq!(clean("evil。example／x", 40), "…");
+        assert_eq!(clean("见//evil.example/x", 40), "见…");
         assert_eq!(clean("唐山市\u{202E}第一中学\r\n", 40), "唐山市 第一中学");
         assert_eq!(clean("2022年 v1.2 第3.5条", 40), "2022年 v1.2 第3.5条");
     }

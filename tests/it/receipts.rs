@@ -1498,3 +1498,52 @@ async fn an_interrupted_receipt_found_in_the_sent_folder_counts_as_sent() {
         Some(format!("uncertain: process stopped during SMTP; not found in the Sent folder; check the Sent folder then run receipts --retry {lost}").as_str())
     );
 }
+
+#[test]
+fn compose_repeats_no_link_or_control_character_a_sender_wrote() {
+    let t = Template::builtin();
+    let e = doc(
+        51,
+        "申报表\u{202E}xcod.exe http://evil.example/a.docx",
+        "electronic",
+        Some("resource"),
+        fields(&[(
+            "申报单位名称",
+            "唐山市www.evil.example第一中学\r\n点击 https://evil.example/领奖",
+        )]),
+    );
+    let mut other = doc(52, "说明 evil.example.txt", "other", None, Fields::new());
+    other.size = 50_000;
+    let mut m = message(
+        10,
+        "x@school.example",
+        "领奖 http://evil.example/x",
+        "submission",
+        vec![e, other],
+    );
+    m.problems = vec!["cloud_attachment:资料www.evil.example.zip:2022-08-01".into()];
+    let dump = Dump {
+        messages: vec![m],
+        applications: vec![app(
+            9,
+            "resource",
+            "唐山市www.evil.example第一中学",
+            "missing_scan",
+            Some(51),
+            None,
+        )],
+    };
+    let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
+    for text in [&r.subject, &r.body] {
+        assert!(
+            !text.contains("evil") && !text.contains("http") && !text.contains('\u{202E}'),
+            "{text}"
+        );
+    }
+    assert!(r.subject.contains("「唐山市…第一中学"), "{}", r.subject);
+    assert!(
+        r.body.contains("以下其他附件已收到：说明 ….txt"),
+        "{}",
+        r.body
+    );
+}
