@@ -182,6 +182,12 @@ impl ReceiptReason {
 /// Prefix of the reason of a pending receipt that waits for a cap (never dropped).
 pub const WAITING: &str = "waiting:";
 
+/// The cap a pending receipt waits for (`daily_cap` out of `waiting:daily_cap: …`).
+pub fn waiting_code(reason: &str) -> Option<&str> {
+    let rest = reason.strip_prefix(WAITING)?;
+    rest.split_once(':').map(|(code, _)| code.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +204,10 @@ mod tests {
             ReceiptReason::of("waiting:daily_cap: 今日已发 300 封"),
             Some(ReceiptReason::DailyCap)
         );
+        assert_eq!(
+            waiting_code("waiting:domain_cap: 一小时内"),
+            Some("domain_cap")
+        );
+        assert_eq!(waiting_code("deferred: 451"), None);
     }
 }

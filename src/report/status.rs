@@ -84,6 +84,12 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
             r.late_messages += 1;
         }
         *r.receipts.entry(m.receipt.status.clone()).or_default() += 1;
+        if m.receipt.status == crate::receipts::ReceiptStatus::Pending.as_str() {
+            let reason = m.receipt.reason.as_deref().unwrap_or_default();
+            if let Some(code) = crate::receipts::kinds::waiting_code(reason) {
+                *r.receipts_waiting.entry(code.to_string()).or_default() += 1;
+            }
+        }
         let doc_problems = m.documents.iter().flat_map(|d| d.problems.iter());
         for p in m.problems.iter().chain(doc_problems) {
             let code = p.split(':').next().unwrap_or(p).to_string();

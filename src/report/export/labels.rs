@@ -13,7 +13,15 @@ pub const STATUSES: [&str; 5] = [
 ];
 
 /// Receipt statuses of the contract, in display order.
-pub const RECEIPT_STATUSES: [&str; 5] = ["sent", "pending", "failed", "suppressed", "none"];
+pub const RECEIPT_STATUSES: [&str; 7] = [
+    "sent",
+    "pending",
+    "failed",
+    "suppressed",
+    "none",
+    "held",
+    "previewed",
+];
 
 /// Chinese label of an application status; an unknown code is shown as it is.
 pub fn status_zh(status: &str) -> &str {
