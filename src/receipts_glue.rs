@@ -14,10 +14,11 @@ pub async fn drain(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
     let mut db = Db::open(&cfg.storage.db_path())?;
     let dump = db.load_dump()?;
     let s = crate::receipts::drain(cfg, &mut db, &dump, shutdown).await?;
-    if s.sent + s.dry_run + s.failed + s.deferred > 0 {
+    if s.sent + s.dry_run + s.failed + s.deferred + s.capped > 0 {
         info!(
             sent = s.sent,
-            dry_run = s.dry_run,
+            previewed = s.dry_run,
+            capped = s.capped,
             failed = s.failed,
             deferred = s.deferred,
             folded = s.folded,
