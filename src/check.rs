@@ -69,6 +69,13 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
     if cfg.receipts.mode == ReceiptMode::Send {
         out.push(Check::new("SMTP", true, smtp(cfg).await));
     }
+    if cfg.receipts.mode != ReceiptMode::Off {
+        out.push(Check::new(
+            "回执发件人认证 receipt sender authentication",
+            false,
+            Ok(crate::receipts_glue::auth_mode(cfg).await),
+        ));
+    }
     // The same look-ups the pipeline uses, so "found" here means "used" there.
     let tools = &cfg.tools;
     out.push(tool(

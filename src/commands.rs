@@ -72,7 +72,8 @@ pub fn ocr_available(cfg: &Config) -> bool {
 pub fn status(cfg: &Config, json: bool) -> Result<()> {
     let db = open_db(cfg)?;
     // Counted by SQLite, not by loading the whole intake: quick at 10,000 applications.
-    let r = status::from_counts(&db.status_counts()?, db.last_poll()?, ocr_available(cfg));
+    let mut r = status::from_counts(&db.status_counts()?, db.last_poll()?, ocr_available(cfg));
+    r.receipts_waiting = db.receipts_waiting()?.into_iter().collect();
     if json {
         print_json(&r)?;
     } else {

@@ -218,6 +218,14 @@ pub struct ReceiptsConfig {
     pub contact: String,
     /// Optional template file replacing the built-in receipt text.
     pub template_file: Option<PathBuf>,
+    /// At most this many receipts per calendar day (Beijing time); 0 = no limit.
+    /// Receipts over it wait for the next day, never dropped.
+    pub max_per_day: u32,
+    /// At most this many receipts per hour to one recipient domain; 0 = no limit.
+    pub max_per_domain_per_hour: u32,
+    /// The receiving server's authserv-id whose `Authentication-Results:` headers are
+    /// trusted (e.g. "126.com"); empty = trust none (receipts answer `From:` unverified).
+    pub authserv_id: String,
 }
 
 impl Default for ReceiptsConfig {
@@ -230,6 +238,9 @@ impl Default for ReceiptsConfig {
             dry_run_dir: None,
             contact: "唐山市科协青少年科技中心（唐山市西山道9号340房间），联系电话 2830734，邮箱 tsqsnkj@126.com".into(),
             template_file: None,
+            max_per_day: 300,
+            max_per_domain_per_hour: 60,
+            authserv_id: String::new(),
         }
     }
 }

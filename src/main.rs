@@ -92,10 +92,17 @@ enum Cmd {
     Serve,
     /// Copy the data dir (database snapshot + stored mail) to DEST, safe while running.
     Backup { dest: PathBuf },
-    /// Receipts waiting or failed; --retry ID sends one again.
+    /// Receipts held, waiting or failed; --retry ID sends one again, --approve ID
+    /// releases a held one.
     Receipts {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "approve")]
         retry: Option<i64>,
+        /// Release held receipt ID (the sender could not be authenticated).
+        #[arg(long)]
+        approve: Option<i64>,
+        /// Who approves (default: the OS user); recorded in the receipt row.
+        #[arg(long, requires = "approve")]
+        by: Option<String>,
     },
     /// Check the configuration, the mail servers and the helper tools.
     Check {
@@ -226,7 +233,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                     dest.display()
                 );
             }
-            Cmd::Receipts { retry } => kepu_intake::receipts_glue::command(&cfg, retry)?,
+            Cmd::Receipts { retry, approve, by } => {
+                kepu_intake::receipts_glue::command(&cfg, retry, approve, by)?
+            }
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::ParseDoc { .. } | Cmd::ParseWorker { .. } => {}

@@ -410,8 +410,11 @@ impl Pipeline {
                 documents: vec![],
                 receipt: Some((
                     String::new(),
-                    "suppressed".into(),
-                    Some(format!("duplicate of message {orig}")),
+                    crate::receipts::ReceiptStatus::Suppressed.as_str().into(),
+                    Some(
+                        crate::receipts::ReceiptReason::Duplicate
+                            .with(format!("重复收到的邮件，原邮件 m{orig} 已处理")),
+                    ),
                 )),
             }));
         }
@@ -442,7 +445,7 @@ impl Pipeline {
     /// Category and receipt of a message whose documents are all known.
     fn finish_message(&self, id: i64, ex: &Extracted, documents: Vec<NewDocument>) -> Processed {
         let category = categorize(ex, &documents);
-        let receipt = self.receipt_decision(ex, category);
+        let receipt = self.receipt_decision(ex, category, &documents);
         Processed {
             message: id,
             category: category.as_str().into(),
@@ -579,10 +582,16 @@ impl Pipeline {
         &self,
         ex: &Extracted,
         category: Category,
+        documents: &[NewDocument],
     ) -> (String, String, Option<String>) {
-        let decision = crate::receipts::decide(&ex.meta, category, false, &self.own);
+        let facts = crate::receipts::Facts {
+            authserv_id: &self.cfg.receipts.authserv_id,
+            blank_forms_only: crate::receipts_glue::blank_forms_only(documents),
+        };
+        let decision = crate::receipts::decide_with(&ex.meta, category, false, &self.own, &facts);
         let to = match &decision {
-            crate::receipts::Decision::Reply { to } => to.clone(),
+            crate::receipts::Decision::Reply { to }
+            | crate::receipts::Decision::Hold { to, .. } => to.clone(),
             crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
         };
         let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);

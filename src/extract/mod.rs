@@ -81,6 +81,8 @@ pub struct MessageMeta {
     pub robot: Option<Category>,
     /// Why `robot` was set, e.g. "Auto-Submitted: auto-replied".
     pub robot_reason: Option<String>,
+    /// `Authentication-Results:` values, topmost first (judged by `receipts::auth`).
+    pub authentication_results: Vec<String>,
 }
 
 /// One document found in the message.

@@ -14,6 +14,7 @@ mod operators;
 mod outages;
 mod pipeline;
 mod receipts;
+mod receipts_abuse;
 mod receipts_dovecot;
 mod sandbox;
 mod scan;

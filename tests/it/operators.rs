@@ -1037,12 +1037,20 @@ fn status_and_list_queries_agree_with_the_dump() {
              DROP TABLE form_cache;
              ALTER TABLE applications DROP COLUMN email;
              ALTER TABLE applications DROP COLUMN received_at;
+             DROP INDEX receipts_to_key; DROP INDEX receipts_sent_at;
+             ALTER TABLE receipts DROP COLUMN to_key;
+             ALTER TABLE receipts DROP COLUMN approved_by;
+             ALTER TABLE receipts DROP COLUMN approved_at;
+             ALTER TABLE receipts DROP COLUMN previewed_at;
              PRAGMA user_version = 2;",
         )
         .unwrap();
     }
     let db = kepu_intake::db::Db::open(&path).unwrap();
-    assert_eq!(db.schema_version().unwrap(), 3);
+    assert_eq!(
+        db.schema_version().unwrap(),
+        kepu_intake::db::schema::latest()
+    );
     assert_eq!(
         serde_json::to_value(db.load_applications().unwrap()).unwrap(),
         serde_json::to_value(&apps).unwrap()

@@ -13,7 +13,15 @@ pub const STATUSES: [&str; 5] = [
 ];
 
 /// Receipt statuses of the contract, in display order.
-pub const RECEIPT_STATUSES: [&str; 5] = ["sent", "pending", "failed", "suppressed", "none"];
+pub const RECEIPT_STATUSES: [&str; 7] = [
+    "sent",
+    "pending",
+    "failed",
+    "suppressed",
+    "none",
+    "held",
+    "previewed",
+];
 
 /// Chinese label of an application status; an unknown code is shown as it is.
 pub fn status_zh(status: &str) -> &str {
@@ -45,13 +53,8 @@ pub fn category_zh(category: Option<&str>) -> &str {
 /// Chinese label of a receipt status.
 pub fn receipt_zh(status: &str) -> &str {
     match status {
-        "sent" => "已发送",
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "failed" => "发送失败",
-        "suppressed" => "不发送",
         "none" => "无",
-        other => other,
+        other => crate::receipts::ReceiptStatus::parse(other).map_or(other, |s| s.label_zh()),
     }
 }
 
