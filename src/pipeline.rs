@@ -17,8 +17,9 @@
 
 use crate::apps;
 use crate::config::Config;
-use crate::db::documents::{NewDocument, Processed};
 use crate::db::Db;
+use crate::domain::document::{DocForMatching, NewDocument, NewReceipt, Processed};
+use crate::domain::{DocFormat, ProblemKind, ReceiptStatus};
 use crate::error::Result;
 use crate::extract::{self, Extracted, ExtractedDoc, Limits};
 use crate::forms::{FormError, ParsedForm};
@@ -34,10 +35,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn};
 
-/// Formats read as electronic forms.
-const ELECTRONIC: &[&str] = &["docx", "doc", "wps", "rtf", "odt", "xlsx", "xls", "ods"];
-/// Formats examined as scans.
-const IMAGES: &[&str] = &["jpg", "png", "tiff", "bmp", "gif", "webp", "heic"];
 /// At most this many messages per commit (and per store sync) …
 const BATCH: usize = 256;
 /// … and at most this long a batch: a sync costs tens of milliseconds on a VM disk, so
@@ -381,8 +378,7 @@ impl Pipeline {
         let docs = db.docs_for_matching()?;
         let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
         let threshold = self.cfg.intake.match_threshold;
-        let matcher = |s: &[&crate::db::documents::DocForMatching],
-                       e: &[&crate::db::documents::DocForMatching]| {
+        let matcher = |s: &[&DocForMatching], e: &[&DocForMatching]| {
             crate::scan_glue::assign(s, e, threshold)
         };
         let (rows, links) = apps::build(&docs, &manual, &matcher);
@@ -398,7 +394,7 @@ impl Pipeline {
     ) -> Result<Stage> {
         let raw = self.store.read_raw(&m.sha256)?;
         if let Some(orig) = m.duplicate_of {
-            let category = db.message_category(orig)?.unwrap_or_else(|| "other".into());
+            let category = db.message_category(orig)?.unwrap_or(Category::Other);
             return Ok(Stage::Done(Processed {
                 message: m.id,
                 category,
@@ -406,13 +402,13 @@ impl Pipeline {
                 from_name: None,
                 subject: None,
                 message_id: None,
-                problems: vec![format!("duplicate_of:{orig}")],
+                problems: vec![ProblemKind::DuplicateOf.with(orig)],
                 documents: vec![],
-                receipt: Some((
-                    String::new(),
-                    "suppressed".into(),
-                    Some(format!("duplicate of message {orig}")),
-                )),
+                receipt: Some(NewReceipt {
+                    to: String::new(),
+                    status: ReceiptStatus::Suppressed,
+                    reason: Some(format!("duplicate of message {orig}")),
+                }),
             }));
         }
         let mut ex = extract::extract(&raw, &self.limits);
@@ -445,7 +441,7 @@ impl Pipeline {
         let receipt = self.receipt_decision(ex, category);
         Processed {
             message: id,
-            category: category.as_str().into(),
+            category,
             from_addr: ex.meta.from.clone(),
             from_name: ex.meta.from_name.clone(),
             subject: ex.meta.subject.clone(),
@@ -469,50 +465,50 @@ impl Pipeline {
         if !d.bytes.is_empty() {
             self.store.put_doc(&sha, &d.bytes)?;
         }
+        let format = DocFormat::from_sniffed(&d.format);
         let mut doc = NewDocument {
             container: d.container,
             problems: d.problems.clone(),
-            ..NewDocument::unclassified(d.name.clone(), sha, d.bytes.len() as i64, d.format.clone())
+            ..NewDocument::unclassified(d.name.clone(), sha, d.bytes.len() as i64, format)
         };
         let broken = d.problems.iter().any(|p| {
-            p.starts_with("encrypted_attachment")
-                || p.starts_with("corrupt_attachment")
-                || p.starts_with("over_size")
+            crate::domain::Problem::parse(p).is_some_and(|p| p.kind.is_unreadable_attachment())
         });
-        if d.format == "cloud_link" {
-            doc.kind = DocKind::CloudLink.as_str().into();
+        if format == DocFormat::CloudLink {
+            doc.kind = DocKind::CloudLink;
             return Ok((doc, None));
         }
         if d.is_container {
-            if matches!(d.format.as_str(), "zip" | "rar" | "7z") {
-                doc.kind = DocKind::Archive.as_str().into();
+            if format.is_openable_archive() {
+                doc.kind = DocKind::Archive;
             }
             return Ok((doc, None));
         }
         if broken {
             return Ok((doc, None));
         }
-        let fmt = d.format.as_str();
-        if ELECTRONIC.contains(&fmt) || fmt == "pdf" {
+        let fmt = format.as_str();
+        let pdf = format == DocFormat::Pdf;
+        if format.is_office_form() || pdf {
             match self.read_form_cached(db, &doc.sha256, fmt, &d.bytes)? {
                 Ok(p) if p.form.is_some() => {
                     apply_form(&mut doc, p);
                     return Ok((doc, None));
                 }
                 Ok(_) => {
-                    if fmt != "pdf" {
+                    if !pdf {
                         return Ok((doc, None));
                     }
                 }
                 Err(e) => {
-                    if fmt != "pdf" {
+                    if !pdf {
                         doc.problems.push(form_problem(&e));
                         return Ok((doc, None));
                     }
                 }
             }
         }
-        if IMAGES.contains(&fmt) || fmt == "pdf" {
+        if format.is_image() || pdf {
             // Seal and OCR cost seconds a page: cached by content and OCR setting.
             let key = format!("{}:ocr={}", doc.sha256, self.scan_opts.ocr);
             if let Some(hit) = db
@@ -570,18 +566,14 @@ impl Pipeline {
     }
 
     /// Who gets a receipt (RFC 3834 robots never do) and the outbox row to create.
-    fn receipt_decision(
-        &self,
-        ex: &Extracted,
-        category: Category,
-    ) -> (String, String, Option<String>) {
+    fn receipt_decision(&self, ex: &Extracted, category: Category) -> NewReceipt {
         let decision = crate::receipts::decide(&ex.meta, category, false, &self.own);
         let to = match &decision {
             crate::receipts::Decision::Reply { to } => to.clone(),
             crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
         };
         let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
-        (to, status.to_string(), reason)
+        NewReceipt { to, status, reason }
     }
 }
 
@@ -682,10 +674,10 @@ fn analyze_guarded(job: &ScanJob, opts: &ScanOptions) -> (ScanInfo, bool) {
 fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
     let is_scan = info.form.is_some()
         || info.stamped == Some(true)
-        || doc.format == "pdf"
+        || doc.format == DocFormat::Pdf
         || doc.size > 50_000;
     if is_scan {
-        doc.kind = DocKind::Scan.as_str().into();
+        doc.kind = DocKind::Scan;
         doc.form = info.form.map(|f| f.as_str().to_string());
         doc.stamped = info.stamped;
         doc.seal_score = Some(info.seal_score);
@@ -695,7 +687,7 @@ fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
 }
 
 fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
-    doc.kind = DocKind::Electronic.as_str().into();
+    doc.kind = DocKind::Electronic;
     if let Some(form) = p.form {
         doc.form = Some(form.as_str().into());
         doc.applicant = crate::forms::applicant(form, &p.fields);
@@ -706,10 +698,10 @@ fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
 
 fn form_problem(e: &FormError) -> String {
     match e {
-        FormError::Corrupt(m) | FormError::Unreadable(m) => format!("corrupt_attachment:{m}"),
-        FormError::Encrypted => "encrypted_attachment".into(),
-        FormError::NeedsConversion(m) => format!("needs_conversion:{m}"),
-        FormError::Unsupported(f) => format!("unsupported_format:{f}"),
+        FormError::Corrupt(m) | FormError::Unreadable(m) => ProblemKind::CorruptAttachment.with(m),
+        FormError::Encrypted => ProblemKind::EncryptedAttachment.as_str().into(),
+        FormError::NeedsConversion(m) => ProblemKind::NeedsConversion.with(m),
+        FormError::Unsupported(f) => ProblemKind::UnsupportedFormat.with(f),
     }
 }
 
@@ -718,11 +710,9 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
     if let Some(robot) = ex.meta.robot {
         return robot;
     }
-    let carries_form = docs.iter().any(|d| {
-        d.kind == DocKind::Electronic.as_str()
-            || d.kind == DocKind::Scan.as_str()
-            || d.kind == DocKind::CloudLink.as_str()
-    });
+    let carries_form = docs
+        .iter()
+        .any(|d| d.kind.is_form_side() || d.kind == DocKind::CloudLink);
     if carries_form {
         return Category::Submission;
     }
@@ -731,7 +721,7 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
     }
     if docs
         .iter()
-        .any(|d| ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
+        .any(|d| d.format.is_office_form() || d.format == DocFormat::Pdf)
     {
         // Office files that are not one of the four forms: a person sent something.
         return Category::Submission;
@@ -830,7 +820,7 @@ fn failed(message: i64, problem: String) -> Processed {
     warn!(message, %problem, "recorded as a problem; the message stays stored and can be reprocessed");
     Processed {
         message,
-        category: Category::Other.as_str().into(),
+        category: Category::Other,
         from_addr: None,
         from_name: None,
         subject: None,
@@ -877,7 +867,12 @@ mod tests {
     #[test]
     fn small_picture_without_form_or_seal_is_not_a_scan() {
         let doc = |format: &str, size: i64| {
-            NewDocument::unclassified("x".into(), "s".into(), size, format.into())
+            NewDocument::unclassified(
+                "x".into(),
+                "s".into(),
+                size,
+                DocFormat::from_sniffed(format),
+            )
         };
         let mut logo = doc("png", 4_000);
         apply_scan(&mut logo, ScanInfo::default());

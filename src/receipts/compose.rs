@@ -3,6 +3,7 @@
 //! with the headers that keep robots from answering it (RFC 3834).
 
 use super::template::Template;
+use crate::domain::{AppStatus, Category, DocFormat, DocKind, Problem, ProblemKind};
 use crate::error::{Error, Result};
 use crate::model::FormKind;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
@@ -45,7 +46,7 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
     let recognised: Vec<(&DumpDocument, FormKind, Option<String>)> = messages
         .iter()
         .flat_map(|m| m.documents.iter())
-        .filter(|d| matches!(d.kind.as_str(), "electronic" | "scan"))
+        .filter(|d| d.kind.is_form_side())
         .filter_map(|d| {
             let form = d.form.as_deref().and_then(FormKind::parse)?;
             Some((d, form, applicant_of(d, form, &docs, &apps)))
@@ -66,10 +67,10 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
     }
     let is_question = messages
         .iter()
-        .any(|m| m.category.as_deref() == Some("question"));
+        .any(|m| m.category == Some(Category::Question));
     let is_submission = messages
         .iter()
-        .any(|m| m.category.as_deref() == Some("submission"));
+        .any(|m| m.category == Some(Category::Submission));
 
     let mut v: BTreeMap<&str, String> = BTreeMap::new();
     v.insert(
@@ -241,7 +242,7 @@ fn documents_section(
                 .as_deref()
                 .map(|w| format!("「{w}」"))
                 .unwrap_or_else(|| "（未能识别申报单位/申报人）".into());
-            let what = if d.kind == "electronic" {
+            let what = if d.kind == DocKind::Electronic {
                 "电子版".to_string()
             } else {
                 match d.stamped {
@@ -262,10 +263,10 @@ fn documents_section(
         .iter()
         .flat_map(|m| m.documents.iter())
         .filter(|d| d.superseded_by.is_none())
-        .filter(|d| match d.kind.as_str() {
-            "electronic" | "scan" => d.form.is_none(),
-            "other" => !is_small_image(d),
-            _ => false,
+        .filter(|d| match d.kind {
+            DocKind::Electronic | DocKind::Scan => d.form.is_none(),
+            DocKind::Other => !is_small_image(d),
+            DocKind::Archive | DocKind::CloudLink => false,
         })
         .map(|d| d.name.as_str())
         .collect();
@@ -285,7 +286,10 @@ fn documents_section(
 
 /// Signature logos and inline icons: images too small to be a scanned page.
 fn is_small_image(d: &DumpDocument) -> bool {
-    matches!(d.format.as_str(), "gif" | "png" | "jpg" | "bmp") && d.size < 20 * 1024
+    matches!(
+        d.format,
+        DocFormat::Gif | DocFormat::Png | DocFormat::Jpg | DocFormat::Bmp
+    ) && d.size < 20 * 1024
 }
 
 /// What one application still lacks, in words an applicant understands.
@@ -299,22 +303,40 @@ fn missing_items(a: &DumpApplication, docs: &HashMap<i64, &DumpDocument>) -> Vec
     }
     let mut items: Vec<String> = Vec::new();
     for code in codes {
-        let (head, key) = code.split_once(':').unwrap_or((code, ""));
-        let item = match head {
-            "missing_scan" => "尚缺加盖公章的扫描件".to_string(),
-            "missing_electronic" => "尚缺电子版（Word 文档）".to_string(),
-            "unstamped_scan" => "扫描件上未识别到公章，请补交加盖公章的扫描件".to_string(),
-            "invalid" => "申报表内容未能识别，请检查文件后重新发送".to_string(),
-            "missing_field" if !key.is_empty() => format!("「{key}」未填写"),
-            "over_limit" if !key.is_empty() => format!("「{key}」超出字数限制（不超过1000字）"),
-            "bad_format" if !key.is_empty() => format!("「{key}」格式有误"),
+        // The status's own code doubles as a problem code except `invalid`.
+        if a.status == AppStatus::Invalid && code == AppStatus::Invalid.as_str() {
+            push_unique(
+                &mut items,
+                "申报表内容未能识别，请检查文件后重新发送".into(),
+            );
+            continue;
+        }
+        let Some(p) = Problem::parse(code) else {
+            continue;
+        };
+        let key = p.detail.unwrap_or("");
+        let item = match p.kind {
+            ProblemKind::MissingScan => "尚缺加盖公章的扫描件".to_string(),
+            ProblemKind::MissingElectronic => "尚缺电子版（Word 文档）".to_string(),
+            ProblemKind::UnstampedScan => {
+                "扫描件上未识别到公章，请补交加盖公章的扫描件".to_string()
+            }
+            ProblemKind::MissingField if !key.is_empty() => format!("「{key}」未填写"),
+            ProblemKind::OverLimit if !key.is_empty() => {
+                format!("「{key}」超出字数限制（不超过1000字）")
+            }
+            ProblemKind::BadFormat if !key.is_empty() => format!("「{key}」格式有误"),
             _ => continue,
         };
-        if !items.contains(&item) {
-            items.push(item);
-        }
+        push_unique(&mut items, item);
     }
     items
+}
+
+fn push_unique(items: &mut Vec<String>, item: String) {
+    if !items.contains(&item) {
+        items.push(item);
+    }
 }
 
 fn missing_section(apps: &[&DumpApplication], docs: &HashMap<i64, &DumpDocument>) -> String {
@@ -365,7 +387,7 @@ fn cloud_section(messages: &[&DumpMessage]) -> String {
                 }
             }
         }
-        for d in m.documents.iter().filter(|d| d.kind == "cloud_link") {
+        for d in m.documents.iter().filter(|d| d.kind == DocKind::CloudLink) {
             let unusable = d
                 .problems
                 .iter()

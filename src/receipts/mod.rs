@@ -16,16 +16,20 @@ pub use outbox::{drain, drain_at, list_text, retry, DrainStats};
 pub use policy::{decide, Decision};
 
 use crate::config::ReceiptMode;
+use crate::domain::ReceiptStatus;
 
 /// The outbox row the pipeline creates for a decision: `(status, reason)` for
 /// [`crate::db::receipts::insert_receipt`]. With receipts off nothing is queued, so
 /// turning them on later does not answer old mail.
-pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (&'static str, Option<String>) {
+pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (ReceiptStatus, Option<String>) {
     match (decision, mode) {
-        (Decision::Suppress { reason }, _) => ("suppressed", Some(reason.clone())),
-        (Decision::Reply { .. }, ReceiptMode::Off) => {
-            ("suppressed", Some("receipts_off: 回执功能未开启".into()))
+        (Decision::Suppress { reason }, _) => (ReceiptStatus::Suppressed, Some(reason.clone())),
+        (Decision::Reply { .. }, ReceiptMode::Off) => (
+            ReceiptStatus::Suppressed,
+            Some("receipts_off: 回执功能未开启".into()),
+        ),
+        (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => {
+            (ReceiptStatus::Pending, None)
         }
-        (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => ("pending", None),
     }
 }

@@ -32,6 +32,7 @@ use super::template::Template;
 use crate::config::{Config, ReceiptMode};
 use crate::db::receipts::ReceiptRow;
 use crate::db::Db;
+use crate::domain::ReceiptStatus;
 use crate::error::{Error, Result};
 use crate::report::dump::{Dump, DumpMessage};
 use chrono::{DateTime, FixedOffset};
@@ -115,7 +116,7 @@ pub async fn drain_at(
     };
     let window = i64::try_from(cfg.receipts.per_sender_window_s).unwrap_or(i64::MAX);
 
-    let pending = db.receipts_with_status(&["pending"])?;
+    let pending = db.receipts_with_status(&[ReceiptStatus::Pending])?;
     let pending = fold_same_sender(db, pending, window, &mut stats)?;
     let now = crate::time::fmt(&clock());
     let due: Vec<ReceiptRow> = pending
@@ -290,7 +291,7 @@ async fn recover_sending(
     now: &DateTime<FixedOffset>,
     stats: &mut DrainStats,
 ) -> Result<()> {
-    let stale = db.receipts_with_status(&["sending"])?;
+    let stale = db.receipts_with_status(&[ReceiptStatus::Sending])?;
     if stale.is_empty() {
         return Ok(());
     }
@@ -505,7 +506,11 @@ impl RateLimiter {
 
 /// Pending, sending and failed receipts as a table for `kepu-intake receipts`.
 pub fn list_text(db: &Db) -> Result<String> {
-    let rows = db.receipts_with_status(&["pending", "sending", "failed"])?;
+    let rows = db.receipts_with_status(&[
+        ReceiptStatus::Pending,
+        ReceiptStatus::Sending,
+        ReceiptStatus::Failed,
+    ])?;
     if rows.is_empty() {
         return Ok("没有待发送或失败的回执 / no pending or failed receipts\n".into());
     }
@@ -524,7 +529,7 @@ pub fn list_text(db: &Db) -> Result<String> {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             r.id,
-            status_zh(&r.status),
+            status_zh(r.status),
             r.to_addr,
             r.attempts,
             r.next_attempt_at
@@ -539,15 +544,9 @@ pub fn list_text(db: &Db) -> Result<String> {
     Ok(out)
 }
 
-fn status_zh(s: &str) -> &'static str {
-    match s {
-        "pending" => "待发送 pending",
-        "sending" => "发送中 sending",
-        "failed" => "失败 failed",
-        "sent" => "已发送 sent",
-        "suppressed" => "不发送 suppressed",
-        _ => "未知",
-    }
+/// Label and code, so an operator can type the code back (`receipts --retry`).
+fn status_zh(s: ReceiptStatus) -> String {
+    format!("{} {s}", s.label_zh())
 }
 
 /// Queues a failed (or deliberately suppressed) receipt again, due at once, with the
@@ -556,13 +555,13 @@ pub fn retry(db: &Db, id: i64) -> Result<()> {
     let r = db
         .receipt(id)?
         .ok_or_else(|| Error::Other(format!("回执 {id} 不存在 / receipt {id} not found")))?;
-    match r.status.as_str() {
-        "pending" => Ok(()),
-        "failed" | "suppressed" => {
+    match r.status {
+        ReceiptStatus::Pending => Ok(()),
+        ReceiptStatus::Failed | ReceiptStatus::Suppressed => {
             let was = r.reason.unwrap_or_default();
             db.receipt_requeue(id, &format!("retry requested by operator (was: {was})"))
         }
-        "sent" => Err(Error::Other(format!(
+        ReceiptStatus::Sent => Err(Error::Other(format!(
             "回执 {id} 已于 {} 发送，不再重发 / receipt {id} was already sent",
             r.sent_at.unwrap_or_default()
         ))),

@@ -176,7 +176,7 @@ async fn document(
         Ok(b) => b,
         Err(e) => return server_error("读取文件失败", format!("{}: {e}", path.display())),
     };
-    let (ctype, can_inline) = files::content_type(&doc.format);
+    let (ctype, can_inline) = files::content_type(doc.format.as_str());
     let inline = can_inline && q.get("inline").is_some_and(|v| v == "1");
     let name = files::sanitise_name(&doc.name, &format!("document-{id}"));
     let disp = files::content_disposition(if inline { "inline" } else { "attachment" }, &name);

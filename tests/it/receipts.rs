@@ -6,6 +6,7 @@ use crate::smtp_support::{ServerOpts, SmtpServer};
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
 use kepu_intake::db::Db;
+use kepu_intake::domain::ReceiptStatus;
 use kepu_intake::extract::MessageMeta;
 use kepu_intake::model::{Category, FieldValue, Fields};
 use kepu_intake::receipts::compose::{compose, ComposeContext};
@@ -211,10 +212,13 @@ fn initial_status_follows_mode_and_decision() {
     let reply = Decision::Reply {
         to: "a@b.example".into(),
     };
-    assert_eq!(initial_status(ReceiptMode::Send, &reply), ("pending", None));
+    assert_eq!(
+        initial_status(ReceiptMode::Send, &reply),
+        (ReceiptStatus::Pending, None)
+    );
     assert_eq!(
         initial_status(ReceiptMode::DryRun, &reply),
-        ("pending", None)
+        (ReceiptStatus::Pending, None)
     );
     let (s, r) = initial_status(ReceiptMode::Off, &reply);
     assert_eq!(s, "suppressed");
@@ -224,7 +228,7 @@ fn initial_status_follows_mode_and_decision() {
     };
     assert_eq!(
         initial_status(ReceiptMode::Send, &sup),
-        ("suppressed", Some("duplicate: x".into()))
+        (ReceiptStatus::Suppressed, Some("duplicate: x".into()))
     );
 }
 
@@ -243,8 +247,8 @@ fn doc(id: i64, name: &str, kind: &str, form: Option<&str>, f: Fields) -> DumpDo
         name: name.into(),
         container: None,
         sha256: format!("{id:064x}"),
-        format: "docx".into(),
-        kind: kind.into(),
+        format: "docx".parse().unwrap(),
+        kind: kind.parse().unwrap(),
         form: form.map(Into::into),
         fields: f,
         stamped: None,
@@ -273,10 +277,10 @@ fn message(
         received_at: "2022-07-18T10:32:05+08:00".into(),
         date_header: None,
         late: false,
-        category: Some(category.into()),
+        category: Some(category.parse().unwrap()),
         duplicate_of: None,
         receipt: DumpReceipt {
-            status: "pending".into(),
+            status: "pending".parse().unwrap(),
             reason: None,
         },
         problems: vec![],
@@ -302,7 +306,7 @@ fn app(
         id,
         form: form.into(),
         applicant: who.into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         late: false,
         electronic: e,
         scan: s,
@@ -343,7 +347,7 @@ fn sample_dump() -> Dump {
     let note = doc(13, "申报说明.txt", "other", None, Fields::new());
     // A signature logo: small image, not worth mentioning to the applicant.
     let mut logo = doc(14, "logo.gif", "other", None, Fields::new());
-    logo.format = "gif".into();
+    logo.format = "gif".parse().unwrap();
     logo.size = 3000;
     let m1 = message(
         1,
@@ -601,7 +605,7 @@ impl Env {
             other => panic!("{other:?}"),
         };
         self.db
-            .receipt_insert(id, from, "pending", None, created)
+            .receipt_insert(id, from, ReceiptStatus::Pending, None, created)
             .unwrap();
         let e = doc(
             id * 10,
@@ -795,7 +799,7 @@ async fn a_550_fails_with_the_server_reply() {
     assert!(row.reason.as_deref().unwrap().starts_with("rejected: 550"));
     let table = receipts::list_text(&e.db).unwrap();
     assert!(
-        table.contains(&format!("{r}\t失败 failed\toffice@school.example\t1")),
+        table.contains(&format!("{r}\t发送失败 failed\toffice@school.example\t1")),
         "{table}"
     );
     assert!(
@@ -1251,8 +1255,13 @@ async fn receipts_survive_sigkill_without_duplicates() {
 
     let (mut sent, mut uncertain) = (0, 0);
     for r in
-        e.db.receipts_with_status(&["pending", "sending", "sent", "failed"])
-            .unwrap()
+        e.db.receipts_with_status(&[
+            ReceiptStatus::Pending,
+            ReceiptStatus::Sending,
+            ReceiptStatus::Sent,
+            ReceiptStatus::Failed,
+        ])
+        .unwrap()
     {
         match r.status.as_str() {
             "sent" => {
