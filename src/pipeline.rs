@@ -45,6 +45,10 @@ const BATCH_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 const JOBS_PER_WORKER: usize = 4;
 /// Bytes of scan files a batch may hold while they wait for analysis.
 const MAX_JOB_BYTES: usize = 256 << 20;
+/// The version of what the form parsers (`forms/`, `isolate`, `convert`) answer for a
+/// file: part of every `form_cache` key. Bump it with any change to what they return
+/// (fields, problems, form identification), so no cached answer outlives its code.
+pub const FORM_ANALYSIS_VERSION: u32 = 1;
 /// `reprocess` shows OCR progress on stderr from this many scans up.
 const PROGRESS_MIN_SCANS: usize = 8;
 
@@ -69,6 +73,8 @@ pub struct Pipeline {
     /// Take parse results from `form_cache` (off for `reprocess`, which is run to
     /// parse again; its results still refresh the cache).
     reuse_forms: bool,
+    /// The call's deadline as configured now (`reprocess` re-judges lateness by it).
+    deadline: chrono::DateTime<chrono::FixedOffset>,
 }
 
 impl Pipeline {
@@ -79,6 +85,7 @@ impl Pipeline {
             ..Limits::default()
         };
         Ok(Pipeline {
+            deadline: cfg.intake.deadline()?,
             own: cfg.own_addresses(),
             cfg: cfg.clone(),
             store,
@@ -151,6 +158,13 @@ impl Pipeline {
             0
         };
         let ocr = (scans >= PROGRESS_MIN_SCANS).then(|| OcrProgress::new(scans));
+        let relabelled = db.refresh_lateness(ids, &self.deadline)?;
+        if relabelled > 0 {
+            info!(
+                messages = relabelled,
+                "late flag changed by the current deadline"
+            );
+        }
         let stats = self.process_list(db, list, cancel, ocr.as_ref())?;
         if let Some(p) = &ocr {
             p.finish();
@@ -509,8 +523,9 @@ impl Pipeline {
             }
         }
         if format.is_image() || pdf {
-            // Seal and OCR cost seconds a page: cached by content and OCR setting.
-            let key = format!("{}:ocr={}", doc.sha256, self.scan_opts.ocr);
+            // Seal and OCR cost seconds a page: cached by content, OCR setting and the
+            // version of the analysis.
+            let key = crate::scan::cache_key(&doc.sha256, self.scan_opts.ocr);
             if let Some(hit) = db
                 .scan_cache_get(&key)?
                 .and_then(|j| crate::scan_glue::from_cache(&j))
@@ -532,7 +547,8 @@ impl Pipeline {
     /// same bytes always get — a form, "no form in this document", or a file the
     /// converter ran on and could not read (`Unreadable`). Not kept: a missing tool,
     /// a timeout under load, a killed worker, which may answer differently next time.
-    /// The key carries the program version, so an upgrade parses again.
+    /// The key carries the program version and [`FORM_ANALYSIS_VERSION`], so an upgrade
+    /// or a change to the parsers parses again.
     fn read_form_cached(
         &self,
         db: &Db,
@@ -540,7 +556,10 @@ impl Pipeline {
         format: &str,
         bytes: &[u8],
     ) -> Result<Result<ParsedForm, FormError>> {
-        let key = format!("{sha}:{format}:{}", env!("CARGO_PKG_VERSION"));
+        let key = format!(
+            "{sha}:{format}:{}:f{FORM_ANALYSIS_VERSION}",
+            env!("CARGO_PKG_VERSION")
+        );
         if self.reuse_forms {
             if let Some(hit) = db
                 .form_cache_get(&key)?

@@ -137,6 +137,51 @@ impl Db {
         self.select_messages("WHERE processed_at IS NULL")
     }
 
+    /// Sets the late flag of the given messages (all when `ids` is None) from their
+    /// receipt time and `deadline`, in one transaction; returns how many changed. The
+    /// receipt time never changes, the deadline may (a corrected `[intake] deadline`),
+    /// so `reprocess` calls this before rebuilding the applications.
+    pub fn refresh_lateness(
+        &mut self,
+        ids: Option<&[i64]>,
+        deadline: &chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<usize> {
+        let path = self.path.clone();
+        let err = |e| crate::error::Error::db(&path, e);
+        let list = ids.map(|v| serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let rows: Vec<(i64, String, bool)> = {
+            let mut st = tx
+                .prepare(
+                    "SELECT id, received_at, late FROM messages
+                     WHERE ?1 IS NULL OR id IN (SELECT value FROM json_each(?1))",
+                )
+                .map_err(err)?;
+            let it = st
+                .query_map([&list], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(err)?;
+            it.collect::<rusqlite::Result<_>>().map_err(err)?
+        };
+        let mut changed = 0;
+        for (id, received, was) in rows {
+            let Some(at) = crate::time::parse_rfc3339(&received) else {
+                continue;
+            };
+            let late = crate::time::is_late(&at, deadline);
+            if late != was {
+                tx.prepare_cached("UPDATE messages SET late = ?2 WHERE id = ?1")
+                    .and_then(|mut st| st.execute(rusqlite::params![id, late]))
+                    .map_err(err)?;
+                changed += 1;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(changed)
+    }
+
     /// Every message (for `reprocess --all`).
     pub fn all_messages(&self) -> Result<Vec<PendingMessage>> {
         self.select_messages("")

@@ -12,6 +12,7 @@ mod pdf;
 mod proc;
 pub mod seal;
 
+use crate::domain::ProblemKind;
 use crate::model::FormKind;
 use std::path::{Path, PathBuf};
 
@@ -37,13 +38,28 @@ pub struct ScanInfo {
 }
 
 /// Problem: Tesseract is not installed, so the scan was not read (form unknown).
-pub const OCR_UNAVAILABLE: &str = "ocr_unavailable";
+pub const OCR_UNAVAILABLE: &str = ProblemKind::OcrUnavailable.as_str();
 /// Problem: Tesseract ran and failed (the message follows the colon).
-pub const OCR_FAILED: &str = "ocr_failed";
+pub const OCR_FAILED: &str = ProblemKind::OcrFailed.as_str();
 /// Problem: no page image could be taken out of the file.
-pub const SCAN_UNREADABLE: &str = "scan_unreadable";
+pub const SCAN_UNREADABLE: &str = ProblemKind::ScanUnreadable.as_str();
 /// Problem: more pages than [`MAX_PAGES`]; the rest were not looked at.
-pub const TOO_MANY_PAGES: &str = "too_many_pages";
+pub const TOO_MANY_PAGES: &str = ProblemKind::TooManyPages.as_str();
+
+/// The version of what [`analyze`] answers. `ocr_cache` rows are keyed by it (and by
+/// the program version), so a cached answer is only ever served to the code that
+/// produced it: bump it with any change to seal detection, page handling, OCR or
+/// form identification from OCR text, and `reprocess --all` analyses every scan again.
+pub const ANALYSIS_VERSION: u32 = 2;
+
+/// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
+/// the code that analysed it.
+pub fn cache_key(sha256: &str, ocr: bool) -> String {
+    format!(
+        "{sha256}:ocr={ocr}:v{}:a{ANALYSIS_VERSION}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 /// Which external tools the scan stage may use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

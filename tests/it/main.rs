@@ -1,6 +1,7 @@
 //! The one integration-test binary; each area's tests are a module.
 
 mod browser;
+mod caches;
 mod check;
 mod cli;
 mod crash;
