@@ -6,14 +6,13 @@ use crate::error::Result;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// Sends (or writes, in dry-run) every receipt due, composed from the current state.
-pub async fn drain(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
+/// Sends (or writes, in dry-run) every receipt due, composed from the current state,
+/// which is read only when something is due.
+pub async fn drain(cfg: &Config, db: &mut Db, shutdown: &CancellationToken) -> Result<()> {
     if cfg.receipts.mode == ReceiptMode::Off {
         return Ok(());
     }
-    let mut db = Db::open(&cfg.storage.db_path())?;
-    let dump = db.load_dump()?;
-    let s = crate::receipts::drain(cfg, &mut db, &dump, shutdown).await?;
+    let s = crate::receipts::drain_due(cfg, db, shutdown).await?;
     if s.sent + s.dry_run + s.failed + s.deferred > 0 {
         info!(
             sent = s.sent,

@@ -12,7 +12,7 @@ pub mod sent_folder;
 pub mod smtp;
 pub mod template;
 
-pub use outbox::{drain, drain_at, list_text, retry, DrainStats};
+pub use outbox::{drain, drain_at, drain_due, list_text, retry, DrainStats};
 pub use policy::{decide, Decision};
 
 use crate::config::ReceiptMode;
