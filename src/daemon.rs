@@ -59,6 +59,15 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     let store = Store::open(&data_dir)?;
     let mut db = Db::open(&cfg.storage.db_path())?;
     let processor = Processor::open(cfg)?;
+    // Mailbox state from before accounts existed belongs to this (the first) account.
+    let adopted = db.adopt_legacy_mailboxes(&cfg.imap.account())?;
+    if adopted > 0 {
+        info!(
+            account = %cfg.imap.account(),
+            rows = adopted,
+            "mailbox state from before accounts adopted"
+        );
+    }
     let deadline = cfg.intake.deadline()?;
     let mut backoff = Backoff::new(Duration::from_secs(cfg.imap.max_backoff_s));
     let mut ever_connected = false;
