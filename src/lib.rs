@@ -56,8 +56,6 @@ pub mod report;
 #[cfg(feature = "service")]
 pub mod scan;
 #[cfg(feature = "service")]
-pub mod scan_glue;
-#[cfg(feature = "service")]
 pub mod store;
 #[cfg(feature = "service")]
 pub mod time;

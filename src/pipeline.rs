@@ -240,7 +240,7 @@ impl Pipeline {
         for (job, r) in jobs.iter().zip(&results) {
             // A panicked analysis is not cached: a fixed version may read the file.
             if let Some((info, true)) = r {
-                db.scan_cache_put(&job.key, &crate::scan_glue::to_cache(info))?;
+                db.scan_cache_put(&job.key, &info.to_cache())?;
             }
         }
         let mut out: Vec<Processed> = Vec::with_capacity(batch.items.len());
@@ -393,7 +393,7 @@ impl Pipeline {
         let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
         let threshold = self.cfg.intake.match_threshold;
         let matcher = |s: &[&DocForMatching], e: &[&DocForMatching]| {
-            crate::scan_glue::assign(s, e, threshold)
+            crate::scan::recorded::assign(s, e, threshold)
         };
         let (rows, links) = apps::build(&docs, &manual, &matcher);
         db.save_applications(&rows, &links)
@@ -528,7 +528,7 @@ impl Pipeline {
             let key = crate::scan::cache_key(&doc.sha256, self.scan_opts.ocr);
             if let Some(hit) = db
                 .scan_cache_get(&key)?
-                .and_then(|j| crate::scan_glue::from_cache(&j))
+                .and_then(|j| ScanInfo::from_cache(&j))
             {
                 if let Some(p) = ocr {
                     p.tick(1);

@@ -1,4 +1,7 @@
-//! Connects the daemon and the CLI to the receipts outbox.
+//! Connects the daemon and the CLI to the receipts outbox: the daemon's drain with its
+//! log line, the `check` SMTP probe and the `receipts` command. Kept apart from
+//! `receipts/` because these read the config and print for the operator, while
+//! `receipts/` is the outbox itself; the three are the only `*_glue` left.
 
 use crate::config::{Config, ReceiptMode};
 use crate::db::Db;

@@ -10,6 +10,7 @@ pub mod ocr;
 mod pages;
 mod pdf;
 mod proc;
+pub mod recorded;
 pub mod seal;
 
 use crate::domain::ProblemKind;
@@ -18,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 pub use pages::{MAX_PAGES, MAX_SIDE};
 
-/// What was learnt from one scan document.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What was learnt from one scan document. Its JSON (without the per-page details)
+/// is what `ocr_cache` keeps.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScanInfo {
     /// true = seal found, false = colour scan without a seal, None = no colour (fax,
     /// grayscale) or unreadable: unknown.
@@ -32,9 +34,24 @@ pub struct ScanInfo {
     pub form: Option<FormKind>,
     pub problems: Vec<String>,
     /// 1-based page numbers on which a seal was found.
+    #[serde(skip)]
     pub stamped_pages: Vec<usize>,
     /// Clockwise turn (0/90/180/270) that made each OCR'd page upright.
+    #[serde(skip)]
     pub rotations: Vec<u32>,
+}
+
+impl ScanInfo {
+    /// The `ocr_cache` text of this analysis.
+    pub fn to_cache(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// An analysis read back from `ocr_cache`; None for text this build cannot read
+    /// (analysed again).
+    pub fn from_cache(s: &str) -> Option<ScanInfo> {
+        serde_json::from_str(s).ok()
+    }
 }
 
 /// Problem: Tesseract is not installed, so the scan was not read (form unknown).

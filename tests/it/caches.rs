@@ -90,7 +90,7 @@ fn scan_analyses_cached_by_other_code_are_not_served() {
 
     // A wrong answer, as an older build (key without versions) or an older analysis
     // version would have cached it.
-    let lie = kepu_intake::scan_glue::to_cache(&ScanInfo {
+    let lie = ScanInfo::to_cache(&ScanInfo {
         stamped: Some(false),
         seal_score: 0.01,
         pages: 1,
