@@ -183,14 +183,8 @@ pub fn render(r: &StatusReport) -> String {
             v
         })
         .collect();
-    let header = [
-        "表格",
-        "齐全",
-        "缺扫描件",
-        "缺电子版",
-        "扫描件未盖章",
-        "内容有误",
-    ];
+    let mut header = vec!["表格"];
+    header.extend(AppStatus::ALL.iter().map(|s| s.label_zh()));
     for line in crate::report::table::render(&header, &rows).lines() {
         let _ = writeln!(s, "  {line}");
     }
