@@ -2,31 +2,12 @@
 //! recorded electronic forms and scans. Pure logic: documents in, applications and
 //! document links (scan_of, superseded_by) out; [`crate::db`] stores the result.
 
-use crate::db::documents::DocForMatching;
+use crate::domain::document::DocForMatching;
+use crate::domain::{problem, AppStatus, DocKind, ProblemKind};
 use crate::model::FormKey;
 use std::collections::{BTreeMap, HashMap};
 
-/// An application as computed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppRow {
-    pub form: String,
-    pub applicant: String,
-    pub applicant_key: String,
-    pub status: String,
-    pub late: bool,
-    pub electronic: Option<i64>,
-    pub scan: Option<i64>,
-    pub problems: Vec<String>,
-}
-
-/// Links between documents decided here.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DocLinks {
-    /// scan doc id → (electronic doc id, score)
-    pub scan_of: Vec<(i64, i64, f64)>,
-    /// old electronic doc id → the version that replaced it
-    pub superseded_by: Vec<(i64, i64)>,
-}
+pub use crate::domain::application::{AppRow, DocLinks};
 
 /// Normalises an applicant name so "唐山市第一中学" and "唐山市第一中学 " (or a
 /// full-width space inside) are one applicant.
@@ -44,7 +25,7 @@ pub fn applicant_key(name: &str) -> String {
 
 /// Field-level problems make an electronic form `invalid`.
 fn is_field_problem(p: &str) -> bool {
-    p.starts_with("missing_field:") || p.starts_with("bad_format:") || p.starts_with("over_limit:")
+    problem::Problem::parse(p).is_some_and(|p| p.kind.is_field_problem())
 }
 
 /// Scores every scan against the current electronic versions and assigns them.
@@ -62,7 +43,7 @@ pub fn build(
     // 1. Electronic versions grouped by (form, applicant); the newest different version
     //    is current, earlier ones are superseded by it; exact copies change nothing.
     let mut groups: BTreeMap<(String, String), Vec<&DocForMatching>> = BTreeMap::new();
-    for d in docs.iter().filter(|d| d.kind == "electronic") {
+    for d in docs.iter().filter(|d| d.kind == DocKind::Electronic) {
         let Some(form) = d.form.clone() else { continue };
         let name = d
             .applicant
@@ -94,7 +75,7 @@ pub fn build(
         }
         current.push(keep);
     }
-    let scans: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == "scan").collect();
+    let scans: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == DocKind::Scan).collect();
 
     // 2. Scans ↔ electronic: operator decisions first, then the matcher on the rest.
     let by_sha: HashMap<&str, usize> = current
@@ -155,34 +136,34 @@ pub fn build(
             .collect();
         let status = match scan {
             None => {
-                problems.push("missing_scan".into());
-                "missing_scan"
+                problems.push(ProblemKind::MissingScan.to_string());
+                AppStatus::MissingScan
             }
             Some((s, _)) if s.stamped == Some(false) => {
-                problems.push("unstamped_scan".into());
-                "unstamped_scan"
+                problems.push(ProblemKind::UnstampedScan.to_string());
+                AppStatus::UnstampedScan
             }
             Some((s, _)) => {
                 if s.stamped.is_none() {
                     // A grayscale or fax scan carries no colour: the seal cannot be checked.
-                    problems.push("seal_unknown".into());
+                    problems.push(ProblemKind::SealUnknown.to_string());
                 }
                 if problems.iter().any(|p| is_field_problem(p)) {
-                    "invalid"
+                    AppStatus::Invalid
                 } else {
-                    "complete"
+                    AppStatus::Complete
                 }
             }
         };
         let late = e.late || scan.map(|(s, _)| s.late).unwrap_or(false);
         if late {
-            problems.push("late".into());
+            problems.push(ProblemKind::Late.to_string());
         }
         apps.push(AppRow {
             form: e.form.clone().unwrap_or_default(),
             applicant_key: applicant_key(&applicant),
             applicant,
-            status: status.into(),
+            status,
             late,
             electronic: Some(e.id),
             scan: scan.map(|(s, _)| s.id),
@@ -208,12 +189,12 @@ pub fn build(
                     s.from_addr.clone().unwrap_or_else(|| s.name.clone())
                 )
             });
-        let mut problems = vec!["missing_electronic".to_string()];
+        let mut problems = vec![ProblemKind::MissingElectronic.to_string()];
         if s.stamped == Some(false) {
-            problems.push("unstamped_scan".into());
+            problems.push(ProblemKind::UnstampedScan.to_string());
         }
         if s.late {
-            problems.push("late".into());
+            problems.push(ProblemKind::Late.to_string());
         }
         apps.push(AppRow {
             form: form.as_str().into(),
@@ -223,7 +204,7 @@ pub fn build(
                 &s.sha256[..s.sha256.len().min(12)]
             ),
             applicant,
-            status: "missing_electronic".into(),
+            status: AppStatus::MissingElectronic,
             late: s.late,
             electronic: None,
             scan: Some(s.id),
@@ -285,7 +266,7 @@ mod tests {
             message: msg,
             sha256: sha.into(),
             name: format!("d{id}"),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             form: Some(form.into()),
             applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
             fields: Default::default(),

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::db::dump::AppQuery;
 use crate::db::Db;
+use crate::domain::DocKind;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::report::dump::{Dump, DumpApplication};
@@ -115,7 +116,7 @@ impl ListFilter {
             }
         }
         if let Some(s) = &self.status {
-            if !status::APP_STATUSES.contains(&s.as_str()) {
+            if crate::domain::AppStatus::parse(s).is_none() {
                 return Err(Error::Other(format!(
                     "--status {s}: 应为 {}",
                     status::APP_STATUSES.join(", ")
@@ -231,7 +232,7 @@ pub fn set_match(cfg: &Config, scan: i64, electronic: Option<i64>) -> Result<()>
     let (scan_sha, kind) = db
         .document_sha_kind(scan)?
         .ok_or_else(|| Error::Other(format!("没有编号为 {scan} 的文件 / no document {scan}")))?;
-    if kind != "scan" {
+    if kind != DocKind::Scan {
         return Err(Error::Other(format!(
             "文件 {scan} 不是扫描件 (kind {kind}) / document {scan} is not a scan"
         )));
@@ -242,7 +243,7 @@ pub fn set_match(cfg: &Config, scan: i64, electronic: Option<i64>) -> Result<()>
             let (sha, kind) = db
                 .document_sha_kind(e)?
                 .ok_or_else(|| Error::Other(format!("没有编号为 {e} 的文件 / no document {e}")))?;
-            if kind != "electronic" {
+            if kind != DocKind::Electronic {
                 return Err(Error::Other(format!(
                     "文件 {e} 不是电子版申报表 (kind {kind})"
                 )));

@@ -112,6 +112,14 @@ pub struct ImapConfig {
     pub io_timeout_s: u64,
 }
 
+impl ImapConfig {
+    /// The account this mailbox belongs to in the database's mailbox state:
+    /// `user@host`, so a second account's INBOX keeps a cursor of its own.
+    pub fn account(&self) -> String {
+        format!("{}@{}", self.user, self.host)
+    }
+}
+
 impl Default for ImapConfig {
     fn default() -> Self {
         ImapConfig {

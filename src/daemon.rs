@@ -2,6 +2,11 @@
 //! (IDLE or poll), again and again until the shutdown token fires. A dropped connection
 //! or a server error leads to a reconnect after a capped exponential backoff; a wrong
 //! password at start-up, or any error under `--once`, ends the run with an error.
+//!
+//! The daemon owns its long-lived parts for the whole run: one connection for the
+//! fetch and the receipts, and one [`Processor`] — one `Pipeline` with its warm parser
+//! worker and a connection of its own (processing runs alongside the fetch) — instead
+//! of building them again every round (every second during a catch-up).
 
 use crate::config::Config;
 use crate::db::Db;
@@ -9,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::fetch::{self, Wake};
 use crate::pipeline::Pipeline;
 use crate::store::{DataLock, Store};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
@@ -52,6 +58,16 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     cfg.imap.secret().resolve("imap")?;
     let store = Store::open(&data_dir)?;
     let mut db = Db::open(&cfg.storage.db_path())?;
+    let processor = Processor::open(cfg)?;
+    // Mailbox state from before accounts existed belongs to this (the first) account.
+    let adopted = db.adopt_legacy_mailboxes(&cfg.imap.account())?;
+    if adopted > 0 {
+        info!(
+            account = %cfg.imap.account(),
+            rows = adopted,
+            "mailbox state from before accounts adopted"
+        );
+    }
     let deadline = cfg.intake.deadline()?;
     let mut backoff = Backoff::new(Duration::from_secs(cfg.imap.max_backoff_s));
     let mut ever_connected = false;
@@ -61,7 +77,7 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     // `true`: also rebuild the applications, which a process killed between its last
     // batch commit and the rebuild left stale (nothing is pending then, so the usual
     // rebuild-after-new-work would never run).
-    if let Err(e) = process_with(cfg, &shutdown, true).await {
+    if let Err(e) = process_round(cfg, &processor, &mut db, &shutdown, true).await {
         if once {
             return Err(e);
         }
@@ -106,8 +122,10 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
                 fetched.cancel();
                 r
             };
-            let (caught, alongside) =
-                tokio::join!(catching_up, process_alongside(cfg, &fetched, &shutdown));
+            let (caught, alongside) = tokio::join!(
+                catching_up,
+                process_alongside(&processor, &fetched, &shutdown)
+            );
             if let Err(e) = alongside {
                 if once {
                     return Err(e);
@@ -139,7 +157,7 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
                     break;
                 }
             }
-            if let Err(e) = process(cfg, &shutdown).await {
+            if let Err(e) = process_round(cfg, &processor, &mut db, &shutdown, false).await {
                 if once {
                     return Err(e);
                 }
@@ -210,7 +228,7 @@ const ALONGSIDE_EVERY: Duration = Duration::from_secs(1);
 /// pending, so this sees only whole chunks; it stops when `fetched` is cancelled and
 /// the caller's [`process`] takes whatever is left, then the receipts.
 async fn process_alongside(
-    cfg: &Config,
+    processor: &Processor,
     fetched: &CancellationToken,
     shutdown: &CancellationToken,
 ) -> Result<()> {
@@ -220,50 +238,86 @@ async fn process_alongside(
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(ALONGSIDE_EVERY) => {}
         }
-        run_stages(cfg, shutdown, false).await?;
+        processor.stages(shutdown, false).await?;
     }
 }
 
-/// Runs the processing stages and the receipt outbox on a blocking thread with its own
-/// database connection, so the IMAP connection stays responsive.
+/// One round after a fetch: the processing stages, then the receipt outbox on the
+/// daemon's connection. `rebuild`: rebuild the applications even when no message was
+/// pending (start-up after a possible crash).
+async fn process_round(
+    cfg: &Config,
+    processor: &Processor,
+    db: &mut Db,
+    shutdown: &CancellationToken,
+    rebuild: bool,
+) -> Result<()> {
+    processor.stages(shutdown, rebuild).await?;
+    crate::receipts_glue::drain(cfg, db, shutdown).await
+}
+
+/// Runs the processing stages and the receipt outbox once (after `import`), with parts
+/// built for this one round.
 pub async fn process(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
-    process_with(cfg, shutdown, false).await
+    let processor = Processor::open(cfg)?;
+    let mut db = Db::open(&cfg.storage.db_path())?;
+    process_round(cfg, &processor, &mut db, shutdown, false).await
 }
 
-/// [`process`], rebuilding the applications even when no message was pending when
-/// `rebuild` is set (start-up after a possible crash).
-pub async fn process_with(cfg: &Config, shutdown: &CancellationToken, rebuild: bool) -> Result<()> {
-    run_stages(cfg, shutdown, rebuild).await?;
-    crate::receipts_glue::drain(cfg, shutdown).await
+/// The processing parts kept for the life of a run: one [`Pipeline`] (so one warm
+/// parser worker, started by the first document and reused by every later one) and
+/// its own database connection. Rounds run on a blocking thread, one at a time, so the
+/// IMAP connection stays responsive.
+#[derive(Clone)]
+pub struct Processor {
+    parts: Arc<Mutex<Parts>>,
 }
 
-/// The processing stages over every pending message, on a blocking thread.
-async fn run_stages(cfg: &Config, shutdown: &CancellationToken, rebuild: bool) -> Result<()> {
-    let cfg2 = cfg.clone();
-    let token = shutdown.clone();
-    let joined = tokio::task::spawn_blocking(move || -> Result<()> {
-        let pipeline = Pipeline::new(&cfg2)?;
-        let mut db = Db::open(&cfg2.storage.db_path())?;
-        let stats = pipeline.process_pending(&mut db, &token)?;
-        if rebuild && stats.processed == 0 && !token.is_cancelled() {
-            pipeline.rebuild_applications(&mut db)?;
-        }
-        if stats.processed > 0 {
-            info!(
-                processed = stats.processed,
-                failed = stats.failed,
-                "processed"
-            );
-        }
-        Ok(())
-    })
-    .await;
-    match joined {
-        Ok(r) => r,
-        // A panic outside the per-message guard: logged, the daemon goes on.
-        Err(e) => {
-            error!(error = %e, "processing task failed");
+struct Parts {
+    pipeline: Pipeline,
+    db: Db,
+}
+
+impl Processor {
+    pub fn open(cfg: &Config) -> Result<Processor> {
+        Ok(Processor {
+            parts: Arc::new(Mutex::new(Parts {
+                pipeline: Pipeline::new(cfg)?,
+                db: Db::open(&cfg.storage.db_path())?,
+            })),
+        })
+    }
+
+    /// The processing stages over every pending message, on a blocking thread.
+    pub async fn stages(&self, shutdown: &CancellationToken, rebuild: bool) -> Result<()> {
+        let parts = Arc::clone(&self.parts);
+        let token = shutdown.clone();
+        let joined = tokio::task::spawn_blocking(move || -> Result<()> {
+            // A panic in an earlier round poisoned the lock; the parts stay usable
+            // (the pipeline guards each message, the connection rolls back).
+            let mut guard = parts.lock().unwrap_or_else(|e| e.into_inner());
+            let Parts { pipeline, db } = &mut *guard;
+            let stats = pipeline.process_pending(db, &token)?;
+            if rebuild && stats.processed == 0 && !token.is_cancelled() {
+                pipeline.rebuild_applications(db)?;
+            }
+            if stats.processed > 0 {
+                info!(
+                    processed = stats.processed,
+                    failed = stats.failed,
+                    "processed"
+                );
+            }
             Ok(())
+        })
+        .await;
+        match joined {
+            Ok(r) => r,
+            // A panic outside the per-message guard: logged, the daemon goes on.
+            Err(e) => {
+                error!(error = %e, "processing task failed");
+                Ok(())
+            }
         }
     }
 }

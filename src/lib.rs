@@ -6,8 +6,12 @@
 //! [`scan`]) → match scans and build applications ([`apps`]) → record ([`db`]) →
 //! receipt ([`receipts`]). Operators read the result through [`report`] and [`web`].
 //!
-//! Without the default `service` feature only the pure core is compiled — [`extract`],
-//! [`forms`], [`call`] and [`model`], which do no IO and need no runtime, database or network
+//! Everything stands on [`domain`]: the vocabulary (categories, kinds, formats,
+//! statuses, problems) as enums with their Chinese labels, and the records passed
+//! between stages. It depends on nothing but `model`.
+//!
+//! Without the default `service` feature only the pure core is compiled — [`domain`],
+//! [`extract`], [`forms`], [`call`] and [`model`], which do no IO and need no runtime, database or network
 //! crate. The fuzz targets (`fuzz/`) build it that way, and the compiler holds the core
 //! to the architecture: it cannot reach the database, the network or the file store.
 
@@ -28,6 +32,7 @@ pub mod convert;
 pub mod daemon;
 #[cfg(feature = "service")]
 pub mod db;
+pub mod domain;
 #[cfg(feature = "service")]
 pub mod error;
 pub mod extract;
@@ -51,8 +56,6 @@ pub mod receipts_glue;
 pub mod report;
 #[cfg(feature = "service")]
 pub mod scan;
-#[cfg(feature = "service")]
-pub mod scan_glue;
 #[cfg(feature = "service")]
 pub mod store;
 #[cfg(feature = "service")]

@@ -7,85 +7,9 @@ use std::collections::BTreeMap;
 /// Which of the call's forms a document is (defined by the call file, see [`crate::call`]).
 pub use crate::call::FormKey;
 
-/// What a document is to the intake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocKind {
-    Electronic,
-    Scan,
-    Archive,
-    CloudLink,
-    Other,
-}
-
-impl DocKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Electronic => "electronic",
-            DocKind::Scan => "scan",
-            DocKind::Archive => "archive",
-            DocKind::CloudLink => "cloud_link",
-            DocKind::Other => "other",
-        }
-    }
-    pub fn parse(s: &str) -> Option<DocKind> {
-        [
-            DocKind::Electronic,
-            DocKind::Scan,
-            DocKind::Archive,
-            DocKind::CloudLink,
-            DocKind::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-/// What kind of mail a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Submission,
-    Question,
-    Autoreply,
-    Bounce,
-    Bulk,
-    Spam,
-    Other,
-}
-
-impl Category {
-    pub const ALL: [Category; 7] = [
-        Category::Submission,
-        Category::Question,
-        Category::Autoreply,
-        Category::Bounce,
-        Category::Bulk,
-        Category::Spam,
-        Category::Other,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Submission => "submission",
-            Category::Question => "question",
-            Category::Autoreply => "autoreply",
-            Category::Bounce => "bounce",
-            Category::Bulk => "bulk",
-            Category::Spam => "spam",
-            Category::Other => "other",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-    /// Mail written by a machine: never answered (RFC 3834).
-    pub fn is_robot(self) -> bool {
-        matches!(
-            self,
-            Category::Autoreply | Category::Bounce | Category::Bulk | Category::Spam
-        )
-    }
-}
+/// Defined in the domain layer; named here too because every stage imports them from
+/// here.
+pub use crate::domain::{Category, DocKind};
 
 /// A field's value: free text, or the checked options of a checkbox field in form order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

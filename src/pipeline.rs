@@ -15,29 +15,33 @@
 //! Electronic documents go to the parser worker unless `form_cache` already holds the
 //! answer for the same bytes (LibreOffice conversions take seconds).
 
+mod batch;
+mod message;
+mod progress;
+
+pub use message::categorize;
+
 use crate::apps;
 use crate::config::Config;
-use crate::db::documents::{NewDocument, Processed};
 use crate::db::Db;
+use crate::domain::document::{DocForMatching, Processed};
 use crate::error::Result;
-use crate::extract::{self, Extracted, ExtractedDoc, Limits};
-use crate::forms::{FormError, ParsedForm};
+use crate::extract::Limits;
 use crate::isolate::{IsolateOptions, Worker};
-use crate::model::{Category, DocKind};
+use crate::model::Category;
 use crate::scan::{ScanInfo, ScanOptions};
-use crate::store::{sha256_hex, Store};
+use crate::store::Store;
+use batch::{analyze_guarded, Batch, ScanJob, Stage, Staged};
+use message::apply_scan;
+use progress::{OcrProgress, Progress};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn};
 
-/// Formats read as electronic forms.
-const ELECTRONIC: &[&str] = &["docx", "doc", "wps", "rtf", "odt", "xlsx", "xls", "ods"];
-/// Formats examined as scans.
-const IMAGES: &[&str] = &["jpg", "png", "tiff", "bmp", "gif", "webp", "heic"];
 /// At most this many messages per commit (and per store sync) …
 const BATCH: usize = 256;
 /// … and at most this long a batch: a sync costs tens of milliseconds on a VM disk, so
@@ -48,6 +52,10 @@ const BATCH_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 const JOBS_PER_WORKER: usize = 4;
 /// Bytes of scan files a batch may hold while they wait for analysis.
 const MAX_JOB_BYTES: usize = 256 << 20;
+/// The version of what the form parsers (`forms/`, `isolate`, `convert`) answer for a
+/// file: part of every `form_cache` key. Bump it with any change to what they return
+/// (fields, problems, form identification), so no cached answer outlives its code.
+pub const FORM_ANALYSIS_VERSION: u32 = 1;
 /// `reprocess` shows OCR progress on stderr from this many scans up.
 const PROGRESS_MIN_SCANS: usize = 8;
 
@@ -72,6 +80,8 @@ pub struct Pipeline {
     /// Take parse results from `form_cache` (off for `reprocess`, which is run to
     /// parse again; its results still refresh the cache).
     reuse_forms: bool,
+    /// The call's deadline as configured now (`reprocess` re-judges lateness by it).
+    deadline: chrono::DateTime<chrono::FixedOffset>,
 }
 
 impl Pipeline {
@@ -82,6 +92,7 @@ impl Pipeline {
             ..Limits::default()
         };
         Ok(Pipeline {
+            deadline: cfg.intake.deadline()?,
             own: cfg.own_addresses(),
             cfg: cfg.clone(),
             store,
@@ -154,6 +165,13 @@ impl Pipeline {
             0
         };
         let ocr = (scans >= PROGRESS_MIN_SCANS).then(|| OcrProgress::new(scans));
+        let relabelled = db.refresh_lateness(ids, &self.deadline)?;
+        if relabelled > 0 {
+            info!(
+                messages = relabelled,
+                "late flag changed by the current deadline"
+            );
+        }
         let stats = self.process_list(db, list, cancel, ocr.as_ref())?;
         if let Some(p) = &ocr {
             p.finish();
@@ -229,7 +247,7 @@ impl Pipeline {
         for (job, r) in jobs.iter().zip(&results) {
             // A panicked analysis is not cached: a fixed version may read the file.
             if let Some((info, true)) = r {
-                db.scan_cache_put(&job.key, &crate::scan_glue::to_cache(info))?;
+                db.scan_cache_put(&job.key, &info.to_cache())?;
             }
         }
         let mut out: Vec<Processed> = Vec::with_capacity(batch.items.len());
@@ -381,221 +399,11 @@ impl Pipeline {
         let docs = db.docs_for_matching()?;
         let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
         let threshold = self.cfg.intake.match_threshold;
-        let matcher = |s: &[&crate::db::documents::DocForMatching],
-                       e: &[&crate::db::documents::DocForMatching]| {
-            crate::scan_glue::assign(s, e, threshold)
+        let matcher = |s: &[&DocForMatching], e: &[&DocForMatching]| {
+            crate::scan::recorded::assign(s, e, threshold)
         };
         let (rows, links) = apps::build(&docs, &manual, &matcher);
         db.save_applications(&rows, &links)
-    }
-
-    fn stage_one(
-        &self,
-        db: &Db,
-        m: &crate::db::messages::PendingMessage,
-        batch: &mut Batch,
-        ocr: Option<&OcrProgress>,
-    ) -> Result<Stage> {
-        let raw = self.store.read_raw(&m.sha256)?;
-        if let Some(orig) = m.duplicate_of {
-            let category = db.message_category(orig)?.unwrap_or_else(|| "other".into());
-            return Ok(Stage::Done(Processed {
-                message: m.id,
-                category,
-                from_addr: None,
-                from_name: None,
-                subject: None,
-                message_id: None,
-                problems: vec![format!("duplicate_of:{orig}")],
-                documents: vec![],
-                receipt: Some((
-                    String::new(),
-                    crate::receipts::ReceiptStatus::Suppressed.as_str().into(),
-                    Some(
-                        crate::receipts::ReceiptReason::Duplicate
-                            .with(format!("重复收到的邮件，原邮件 m{orig} 已处理")),
-                    ),
-                )),
-            }));
-        }
-        let mut ex = extract::extract(&raw, &self.limits);
-        let mut documents = Vec::with_capacity(ex.documents.len());
-        let mut pending = Vec::new();
-        for d in &ex.documents {
-            let (doc, job) = self.document(db, d, batch, ocr)?;
-            if let Some(j) = job {
-                pending.push((documents.len(), j));
-            }
-            documents.push(doc);
-        }
-        if pending.is_empty() {
-            return Ok(Stage::Done(self.finish_message(m.id, &ex, documents)));
-        }
-        // The bytes are stored and the scans' copies are in the jobs: keep only the
-        // message facts while waiting.
-        ex.documents = Vec::new();
-        Ok(Stage::Waiting(Staged {
-            message: m.id,
-            ex,
-            documents,
-            pending,
-        }))
-    }
-
-    /// Category and receipt of a message whose documents are all known.
-    fn finish_message(&self, id: i64, ex: &Extracted, documents: Vec<NewDocument>) -> Processed {
-        let category = categorize(ex, &documents);
-        let receipt = self.receipt_decision(ex, category, &documents);
-        Processed {
-            message: id,
-            category: category.as_str().into(),
-            from_addr: ex.meta.from.clone(),
-            from_name: ex.meta.from_name.clone(),
-            subject: ex.meta.subject.clone(),
-            message_id: ex.meta.message_id.clone(),
-            problems: ex.problems.clone(),
-            documents,
-            receipt: Some(receipt),
-        }
-    }
-
-    /// Stores one document's bytes and works out what it is. A scan not in the
-    /// `ocr_cache` comes back unfinished with the index of its job in `batch`.
-    fn document(
-        &self,
-        db: &Db,
-        d: &ExtractedDoc,
-        batch: &mut Batch,
-        ocr: Option<&OcrProgress>,
-    ) -> Result<(NewDocument, Option<usize>)> {
-        let sha = sha256_hex(&d.bytes);
-        if !d.bytes.is_empty() {
-            self.store.put_doc(&sha, &d.bytes)?;
-        }
-        let mut doc = NewDocument {
-            container: d.container,
-            problems: d.problems.clone(),
-            ..NewDocument::unclassified(d.name.clone(), sha, d.bytes.len() as i64, d.format.clone())
-        };
-        let broken = d.problems.iter().any(|p| {
-            p.starts_with("encrypted_attachment")
-                || p.starts_with("corrupt_attachment")
-                || p.starts_with("over_size")
-        });
-        if d.format == "cloud_link" {
-            doc.kind = DocKind::CloudLink.as_str().into();
-            return Ok((doc, None));
-        }
-        if d.is_container {
-            if matches!(d.format.as_str(), "zip" | "rar" | "7z") {
-                doc.kind = DocKind::Archive.as_str().into();
-            }
-            return Ok((doc, None));
-        }
-        if broken {
-            return Ok((doc, None));
-        }
-        let fmt = d.format.as_str();
-        if ELECTRONIC.contains(&fmt) || fmt == "pdf" {
-            match self.read_form_cached(db, &doc.sha256, fmt, &d.bytes)? {
-                Ok(p) if p.form.is_some() => {
-                    apply_form(&mut doc, p);
-                    return Ok((doc, None));
-                }
-                Ok(_) => {
-                    if fmt != "pdf" {
-                        return Ok((doc, None));
-                    }
-                }
-                Err(e) => {
-                    if fmt != "pdf" {
-                        doc.problems.push(form_problem(&e));
-                        return Ok((doc, None));
-                    }
-                }
-            }
-        }
-        if IMAGES.contains(&fmt) || fmt == "pdf" {
-            // Seal and OCR cost seconds a page: cached by content and OCR setting.
-            let key = format!("{}:ocr={}", doc.sha256, self.scan_opts.ocr);
-            if let Some(hit) = db
-                .scan_cache_get(&key)?
-                .and_then(|j| crate::scan_glue::from_cache(&j))
-            {
-                if let Some(p) = ocr {
-                    p.tick(1);
-                }
-                apply_scan(&mut doc, hit);
-            } else {
-                let job = batch.job(key, fmt, &d.bytes);
-                return Ok((doc, Some(job)));
-            }
-        }
-        Ok((doc, None))
-    }
-
-    /// [`Self::read_electronic`] through `form_cache`, so a Word 97 / WPS file sent
-    /// again is not converted by LibreOffice again (seconds each). Kept: answers the
-    /// same bytes always get — a form, "no form in this document", or a file the
-    /// converter ran on and could not read (`Unreadable`). Not kept: a missing tool,
-    /// a timeout under load, a killed worker, which may answer differently next time.
-    /// The key carries the program version and the call file's fingerprint, so an
-    /// upgrade or another call parses again.
-    fn read_form_cached(
-        &self,
-        db: &Db,
-        sha: &str,
-        format: &str,
-        bytes: &[u8],
-    ) -> Result<Result<ParsedForm, FormError>> {
-        let key = format!(
-            "{sha}:{format}:{}:{:016x}",
-            env!("CARGO_PKG_VERSION"),
-            crate::call::current().fingerprint
-        );
-        if self.reuse_forms {
-            if let Some(hit) = db
-                .form_cache_get(&key)?
-                .and_then(|j| serde_json::from_str::<Result<ParsedForm, FormError>>(&j).ok())
-            {
-                return Ok(hit);
-            }
-        }
-        let parsed = self.read_electronic(format, bytes);
-        if matches!(parsed, Ok(_) | Err(FormError::Unreadable(_))) {
-            if let Ok(json) = serde_json::to_string(&parsed) {
-                db.form_cache_put(&key, &json)?;
-            }
-        }
-        Ok(parsed)
-    }
-
-    /// Parses in the warm worker process (timeout, memory cap): a parser bug on a
-    /// hostile file may cost that document, never the daemon; a spawn per document
-    /// would cost more than the parse itself.
-    fn read_electronic(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
-        self.parser.read_electronic(format, bytes)
-    }
-
-    /// Who gets a receipt (RFC 3834 robots never do) and the outbox row to create.
-    fn receipt_decision(
-        &self,
-        ex: &Extracted,
-        category: Category,
-        documents: &[NewDocument],
-    ) -> (String, String, Option<String>) {
-        let facts = crate::receipts::Facts {
-            authserv_id: &self.cfg.receipts.authserv_id,
-            blank_forms_only: crate::receipts_glue::blank_forms_only(documents),
-        };
-        let decision = crate::receipts::decide_with(&ex.meta, category, false, &self.own, &facts);
-        let to = match &decision {
-            crate::receipts::Decision::Reply { to }
-            | crate::receipts::Decision::Hold { to, .. } => to.clone(),
-            crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
-        };
-        let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
-        (to, status.to_string(), reason)
     }
 }
 
@@ -616,237 +424,11 @@ fn workers(configured: usize) -> usize {
     }
 }
 
-/// A scan to analyse, shared by every document of the batch with the same content.
-struct ScanJob {
-    /// `ocr_cache` key: sha256 and OCR setting.
-    key: String,
-    format: String,
-    bytes: Vec<u8>,
-    /// Documents waiting for it (for the progress count).
-    docs: usize,
-}
-
-/// A message read and classified whose scans wait for analysis.
-struct Staged {
-    message: i64,
-    /// The message facts (documents' bytes dropped).
-    ex: Extracted,
-    documents: Vec<NewDocument>,
-    /// (document index, job index) of each scan still to fill in.
-    pending: Vec<(usize, usize)>,
-}
-
-enum Stage {
-    Done(Processed),
-    Waiting(Staged),
-}
-
-/// Messages staged since the last commit and the scans they wait for.
-#[derive(Default)]
-struct Batch {
-    items: Vec<Stage>,
-    jobs: Vec<ScanJob>,
-    by_key: HashMap<String, usize>,
-    bytes: usize,
-}
-
-impl Batch {
-    /// The job analysing `bytes`, new or shared with an identical scan already waiting.
-    fn job(&mut self, key: String, format: &str, bytes: &[u8]) -> usize {
-        if let Some(&j) = self.by_key.get(&key) {
-            if let Some(job) = self.jobs.get_mut(j) {
-                job.docs += 1;
-            }
-            return j;
-        }
-        self.bytes += bytes.len();
-        self.jobs.push(ScanJob {
-            key: key.clone(),
-            format: format.to_string(),
-            bytes: bytes.to_vec(),
-            docs: 1,
-        });
-        self.by_key.insert(key, self.jobs.len() - 1);
-        self.jobs.len() - 1
-    }
-}
-
-/// One analysis; a panic (decoders are caught inside already) costs this scan only:
-/// `(info, false)` with the problem named, not to be cached.
-fn analyze_guarded(job: &ScanJob, opts: &ScanOptions) -> (ScanInfo, bool) {
-    match catch_unwind(AssertUnwindSafe(|| {
-        crate::scan::analyze(&job.format, &job.bytes, opts)
-    })) {
-        Ok(info) => (info, true),
-        Err(panic) => {
-            let msg = panic_text(&panic);
-            error!(panic = %msg, "scan analysis panicked");
-            let info = ScanInfo {
-                problems: vec![format!("{}:panic:{msg}", crate::scan::SCAN_UNREADABLE)],
-                ..ScanInfo::default()
-            };
-            (info, false)
-        }
-    }
-}
-
-/// Records a scan analysis on its document. A picture counts as a scan when it shows
-/// a form or a seal, or is big enough to be a page (a PDF always is); a small picture
-/// without either is some other image (a logo in a signature).
-fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
-    let is_scan = info.form.is_some()
-        || info.stamped == Some(true)
-        || doc.format == "pdf"
-        || doc.size > 50_000;
-    if is_scan {
-        doc.kind = DocKind::Scan.as_str().into();
-        doc.form = info.form.map(|f| f.as_str().to_string());
-        doc.stamped = info.stamped;
-        doc.seal_score = Some(info.seal_score);
-        doc.ocr_text = info.ocr_text;
-        doc.problems.extend(info.problems);
-    }
-}
-
-fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
-    doc.kind = DocKind::Electronic.as_str().into();
-    if let Some(form) = p.form {
-        doc.form = Some(form.as_str().into());
-        doc.applicant = form
-            .def()
-            .and_then(|def| crate::forms::applicant(def, &p.fields));
-    }
-    doc.fields = p.fields;
-    doc.problems.extend(p.problems);
-}
-
-fn form_problem(e: &FormError) -> String {
-    match e {
-        FormError::Corrupt(m) | FormError::Unreadable(m) => format!("corrupt_attachment:{m}"),
-        FormError::Encrypted => "encrypted_attachment".into(),
-        FormError::NeedsConversion(m) => format!("needs_conversion:{m}"),
-        FormError::Unsupported(f) => format!("unsupported_format:{f}"),
-    }
-}
-
-/// Message category: robots by headers first, then by what the mail carries.
-pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
-    if let Some(robot) = ex.meta.robot {
-        return robot;
-    }
-    let carries_form = docs.iter().any(|d| {
-        d.kind == DocKind::Electronic.as_str()
-            || d.kind == DocKind::Scan.as_str()
-            || d.kind == DocKind::CloudLink.as_str()
-    });
-    if carries_form {
-        return Category::Submission;
-    }
-    if extract::looks_like_question(ex.meta.subject.as_deref().unwrap_or(""), &ex.meta.body_text) {
-        return Category::Question;
-    }
-    if docs
-        .iter()
-        .any(|d| ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
-    {
-        // Office files that are not one of the call's forms: a person sent something.
-        return Category::Submission;
-    }
-    Category::Other
-}
-
-/// Progress of long runs (reprocess, a big first catch-up) for the operator's log.
-struct Progress {
-    total: usize,
-    started: Instant,
-    last: Instant,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        Progress {
-            total,
-            started: Instant::now(),
-            last: Instant::now(),
-        }
-    }
-
-    fn tick(&mut self, done: usize) {
-        if self.total > 32 && (self.last.elapsed().as_secs() >= 2 || done == self.total) {
-            self.last = Instant::now();
-            let secs = self.started.elapsed().as_secs_f64();
-            let rate = done as f64 / secs.max(0.001);
-            let left = (self.total - done) as f64 / rate.max(0.001);
-            info!(
-                done,
-                total = self.total,
-                "已处理 {done}/{} 封邮件，约 {left:.0} 秒后完成",
-                self.total
-            );
-        }
-    }
-}
-
-/// `OCR n/N` lines on stderr for the operator while `reprocess` goes through many
-/// scans: cache hits count at once, analyses as each finishes; at most one line a
-/// second, and the last one always.
-pub(crate) struct OcrProgress {
-    total: usize,
-    done: AtomicUsize,
-    started: Instant,
-    /// When the last line was printed and the count it showed.
-    last: Mutex<(Option<Instant>, usize)>,
-}
-
-impl OcrProgress {
-    fn new(total: usize) -> OcrProgress {
-        OcrProgress {
-            total,
-            done: AtomicUsize::new(0),
-            started: Instant::now(),
-            last: Mutex::new((None, 0)),
-        }
-    }
-
-    fn tick(&self, n: usize) {
-        let done = self.done.fetch_add(n, Ordering::SeqCst) + n;
-        self.print(done, false);
-    }
-
-    /// The final count, unless it was the last line printed.
-    fn finish(&self) {
-        self.print(self.done.load(Ordering::SeqCst), true);
-    }
-
-    fn print(&self, done: usize, last_call: bool) {
-        // The total is counted from last time's documents; a mail may carry more now.
-        let total = self.total.max(done);
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        if last.0.is_some() && last.1 == done {
-            return; // this count is on screen already
-        }
-        let due = last.0.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if !(due || done == total || last_call) {
-            return;
-        }
-        *last = (Some(Instant::now()), done);
-        let secs = self.started.elapsed().as_secs_f64();
-        let left = if done == 0 {
-            0.0
-        } else {
-            secs / done as f64 * (total - done) as f64
-        };
-        eprintln!("OCR {done}/{total} 份扫描件，已用 {secs:.0} 秒，约剩 {left:.0} 秒");
-    }
-}
-
 fn failed(message: i64, problem: String) -> Processed {
     warn!(message, %problem, "recorded as a problem; the message stays stored and can be reprocessed");
     Processed {
         message,
-        category: Category::Other.as_str().into(),
+        category: Category::Other,
         from_addr: None,
         from_name: None,
         subject: None,
@@ -870,6 +452,8 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::document::NewDocument;
+    use crate::domain::DocFormat;
 
     #[test]
     fn identical_scans_in_a_batch_share_one_analysis() {
@@ -893,7 +477,12 @@ mod tests {
     #[test]
     fn small_picture_without_form_or_seal_is_not_a_scan() {
         let doc = |format: &str, size: i64| {
-            NewDocument::unclassified("x".into(), "s".into(), size, format.into())
+            NewDocument::unclassified(
+                "x".into(),
+                "s".into(),
+                size,
+                DocFormat::from_sniffed(format),
+            )
         };
         let mut logo = doc("png", 4_000);
         apply_scan(&mut logo, ScanInfo::default());

@@ -1,4 +1,7 @@
-//! Connects the daemon and the CLI to the receipts outbox.
+//! Connects the daemon and the CLI to the receipts outbox: the daemon's drain with its
+//! log line, the `check` SMTP probe and the `receipts` command. Kept apart from
+//! `receipts/` because these read the config and print for the operator, while
+//! `receipts/` is the outbox itself; the three are the only `*_glue` left.
 
 use crate::config::{Config, ReceiptMode};
 use crate::db::Db;
@@ -6,14 +9,13 @@ use crate::error::Result;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// Sends (or writes, in dry-run) every receipt due, composed from the current state.
-pub async fn drain(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
+/// Sends (or writes, in dry-run) every receipt due, composed from the current state,
+/// which is read only when something is due.
+pub async fn drain(cfg: &Config, db: &mut Db, shutdown: &CancellationToken) -> Result<()> {
     if cfg.receipts.mode == ReceiptMode::Off {
         return Ok(());
     }
-    let mut db = Db::open(&cfg.storage.db_path())?;
-    let dump = db.load_dump()?;
-    let s = crate::receipts::drain(cfg, &mut db, &dump, shutdown).await?;
+    let s = crate::receipts::drain_due(cfg, db, shutdown).await?;
     if s.sent + s.dry_run + s.failed + s.deferred + s.capped > 0 {
         info!(
             sent = s.sent,
@@ -95,7 +97,7 @@ pub async fn auth_mode(cfg: &Config) -> String {
         "未设置 [receipts] authserv_id：不信任任何 Authentication-Results 头".to_string()
     } else {
         format!(
-            "信任 authserv-id = {id} 的 Authentication-Results 头（只看最上面一个）；SPF/DKIM/DMARC 未通过的回执待审核 (held)"
+            "信任 authserv-id = {id} 的 Authentication-Results 头（只看最上面一个）；SPF/DKIM/DMARC 未通过的回执待批准 (held)"
         )
     };
     let dns = if dns_reachable().await {

@@ -3,7 +3,7 @@
 //! backed by any document are removed.
 
 use super::{to_json_list, Db};
-use crate::apps::{AppRow, DocLinks};
+use crate::domain::application::{AppRow, DocLinks};
 use crate::error::Result;
 use rusqlite::params;
 use rusqlite::TransactionBehavior;

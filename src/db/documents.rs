@@ -4,87 +4,11 @@
 
 use super::receipts::insert_receipt;
 use super::{from_json_list, to_json_list, Db};
+pub use crate::domain::document::{DocForMatching, NewDocument, NewReceipt, Processed};
+use crate::domain::{Category, DocKind};
 use crate::error::Result;
-use crate::model::{DocKind, Fields};
 use rusqlite::params;
 use rusqlite::TransactionBehavior;
-
-/// A document ready to be recorded (its bytes already in the store).
-#[derive(Debug, Clone)]
-pub struct NewDocument {
-    /// Index of the document it came out of, within the same message.
-    pub container: Option<usize>,
-    pub name: String,
-    pub sha256: String,
-    pub size: i64,
-    pub format: String,
-    pub kind: String,
-    pub form: Option<String>,
-    pub applicant: Option<String>,
-    pub fields: Fields,
-    pub stamped: Option<bool>,
-    pub seal_score: Option<f64>,
-    pub ocr_text: Option<String>,
-    pub problems: Vec<String>,
-}
-
-impl NewDocument {
-    /// A document as the extract stage leaves it: named, sized, its format sniffed,
-    /// not yet classified (kind `other`, no form, no seal). Classification fills in the
-    /// rest.
-    pub fn unclassified(name: String, sha256: String, size: i64, format: String) -> NewDocument {
-        NewDocument {
-            container: None,
-            name,
-            sha256,
-            size,
-            format,
-            kind: DocKind::Other.as_str().into(),
-            form: None,
-            applicant: None,
-            fields: Default::default(),
-            stamped: None,
-            seal_score: None,
-            ocr_text: None,
-            problems: vec![],
-        }
-    }
-}
-
-/// The outcome of running the pipeline on one message.
-#[derive(Debug, Clone)]
-pub struct Processed {
-    pub message: i64,
-    pub category: String,
-    /// Better-decoded header values from the extract stage (None = keep the stored one).
-    pub from_addr: Option<String>,
-    pub from_name: Option<String>,
-    pub subject: Option<String>,
-    pub message_id: Option<String>,
-    pub problems: Vec<String>,
-    pub documents: Vec<NewDocument>,
-    /// (to, status, reason) for the receipts outbox.
-    pub receipt: Option<(String, String, Option<String>)>,
-}
-
-/// A recorded electronic or scan document with what matching needs.
-#[derive(Debug, Clone)]
-pub struct DocForMatching {
-    pub id: i64,
-    pub message: i64,
-    pub sha256: String,
-    pub name: String,
-    pub kind: String,
-    pub form: Option<String>,
-    pub applicant: Option<String>,
-    pub fields: Fields,
-    pub stamped: Option<bool>,
-    pub ocr_text: Option<String>,
-    pub problems: Vec<String>,
-    pub from_addr: Option<String>,
-    pub received_at: String,
-    pub late: bool,
-}
 
 impl Db {
     /// Records a batch of processing results. Earlier results of the same messages
@@ -104,7 +28,7 @@ impl Db {
     }
 
     /// Category of an already processed message (for its duplicates).
-    pub fn message_category(&self, id: i64) -> Result<Option<String>> {
+    pub fn message_category(&self, id: i64) -> Result<Option<Category>> {
         self.conn
             .query_row("SELECT category FROM messages WHERE id = ?1", [id], |r| {
                 r.get(0)
@@ -166,7 +90,7 @@ impl Db {
     }
 
     /// (sha256, kind) of a document by id.
-    pub fn document_sha_kind(&self, id: i64) -> Result<Option<(String, String)>> {
+    pub fn document_sha_kind(&self, id: i64) -> Result<Option<(String, DocKind)>> {
         use rusqlite::OptionalExtension;
         self.conn
             .query_row(
@@ -328,8 +252,8 @@ fn save_one(tx: &rusqlite::Transaction<'_>, p: &Processed, now: &str) -> rusqlit
         p.subject,
         p.message_id
     ])?;
-    if let Some((to, status, reason)) = &p.receipt {
-        insert_receipt(tx, p.message, to, status, reason.as_deref(), now)?;
+    if let Some(r) = &p.receipt {
+        insert_receipt(tx, p.message, &r.to, r.status, r.reason.as_deref(), now)?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Loads the whole intake state as the `dump --json` model (`report::dump`).
 
 use super::{from_json_list, Db};
+use crate::domain::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use crate::domain::ReceiptStatus;
 use crate::error::Result;
-use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
 use crate::store::Store;
 use std::collections::HashMap;
 
@@ -103,7 +104,7 @@ impl Db {
                         category: r.get(7)?,
                         duplicate_of: r.get(8)?,
                         receipt: DumpReceipt {
-                            status: "none".into(),
+                            status: ReceiptStatus::None,
                             reason: None,
                         },
                         problems: from_json_list(&problems),
@@ -130,7 +131,7 @@ impl Db {
         Ok(Dump {
             messages,
             applications,
-            call: crate::report::dump::DumpCall::of(crate::call::current()),
+            call: crate::domain::dump::DumpCall::of(crate::call::current()),
         })
     }
 

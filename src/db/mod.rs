@@ -3,6 +3,7 @@
 //! power-loss window), foreign keys on, versioned migrations in [`schema`].
 
 pub mod applications;
+mod codes;
 pub mod documents;
 pub mod dump;
 pub mod messages;

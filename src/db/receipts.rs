@@ -4,6 +4,7 @@
 //! own so a process kill leaves the row in the state it really reached.
 
 use super::Db;
+use crate::domain::ReceiptStatus;
 use crate::error::{Error, Result};
 use rusqlite::TransactionBehavior;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -15,7 +16,7 @@ pub fn insert_receipt(
     tx: &Transaction<'_>,
     message: i64,
     to_addr: &str,
-    status: &str,
+    status: ReceiptStatus,
     reason: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
@@ -33,7 +34,7 @@ pub struct ReceiptRow {
     pub id: i64,
     pub message: i64,
     pub to_addr: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub reason: Option<String>,
     pub attempts: i64,
     pub next_attempt_at: Option<String>,
@@ -83,7 +84,7 @@ impl Db {
         &mut self,
         message: i64,
         to_addr: &str,
-        status: &str,
+        status: ReceiptStatus,
         reason: Option<&str>,
         now: &str,
     ) -> Result<()> {
@@ -120,7 +121,7 @@ impl Db {
     }
 
     /// Rows in one of `statuses`, oldest first.
-    pub fn receipts_with_status(&self, statuses: &[&str]) -> Result<Vec<ReceiptRow>> {
+    pub fn receipts_with_status(&self, statuses: &[ReceiptStatus]) -> Result<Vec<ReceiptRow>> {
         let list = serde_json::to_string(statuses).unwrap_or_else(|_| "[]".into());
         self.rows(
             &format!(

@@ -163,7 +163,29 @@ CREATE TABLE form_cache (
         fill_app_senders!(),
         ";"
     ),
-    // issue 16 (receipts): the per-mailbox window counts by mailbox (lower case, no
+    // 4 (issue 15): mailbox state keyed by (account, folder), so a second `[[imap]]`
+    //    account's INBOX does not share the first one's cursor. Rows from before have
+    //    account '' and are adopted by the first account that runs
+    //    (`Db::adopt_legacy_mailboxes`). Messages carry their account too and are looked
+    //    up by it. (The table constraint UNIQUE(mailbox, uidvalidity, uid) of migration 1
+    //    stays until the messages table is next rebuilt: lifting it needs a rebuild,
+    //    which must come after every other migration that adds a messages column.)
+    r#"
+CREATE TABLE mailbox_state_v4 (
+    account      TEXT NOT NULL,                 -- user@host of the [imap] account
+    mailbox      TEXT NOT NULL,
+    uidvalidity  INTEGER NOT NULL,
+    last_uid     INTEGER NOT NULL,
+    last_poll_at TEXT,
+    PRIMARY KEY (account, mailbox)
+);
+INSERT INTO mailbox_state_v4(account, mailbox, uidvalidity, last_uid, last_poll_at)
+    SELECT '', mailbox, uidvalidity, last_uid, last_poll_at FROM mailbox_state;
+DROP TABLE mailbox_state;
+ALTER TABLE mailbox_state_v4 RENAME TO mailbox_state;
+ALTER TABLE messages ADD COLUMN account TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_origin ON messages(account, mailbox, uidvalidity, uid);
+    // 5 (issue 16, receipts): the per-mailbox window counts by mailbox (lower case, no
     //    `+tag`), a held receipt records who released it, a dry run's file is
     //    `previewed` with its time; indexes for the daily and per-domain caps.
     r#"

@@ -8,7 +8,7 @@
 
 use super::session::{self, Connected};
 use crate::config::ImapConfig;
-use crate::db::messages::{Cursor, Origin, Recorded};
+use crate::db::messages::{Cursor, MailboxKey, Origin, Recorded};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::ingest;
@@ -37,7 +37,12 @@ pub async fn catch_up(
 ) -> Result<CatchUp> {
     let t = Duration::from_secs(cfg.io_timeout_s.max(1));
     let mailbox = cfg.mailbox.as_str();
-    let last_uid = match db.cursor(mailbox)? {
+    let account = cfg.account();
+    let key = MailboxKey {
+        account: &account,
+        mailbox,
+    };
+    let last_uid = match db.cursor(key)? {
         Some(cur) if cur.uidvalidity == c.uidvalidity => cur.last_uid,
         Some(cur) => {
             warn!(
@@ -58,7 +63,7 @@ pub async fn catch_up(
             uidvalidity: c.uidvalidity,
             last_uid,
         };
-        db.record_batch(&[], Some((mailbox, cur)))?;
+        db.record_batch(&[], Some((key, cur)))?;
         return Ok(stats);
     }
     info!(mailbox, count = list.len(), "new messages on the server");
@@ -87,6 +92,7 @@ pub async fn catch_up(
         }
         let Some(mut wdb) = writer.take() else { break };
         let job = ChunkJob {
+            account: account.clone(),
             mailbox: mailbox.to_string(),
             uidvalidity: c.uidvalidity,
             last_uid,
@@ -114,6 +120,7 @@ pub async fn catch_up(
 
 /// What the blocking half of one chunk needs.
 struct ChunkJob {
+    account: String,
     mailbox: String,
     uidvalidity: u32,
     last_uid: u32,
@@ -143,6 +150,7 @@ impl ChunkJob {
                 },
             };
             let origin = Origin::Imap {
+                account: self.account.clone(),
                 mailbox: mailbox.to_string(),
                 uidvalidity: self.uidvalidity,
                 uid: f.uid,
@@ -164,7 +172,11 @@ impl ChunkJob {
             uidvalidity: self.uidvalidity,
             last_uid: max_uid,
         };
-        db.record_batch(&batch, Some((mailbox, cur)))
+        let key = MailboxKey {
+            account: &self.account,
+            mailbox,
+        };
+        db.record_batch(&batch, Some((key, cur)))
     }
 }
 

@@ -13,6 +13,7 @@
 
 use super::template::Template;
 use super::text;
+use crate::domain::Category;
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use chrono::{DateTime, FixedOffset};
@@ -95,9 +96,9 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
             }
         }
     }
-    let has_category = |c: &str| messages.iter().any(|m| m.category.as_deref() == Some(c));
-    let is_question = has_category("question");
-    let is_submission = has_category("submission");
+    let has_category = |c: Category| messages.iter().any(|m| m.category == Some(c));
+    let is_question = has_category(Category::Question);
+    let is_submission = has_category(Category::Submission);
     let times: Vec<String> = messages
         .iter()
         .map(|m| human_time(&m.received_at))

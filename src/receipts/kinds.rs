@@ -2,72 +2,9 @@
 //! statuses and the reason codes written in front of a reason (`code: 说明`). Anything
 //! that stores, lists or tests a receipt's state uses these, not string literals.
 
-/// Where a receipt is in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ReceiptStatus {
-    /// Due (or waiting for a cap or a retry time in `next_attempt_at`).
-    Pending,
-    /// The SMTP conversation reached DATA; the outcome is not recorded yet.
-    Sending,
-    /// Accepted by the SMTP server.
-    Sent,
-    /// Refused for good or given up; an operator may retry.
-    Failed,
-    /// Never sent, on purpose (robot, duplicate, receipts off, folded …).
-    Suppressed,
-    /// Waiting for an operator's approval (the sender could not be authenticated).
-    Held,
-    /// Written to a file in dry-run mode, never sent; sent once the mode is `send`.
-    Previewed,
-}
-
-impl ReceiptStatus {
-    pub const ALL: [ReceiptStatus; 7] = [
-        ReceiptStatus::Pending,
-        ReceiptStatus::Sending,
-        ReceiptStatus::Sent,
-        ReceiptStatus::Failed,
-        ReceiptStatus::Suppressed,
-        ReceiptStatus::Held,
-        ReceiptStatus::Previewed,
-    ];
-
-    /// The stored and `dump --json` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReceiptStatus::Pending => "pending",
-            ReceiptStatus::Sending => "sending",
-            ReceiptStatus::Sent => "sent",
-            ReceiptStatus::Failed => "failed",
-            ReceiptStatus::Suppressed => "suppressed",
-            ReceiptStatus::Held => "held",
-            ReceiptStatus::Previewed => "previewed",
-        }
-    }
-
-    /// For clerks.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ReceiptStatus::Pending => "待发送",
-            ReceiptStatus::Sending => "发送中",
-            ReceiptStatus::Sent => "已发送",
-            ReceiptStatus::Failed => "发送失败",
-            ReceiptStatus::Suppressed => "不发送",
-            ReceiptStatus::Held => "待审核",
-            ReceiptStatus::Previewed => "已预览（试运行，未发送）",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ReceiptStatus> {
-        ReceiptStatus::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for ReceiptStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Where a receipt is in the outbox: the domain's one definition, named here for the
+/// receipts code.
+pub use crate::domain::ReceiptStatus;
 
 /// Why a receipt was not sent or not yet sent: the code before the first `:` of a
 /// receipt row's reason, with its Chinese label.

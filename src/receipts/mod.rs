@@ -20,7 +20,7 @@ pub mod text;
 
 pub use kinds::{ReceiptReason, ReceiptStatus};
 pub use operator::{approve_receipt, list_text, retry};
-pub use outbox::{drain, drain_at, DrainStats};
+pub use outbox::{drain, drain_at, drain_due, DrainStats};
 pub use policy::{decide, decide_with, Decision, Facts};
 
 use crate::config::ReceiptMode;
@@ -28,8 +28,8 @@ use crate::config::ReceiptMode;
 /// The outbox row the pipeline creates for a decision: `(status, reason)` for
 /// [`crate::db::receipts::insert_receipt`]. With receipts off nothing is queued, so
 /// turning them on later does not answer old mail.
-pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (&'static str, Option<String>) {
-    let (status, reason) = match (decision, mode) {
+pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (ReceiptStatus, Option<String>) {
+    match (decision, mode) {
         (Decision::Suppress { reason }, _) => (ReceiptStatus::Suppressed, Some(reason.clone())),
         (Decision::Reply { .. } | Decision::Hold { .. }, ReceiptMode::Off) => (
             ReceiptStatus::Suppressed,
@@ -41,6 +41,5 @@ pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (&'static str, 
         (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => {
             (ReceiptStatus::Pending, None)
         }
-    };
-    (status.as_str(), reason)
+    }
 }

@@ -16,13 +16,10 @@ pub fn list_text(db: &Db) -> Result<String> {
         ReceiptStatus::Failed,
         ReceiptStatus::Previewed,
     ];
-    let mut rows = db.receipts_with_status(&order.map(ReceiptStatus::as_str))?;
-    rows.sort_by_key(|r| {
-        let st = ReceiptStatus::parse(&r.status);
-        (order.iter().position(|o| Some(*o) == st), r.id)
-    });
+    let mut rows = db.receipts_with_status(&order)?;
+    rows.sort_by_key(|r| (order.iter().position(|o| *o == r.status), r.id));
     if rows.is_empty() {
-        return Ok("没有待审核、待发送或失败的回执 / no held, pending or failed receipts\n".into());
+        return Ok("没有待批准、待发送或失败的回执 / no held, pending or failed receipts\n".into());
     }
     let mut out = String::from("ID\t状态\t收件人\t尝试\t下次尝试\t邮件主题\t原因 / 服务器回复\n");
     for r in &rows {
@@ -39,7 +36,7 @@ pub fn list_text(db: &Db) -> Result<String> {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             r.id,
-            status_zh(&r.status),
+            status_zh(r.status),
             r.to_addr,
             r.attempts,
             r.next_attempt_at
@@ -53,22 +50,19 @@ pub fn list_text(db: &Db) -> Result<String> {
     }
     let held = rows
         .iter()
-        .filter(|r| r.status == ReceiptStatus::Held.as_str())
+        .filter(|r| r.status == ReceiptStatus::Held)
         .count();
     if held > 0 {
         out.push_str(&format!(
-            "\n{held} 封回执待审核（发件人未通过认证）：核对后运行 kepu-intake receipts --approve ID 放行\n"
+            "\n{held} 封回执待批准（发件人未通过认证）：核对后运行 kepu-intake receipts --approve ID 放行\n"
         ));
     }
     Ok(out)
 }
 
-/// `待审核 held`: the Chinese label and the stored value.
-fn status_zh(s: &str) -> String {
-    match ReceiptStatus::parse(s) {
-        Some(st) => format!("{} {}", st.label_zh(), st.as_str()),
-        None => format!("未知 {s}"),
-    }
+/// `待批准 held`: the Chinese label and the stored value.
+fn status_zh(s: ReceiptStatus) -> String {
+    format!("{} {s}", s.label_zh())
 }
 
 /// Queues a failed (or deliberately suppressed, or previewed) receipt again, due at
@@ -77,16 +71,16 @@ pub fn retry(db: &Db, id: i64) -> Result<()> {
     let r = db
         .receipt(id)?
         .ok_or_else(|| Error::Other(format!("回执 {id} 不存在 / receipt {id} not found")))?;
-    match ReceiptStatus::parse(&r.status) {
-        Some(ReceiptStatus::Pending) => Ok(()),
-        Some(ReceiptStatus::Failed | ReceiptStatus::Suppressed | ReceiptStatus::Previewed) => {
+    match r.status {
+        ReceiptStatus::Pending => Ok(()),
+        ReceiptStatus::Failed | ReceiptStatus::Suppressed | ReceiptStatus::Previewed => {
             let was = r.reason.unwrap_or_default();
             db.receipt_requeue(id, &format!("retry requested by operator (was: {was})"))
         }
-        Some(ReceiptStatus::Held) => Err(Error::Other(format!(
-            "回执 {id} 待审核，请核对发件人后用 kepu-intake receipts --approve {id} 放行 / receipt {id} is held: use --approve"
+        ReceiptStatus::Held => Err(Error::Other(format!(
+            "回执 {id} 待批准，请核对发件人后用 kepu-intake receipts --approve {id} 放行 / receipt {id} is held: use --approve"
         ))),
-        Some(ReceiptStatus::Sent) => Err(Error::Other(format!(
+        ReceiptStatus::Sent => Err(Error::Other(format!(
             "回执 {id} 已于 {} 发送，不再重发 / receipt {id} was already sent",
             r.sent_at.unwrap_or_default()
         ))),
@@ -110,10 +104,10 @@ pub fn approve_receipt(db: &Db, id: i64, by: &str) -> Result<()> {
     let r = db
         .receipt(id)?
         .ok_or_else(|| Error::Other(format!("回执 {id} 不存在 / receipt {id} not found")))?;
-    if r.status != ReceiptStatus::Held.as_str() {
+    if r.status != ReceiptStatus::Held {
         return Err(Error::Other(format!(
-            "回执 {id} 状态为 {}，不是待审核 held / receipt {id} is {}, not held",
-            status_zh(&r.status),
+            "回执 {id} 状态为 {}，不是待批准 held / receipt {id} is {}, not held",
+            status_zh(r.status),
             r.status
         )));
     }

@@ -96,6 +96,25 @@ pub async fn drain(
     drain_at(cfg, db, dump, shutdown, crate::time::now()).await
 }
 
+/// Drains the outbox now, reading the intake state only when a receipt is due: the
+/// daemon drains after every processing round, and most rounds have nothing to send,
+/// so they cost a query of the pending rows instead of a load of every message.
+pub async fn drain_due(
+    cfg: &Config,
+    db: &mut Db,
+    shutdown: &CancellationToken,
+) -> Result<DrainStats> {
+    drain_from(cfg, db, DumpSource::Load, shutdown, crate::time::now()).await
+}
+
+/// Where a drain gets the intake state its receipts are composed from.
+enum DumpSource<'a> {
+    /// Given by the caller, current.
+    Given(&'a Dump),
+    /// Loaded from the database once, when a receipt is due.
+    Load,
+}
+
 /// Drains the outbox as if the clock read `start` when it began (tests move time).
 /// `dump` must be current: receipts are composed from it. Returns when nothing more
 /// is due, or when `shutdown` fires (between messages, never mid-conversation).
@@ -103,6 +122,16 @@ pub async fn drain_at(
     cfg: &Config,
     db: &mut Db,
     dump: &Dump,
+    shutdown: &CancellationToken,
+    start: DateTime<FixedOffset>,
+) -> Result<DrainStats> {
+    drain_from(cfg, db, DumpSource::Given(dump), shutdown, start).await
+}
+
+async fn drain_from(
+    cfg: &Config,
+    db: &mut Db,
+    source: DumpSource<'_>,
     shutdown: &CancellationToken,
     start: DateTime<FixedOffset>,
 ) -> Result<DrainStats> {
@@ -129,9 +158,9 @@ pub async fn drain_at(
     let dry = cfg.receipts.mode == ReceiptMode::DryRun;
 
     // A dry run previews what is pending; sending takes the previews too, once.
-    let mut wanted = vec![ReceiptStatus::Pending.as_str()];
+    let mut wanted = vec![ReceiptStatus::Pending];
     if !dry {
-        wanted.push(ReceiptStatus::Previewed.as_str());
+        wanted.push(ReceiptStatus::Previewed);
     }
     let mut pending = db.receipts_with_status(&wanted)?;
     pending.sort_by_key(|r| r.id);
@@ -148,6 +177,14 @@ pub async fn drain_at(
     if due.is_empty() {
         return Ok(stats);
     }
+    let loaded;
+    let dump = match source {
+        DumpSource::Given(d) => d,
+        DumpSource::Load => {
+            loaded = db.load_dump()?;
+            &loaded
+        }
+    };
 
     let dry_dir = dry_run_dir(cfg);
     let mut limiter = RateLimiter::new(db, cfg.receipts.max_per_minute, &clock())?;
@@ -323,7 +360,7 @@ async fn recover_sending(
     now: &DateTime<FixedOffset>,
     stats: &mut DrainStats,
 ) -> Result<()> {
-    let stale = db.receipts_with_status(&["sending"])?;
+    let stale = db.receipts_with_status(&[ReceiptStatus::Sending])?;
     if stale.is_empty() {
         return Ok(());
     }

@@ -1,18 +1,24 @@
 //! `status`: the counts an operator looks at first — messages by category, applications
 //! by form × status, late ones, problems to act on, and the daemon's health.
 
+use crate::domain::kinds::{category_label_zh, PENDING_CODE, PENDING_LABEL_ZH};
+use crate::domain::problem::{self, ProblemKind};
+use crate::domain::AppStatus;
 use crate::model::{Category, FormKey};
 use crate::report::dump::Dump;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const APP_STATUSES: [&str; 5] = [
-    "complete",
-    "missing_scan",
-    "missing_electronic",
-    "unstamped_scan",
-    "invalid",
-];
+/// The application statuses' codes, in display order (from [`AppStatus::ALL`]).
+pub const APP_STATUSES: [&str; AppStatus::ALL.len()] = {
+    let mut out = [""; AppStatus::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = AppStatus::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct StatusReport {
@@ -75,16 +81,16 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
     let mut r = empty(last_poll, ocr_available);
     r.messages = dump.messages.len();
     for m in &dump.messages {
-        let cat = m.category.clone().unwrap_or_else(|| "pending".into());
-        *r.by_category.entry(cat).or_default() += 1;
+        let cat = m.category.map_or(PENDING_CODE, Category::as_str);
+        *r.by_category.entry(cat.into()).or_default() += 1;
         if m.duplicate_of.is_some() {
             r.duplicates += 1;
         }
         if m.late {
             r.late_messages += 1;
         }
-        *r.receipts.entry(m.receipt.status.clone()).or_default() += 1;
-        if m.receipt.status == crate::receipts::ReceiptStatus::Pending.as_str() {
+        *r.receipts.entry(m.receipt.status.to_string()).or_default() += 1;
+        if m.receipt.status == crate::receipts::ReceiptStatus::Pending {
             let reason = m.receipt.reason.as_deref().unwrap_or_default();
             if let Some(code) = crate::receipts::kinds::waiting_code(reason) {
                 *r.receipts_waiting.entry(code.to_string()).or_default() += 1;
@@ -94,7 +100,7 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
         for p in m.problems.iter().chain(doc_problems) {
             let code = p.split(':').next().unwrap_or(p).to_string();
             *r.problems.entry(code).or_default() += 1;
-            if p.starts_with("cloud_attachment:") {
+            if is_cloud_with_detail(p) {
                 r.cloud_attachments.push(format!("#{} {}", m.id, p));
             }
         }
@@ -104,7 +110,7 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
         *r.by_form_status
             .entry(a.form.clone())
             .or_default()
-            .entry(a.status.clone())
+            .entry(a.status.to_string())
             .or_default() += 1;
         if a.late {
             r.late_applications += 1;
@@ -122,7 +128,7 @@ pub fn from_counts(
 ) -> StatusReport {
     let mut r = empty(last_poll, ocr_available);
     for (cat, n, dup, late) in &c.by_category {
-        let cat = cat.clone().unwrap_or_else(|| "pending".into());
+        let cat = cat.clone().unwrap_or_else(|| PENDING_CODE.into());
         *r.by_category.entry(cat).or_default() += n;
         r.messages += n;
         r.duplicates += dup;
@@ -144,7 +150,7 @@ pub fn from_counts(
         for p in list {
             let code = p.split(':').next().unwrap_or(p).to_string();
             *r.problems.entry(code).or_default() += 1;
-            if p.starts_with("cloud_attachment:") {
+            if is_cloud_with_detail(p) {
                 r.cloud_attachments.push(format!("#{message} {p}"));
             }
         }
@@ -186,14 +192,8 @@ pub fn render(r: &StatusReport) -> String {
             v
         })
         .collect();
-    let header = [
-        "表格",
-        "齐全",
-        "缺扫描件",
-        "缺电子版",
-        "扫描件未盖章",
-        "内容有误",
-    ];
+    let mut header = vec!["表格"];
+    header.extend(AppStatus::ALL.iter().map(|s| s.label_zh()));
     for line in crate::report::table::render(&header, &rows).lines() {
         let _ = writeln!(s, "  {line}");
     }
@@ -232,17 +232,17 @@ pub fn render(r: &StatusReport) -> String {
     s
 }
 
+/// A cloud attachment that names its file (and expiry): worth listing on its own.
+fn is_cloud_with_detail(code: &str) -> bool {
+    problem::Problem::parse(code)
+        .is_some_and(|p| p.kind == ProblemKind::CloudAttachment && p.detail.is_some())
+}
+
 fn category_label(c: &str) -> String {
-    let zh = match c {
-        "submission" => "申报材料",
-        "question" => "咨询",
-        "autoreply" => "自动回复",
-        "bounce" => "退信",
-        "bulk" => "群发",
-        "spam" => "垃圾邮件",
-        "other" => "其他",
-        "pending" => "待处理",
-        _ => c,
+    let zh = match Category::parse(c) {
+        Some(cat) => category_label_zh(Some(cat)),
+        None if c == PENDING_CODE => PENDING_LABEL_ZH,
+        None => c,
     };
     format!("{zh}({c})")
 }
@@ -257,7 +257,7 @@ fn receipt_caps_lines(r: &StatusReport) -> String {
         .filter(|n| **n > 0)
     {
         s.push_str(&format!(
-            "回执待审核 {n} 封（发件人未通过认证）：运行 kepu-intake receipts 查看，核对后 kepu-intake receipts --approve ID 放行\n"
+            "回执待批准 {n} 封（发件人未通过认证）：运行 kepu-intake receipts 查看，核对后 kepu-intake receipts --approve ID 放行\n"
         ));
     }
     let total: usize = r.receipts_waiting.values().sum();

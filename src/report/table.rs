@@ -1,11 +1,11 @@
 //! Plain-text tables and detail views for the terminal (`list`, `show`), aligned by
 //! display width so columns of Chinese text line up in a monospace terminal.
 
+use crate::domain::kinds::category_label_zh;
+use crate::domain::problem;
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
-use crate::report::export::{
-    category_zh, form_keys, form_name_zh, problem_cell, receipt_zh, status_zh, DocIndex,
-};
+use crate::report::export::{form_keys, form_name_zh, DocIndex};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -142,7 +142,7 @@ pub fn applications_table(apps: &[&DumpApplication], total: usize) -> String {
             Cow::Owned(a.id.to_string()),
             Cow::Borrowed(form_name_zh(&a.form)),
             Cow::Borrowed(a.applicant.as_str()),
-            Cow::Borrowed(status_zh(&a.status)),
+            Cow::Borrowed(a.status.label_zh()),
             Cow::Borrowed(if a.late { "是" } else { "否" }),
             Cow::Borrowed(a.received_at.as_deref().unwrap_or_default()),
             Cow::Owned(a.problems.len().to_string()),
@@ -176,20 +176,14 @@ fn problems_block(out: &mut String, problems: &[String]) {
     } else {
         let _ = writeln!(out, "问题：");
         for p in problems {
-            let _ = writeln!(out, "  - {}", problem_cell(p));
+            let _ = writeln!(out, "  - {}", problem::cell(p));
         }
     }
 }
 
 fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
     let _ = writeln!(out, "  [{}] {}", doc.id, doc.name);
-    let kind = match doc.kind.as_str() {
-        "electronic" => "电子版",
-        "scan" => "扫描件",
-        "archive" => "压缩包",
-        "cloud_link" => "超大附件链接",
-        _ => "其他",
-    };
+    let kind = doc.kind.label_zh();
     let mut facts = vec![format!("{kind}，{}，{} 字节", doc.format, doc.size)];
     if let Some(f) = &doc.form {
         facts.push(form_name_zh(f).to_string());
@@ -213,7 +207,7 @@ fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
         let _ = writeln!(out, "      文件：{}", data_dir.join(&doc.path).display());
     }
     for p in &doc.problems {
-        let _ = writeln!(out, "      问题：{}", problem_cell(p));
+        let _ = writeln!(out, "      问题：{}", problem::cell(p));
     }
 }
 
@@ -229,7 +223,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
         .map(|f| f.title_zh())
         .unwrap_or(app.form.as_str());
     kv(&mut out, "申报表", form_title);
-    kv(&mut out, "状态", status_zh(&app.status));
+    kv(&mut out, "状态", app.status.label_zh());
     kv(&mut out, "逾期", if app.late { "是" } else { "否" });
     kv(&mut out, "收到时间", &received);
     kv(&mut out, "发件人", &sender);
@@ -273,8 +267,8 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     kv(&mut out, "收到时间", &m.received_at);
     kv(&mut out, "信头日期", m.date_header.as_deref().unwrap_or(""));
     kv(&mut out, "逾期", if m.late { "是" } else { "否" });
-    kv(&mut out, "类别", category_zh(m.category.as_deref()));
-    let mut receipt = receipt_zh(&m.receipt.status).to_string();
+    kv(&mut out, "类别", category_label_zh(m.category));
+    let mut receipt = m.receipt.status.label_zh().to_string();
     if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
         receipt.push_str(&format!("（{r}）"));
     }

@@ -10,16 +10,19 @@ pub mod ocr;
 mod pages;
 mod pdf;
 mod proc;
+pub mod recorded;
 pub mod seal;
 
+use crate::domain::ProblemKind;
 use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
 pub use pages::{MAX_PAGES, MAX_SIDE};
 pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
-/// What was learnt from one scan document.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What was learnt from one scan document. Its JSON (without the per-page details)
+/// is what `ocr_cache` keeps.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScanInfo {
     /// true = seal found, false = colour scan without a seal, None = no colour (fax,
     /// grayscale) or unreadable: unknown.
@@ -32,19 +35,54 @@ pub struct ScanInfo {
     pub form: Option<FormKey>,
     pub problems: Vec<String>,
     /// 1-based page numbers on which a seal was found.
+    #[serde(skip)]
     pub stamped_pages: Vec<usize>,
     /// Clockwise turn (0/90/180/270) that made each OCR'd page upright.
+    #[serde(skip)]
     pub rotations: Vec<u32>,
 }
 
+impl ScanInfo {
+    /// The `ocr_cache` text of this analysis.
+    pub fn to_cache(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// An analysis read back from `ocr_cache`; None for text this build cannot read
+    /// (analysed again). The form is identified again from the cached OCR text: the
+    /// call may have changed since.
+    pub fn from_cache(s: &str) -> Option<ScanInfo> {
+        let mut info: ScanInfo = serde_json::from_str(s).ok()?;
+        if let Some(text) = info.ocr_text.as_deref() {
+            info.form = ocr::identify_form(crate::call::current(), text);
+        }
+        Some(info)
+    }
+}
+
 /// Problem: Tesseract is not installed, so the scan was not read (form unknown).
-pub const OCR_UNAVAILABLE: &str = "ocr_unavailable";
+pub const OCR_UNAVAILABLE: &str = ProblemKind::OcrUnavailable.as_str();
 /// Problem: Tesseract ran and failed (the message follows the colon).
-pub const OCR_FAILED: &str = "ocr_failed";
+pub const OCR_FAILED: &str = ProblemKind::OcrFailed.as_str();
 /// Problem: no page image could be taken out of the file.
-pub const SCAN_UNREADABLE: &str = "scan_unreadable";
+pub const SCAN_UNREADABLE: &str = ProblemKind::ScanUnreadable.as_str();
 /// Problem: more pages than [`MAX_PAGES`]; the rest were not looked at.
-pub const TOO_MANY_PAGES: &str = "too_many_pages";
+pub const TOO_MANY_PAGES: &str = ProblemKind::TooManyPages.as_str();
+
+/// The version of what [`analyze`] answers. `ocr_cache` rows are keyed by it (and by
+/// the program version), so a cached answer is only ever served to the code that
+/// produced it: bump it with any change to seal detection, page handling, OCR or
+/// form identification from OCR text, and `reprocess --all` analyses every scan again.
+pub const ANALYSIS_VERSION: u32 = 2;
+
+/// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
+/// the code that analysed it.
+pub fn cache_key(sha256: &str, ocr: bool) -> String {
+    format!(
+        "{sha256}:ocr={ocr}:v{}:a{ANALYSIS_VERSION}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 /// Which external tools the scan stage may use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

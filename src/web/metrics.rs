@@ -1,9 +1,11 @@
 //! `/metrics`: the intake's counts in the Prometheus text format, so a monitoring
 //! system can alert when mail stops arriving or processing fails.
 
+use crate::domain::kinds::PENDING_CODE;
+use crate::domain::{AppStatus, Category, ReceiptStatus};
 use crate::model::FormKey;
 use crate::report::dump::Dump;
-use crate::report::export::{category_counts_raw, RECEIPT_STATUSES, STATUSES};
+use crate::report::export::category_counts_raw;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -26,20 +28,22 @@ pub fn render(dump: &Dump, last_poll: Option<i64>) -> String {
     out.push_str("# HELP kepu_messages_total Messages recorded, by category (pending = not yet processed).\n");
     out.push_str("# TYPE kepu_messages_total counter\n");
     for (c, n) in category_counts_raw(dump) {
-        let c = c.unwrap_or_else(|| "pending".into());
-        let _ = writeln!(out, "kepu_messages_total{{category=\"{}\"}} {n}", label(&c));
+        let c = c.map_or(PENDING_CODE, Category::as_str);
+        let _ = writeln!(out, "kepu_messages_total{{category=\"{}\"}} {n}", label(c));
     }
 
     out.push_str("# HELP kepu_applications Applications by form and status.\n");
     out.push_str("# TYPE kepu_applications gauge\n");
     let mut apps: BTreeMap<(String, String), usize> = BTreeMap::new();
     for f in FormKey::all() {
-        for s in STATUSES {
-            apps.insert((f.as_str().into(), s.into()), 0);
+        for s in AppStatus::ALL {
+            apps.insert((f.as_str().into(), s.as_str().into()), 0);
         }
     }
     for a in &dump.applications {
-        *apps.entry((a.form.clone(), a.status.clone())).or_default() += 1;
+        *apps
+            .entry((a.form.clone(), a.status.to_string()))
+            .or_default() += 1;
     }
     for ((f, s), n) in &apps {
         let _ = writeln!(
@@ -81,7 +85,8 @@ pub fn render(dump: &Dump, last_poll: Option<i64>) -> String {
 
     out.push_str("# HELP kepu_receipts Messages by receipt status.\n");
     out.push_str("# TYPE kepu_receipts gauge\n");
-    let mut receipts: BTreeMap<&str, usize> = RECEIPT_STATUSES.iter().map(|s| (*s, 0)).collect();
+    let mut receipts: BTreeMap<&str, usize> =
+        ReceiptStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for m in &dump.messages {
         *receipts.entry(m.receipt.status.as_str()).or_default() += 1;
     }

@@ -176,7 +176,7 @@ async fn document(
         Ok(b) => b,
         Err(e) => return server_error("读取文件失败", format!("{}: {e}", path.display())),
     };
-    let offer = files::offer(&doc.format, &doc.name, &format!("document-{id}"));
+    let offer = files::offer(doc.format.as_str(), &doc.name, &format!("document-{id}"));
     let inline = offer.can_inline && q.get("inline").is_some_and(|v| v == "1");
     let disp = files::content_disposition(
         if inline { "inline" } else { "attachment" },

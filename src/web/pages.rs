@@ -2,12 +2,12 @@
 //! page, missing-scan and late lists, mail list and page. Every string that came from
 //! mail or a form passes through [`crate::web::html::html_escape`].
 
+use crate::domain::kinds::category_label_zh;
+use crate::domain::problem::{self, split_cloud};
+use crate::domain::{AppStatus, Category, DocFormat, ProblemKind, ReceiptStatus};
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
-use crate::report::export::{
-    category_counts_raw, category_zh, form_keys, form_name_zh, problem_cell, receipt_zh,
-    split_cloud, status_zh, DocIndex, STATUSES,
-};
+use crate::report::export::{category_counts_raw, form_keys, form_name_zh, DocIndex};
 use crate::web::html::{html_escape as esc, page, table, url_encode};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::fmt::Write as _;
@@ -31,7 +31,7 @@ fn yes_no(b: bool) -> &'static str {
 fn problems_html(problems: &[String]) -> String {
     problems
         .iter()
-        .map(|p| esc(&problem_cell(p)))
+        .map(|p| esc(&problem::cell(p)))
         .collect::<Vec<_>>()
         .join("<br>")
 }
@@ -64,7 +64,7 @@ fn apps_rows(apps: &[&DumpApplication], idx: &DocIndex) -> Vec<Vec<String>> {
                 a.id.to_string(),
                 esc(form_name_zh(&a.form)),
                 app_link(a),
-                esc(status_zh(&a.status)),
+                esc(a.status.label_zh()),
                 yes_no(a.late).to_string(),
                 esc(&received),
                 mailto(&sender),
@@ -86,17 +86,11 @@ const APP_HEADER: [&str; 8] = [
 ];
 
 fn is_image(doc: &DumpDocument) -> bool {
-    matches!(doc.format.as_str(), "jpg" | "jpeg" | "png")
+    matches!(doc.format, DocFormat::Jpg | DocFormat::Png)
 }
 
 fn doc_row(doc: &DumpDocument) -> Vec<String> {
-    let kind = match doc.kind.as_str() {
-        "electronic" => "电子版",
-        "scan" => "扫描件",
-        "archive" => "压缩包",
-        "cloud_link" => "超大附件链接",
-        _ => "其他",
-    };
+    let kind = doc.kind.label_zh();
     let stamped = match doc.stamped {
         Some(true) => "<span class=\"ok\">已盖章</span>",
         Some(false) => "<span class=\"bad\">未见公章</span>",
@@ -111,7 +105,7 @@ fn doc_row(doc: &DumpDocument) -> Vec<String> {
         doc.id.to_string(),
         link,
         esc(kind),
-        esc(&doc.format),
+        esc(doc.format.as_str()),
         doc.size.to_string(),
         stamped.to_string(),
         problems_html(&doc.problems),
@@ -165,8 +159,8 @@ fn msg_rows(msgs: &[&DumpMessage]) -> Vec<Vec<String>> {
                     m.id,
                     esc(m.subject.as_deref().unwrap_or("（无主题）"))
                 ),
-                esc(category_zh(m.category.as_deref())),
-                esc(receipt_zh(&m.receipt.status)),
+                esc(category_label_zh(m.category)),
+                esc(m.receipt.status.label_zh()),
                 yes_no(m.late).to_string(),
                 problems_html(&m.problems),
             ]

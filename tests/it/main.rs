@@ -1,6 +1,7 @@
 //! The one integration-test binary; each area's tests are a module.
 
 mod browser;
+mod caches;
 mod call;
 mod check;
 mod cli;

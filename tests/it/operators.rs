@@ -31,8 +31,8 @@ fn doc(
         name: name.into(),
         container: None,
         sha256: format!("{id:064}"),
-        format: format.into(),
-        kind: kind.into(),
+        format: format.parse().unwrap(),
+        kind: kind.parse().unwrap(),
         form: form.map(str::to_string),
         fields: Fields::new(),
         stamped: None,
@@ -61,10 +61,10 @@ fn message(
         received_at: format!("2022-07-1{id}T10:00:00+08:00"),
         date_header: None,
         late: false,
-        category: category.map(str::to_string),
+        category: category.map(|c| c.parse().unwrap()),
         duplicate_of: None,
         receipt: DumpReceipt {
-            status: "sent".into(),
+            status: "sent".parse().unwrap(),
             reason: None,
         },
         problems: vec![],
@@ -144,7 +144,7 @@ fn sample(data_dir: &Path) -> Dump {
         vec![x],
     );
     m2.late = true;
-    m2.receipt.status = "failed".into();
+    m2.receipt.status = "failed".parse().unwrap();
 
     let evil = doc(51, "passwd", "other", "txt", None, "../secret.txt");
     let m3 = message(
@@ -163,7 +163,7 @@ fn sample(data_dir: &Path) -> Dump {
                 id: 4,
                 form: "resource".into(),
                 applicant: "唐山市第一中学".into(),
-                status: "complete".into(),
+                status: "complete".parse().unwrap(),
                 late: false,
                 electronic: Some(31),
                 scan: Some(35),
@@ -175,7 +175,7 @@ fn sample(data_dir: &Path) -> Dump {
                 id: 5,
                 form: "expert".into(),
                 applicant: EVIL.into(),
-                status: "missing_scan".into(),
+                status: "missing_scan".parse().unwrap(),
                 late: true,
                 electronic: Some(41),
                 scan: None,
@@ -1033,7 +1033,12 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            "DROP INDEX messages_counts; DROP INDEX applications_counts;
+            // Migration 4 undone (accounts), then migration 3.
+            "DROP INDEX messages_origin; ALTER TABLE messages DROP COLUMN account;
+             DROP TABLE mailbox_state;
+             CREATE TABLE mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL,
+                 last_uid INTEGER NOT NULL, last_poll_at TEXT);
+             DROP INDEX messages_counts; DROP INDEX applications_counts;
              DROP TABLE form_cache;
              ALTER TABLE applications DROP COLUMN email;
              ALTER TABLE applications DROP COLUMN received_at;

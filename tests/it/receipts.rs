@@ -6,6 +6,7 @@ use crate::smtp_support::{ServerOpts, SmtpServer};
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
 use kepu_intake::db::Db;
+use kepu_intake::domain::ReceiptStatus;
 use kepu_intake::extract::MessageMeta;
 use kepu_intake::model::{Category, FieldValue, Fields};
 use kepu_intake::receipts::compose::{compose, ComposeContext};
@@ -282,11 +283,16 @@ fn failed_authentication_holds_and_the_notice_itself_is_not_answered() {
 
 #[test]
 fn blank_forms_without_a_scan_are_the_notice_not_an_application() {
-    use kepu_intake::db::documents::NewDocument;
+    use kepu_intake::domain::document::NewDocument;
     use kepu_intake::receipts_glue::blank_forms_only;
     let form = |kind: &str, f: Fields| {
-        let mut d = NewDocument::unclassified("附件2.docx".into(), "00".into(), 10, "docx".into());
-        d.kind = kind.into();
+        let mut d = NewDocument::unclassified(
+            "附件2.docx".into(),
+            "00".into(),
+            10,
+            "docx".parse().unwrap(),
+        );
+        d.kind = kind.parse().unwrap();
         d.form = Some("resource".into());
         d.fields = f;
         d
@@ -304,10 +310,13 @@ fn initial_status_follows_mode_and_decision() {
     let reply = Decision::Reply {
         to: "a@b.example".into(),
     };
-    assert_eq!(initial_status(ReceiptMode::Send, &reply), ("pending", None));
+    assert_eq!(
+        initial_status(ReceiptMode::Send, &reply),
+        (ReceiptStatus::Pending, None)
+    );
     assert_eq!(
         initial_status(ReceiptMode::DryRun, &reply),
-        ("pending", None)
+        (ReceiptStatus::Pending, None)
     );
     let (s, r) = initial_status(ReceiptMode::Off, &reply);
     assert_eq!(s, "suppressed");
@@ -317,7 +326,7 @@ fn initial_status_follows_mode_and_decision() {
     };
     assert_eq!(
         initial_status(ReceiptMode::Send, &sup),
-        ("suppressed", Some("duplicate: x".into()))
+        (ReceiptStatus::Suppressed, Some("duplicate: x".into()))
     );
 }
 
@@ -336,8 +345,8 @@ fn doc(id: i64, name: &str, kind: &str, form: Option<&str>, f: Fields) -> DumpDo
         name: name.into(),
         container: None,
         sha256: format!("{id:064x}"),
-        format: "docx".into(),
-        kind: kind.into(),
+        format: "docx".parse().unwrap(),
+        kind: kind.parse().unwrap(),
         form: form.map(Into::into),
         fields: f,
         stamped: None,
@@ -366,10 +375,10 @@ fn message(
         received_at: "2022-07-18T10:32:05+08:00".into(),
         date_header: None,
         late: false,
-        category: Some(category.into()),
+        category: Some(category.parse().unwrap()),
         duplicate_of: None,
         receipt: DumpReceipt {
-            status: "pending".into(),
+            status: "pending".parse().unwrap(),
             reason: None,
         },
         problems: vec![],
@@ -395,7 +404,7 @@ fn app(
         id,
         form: form.into(),
         applicant: who.into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         late: false,
         electronic: e,
         scan: s,
@@ -437,7 +446,7 @@ fn sample_dump() -> Dump {
     let note = doc(13, "申报说明.txt", "other", None, Fields::new());
     // A signature logo: small image, not worth mentioning to the applicant.
     let mut logo = doc(14, "logo.gif", "other", None, Fields::new());
-    logo.format = "gif".into();
+    logo.format = "gif".parse().unwrap();
     logo.size = 3000;
     let m1 = message(
         1,
@@ -710,7 +719,7 @@ impl Env {
             other => panic!("{other:?}"),
         };
         self.db
-            .receipt_insert(id, from, "pending", None, created)
+            .receipt_insert(id, from, ReceiptStatus::Pending, None, created)
             .unwrap();
         let e = doc(
             id * 10,
@@ -1367,8 +1376,13 @@ async fn receipts_survive_sigkill_without_duplicates() {
 
     let (mut sent, mut uncertain) = (0, 0);
     for r in
-        e.db.receipts_with_status(&["pending", "sending", "sent", "failed"])
-            .unwrap()
+        e.db.receipts_with_status(&[
+            ReceiptStatus::Pending,
+            ReceiptStatus::Sending,
+            ReceiptStatus::Sent,
+            ReceiptStatus::Failed,
+        ])
+        .unwrap()
     {
         match r.status.as_str() {
             "sent" => {

@@ -295,14 +295,18 @@ fn forged_authentication_results_are_ignored_and_failures_are_held() {
         "{why}"
     );
 
-    let id = t.db().receipts_with_status(&["held"]).unwrap()[0].id;
+    let id = t
+        .db()
+        .receipts_with_status(&[kepu_intake::domain::ReceiptStatus::Held])
+        .unwrap()[0]
+        .id;
     let listed = t.it.run_ok(&["receipts"]);
     assert!(
-        listed.contains(&format!("{id}\t待审核 held\tservice@bank.example"))
+        listed.contains(&format!("{id}\t待批准 held\tservice@bank.example"))
             && listed.contains("receipts --approve ID"),
         "{listed}"
     );
-    assert!(t.it.run_ok(&["status"]).contains("回执待审核 1 封"));
+    assert!(t.it.run_ok(&["status"]).contains("回执待批准 1 封"));
     let (ok, _, err) = t.it.run(&["receipts", "--retry", &id.to_string()]);
     assert!(!ok.success() && err.contains("--approve"), "{err}");
     // Held receipts stay held across runs.

@@ -21,9 +21,9 @@
 
 use crate::Rng;
 use kepu_intake::apps;
-use kepu_intake::db::documents::{DocForMatching, NewDocument, Processed};
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
 use kepu_intake::db::Db;
+use kepu_intake::domain::document::{DocForMatching, NewDocument, NewReceipt, Processed};
 use kepu_intake::model::{FieldValue, Fields, FormKey};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -274,8 +274,8 @@ fn document(
         name,
         sha256: sha(&format!("{tag}:{kind}:{form:?}:{applicant}")),
         size,
-        format: format.into(),
-        kind: kind.into(),
+        format: format.parse().expect("a format the domain names"),
+        kind: kind.parse().expect("a kind the domain names"),
         form: Some(form.as_str().into()),
         applicant: Some(applicant.into()),
         fields,
@@ -406,14 +406,21 @@ fn build(db_path: &Path, plans: &[Plan], tag: &str) -> io::Result<usize> {
                 };
                 Processed {
                     message: id,
-                    category: m.category.into(),
+                    category: m.category.parse().expect("a category the domain names"),
                     from_addr: None,
                     from_name: None,
                     subject: None,
                     message_id: None,
                     problems: vec![],
                     documents: m.docs.clone(),
-                    receipt: Some((m.from.clone(), m.receipt.into(), None)),
+                    receipt: Some(NewReceipt {
+                        to: m.from.clone(),
+                        status: m
+                            .receipt
+                            .parse()
+                            .expect("a receipt status the domain names"),
+                        reason: None,
+                    }),
                 }
             })
             .collect();

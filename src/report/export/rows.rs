@@ -1,7 +1,9 @@
 //! The rows of the office's sheets, built from a [`Dump`]: one table per form, the mail
 //! log and the summary. The xlsx and CSV writers and the web page share them.
 
-use super::labels::{category_zh, form_keys, problem_cell, receipt_zh, status_zh, STATUSES};
+use super::labels::form_keys;
+use crate::domain::kinds::category_label_zh;
+use crate::domain::{problem, AppStatus, Category};
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use std::collections::HashMap;
@@ -89,7 +91,7 @@ pub fn form_table(dump: &Dump, form: FormKey) -> Table {
         let mut row = vec![
             app.id.to_string(),
             app.applicant.clone(),
-            status_zh(&app.status).to_string(),
+            app.status.label_zh().to_string(),
             yes_no(app.late).to_string(),
             received,
             sender,
@@ -105,7 +107,7 @@ pub fn form_table(dump: &Dump, form: FormKey) -> Table {
         let problems: Vec<String> = idx
             .all_problems(app)
             .iter()
-            .map(|p| problem_cell(p))
+            .map(|p| problem::cell(p))
             .collect();
         row.push(problems.join("；"));
         let files: Vec<String> = [app.electronic, app.scan]
@@ -140,18 +142,18 @@ pub fn messages_table(dump: &Dump) -> Table {
         .messages
         .iter()
         .map(|m| {
-            let mut receipt = receipt_zh(&m.receipt.status).to_string();
+            let mut receipt = m.receipt.status.label_zh().to_string();
             if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
                 receipt.push_str(&format!("（{r}）"));
             }
-            let problems: Vec<String> = m.problems.iter().map(|p| problem_cell(p)).collect();
+            let problems: Vec<String> = m.problems.iter().map(|p| problem::cell(p)).collect();
             let names: Vec<&str> = m.documents.iter().map(|d| d.name.as_str()).collect();
             vec![
                 m.id.to_string(),
                 m.received_at.clone(),
                 m.from.clone().unwrap_or_default(),
                 m.subject.clone().unwrap_or_default(),
-                category_zh(m.category.as_deref()).to_string(),
+                category_label_zh(m.category).to_string(),
                 receipt,
                 yes_no(m.late).to_string(),
                 names.join("；"),
@@ -167,18 +169,18 @@ pub fn messages_table(dump: &Dump) -> Table {
 pub fn summary_table(dump: &Dump) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut head = vec!["申报表".to_string()];
-    head.extend(STATUSES.iter().map(|s| status_zh(s).to_string()));
+    head.extend(AppStatus::ALL.iter().map(|s| s.label_zh().to_string()));
     head.push("合计".into());
     head.push("逾期".into());
     rows.push(head);
-    let mut totals = vec![0usize; STATUSES.len() + 2];
+    let mut totals = vec![0usize; AppStatus::ALL.len() + 2];
     for form in FormKey::all() {
         let apps: Vec<&DumpApplication> = dump
             .applications
             .iter()
             .filter(|a| a.form == form.as_str())
             .collect();
-        let mut counts: Vec<usize> = STATUSES
+        let mut counts: Vec<usize> = AppStatus::ALL
             .iter()
             .map(|s| apps.iter().filter(|a| a.status == *s).count())
             .collect();
@@ -209,17 +211,9 @@ pub fn summary_table(dump: &Dump) -> Vec<Vec<String>> {
 
 /// Messages by category (contract categories first, then pending and anything else),
 /// keyed by the machine name (`None` = pending).
-pub fn category_counts_raw(dump: &Dump) -> Vec<(Option<String>, usize)> {
-    let mut order: Vec<Option<String>> = crate::model::Category::ALL
-        .iter()
-        .map(|c| Some(c.as_str().to_string()))
-        .collect();
+pub fn category_counts_raw(dump: &Dump) -> Vec<(Option<Category>, usize)> {
+    let mut order: Vec<Option<Category>> = Category::ALL.iter().map(|c| Some(*c)).collect();
     order.push(None);
-    for m in &dump.messages {
-        if !order.contains(&m.category) {
-            order.push(m.category.clone());
-        }
-    }
     order
         .into_iter()
         .map(|c| {
@@ -232,7 +226,7 @@ pub fn category_counts_raw(dump: &Dump) -> Vec<(Option<String>, usize)> {
 fn category_counts(dump: &Dump) -> Vec<(String, usize)> {
     category_counts_raw(dump)
         .into_iter()
-        .map(|(c, n)| (category_zh(c.as_deref()).to_string(), n))
+        .map(|(c, n)| (category_label_zh(c).to_string(), n))
         .collect()
 }
 

@@ -63,7 +63,10 @@ pub fn app_list(dump: &Dump, f: &AppFilter) -> String {
         .iter()
         .map(|k| (k.as_str(), crate::report::export::form_short_zh(*k)))
         .collect();
-    let statuses: Vec<(&str, &str)> = STATUSES.iter().map(|s| (*s, status_zh(s))).collect();
+    let statuses: Vec<(&str, &str)> = AppStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.label_zh()))
+        .collect();
     let mut b = String::new();
     let _ = writeln!(
         b,
@@ -97,7 +100,7 @@ pub fn app_page(dump: &Dump, id: i64) -> Option<String> {
     let mut b = String::new();
     let summary = vec![
         vec!["申报表".into(), esc(form_title)],
-        vec!["状态".into(), esc(status_zh(&app.status))],
+        vec!["状态".into(), esc(app.status.label_zh())],
         vec!["逾期".into(), yes_no(app.late).into()],
         vec!["收到时间".into(), esc(&received)],
         vec!["发件人".into(), mailto(&sender)],
@@ -148,7 +151,7 @@ pub fn missing_scan(dump: &Dump) -> String {
     let apps: Vec<&DumpApplication> = dump
         .applications
         .iter()
-        .filter(|a| matches!(a.status.as_str(), "missing_scan" | "unstamped_scan"))
+        .filter(|a| a.status.needs_scan())
         .collect();
     let mut b = String::from(
         "<p>以下申报已收到电子版，但缺少盖章扫描件或扫描件上未见公章，请联系补交。</p>\n",

@@ -31,15 +31,17 @@ pub fn cloud_items(dump: &Dump, now: DateTime<FixedOffset>) -> Vec<CloudItem<'_>
             .chain(m.documents.iter().flat_map(|d| d.problems.iter()));
         let mut seen: Vec<&str> = Vec::new();
         for code in codes {
-            if !(code == "cloud_attachment" || code.starts_with("cloud_attachment:")) {
+            let Some(p) = problem::Problem::parse(code) else {
+                continue;
+            };
+            if p.kind != ProblemKind::CloudAttachment {
                 continue;
             }
             if seen.contains(&code.as_str()) {
                 continue;
             }
             seen.push(code);
-            let detail = code.strip_prefix("cloud_attachment:").unwrap_or("");
-            let (name, expires) = split_cloud(detail);
+            let (name, expires) = split_cloud(p.detail.unwrap_or(""));
             let days_left = expires.and_then(parse_day).map(|d| (d - today).num_days());
             items.push(CloudItem {
                 message: m,
@@ -57,12 +59,12 @@ pub fn cloud_items(dump: &Dump, now: DateTime<FixedOffset>) -> Vec<CloudItem<'_>
 pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
     let mut b = String::new();
     let apps = &dump.applications;
-    let complete = apps.iter().filter(|a| a.status == "complete").count();
-    let late = apps.iter().filter(|a| a.late).count();
-    let chase = apps
+    let complete = apps
         .iter()
-        .filter(|a| matches!(a.status.as_str(), "missing_scan" | "unstamped_scan"))
+        .filter(|a| a.status == AppStatus::Complete)
         .count();
+    let late = apps.iter().filter(|a| a.late).count();
+    let chase = apps.iter().filter(|a| a.status.needs_scan()).count();
     let _ = writeln!(
         b,
         "<div class=\"cards\"><div class=\"card\">邮件<b>{}</b></div>\
@@ -75,7 +77,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
 
     b.push_str("<h2>申报情况（按申报表和状态）</h2>\n");
     let mut header = vec!["申报表"];
-    header.extend(STATUSES.iter().map(|s| status_zh(s)));
+    header.extend(AppStatus::ALL.iter().map(|s| s.label_zh()));
     header.push("合计");
     header.push("逾期");
     let mut rows = Vec::new();
@@ -86,7 +88,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
             form.as_str(),
             esc(form.title_zh())
         )];
-        for s in STATUSES {
+        for s in AppStatus::ALL {
             let n = fa.iter().filter(|a| a.status == s).count();
             row.push(format!(
                 "<a href=\"/apps?form={}&amp;status={s}\">{n}</a>",
@@ -108,12 +110,12 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(c, n)| {
-            let key = c.clone().unwrap_or_else(|| "pending".into());
+            let key = c.map_or(crate::domain::kinds::PENDING_CODE, Category::as_str);
             vec![
                 format!(
                     "<a href=\"/messages?category={}\">{}</a>",
-                    esc(&url_encode(&key)),
-                    esc(category_zh(c.as_deref()))
+                    esc(&url_encode(key)),
+                    esc(category_label_zh(c))
                 ),
                 n.to_string(),
             ]
@@ -156,16 +158,15 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .messages
         .iter()
         .filter(|m| {
-            m.problems.iter().any(|p| p == "processing_failed")
-                || m.documents
-                    .iter()
-                    .any(|d| d.problems.iter().any(|p| p == "processing_failed"))
+            let failed = |p: &String| problem::is(p, ProblemKind::ProcessingFailed);
+            m.problems.iter().any(failed)
+                || m.documents.iter().any(|d| d.problems.iter().any(failed))
         })
         .collect();
     let receipt_failed = dump
         .messages
         .iter()
-        .filter(|m| m.receipt.status == "failed")
+        .filter(|m| m.receipt.status == ReceiptStatus::Failed)
         .count();
     let receipt_held = dump
         .messages

@@ -10,7 +10,7 @@ pub fn messages(dump: &Dump, category: Option<&str>) -> String {
         .filter(|m| match category {
             None | Some("") => true,
             Some("pending") => m.category.is_none(),
-            Some(c) => m.category.as_deref() == Some(c),
+            Some(c) => m.category.is_some_and(|k| k == c),
         })
         .collect();
     let mut b = format!("<p>共 {} 封</p>\n", msgs.len());
@@ -21,7 +21,7 @@ pub fn messages(dump: &Dump, category: Option<&str>) -> String {
 /// One message: headers, receipt, attachments.
 pub fn message_page(dump: &Dump, id: i64) -> Option<String> {
     let m = dump.messages.iter().find(|m| m.id == id)?;
-    let mut receipt = receipt_zh(&m.receipt.status).to_string();
+    let mut receipt = m.receipt.status.label_zh().to_string();
     if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
         receipt.push_str(&format!("（{r}）"));
     }
@@ -34,7 +34,7 @@ pub fn message_page(dump: &Dump, id: i64) -> Option<String> {
             esc(m.date_header.as_deref().unwrap_or("")),
         ],
         vec!["逾期".into(), yes_no(m.late).into()],
-        vec!["类别".into(), esc(category_zh(m.category.as_deref()))],
+        vec!["类别".into(), esc(category_label_zh(m.category))],
         vec!["回执".into(), esc(&receipt)],
         vec![
             "Message-ID".into(),

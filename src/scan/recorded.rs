@@ -1,11 +1,10 @@
-//! Adapters between the recorded documents and the scan stage: the matcher over
-//! database rows, and the scan-analysis cache format.
+//! The scan stage over recorded documents: the views matching borrows from a recorded
+//! document ([`ScanSide`], [`ElectronicSide`]) and the assignment of scans to
+//! electronic forms in the indices of the caller's lists.
 
-use crate::db::documents::DocForMatching;
+use crate::domain::document::DocForMatching;
 use crate::model::FormKey;
 use crate::scan::matching::{assign as assign_sides, ElectronicSide, ScanSide};
-use crate::scan::ScanInfo;
-use serde::{Deserialize, Serialize};
 
 fn when(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
     crate::time::parse_rfc3339(s).unwrap_or_else(crate::time::now)
@@ -53,45 +52,4 @@ pub fn assign(
         .into_iter()
         .map(|m| m.and_then(|(j, v)| idx.get(j).map(|&i| (i, v))))
         .collect()
-}
-
-#[derive(Serialize, Deserialize)]
-struct Cached {
-    stamped: Option<bool>,
-    seal_score: f64,
-    pages: usize,
-    ocr_text: Option<String>,
-    /// The form as identified when cached (kept for older readers; see `from_cache`).
-    form: Option<String>,
-    problems: Vec<String>,
-}
-
-pub fn to_cache(i: &ScanInfo) -> String {
-    serde_json::to_string(&Cached {
-        stamped: i.stamped,
-        seal_score: i.seal_score,
-        pages: i.pages,
-        ocr_text: i.ocr_text.clone(),
-        form: i.form.map(|f| f.as_str().to_string()),
-        problems: i.problems.clone(),
-    })
-    .unwrap_or_default()
-}
-
-pub fn from_cache(s: &str) -> Option<ScanInfo> {
-    let c: Cached = serde_json::from_str(s).ok()?;
-    // Identified again from the cached OCR text: the call may have changed since.
-    let form = c
-        .ocr_text
-        .as_deref()
-        .and_then(|t| crate::scan::ocr::identify_form(crate::call::current(), t));
-    Some(ScanInfo {
-        stamped: c.stamped,
-        seal_score: c.seal_score,
-        pages: c.pages,
-        ocr_text: c.ocr_text,
-        form,
-        problems: c.problems,
-        ..Default::default()
-    })
 }

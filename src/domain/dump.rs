@@ -1,0 +1,121 @@
+//! The `dump --json` model of `contract.md`: the whole intake state. Keys may be added,
+//! never renamed or dropped. Exports and the web page read this same model so every view
+//! agrees with the contract.
+
+use crate::domain::{AppStatus, Category, DocFormat, DocKind, ReceiptStatus};
+use crate::model::Fields;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dump {
+    pub messages: Vec<DumpMessage>,
+    pub applications: Vec<DumpApplication>,
+    /// The call the intake runs (name, effective deadline, forms).
+    #[serde(default)]
+    pub call: DumpCall,
+}
+
+/// `call` of `dump --json`: `{"name","deadline","forms":[{"key","number","title"}]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DumpCall {
+    pub name: String,
+    pub deadline: String,
+    pub forms: Vec<DumpForm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DumpForm {
+    pub key: String,
+    pub number: u32,
+    pub title: String,
+}
+
+impl DumpCall {
+    pub fn of(call: &crate::call::Call) -> DumpCall {
+        // The deadline as every other time in the dump: RFC 3339 in Beijing time.
+        let deadline = chrono::FixedOffset::east_opt(8 * 3600).map_or(call.deadline, |beijing| {
+            call.deadline.with_timezone(&beijing)
+        });
+        DumpCall {
+            name: call.name.clone(),
+            deadline: deadline.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            forms: call
+                .forms
+                .iter()
+                .map(|f| DumpForm {
+                    key: f.key.as_str().to_string(),
+                    number: f.number,
+                    title: f.title.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DumpMessage {
+    pub id: i64,
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub received_at: String,
+    pub date_header: Option<String>,
+    pub late: bool,
+    /// null while the message waits for processing.
+    pub category: Option<Category>,
+    pub duplicate_of: Option<i64>,
+    pub receipt: DumpReceipt,
+    pub problems: Vec<String>,
+    pub documents: Vec<DumpDocument>,
+    // additions beyond the contract
+    pub sha256: String,
+    pub size: i64,
+    pub mailbox: Option<String>,
+    pub uidvalidity: Option<i64>,
+    pub uid: Option<i64>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DumpReceipt {
+    pub status: ReceiptStatus,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DumpDocument {
+    pub id: i64,
+    pub name: String,
+    pub container: Option<i64>,
+    pub sha256: String,
+    pub format: DocFormat,
+    pub kind: DocKind,
+    pub form: Option<String>,
+    pub fields: Fields,
+    pub stamped: Option<bool>,
+    pub scan_of: Option<i64>,
+    pub superseded_by: Option<i64>,
+    pub problems: Vec<String>,
+    // additions
+    pub size: i64,
+    pub seal_score: Option<f64>,
+    pub match_score: Option<f64>,
+    /// Where the bytes are, relative to the data dir.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DumpApplication {
+    pub id: i64,
+    pub form: String,
+    pub applicant: String,
+    pub status: AppStatus,
+    pub late: bool,
+    pub electronic: Option<i64>,
+    pub scan: Option<i64>,
+    pub problems: Vec<String>,
+    // additions
+    /// Sender address of the electronic (else the scan) document's message.
+    pub email: Option<String>,
+    pub received_at: Option<String>,
+}
