@@ -185,6 +185,7 @@ DROP TABLE mailbox_state;
 ALTER TABLE mailbox_state_v4 RENAME TO mailbox_state;
 ALTER TABLE messages ADD COLUMN account TEXT NOT NULL DEFAULT '';
 CREATE INDEX messages_origin ON messages(account, mailbox, uidvalidity, uid);
+"#,
     // 5 (issue 16, receipts): the per-mailbox window counts by mailbox (lower case, no
     //    `+tag`), a held receipt records who released it, a dry run's file is
     //    `previewed` with its time; indexes for the daily and per-domain caps.

@@ -228,6 +228,8 @@ mod tests {
             "problems: vec![\"",
             "push_unique(&mut problems, \"",
         ];
+        // Test modules hold other things in the same shapes (`AuthVerdict::Failed("spf=…")`).
+        let text = text.split("#[cfg(test)]").next().unwrap_or(text);
         let mut out = Vec::new();
         for call in CALLS {
             for (i, _) in text.match_indices(call) {
