@@ -661,7 +661,7 @@ async fn web_downloads_active_content_as_a_safe_type_and_name() {
         9,
         "sender@example.org",
         "附件",
-        Some("application"),
+        Some("submission"),
         vec![
             doc(90, "通知.html", "other", "html", None, "docs/h90"),
             doc(91, "setup.exe", "other", "unknown", None, "docs/x91"),
