@@ -35,7 +35,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn};
 
 /// Formats read as electronic forms.
-const ELECTRONIC: &[&str] = &["docx", "doc", "wps", "rtf", "odt", "xlsx", "xls", "ods"];
+const ELECTRONIC: &[&str] = &[
+    "docx", "doc", "wps", "rtf", "odt", "xlsx", "xlsb", "xls", "ods",
+];
 /// Formats examined as scans.
 const IMAGES: &[&str] = &["jpg", "png", "tiff", "bmp", "gif", "webp", "heic"];
 /// At most this many messages per commit (and per store sync) …
@@ -416,6 +418,12 @@ impl Pipeline {
             }));
         }
         let mut ex = extract::extract(&raw, &self.limits);
+        // Files taken in by hand for this message (`import --into`) are read with its
+        // attachments, every time it is processed.
+        for f in db.hand_files(m.id)? {
+            let bytes = self.store.read_raw(&f.sha256)?;
+            extract::add_file(&mut ex, &f.name, bytes, &self.limits);
+        }
         let mut documents = Vec::with_capacity(ex.documents.len());
         let mut pending = Vec::new();
         for d in &ex.documents {

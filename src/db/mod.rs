@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod documents;
 pub mod dump;
+pub mod hand_files;
 pub mod messages;
 pub mod receipts;
 pub mod schema;

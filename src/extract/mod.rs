@@ -12,6 +12,7 @@ mod headers;
 mod meta;
 mod mime;
 mod names;
+pub mod ooxml;
 mod params;
 mod question;
 mod robots;
@@ -127,6 +128,41 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         ex.problems.push("huge_headers".into());
     }
     ex
+}
+
+/// Adds a file that belongs to the message but did not come in it (taken in by hand
+/// with `import --into`): sniffed, checked and expanded exactly like an attachment,
+/// within the same caps, as a top-level document.
+pub fn add_file(ex: &mut Extracted, name: &str, bytes: Vec<u8>, limits: &Limits) {
+    let mut ctx = docs::Ctx {
+        limits,
+        docs: std::mem::take(&mut ex.documents),
+        problems: Vec::new(),
+        parts_seen: 0,
+        parts_capped: false,
+        expanded_total: 0,
+    };
+    docs::add(
+        &mut ctx,
+        docs::Found {
+            name: docs::FoundName {
+                text: Some(name.to_string()),
+                lossy: false,
+            },
+            declared_type: String::new(),
+            container: None,
+            depth: 0,
+            forced_format: None,
+            problems: Vec::new(),
+        },
+        bytes,
+    );
+    ex.documents = ctx.docs;
+    for p in ctx.problems {
+        if !ex.problems.contains(&p) {
+            ex.problems.push(p);
+        }
+    }
 }
 
 /// Header blocks larger than this are flagged `huge_headers`: real ones, long

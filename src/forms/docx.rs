@@ -27,7 +27,13 @@ pub fn document_xml(bytes: &[u8]) -> Result<Vec<u8>, FormError> {
     }
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| FormError::Corrupt(format!("docx 不是有效的 zip 文件 (not a zip): {e}")))?;
-    let file = zip.by_name("word/document.xml").map_err(|e| {
+    // The main part as the package relationships name it (Word Online writes
+    // `word/document2.xml`; some exporters write backslashes), else the usual name.
+    let main = crate::extract::ooxml::main_part_of(&mut zip)
+        .filter(|m| matches!(m.format, Some("docx" | "docm")))
+        .map(|m| m.entry)
+        .unwrap_or_else(|| "word/document.xml".to_string());
+    let file = zip.by_name(&main).map_err(|e| {
         FormError::Corrupt(format!(
             "docx 缺少 word/document.xml (missing main part): {e}"
         ))

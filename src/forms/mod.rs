@@ -55,7 +55,7 @@ pub const NEEDS_SOFFICE: &str =
 pub fn parse_electronic(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
     match format {
         "docx" | "docm" | "dotx" => Ok(parse_grid(&docx::read(bytes)?)),
-        "xlsx" | "xls" => Ok(parse_grid(&sheet::read(format, bytes)?)),
+        "xlsx" | "xlsm" | "xlsb" | "ods" | "xls" => Ok(parse_grid(&sheet::read(format, bytes)?)),
         "pdf-text" | "txt" => Ok(parse_text(&String::from_utf8_lossy(bytes))),
         "doc" | "wps" | "rtf" | "odt" => Err(FormError::NeedsConversion(NEEDS_SOFFICE.into())),
         other => Err(FormError::Unsupported(other.into())),
