@@ -36,3 +36,94 @@ fn office_packages_are_sniffed_by_relationships_not_part_names() {
     let plain = w.finish().unwrap().into_inner();
     assert_eq!(sniff(&plain, "a.zip"), "zip");
 }
+
+use crate::support::{mail, Intake};
+
+/// The 超大附件 workflow: a mail announces a cloud attachment; the operator downloads
+/// the form and takes it in for that message. Plain `import` refuses the download
+/// (it is not mail) before recording anything; `import --into` files it under the
+/// message, which becomes a submission with the form read; `reprocess` reads it again.
+#[test]
+fn import_into_takes_a_downloaded_form_for_its_message() {
+    let it = Intake::new(None);
+    let eml = it.dir().join("cloud.eml");
+    std::fs::write(
+        &eml,
+        mail(
+            "<cloud-1@test>",
+            "专家推荐表（超大附件）",
+            "Mon, 18 Jul 2022 10:00:00 +0800",
+            "推荐表太大，用超大附件发送，请下载。",
+        ),
+    )
+    .unwrap();
+    it.run_ok(&["import", eml.to_str().unwrap()]);
+    let msgs = it.messages();
+    assert_eq!(msgs.len(), 1);
+    let mid = msgs[0]["id"].as_i64().unwrap();
+
+    // The download, a .docx and a .zip, refused by plain import: nothing recorded.
+    let form = it.dir().join("专家推荐表.docx");
+    std::fs::copy(forms_dir().join("expert_wordonline.docx"), &form).unwrap();
+    for p in [&form] {
+        let (st, _, err) = it.run(&["import", p.to_str().unwrap()]);
+        assert!(!st.success());
+        assert!(err.contains("不是邮件") && err.contains("--into"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    assert_eq!(it.messages().len(), 1);
+
+    let out = it.run_ok(&["import", "--into", &format!("m{mid}"), form.to_str().unwrap()]);
+    assert!(out.contains("专家推荐表.docx"), "{out}");
+    let check = |when: &str| {
+        let m = it.messages().into_iter().next().unwrap();
+        assert_eq!(m["category"], "submission", "{when}: {m:#}");
+        let d = m["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "专家推荐表.docx")
+            .unwrap_or_else(|| panic!("{when}: no document: {m:#}"))
+            .clone();
+        assert_eq!(d["format"], "docx", "{when}");
+        assert_eq!(d["form"], "expert", "{when}");
+        assert_eq!(d["fields"]["姓名"], "张伟", "{when}");
+    };
+    check("after import --into");
+    // The same file again is not a second document.
+    it.run_ok(&["import", "--into", &mid.to_string(), form.to_str().unwrap()]);
+    it.run_ok(&["reprocess", "--all"]);
+    check("after reprocess");
+    let m = it.messages().into_iter().next().unwrap();
+    assert_eq!(m["documents"].as_array().unwrap().len(), 1, "{m:#}");
+
+    // An unknown message is refused.
+    let (st, _, err) = it.run(&["import", "--into", "m999", form.to_str().unwrap()]);
+    assert!(!st.success() && err.contains("999"), "{err}");
+}
+
+/// Maildir++ subfolders (`.申报`) are read; sent/trash folders are named as skipped.
+#[test]
+fn maildir_plus_plus_subfolders_are_read_and_named() {
+    let it = Intake::new(None);
+    let md = it.dir().join("Maildir");
+    for (folder, id) in [("", "top"), (".Forms", "sub"), (".Sent", "sent")] {
+        let dir = md.join(folder).join("cur");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(md.join(folder).join("new")).unwrap();
+        std::fs::write(
+            dir.join(format!("1658110000.{id}.host:2,S")),
+            mail(
+                &format!("<{id}@test>"),
+                "申报",
+                "Mon, 18 Jul 2022 10:00:00 +0800",
+                "正文",
+            ),
+        )
+        .unwrap();
+    }
+    let out = it.run_ok(&["import", md.to_str().unwrap()]);
+    assert!(out.contains(".Forms") && out.contains(".Sent"), "{out}");
+    let ids = crate::support::message_ids(&it.messages());
+    assert_eq!(ids, ["sub@test", "top@test"]);
+}
