@@ -424,10 +424,15 @@ impl Pipeline {
             let bytes = self.store.read_raw(&f.sha256)?;
             extract::add_file(&mut ex, &f.name, bytes, &self.limits);
         }
+        self.expand_7z(&mut ex);
+        let passwords = extract::password_candidates(
+            ex.meta.subject.as_deref().unwrap_or_default(),
+            &ex.meta.body_text,
+        );
         let mut documents = Vec::with_capacity(ex.documents.len());
         let mut pending = Vec::new();
         for d in &ex.documents {
-            let (doc, job) = self.document(db, d, batch, ocr)?;
+            let (doc, job) = self.document(db, d, batch, ocr, &passwords)?;
             if let Some(j) = job {
                 pending.push((documents.len(), j));
             }
@@ -445,6 +450,52 @@ impl Pipeline {
             documents,
             pending,
         }))
+    }
+
+    /// 7z archives are opened in the parser worker (the decoder allocates what the
+    /// archive's header declares, so only under the worker's memory cap); their
+    /// members join the message like zip members, nested archives included.
+    fn expand_7z(&self, ex: &mut Extracted) {
+        let mut i = 0;
+        while i < ex.documents.len() {
+            let d = &ex.documents[i];
+            let openable = d.format == "7z"
+                && !d.bytes.is_empty()
+                && !d
+                    .problems
+                    .iter()
+                    .any(|p| p.starts_with("corrupt_attachment"));
+            if openable {
+                let used: u64 = ex
+                    .documents
+                    .iter()
+                    .filter(|d| d.container.is_some())
+                    .map(|d| d.size)
+                    .sum();
+                let budget = self.limits.max_expanded_total.saturating_sub(used);
+                match self.parser.expand(&d.bytes, &self.limits, budget) {
+                    Ok(x) => extract::add_members(ex, i, x, &self.limits),
+                    Err(e) => {
+                        let p = form_problem(&e);
+                        if let Some(d) = ex.documents.get_mut(i) {
+                            d.problems.push(p);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// An encrypted Office file opened with a password from the mail, in the parser
+    /// worker; None when no candidate opens it.
+    fn open_encrypted(&self, d: &ExtractedDoc, passwords: &[String]) -> Option<ParsedForm> {
+        if !matches!(d.format.as_str(), "docx" | "xlsx" | "doc" | "ole") {
+            return None;
+        }
+        passwords
+            .iter()
+            .find_map(|pw| self.parser.read_encrypted(&d.format, &d.bytes, pw).ok())
     }
 
     /// Category and receipt of a message whose documents are all known.
@@ -472,6 +523,7 @@ impl Pipeline {
         d: &ExtractedDoc,
         batch: &mut Batch,
         ocr: Option<&OcrProgress>,
+        passwords: &[String],
     ) -> Result<(NewDocument, Option<usize>)> {
         let sha = sha256_hex(&d.bytes);
         if !d.bytes.is_empty() {
@@ -498,6 +550,15 @@ impl Pipeline {
             return Ok((doc, None));
         }
         if broken {
+            let encrypted = d.problems.iter().any(|p| p == "encrypted_attachment");
+            if let Some(p) = encrypted
+                .then(|| self.open_encrypted(d, passwords))
+                .flatten()
+            {
+                doc.problems.retain(|p| p != "encrypted_attachment");
+                doc.problems.push(extract::codes::DECRYPTED.into());
+                apply_form(&mut doc, p);
+            }
             return Ok((doc, None));
         }
         let fmt = d.format.as_str();

@@ -14,8 +14,9 @@ pub fn is_container_format(format: &str) -> bool {
 }
 
 /// Archives we cannot open (no decoder in the build): recorded, flagged, not expanded.
+/// (7z is opened by the parser worker, see [`super::sevenz`].)
 pub fn is_unsupported_archive(format: &str) -> bool {
-    matches!(format, "rar" | "7z" | "gz" | "tnef")
+    matches!(format, "rar" | "gz" | "tnef")
 }
 
 /// The format a file name's extension promises, None for extensions we do not judge.

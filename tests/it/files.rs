@@ -73,7 +73,12 @@ fn import_into_takes_a_downloaded_form_for_its_message() {
     }
     assert_eq!(it.messages().len(), 1);
 
-    let out = it.run_ok(&["import", "--into", &format!("m{mid}"), form.to_str().unwrap()]);
+    let out = it.run_ok(&[
+        "import",
+        "--into",
+        &format!("m{mid}"),
+        form.to_str().unwrap(),
+    ]);
     assert!(out.contains("专家推荐表.docx"), "{out}");
     let check = |when: &str| {
         let m = it.messages().into_iter().next().unwrap();
@@ -126,4 +131,109 @@ fn maildir_plus_plus_subfolders_are_read_and_named() {
     assert!(out.contains(".Forms") && out.contains(".Sent"), "{out}");
     let ids = crate::support::message_ids(&it.messages());
     assert_eq!(ids, ["sub@test", "top@test"]);
+}
+
+fn mail_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mail/files")
+}
+
+/// Imports the named cases of `fixtures/mail/files/` and returns their messages by
+/// Message-ID (`<case@files.test>`).
+fn import_cases(
+    it: &Intake,
+    cases: &[&str],
+) -> std::collections::HashMap<String, serde_json::Value> {
+    let dir = it.dir().join("cases");
+    std::fs::create_dir_all(&dir).unwrap();
+    for c in cases {
+        std::fs::copy(
+            mail_dir().join(format!("{c}.eml")),
+            dir.join(format!("{c}.eml")),
+        )
+        .unwrap();
+    }
+    it.run_ok(&["import", dir.to_str().unwrap()]);
+    it.messages()
+        .into_iter()
+        .map(|m| {
+            let id = m["message_id"].as_str().unwrap().to_string();
+            let case = id
+                .trim_matches(['<', '>'])
+                .trim_end_matches("@files.test")
+                .to_string();
+            (case, m)
+        })
+        .collect()
+}
+
+fn doc<'v>(m: &'v serde_json::Value, name: &str) -> &'v serde_json::Value {
+    m["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("no document {name}: {m:#}"))
+}
+
+fn problems(v: &serde_json::Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A 7z made by p7zip is opened in the parser worker: the form inside is read, the
+/// scan inside is a scan; a 7z bomb (80 MB of zeros in 17 KB) stops at the ratio cap.
+#[test]
+fn sevenz_members_are_read_and_the_bomb_is_stopped() {
+    let it = Intake::new(None);
+    let m = import_cases(&it, &["sevenz_form_and_scan", "sevenz_bomb"]);
+    let ok = &m["sevenz_form_and_scan"];
+    let archive = doc(ok, "申报材料.7z");
+    assert_eq!(archive["kind"], "archive");
+    assert!(problems(archive).is_empty(), "{archive:#}");
+    let form = doc(ok, "专家推荐表.docx");
+    assert_eq!(form["container"], archive["id"]);
+    assert_eq!(form["form"], "expert");
+    assert_eq!(form["fields"]["姓名"], "张伟");
+    let scan = doc(ok, "盖章扫描件.png");
+    assert_eq!(scan["container"], archive["id"]);
+    assert_eq!(ok["category"], "submission");
+
+    let bomb = &m["sevenz_bomb"];
+    let archive = doc(bomb, "材料.7z");
+    assert!(
+        problems(archive).contains(&"zip_bomb".to_string()),
+        "{archive:#}"
+    );
+    let zeros = doc(bomb, "zeros.bin");
+    assert_eq!(problems(zeros), ["zip_bomb"]);
+}
+
+/// A .docx encrypted by msoffcrypto-tool (agile, as Word writes it) is opened with the
+/// password in the mail body and records that it was; a wrong password leaves it
+/// `encrypted_attachment`.
+#[test]
+fn encrypted_docx_opens_with_the_password_in_the_mail() {
+    let it = Intake::new(None);
+    let m = import_cases(
+        &it,
+        &[
+            "encrypted_docx_password_in_body",
+            "encrypted_docx_wrong_password",
+        ],
+    );
+    let right = doc(&m["encrypted_docx_password_in_body"], "专家推荐表.docx");
+    assert_eq!(right["form"], "expert", "{right:#}");
+    assert_eq!(right["fields"]["姓名"], "张伟");
+    assert!(problems(right).contains(&"decrypted_with_password".to_string()));
+    assert!(!problems(right).contains(&"encrypted_attachment".to_string()));
+    let wrong = doc(&m["encrypted_docx_wrong_password"], "专家推荐表.docx");
+    assert_eq!(wrong["form"], serde_json::Value::Null);
+    assert!(
+        problems(wrong).contains(&"encrypted_attachment".to_string()),
+        "{wrong:#}"
+    );
 }
