@@ -69,6 +69,8 @@ pub enum DocKind {
     Scan,
     Archive,
     CloudLink,
+    /// The notice or its blank forms, circulated: not an application (issue 21).
+    Notice,
     Other,
 }
 
@@ -79,6 +81,7 @@ impl DocKind {
             DocKind::Scan => "scan",
             DocKind::Archive => "archive",
             DocKind::CloudLink => "cloud_link",
+            DocKind::Notice => "notice",
             DocKind::Other => "other",
         }
     }
@@ -88,6 +91,7 @@ impl DocKind {
             DocKind::Scan,
             DocKind::Archive,
             DocKind::CloudLink,
+            DocKind::Notice,
             DocKind::Other,
         ]
         .into_iter()

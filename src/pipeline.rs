@@ -568,6 +568,11 @@ impl Pipeline {
                     apply_form(&mut doc, p);
                     return Ok((doc, None));
                 }
+                Ok(p) if p.notice => {
+                    doc.kind = DocKind::Notice.as_str().into();
+                    doc.problems.push(extract::codes::NOTICE_TEMPLATE.into());
+                    return Ok((doc, None));
+                }
                 Ok(_) => {
                     if fmt != "pdf" {
                         return Ok((doc, None));
@@ -798,10 +803,10 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
     if extract::looks_like_question(ex.meta.subject.as_deref().unwrap_or(""), &ex.meta.body_text) {
         return Category::Question;
     }
-    if docs
-        .iter()
-        .any(|d| ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
-    {
+    if docs.iter().any(|d| {
+        (ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
+            && d.kind != DocKind::Notice.as_str()
+    }) {
         // Office files that are not one of the four forms: a person sent something.
         return Category::Submission;
     }

@@ -26,6 +26,10 @@ pub struct ParsedForm {
     pub fields: Fields,
     /// missing_field:<key>, over_limit:<key>, bad_format:<key>
     pub problems: Vec<String>,
+    /// The notice itself or its blank forms (several forms' titles, nothing filled in):
+    /// a template circulated, not an application (`form` is then None).
+    #[serde(default)]
+    pub notice: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -64,11 +68,15 @@ pub fn parse_electronic(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormEr
 
 /// Reads the fields of whichever form `grid` is.
 pub fn parse_grid(grid: &grid::Grid) -> ParsedForm {
-    let form = identify_form(&grid.all_text()).or_else(|| guess_by_labels(grid));
+    let text = grid.all_text();
+    let form = identify_form(&text).or_else(|| guess_by_labels(grid));
     let Some(form) = form else {
         return ParsedForm::default();
     };
     let fields = fields::extract(form, grid);
+    if is_notice(&text, form, &fields) {
+        return notice();
+    }
     finish(form, fields)
 }
 
@@ -78,6 +86,45 @@ fn finish(form: FormKind, fields: Fields) -> ParsedForm {
         form: Some(form),
         fields,
         problems,
+        notice: false,
+    }
+}
+
+fn notice() -> ParsedForm {
+    ParsedForm {
+        notice: true,
+        ..ParsedForm::default()
+    }
+}
+
+/// The notice's own heading (its first line).
+const NOTICE_HEADING: &str = "关于利用科普资源助推“双减”工作的通知";
+
+/// A circulated notice or its blank forms: the notice's heading or the titles of two
+/// or more forms, and not one of the identified form's required fields filled in. A
+/// document holding a filled form stays that form, whatever else it carries.
+pub fn is_notice(text: &str, form: FormKind, fields: &Fields) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let titles = FormKind::ALL
+        .into_iter()
+        .filter(|f| t.contains(title_marker(*f)))
+        .count();
+    if titles < 2 && !t.contains(NOTICE_HEADING) {
+        return false;
+    }
+    spec::fields(form)
+        .iter()
+        .filter(|s| s.required)
+        .all(|s| fields.get(s.key).is_none_or(FieldValue::is_empty))
+}
+
+/// The words of a form's title that [`identify_form`] looks for.
+fn title_marker(f: FormKind) -> &'static str {
+    match f {
+        FormKind::Expert => "科技教育专家服务团成员推荐表",
+        FormKind::Resource => "科普资源申报推荐表",
+        FormKind::PilotDistrict => "试点县（市）区申报表",
+        FormKind::PilotSchool => "试点学校申报表",
     }
 }
 
@@ -113,6 +160,9 @@ pub fn parse_text(text: &str) -> ParsedForm {
                 fields.insert(s.key.to_string(), FieldValue::Choices(v));
             }
         }
+    }
+    if is_notice(text, form, &fields) {
+        return notice();
     }
     finish(form, fields)
 }

@@ -188,6 +188,7 @@ fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
         "scan" => "扫描件",
         "archive" => "压缩包",
         "cloud_link" => "超大附件链接",
+        "notice" => "通知/空白表",
         _ => "其他",
     };
     let mut facts = vec![format!("{kind}，{}，{} 字节", doc.format, doc.size)];

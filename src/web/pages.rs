@@ -95,6 +95,7 @@ fn doc_row(doc: &DumpDocument) -> Vec<String> {
         "scan" => "扫描件",
         "archive" => "压缩包",
         "cloud_link" => "超大附件链接",
+        "notice" => "通知/空白表",
         _ => "其他",
     };
     let stamped = match doc.stamped {

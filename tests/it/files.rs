@@ -237,3 +237,28 @@ fn encrypted_docx_opens_with_the_password_in_the_mail() {
         "{wrong:#}"
     );
 }
+
+/// The notice with its four blank forms is a `notice` document, not an application:
+/// forwarded alone the message is `other`; beside a filled form it is a submission
+/// whose one application is the filled form.
+#[test]
+fn the_notices_blank_forms_are_not_an_application() {
+    let it = Intake::new(None);
+    let m = import_cases(&it, &["notice_blank_forms", "notice_with_filled_form"]);
+    let alone = &m["notice_blank_forms"];
+    let n = doc(alone, "关于利用科普资源助推双减工作的通知.docx");
+    assert_eq!(n["kind"], "notice", "{n:#}");
+    assert_eq!(n["form"], serde_json::Value::Null);
+    assert!(problems(n).contains(&"notice_template".to_string()));
+    assert_eq!(alone["category"], "other");
+    let both = &m["notice_with_filled_form"];
+    assert_eq!(doc(both, "通知.docx")["kind"], "notice");
+    assert_eq!(
+        doc(both, "附件4 试点学校申报表.docx")["form"],
+        "pilot_school"
+    );
+    assert_eq!(both["category"], "submission");
+    let apps = it.dump()["applications"].as_array().unwrap().clone();
+    assert_eq!(apps.len(), 1, "{apps:#?}");
+    assert_eq!(apps[0]["form"], "pilot_school");
+}
