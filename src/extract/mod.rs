@@ -20,6 +20,7 @@ mod question;
 mod robots;
 pub mod sevenz;
 mod sniff;
+mod spam;
 mod text;
 
 pub use cloud::CloudLink;

@@ -262,3 +262,29 @@ fn the_notices_blank_forms_are_not_an_application() {
     assert_eq!(apps.len(), 1, "{apps:#?}");
     assert_eq!(apps[0]["form"], "pilot_school");
 }
+
+/// Spam caught by the auditable rules is category `spam`, gets no receipt, names its
+/// rule, and is still stored.
+#[test]
+fn spam_rules_set_mail_aside_without_a_receipt() {
+    let it = Intake::new(None);
+    let cases = [
+        "spam_spoofed_netease",
+        "spam_phishing_link",
+        "spam_invoice_ad",
+    ];
+    let m = import_cases(&it, &cases);
+    for (case, rule) in cases
+        .iter()
+        .zip(["display_name_spoof", "phishing", "ad_vocabulary"])
+    {
+        let msg = &m[*case];
+        assert_eq!(msg["category"], "spam", "{case}: {msg:#}");
+        assert!(
+            problems(msg).contains(&format!("spam_rule:{rule}")),
+            "{msg:#}"
+        );
+        assert_ne!(msg["receipt"]["status"], "sent");
+        assert_ne!(msg["receipt"]["status"], "pending");
+    }
+}
