@@ -10,6 +10,15 @@ fn forms_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms")
 }
 
+fn files_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/files")
+            .join(name),
+    )
+    .unwrap()
+}
+
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(forms_dir().join(name)).unwrap()
 }
@@ -287,4 +296,35 @@ fn spam_rules_set_mail_aside_without_a_receipt() {
         assert_ne!(msg["receipt"]["status"], "sent");
         assert_ne!(msg["receipt"]["status"], "pending");
     }
+}
+
+/// A valid .xls with one cell at each far corner of the sheet (A1 and IV65536, saved
+/// by LibreOffice Calc): read, not a killed worker.
+#[test]
+fn a_sparse_xls_with_far_corner_cells_is_read() {
+    let opts = kepu_intake::isolate::IsolateOptions::new(PathBuf::from(env!(
+        "CARGO_BIN_EXE_kepu-parse-doc"
+    )));
+    let started = std::time::Instant::now();
+    let p = kepu_intake::isolate::read_electronic(
+        &opts,
+        "xls",
+        &files_fixture("expert_sparse_corners.xls"),
+    )
+    .unwrap();
+    assert_eq!(p.form.map(|f| f.as_str()), Some("expert"));
+    assert_eq!(
+        p.fields.get("姓名").map(|v| v.display()),
+        Some("张伟".to_string())
+    );
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+/// An .xls carrying an embedded Word object is the workbook it is (its own streams
+/// are read first), not a Word 97 document.
+#[test]
+fn ole_files_are_sniffed_by_their_top_level_streams() {
+    let b = files_fixture("xls_embedded_word.xls");
+    assert_eq!(sniff(&b, "申报表.xls"), "xls");
+    assert_eq!(sniff(&b, "noext"), "xls");
 }
