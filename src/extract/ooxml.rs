@@ -148,19 +148,18 @@ fn content_type_of(xml: &[u8], part: &str) -> Option<String> {
     let mut r = Reader::from_reader(xml);
     loop {
         match r.read_event() {
-            Ok(Event::Start(e) | Event::Empty(e)) => match local(e.name().as_ref()) {
-                b"Override" => {
-                    if attr(&e, b"PartName").is_some_and(|p| normalize(&p) == part) {
-                        return attr(&e, b"ContentType");
-                    }
-                }
-                b"Default" => {
-                    if attr(&e, b"Extension").is_some_and(|x| x.eq_ignore_ascii_case(ext)) {
-                        default = attr(&e, b"ContentType");
-                    }
-                }
-                _ => {}
-            },
+            Ok(Event::Start(e) | Event::Empty(e))
+                if local(e.name().as_ref()) == b"Override"
+                    && attr(&e, b"PartName").is_some_and(|p| normalize(&p) == part) =>
+            {
+                return attr(&e, b"ContentType");
+            }
+            Ok(Event::Start(e) | Event::Empty(e))
+                if local(e.name().as_ref()) == b"Default"
+                    && attr(&e, b"Extension").is_some_and(|x| x.eq_ignore_ascii_case(ext)) =>
+            {
+                default = attr(&e, b"ContentType");
+            }
             Ok(Event::Eof) | Err(_) => return default,
             _ => {}
         }
@@ -173,10 +172,8 @@ pub fn has_odd_names(bytes: &[u8]) -> bool {
     let Ok(zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return false;
     };
-    let odd = (0..zip.len())
-        .filter_map(|i| entry_name(&zip, i))
-        .any(|n| n.contains('\\') || n.starts_with('/'));
-    odd
+    let names: Vec<String> = (0..zip.len()).filter_map(|i| entry_name(&zip, i)).collect();
+    names.iter().any(|n| n.contains('\\') || n.starts_with('/'))
 }
 
 /// The package again with every entry name normalised (slashes, no leading slash;

@@ -74,7 +74,13 @@ fn import_into_takes_a_downloaded_form_for_its_message() {
     // The download, a .docx and a .zip, refused by plain import: nothing recorded.
     let form = it.dir().join("专家推荐表.docx");
     std::fs::copy(forms_dir().join("expert_wordonline.docx"), &form).unwrap();
-    for p in [&form] {
+    let zip = it.dir().join("超大附件.zip");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file("专家推荐表.docx", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut w, &read("expert_wordonline.docx")).unwrap();
+    std::fs::write(&zip, w.finish().unwrap().into_inner()).unwrap();
+    for p in [&form, &zip] {
         let (st, _, err) = it.run(&["import", p.to_str().unwrap()]);
         assert!(!st.success());
         assert!(err.contains("不是邮件") && err.contains("--into"), "{err}");
