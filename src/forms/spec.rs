@@ -51,6 +51,20 @@ const fn f(key: &'static str, labels: &'static [&'static str]) -> FieldSpec {
     }
 }
 
+/// The date a signer wrote on an opinion cell's `年 月 日` line (`forms.md`: the
+/// opinion key plus `日期`). No label of its own: taken out of the opinion's cell
+/// ([`super::fields::split_opinion_dates`]).
+const fn date_of_opinion(key: &'static str) -> FieldSpec {
+    f(key, &[])
+}
+
+/// Opinion keys (the signer's cell) and the keys their dates go to.
+pub const OPINION_DATES: [(&str, &str); 3] = [
+    ("推荐单位意见", "推荐单位意见日期"),
+    ("申报单位意见", "申报单位意见日期"),
+    ("教育局意见", "教育局意见日期"),
+];
+
 const fn req(mut s: FieldSpec) -> FieldSpec {
     s.required = true;
     s
@@ -117,6 +131,7 @@ const EXPERT: &[FieldSpec] = &[
         ],
     ),
     f("推荐单位意见", &["推荐单位意见"]),
+    date_of_opinion("推荐单位意见日期"),
 ];
 
 const RESOURCE: &[FieldSpec] = &[
@@ -165,6 +180,7 @@ const PILOT_DISTRICT: &[FieldSpec] = &[
     ),
     f("基本情况", &["基本情况"]),
     f("申报单位意见", &["申报单位意见"]),
+    date_of_opinion("申报单位意见日期"),
     f("备注", &["备注"]),
 ];
 
@@ -183,6 +199,8 @@ const PILOT_SCHOOL: &[FieldSpec] = &[
         ..f("申报单位意见", &["申报单位意见"])
     },
     f("教育局意见", &["教育局意见"]),
+    date_of_opinion("申报单位意见日期"),
+    date_of_opinion("教育局意见日期"),
     f("备注", &["备注"]),
 ];
 
