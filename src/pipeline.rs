@@ -424,11 +424,11 @@ impl Pipeline {
             let bytes = self.store.read_raw(&f.sha256)?;
             extract::add_file(&mut ex, &f.name, bytes, &self.limits);
         }
-        self.expand_7z(&mut ex);
         let passwords = extract::password_candidates(
             ex.meta.subject.as_deref().unwrap_or_default(),
             &ex.meta.body_text,
         );
+        self.expand_7z(&mut ex, &passwords);
         let mut documents = Vec::with_capacity(ex.documents.len());
         let mut pending = Vec::new();
         for d in &ex.documents {
@@ -455,7 +455,7 @@ impl Pipeline {
     /// 7z archives are opened in the parser worker (the decoder allocates what the
     /// archive's header declares, so only under the worker's memory cap); their
     /// members join the message like zip members, nested archives included.
-    fn expand_7z(&self, ex: &mut Extracted) {
+    fn expand_7z(&self, ex: &mut Extracted, passwords: &[String]) {
         let mut i = 0;
         while i < ex.documents.len() {
             let d = &ex.documents[i];
@@ -473,7 +473,10 @@ impl Pipeline {
                     .map(|d| d.size)
                     .sum();
                 let budget = self.limits.max_expanded_total.saturating_sub(used);
-                match self.parser.expand(&d.bytes, &self.limits, budget) {
+                match self
+                    .parser
+                    .expand(&d.bytes, &self.limits, budget, passwords)
+                {
                     Ok(x) => extract::add_members(ex, i, x, &self.limits),
                     Err(e) => {
                         let p = form_problem(&e);

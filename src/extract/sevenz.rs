@@ -72,32 +72,50 @@ fn push(v: &mut Vec<String>, p: &str) {
 }
 
 /// Expands a 7z archive within `limits`; `budget` is the expanded bytes still allowed
-/// for the message (its other archives counted). Never panics on its own account; the
-/// decoder's own panics are caught by the worker.
-pub fn expand(bytes: &[u8], limits: &Limits, budget: u64) -> Expanded {
+/// for the message (its other archives counted). An encrypted archive is opened with
+/// the first of `passwords` (given in the mail) that decodes it, and then carries
+/// `decrypted_with_password`. Never panics on its own account; the decoder's own
+/// panics are caught by the worker.
+pub fn expand(bytes: &[u8], limits: &Limits, budget: u64, passwords: &[String]) -> Expanded {
+    let plain = expand_with(bytes, limits, budget, None);
+    if !plain.problems.iter().any(|p| p == "encrypted_attachment") {
+        return plain;
+    }
+    for pw in passwords {
+        let mut x = expand_with(bytes, limits, budget, Some(pw));
+        let failed = x
+            .problems
+            .iter()
+            .any(|p| p == "corrupt_attachment" || p == "encrypted_attachment");
+        if !failed {
+            x.problems.push(super::codes::DECRYPTED.into());
+            return x;
+        }
+    }
+    plain
+}
+
+fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str>) -> Expanded {
     let mut out = Expanded::default();
-    let mut rd =
-        match sevenz_rust2::ArchiveReader::new(Cursor::new(bytes), sevenz_rust2::Password::empty())
-        {
-            Ok(r) => r,
-            Err(
-                sevenz_rust2::Error::PasswordRequired | sevenz_rust2::Error::MaybeBadPassword(_),
-            ) => {
-                out.problems.push("encrypted_attachment".into());
-                return out;
-            }
-            Err(_) => {
-                out.problems.push("corrupt_attachment".into());
-                return out;
-            }
-        };
+    let pw = password.map_or_else(sevenz_rust2::Password::empty, sevenz_rust2::Password::new);
+    let mut rd = match sevenz_rust2::ArchiveReader::new(Cursor::new(bytes), pw) {
+        Ok(r) => r,
+        Err(sevenz_rust2::Error::PasswordRequired | sevenz_rust2::Error::MaybeBadPassword(_)) => {
+            out.problems.push("encrypted_attachment".into());
+            return out;
+        }
+        Err(_) => {
+            out.problems.push("corrupt_attachment".into());
+            return out;
+        }
+    };
     let archive = rd.archive();
     let encrypted = archive.blocks.iter().any(|b| {
         b.coders
             .iter()
             .any(|c| c.encoder_method_id() == sevenz_rust2::EncoderMethod::ID_AES256_SHA256)
     });
-    if encrypted {
+    if encrypted && password.is_none() {
         // Names are readable (unless the header is encrypted too), contents are not.
         for f in archive.files.iter().take(limits.max_entries) {
             if !f.is_directory {
@@ -163,8 +181,11 @@ pub fn expand(bytes: &[u8], limits: &Limits, budget: u64) -> Expanded {
         });
         Ok(!stop)
     });
-    if res.is_err() {
-        push(&mut out.problems, "corrupt_attachment");
+    match res {
+        Ok(()) => {}
+        // A wrong password shows as a bad checksum or an undecodable stream.
+        Err(_) if password.is_some() => push(&mut out.problems, "encrypted_attachment"),
+        Err(_) => push(&mut out.problems, "corrupt_attachment"),
     }
     out
 }

@@ -82,13 +82,25 @@ fn answer(format: &str, doc: &[u8]) -> serde_json::Result<Vec<u8>> {
     }
 }
 
-/// A 7z expansion request: the member cap, the message's remaining budget, the
-/// archive (caps as big-endian u64s).
-pub fn expand_request(bytes: &[u8], limits: &crate::extract::Limits, budget: u64) -> Vec<u8> {
-    let mut doc = Vec::with_capacity(bytes.len() + 24);
+/// A 7z expansion request: the member cap, the entry cap, the message's remaining
+/// budget (big-endian u64s), the passwords the mail gives (a count byte, then each
+/// length-prefixed by a byte), the archive.
+pub fn expand_request(
+    bytes: &[u8],
+    limits: &crate::extract::Limits,
+    budget: u64,
+    passwords: &[String],
+) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(bytes.len() + 64);
     doc.extend_from_slice(&limits.max_attachment_bytes.to_be_bytes());
     doc.extend_from_slice(&(limits.max_entries as u64).to_be_bytes());
     doc.extend_from_slice(&budget.to_be_bytes());
+    let pws: Vec<&String> = passwords.iter().filter(|p| p.len() < 256).take(8).collect();
+    doc.push(pws.len() as u8);
+    for p in pws {
+        doc.push(p.len() as u8);
+        doc.extend_from_slice(p.as_bytes());
+    }
     doc.extend_from_slice(bytes);
     doc
 }
@@ -107,12 +119,24 @@ fn expand_7z(doc: &[u8]) -> crate::extract::sevenz::Expanded {
     };
     // The answer travels in one frame: members beyond it are a bomb to this reader.
     let budget = u64_at(doc, 16).min((frame::MAX_ANSWER as u64 - (1 << 20)) / 2);
-    let archive = doc.get(24..).unwrap_or_default();
-    std::panic::catch_unwind(|| crate::extract::sevenz::expand(archive, &limits, budget))
-        .unwrap_or_else(|_| crate::extract::sevenz::Expanded {
-            members: Vec::new(),
-            problems: vec!["corrupt_attachment".into()],
-        })
+    let mut at = 24;
+    let count = doc.get(at).copied().unwrap_or(0);
+    at += 1;
+    let mut passwords = Vec::new();
+    for _ in 0..count {
+        let n = usize::from(doc.get(at).copied().unwrap_or(0));
+        let pw = doc.get(at + 1..at + 1 + n).unwrap_or_default();
+        passwords.push(String::from_utf8_lossy(pw).into_owned());
+        at += 1 + n;
+    }
+    let archive = doc.get(at..).unwrap_or_default();
+    std::panic::catch_unwind(|| {
+        crate::extract::sevenz::expand(archive, &limits, budget, &passwords)
+    })
+    .unwrap_or_else(|_| crate::extract::sevenz::Expanded {
+        members: Vec::new(),
+        problems: vec!["corrupt_attachment".into()],
+    })
 }
 
 /// A decryption request: format, password, document, each length-prefixed (u16, u16).

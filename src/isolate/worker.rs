@@ -152,14 +152,16 @@ impl Worker {
     }
 
     /// Expands a 7z archive in the worker (its memory cap and timeout), within
-    /// `limits` and the message's remaining expansion `budget`.
+    /// `limits` and the message's remaining expansion `budget`; an encrypted one with
+    /// the first of `passwords` that opens it.
     pub fn expand(
         &self,
         bytes: &[u8],
         limits: &crate::extract::Limits,
         budget: u64,
+        passwords: &[String],
     ) -> Result<crate::extract::sevenz::Expanded, FormError> {
-        let doc = super::serve::expand_request(bytes, limits, budget);
+        let doc = super::serve::expand_request(bytes, limits, budget, passwords);
         self.request::<crate::extract::sevenz::Expanded>(super::serve::EXPAND_7Z, &doc)
     }
 

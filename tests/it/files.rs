@@ -334,3 +334,22 @@ fn ole_files_are_sniffed_by_their_top_level_streams() {
     assert_eq!(sniff(&b, "申报表.xls"), "xls");
     assert_eq!(sniff(&b, "noext"), "xls");
 }
+
+/// A password-protected 7z (AES-256, names encrypted too) is opened with the
+/// password in the mail body; without one its members stay `encrypted_attachment`.
+#[test]
+fn encrypted_7z_opens_with_the_password_in_the_mail() {
+    let it = Intake::new(None);
+    let m = import_cases(&it, &["sevenz_password_in_body", "sevenz_password_missing"]);
+    let open = &m["sevenz_password_in_body"];
+    let archive = doc(open, "推荐表.7z");
+    assert!(problems(archive).contains(&"decrypted_with_password".to_string()), "{archive:#}");
+    let form = doc(open, "专家推荐表.docx");
+    assert_eq!(form["form"], "expert");
+    assert_eq!(form["fields"]["姓名"], "张伟");
+    let shut = &m["sevenz_password_missing"];
+    assert!(problems(doc(shut, "推荐表.7z")).contains(&"encrypted_attachment".to_string()));
+    let member = doc(shut, "专家推荐表.docx");
+    assert_eq!(problems(member), ["encrypted_attachment"]);
+    assert_eq!(member["form"], serde_json::Value::Null);
+}
