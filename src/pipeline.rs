@@ -493,7 +493,9 @@ impl Pipeline {
     /// An encrypted Office file opened with a password from the mail, in the parser
     /// worker; None when no candidate opens it.
     fn open_encrypted(&self, d: &ExtractedDoc, passwords: &[String]) -> Option<ParsedForm> {
-        if !matches!(d.format.as_str(), "docx" | "xlsx" | "doc" | "ole") {
+        // OOXML packages only: a decrypted Word 97 file would still need LibreOffice,
+        // which never sees plain bytes outside the worker.
+        if !matches!(d.format.as_str(), "docx" | "xlsx" | "ole") {
             return None;
         }
         passwords

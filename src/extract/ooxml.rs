@@ -321,6 +321,19 @@ mod tests {
     }
 
     #[test]
+    fn a_binary_workbook_is_told_by_its_content_type() {
+        let rels = RELS.replace("/word/document2.xml", "xl/workbook.bin");
+        let ct = r#"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>"#;
+        let b = package(&[
+            ("[Content_Types].xml", ct),
+            ("_rels/.rels", &rels),
+            ("xl/workbook.bin", "\u{83}\u{1}"),
+        ]);
+        assert_eq!(main_part(&b).unwrap().format, Some("xlsb"));
+        assert_eq!(super::super::sniff(&b, "a.zip"), "xlsb");
+    }
+
+    #[test]
     fn a_plain_zip_has_no_main_part() {
         assert!(main_part(&package(&[("a.txt", "x")])).is_none());
     }

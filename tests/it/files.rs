@@ -343,7 +343,10 @@ fn encrypted_7z_opens_with_the_password_in_the_mail() {
     let m = import_cases(&it, &["sevenz_password_in_body", "sevenz_password_missing"]);
     let open = &m["sevenz_password_in_body"];
     let archive = doc(open, "推荐表.7z");
-    assert!(problems(archive).contains(&"decrypted_with_password".to_string()), "{archive:#}");
+    assert!(
+        problems(archive).contains(&"decrypted_with_password".to_string()),
+        "{archive:#}"
+    );
     let form = doc(open, "专家推荐表.docx");
     assert_eq!(form["form"], "expert");
     assert_eq!(form["fields"]["姓名"], "张伟");
