@@ -283,10 +283,21 @@ pub fn import_into(
     db: &mut Db,
     store: &Store,
 ) -> Result<IntoReport> {
-    if db.message_by_id(message)?.is_none() {
-        return Err(Error::Other(format!(
-            "没有编号为 {message} 的邮件 / no message with id {message} (see `kepu-intake dump --json`)"
-        )));
+    match db.message_by_id(message)? {
+        None => {
+            return Err(Error::Other(format!(
+                "没有编号为 {message} 的邮件 / no message with id {message} (see `kepu-intake dump --json`)"
+            )))
+        }
+        // A duplicate is never parsed (it takes its original's category): files for
+        // it belong to the original.
+        Some(m) if m.duplicate_of.is_some() => {
+            let orig = m.duplicate_of.unwrap_or_default();
+            return Err(Error::Other(format!(
+                "m{message} 是 m{orig} 的重复邮件，请用 --into m{orig} / m{message} duplicates m{orig}: use --into m{orig}"
+            )));
+        }
+        Some(_) => {}
     }
     let mut paths_found = Vec::new();
     for p in paths {
