@@ -31,6 +31,49 @@ pub async fn import(cfg: &Config, paths: &[PathBuf], shutdown: CancellationToken
         "导入完成 imported: {} 封读取, {} 封新邮件, {} 封重复, {} 封已导入过",
         stats.files, stats.new, stats.duplicates, stats.already_known
     );
+    if !stats.subfolders.is_empty() {
+        println!(
+            "已读子文件夹 subfolders read: {}",
+            stats.subfolders.join(", ")
+        );
+    }
+    if !stats.skipped_folders.is_empty() {
+        println!(
+            "未读子文件夹 subfolders skipped (sent/drafts/trash/junk): {}",
+            stats.skipped_folders.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `import --into mID PATH...`: files for message mID (`m12` or `12`), read with its
+/// attachments from now on; the message is processed again at once.
+pub async fn import_into(
+    cfg: &Config,
+    id: &str,
+    paths: &[PathBuf],
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let message: i64 = id.trim_start_matches(['m', 'M']).parse().map_err(|_| {
+        Error::Other(format!(
+            "--into {id}: 应为邮件编号，如 m12 (expected a message id such as m12)"
+        ))
+    })?;
+    let report = {
+        let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+        let store = Store::open(&cfg.storage.data_dir)?;
+        let mut db = open_db(cfg)?;
+        crate::import::import_into(message, paths, &mut db, &store)?
+    };
+    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    crate::daemon::process(cfg, &shutdown).await?;
+    let new = report.files.iter().filter(|f| f.2).count();
+    println!(
+        "已加入邮件 m{message} added to message m{message}: {} 个文件, {} 个新文件 ({})",
+        report.files.len(),
+        new,
+        report.audit().detail
+    );
     Ok(())
 }
 

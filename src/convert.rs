@@ -76,6 +76,41 @@ pub fn to_docx(
     ext: &str,
     timeout: Duration,
 ) -> Result<Vec<u8>, FormError> {
+    convert(
+        tools,
+        bytes,
+        ext,
+        ("docx", "docx:MS Word 2007 XML"),
+        timeout,
+    )
+}
+
+/// A legacy workbook (.xls) converted to .xlsx by LibreOffice Calc: its cells are then
+/// read one by one, where calamine's .xls reader lays every sheet out as one dense box
+/// (a valid sheet with a cell at each far corner asks for gigabytes).
+pub fn to_xlsx(
+    tools: &ToolsConfig,
+    bytes: &[u8],
+    ext: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, FormError> {
+    convert(
+        tools,
+        bytes,
+        ext,
+        ("xlsx", "xlsx:Calc MS Excel 2007 XML"),
+        timeout,
+    )
+}
+
+/// `soffice --convert-to` of `bytes` (a file with extension `ext`) to `(out_ext, filter)`.
+fn convert(
+    tools: &ToolsConfig,
+    bytes: &[u8],
+    ext: &str,
+    (out_ext, filter): (&str, &str),
+    timeout: Duration,
+) -> Result<Vec<u8>, FormError> {
     let Some(soffice) = soffice(tools) else {
         return Err(FormError::NeedsConversion(NEEDS_SOFFICE.into()));
     };
@@ -96,7 +131,7 @@ pub fn to_docx(
         .arg("--nolockcheck")
         .arg(format!("-env:UserInstallation={profile}"))
         .arg("--convert-to")
-        .arg("docx:MS Word 2007 XML")
+        .arg(filter)
         .arg("--outdir")
         .arg(&outdir)
         .arg(&input);
@@ -112,8 +147,8 @@ pub fn to_docx(
         Err(ToolError::Failed { .. }) | Ok(_) => {}
     }
     // soffice exits 0 on "source file could not be loaded": only the file tells.
-    match std::fs::read(outdir.join("in.docx")) {
-        Ok(docx) if !docx.is_empty() => Ok(docx),
+    match std::fs::read(outdir.join(format!("in.{out_ext}"))) {
+        Ok(out) if !out.is_empty() => Ok(out),
         _ => Err(FormError::Unreadable(format!(
             "LibreOffice 无法打开该 .{ext} 文件 (source file could not be loaded)"
         ))),

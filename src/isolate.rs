@@ -117,6 +117,22 @@ fn read_electronic_via(
                 "pdf 无文字层，应按扫描件处理 (image-only PDF: a scan)".into(),
             )),
         },
+        "xls" => {
+            precheck(format, bytes)?;
+            match parse(format, bytes) {
+                // calamine's .xls reader builds each sheet as one dense box: a valid
+                // workbook with far-corner cells runs the child out of memory (an
+                // abort at the cap). Calc writes it as .xlsx, whose used cells alone
+                // are read; a file Calc cannot load either stays corrupt.
+                Err(FormError::Corrupt(why)) if why.contains("SIGABRT") => {
+                    match convert::to_xlsx(&opts.tools, bytes, "xls", convert::SOFFICE_TIMEOUT) {
+                        Ok(xlsx) => parse("xlsx", &xlsx),
+                        Err(_) => Err(FormError::Corrupt(why)),
+                    }
+                }
+                r => r,
+            }
+        }
         _ => {
             precheck(format, bytes)?;
             parse(format, bytes)

@@ -34,6 +34,10 @@ enum Cmd {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Add the files to message ID as if attached to it (a downloaded 超大附件, a
+        /// file brought on a USB stick) instead of importing mail.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        into: Option<String>,
     },
     /// Counts: messages by category, applications by form × status, late, problems.
     Status {
@@ -195,7 +199,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         shutdown_on_signals(token.clone());
         match cli.cmd {
             Cmd::Run { once } => commands::run(&cfg, once, token).await?,
-            Cmd::Import { paths } => commands::import(&cfg, &paths, token).await?,
+            Cmd::Import { paths, into: None } => commands::import(&cfg, &paths, token).await?,
+            Cmd::Import {
+                paths,
+                into: Some(id),
+            } => commands::import_into(&cfg, &id, &paths, token).await?,
             Cmd::Status { json } => commands::status(&cfg, json)?,
             Cmd::List {
                 form,

@@ -18,6 +18,7 @@
 mod batch;
 mod message;
 mod progress;
+mod protected;
 
 pub use message::categorize;
 
@@ -55,7 +56,7 @@ const MAX_JOB_BYTES: usize = 256 << 20;
 /// The version of what the form parsers (`forms/`, `isolate`, `convert`) answer for a
 /// file: part of every `form_cache` key. Bump it with any change to what they return
 /// (fields, problems, form identification), so no cached answer outlives its code.
-pub const FORM_ANALYSIS_VERSION: u32 = 1;
+pub const FORM_ANALYSIS_VERSION: u32 = 2;
 /// `reprocess` shows OCR progress on stderr from this many scans up.
 const PROGRESS_MIN_SCANS: usize = 8;
 

@@ -78,16 +78,22 @@ pub fn os_user() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The mail carries the call's forms, all blank, and no scan: the notice itself passed
-/// on to us (a bureau circulating it with our address in Cc), not an application.
-pub fn blank_forms_only(docs: &[crate::db::documents::NewDocument]) -> bool {
+/// The mail carries the notice or the call's forms, all blank, and no scan: the notice
+/// itself passed on to us (a bureau circulating it with our address in Cc), not an
+/// application. A `notice` document (the notice's text or several blank forms in one
+/// file, told by `forms::is_notice`) counts like a blank form.
+pub fn blank_forms_only(docs: &[crate::domain::document::NewDocument]) -> bool {
     use crate::model::DocKind;
-    let forms: Vec<_> = docs.iter().filter(|d| d.form.is_some()).collect();
+    let forms: Vec<_> = docs
+        .iter()
+        .filter(|d| d.form.is_some() || d.kind == DocKind::Notice)
+        .collect();
     !forms.is_empty()
         && forms.iter().all(|d| {
-            d.kind == DocKind::Electronic.as_str() && d.fields.values().all(|v| v.is_empty())
+            d.kind == DocKind::Notice
+                || (d.kind == DocKind::Electronic && d.fields.values().all(|v| v.is_empty()))
         })
-        && !docs.iter().any(|d| d.kind == DocKind::Scan.as_str())
+        && !docs.iter().any(|d| d.kind == DocKind::Scan)
 }
 
 /// For `check`: how senders are authenticated before a receipt goes out.

@@ -33,6 +33,10 @@ pub struct Call {
     pub forms: Vec<FormDef>,
     /// Words whose presence tells an OCR text reads like one of this call's forms.
     pub ocr_vocabulary: Vec<String>,
+    /// Headings of the call's notice (whitespace removed): a document carrying one, with
+    /// none of its form's required fields filled in, is the notice circulated, not an
+    /// application ([`crate::forms::is_notice`]).
+    pub notice: Vec<String>,
     pub roster: Vec<RosterEntry>,
     /// The file it was read from; None for the built-in call.
     pub source: Option<PathBuf>,
@@ -103,6 +107,10 @@ pub struct FieldSpec {
     /// Further keys whose values sit in the cells after this field's value cell in the
     /// same row (附件4's opinion row: 申报单位意见 then 教育局意见).
     pub then: Vec<String>,
+    /// An opinion cell's signer's date goes to this key (`forms.md`: the opinion key
+    /// plus `日期`); the call gets a field of that key, with no label of its own, right
+    /// after this one ([`crate::forms::fields::split_opinion_dates`]).
+    pub date_key: Option<String>,
 }
 
 /// A unit expected to apply.

@@ -22,6 +22,8 @@ struct RawCall {
     deadline: Spanned<String>,
     #[serde(default)]
     ocr_vocabulary: Vec<String>,
+    #[serde(default)]
+    notice: Vec<String>,
     forms: Spanned<Vec<RawForm>>,
     #[serde(default)]
     roster: Vec<RawRoster>,
@@ -59,6 +61,7 @@ struct RawField {
     identifies: bool,
     #[serde(default)]
     then: Vec<Spanned<String>>,
+    date_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +153,12 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Call, CallError> {
         deadline,
         forms,
         ocr_vocabulary: raw.ocr_vocabulary,
+        notice: raw
+            .notice
+            .iter()
+            .map(|t| squeeze(t))
+            .filter(|t| !t.is_empty())
+            .collect(),
         roster,
         source: None,
         fingerprint: fnv1a(text.as_bytes()),
@@ -194,6 +203,21 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
             );
         }
     }
+    for s in &f.fields {
+        let Some(d) = &s.date_key else { continue };
+        let dk = d.get_ref().trim();
+        if dk.is_empty() || !seen.insert(dk.to_string()) {
+            return cx.err(
+                d.span(),
+                format!(
+                    "form {key:?}: field {:?}: date_key {:?} is empty or already a field of this form (name a new key, e.g. \"{}日期\")",
+                    s.key.get_ref().trim(),
+                    d.get_ref(),
+                    s.key.get_ref().trim()
+                ),
+            );
+        }
+    }
     for s in f.fields {
         let k = s.key.get_ref().trim().to_string();
         for t in &s.then {
@@ -219,6 +243,7 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
                 labels.push(l);
             }
         }
+        let date_key = s.date_key.map(|d| d.get_ref().trim().to_string());
         fields.push(FieldSpec {
             key: k,
             labels,
@@ -233,7 +258,23 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
             applicant: s.applicant,
             identifies: s.identifies,
             then: s.then.into_iter().map(Spanned::into_inner).collect(),
+            date_key: date_key.clone(),
         });
+        // The signer's date has no label: it is taken out of the opinion's cell.
+        if let Some(d) = date_key {
+            fields.push(FieldSpec {
+                key: d,
+                labels: Vec::new(),
+                required: false,
+                kind: Kind::Text,
+                format: Format::None,
+                max_chars: None,
+                applicant: false,
+                identifies: false,
+                then: Vec::new(),
+                date_key: None,
+            });
+        }
     }
     match fields.iter().filter(|s| s.applicant).count() {
         1 => {}
@@ -380,6 +421,18 @@ expect = ["volunteer:2"]
             c.forms[3].field("申报单位意见").unwrap().then,
             ["教育局意见"]
         );
+        let date = c.forms[3].field("教育局意见日期").unwrap();
+        assert!(date.labels.is_empty() && !date.required);
+        assert_eq!(
+            c.forms[0]
+                .field("推荐单位意见")
+                .unwrap()
+                .date_key
+                .as_deref(),
+            Some("推荐单位意见日期")
+        );
+        let keys: Vec<&str> = c.forms[2].keys().collect();
+        assert_eq!(keys[6..8], ["申报单位意见", "申报单位意见日期"]);
     }
 
     #[test]
@@ -422,6 +475,11 @@ expect = ["volunteer:2"]
         let e = err(&MINI.replace("key = \"手机\"", "key = \"姓名\""));
         assert!(
             e.starts_with("calls/x.toml: 12: form \"volunteer\": field \"姓名\" appears twice"),
+            "{e}"
+        );
+        let e = err(&MINI.replace("format = \"mobile\"", "date_key = \"姓名\""));
+        assert!(
+            e.starts_with("calls/x.toml: 13: form \"volunteer\": field \"手机\": date_key \"姓名\" is empty or already"),
             "{e}"
         );
         let e = err("name = \"x\"\ndeadline = \"2023-05-01T12:00:00+08:00\"\nforms = []\n");

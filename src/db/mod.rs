@@ -6,6 +6,7 @@ pub mod applications;
 mod codes;
 pub mod documents;
 pub mod dump;
+pub mod hand_files;
 pub mod messages;
 pub mod receipts;
 pub mod schema;

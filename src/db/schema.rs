@@ -198,6 +198,20 @@ UPDATE receipts SET to_key = lower(to_addr);
 CREATE INDEX receipts_to_key ON receipts(to_key);
 CREATE INDEX receipts_sent_at ON receipts(sent_at) WHERE status = 'sent';
 "#,
+    // 6 (issue 21): files taken in by hand for a message (`import --into`), read by
+    //    the pipeline beside the message's own attachments (`db::hand_files`).
+    r#"
+CREATE TABLE hand_files (
+    id        INTEGER PRIMARY KEY,
+    message   INTEGER NOT NULL REFERENCES messages(id),
+    name      TEXT NOT NULL,                   -- file name on disk (metadata only)
+    sha256    TEXT NOT NULL,                   -- bytes in the raw store
+    size      INTEGER NOT NULL,
+    source    TEXT NOT NULL,                   -- path given to import --into
+    added_at  TEXT NOT NULL,
+    UNIQUE (message, sha256)
+);
+"#,
 ];
 
 pub fn latest() -> i64 {

@@ -10,6 +10,7 @@ crate::domain_codes! {
         Rtf = "rtf", "RTF 文档";
         Odt = "odt", "ODF 文本文档";
         Xlsx = "xlsx", "Excel 表格";
+        Xlsb = "xlsb", "Excel 二进制表格";
         Xls = "xls", "Excel 97 表格";
         Ods = "ods", "ODF 表格";
         Pptx = "pptx", "PowerPoint 演示文稿";
@@ -47,7 +48,7 @@ impl DocFormat {
     /// Office documents the form parsers read (PDF text is tried separately).
     pub fn is_office_form(self) -> bool {
         use DocFormat::*;
-        matches!(self, Docx | Doc | Wps | Rtf | Odt | Xlsx | Xls | Ods)
+        matches!(self, Docx | Doc | Wps | Rtf | Odt | Xlsx | Xlsb | Xls | Ods)
     }
 
     /// Pictures examined as scans.
@@ -70,9 +71,9 @@ mod tests {
     #[test]
     fn every_format_the_sniffer_names_is_a_format() {
         for ext in [
-            "docx", "doc", "wps", "xlsx", "xls", "pptx", "ppt", "pdf", "jpg", "png", "gif", "tiff",
-            "bmp", "webp", "heic", "zip", "rar", "7z", "gz", "eml", "msg", "rtf", "odt", "ods",
-            "ofd", "txt", "html",
+            "docx", "doc", "wps", "xlsx", "xlsb", "xls", "pptx", "ppt", "pdf", "jpg", "png", "gif",
+            "tiff", "bmp", "webp", "heic", "zip", "rar", "7z", "gz", "eml", "msg", "rtf", "odt",
+            "ods", "ofd", "txt", "html",
         ] {
             assert!(DocFormat::parse(ext).is_some(), "{ext} is not a DocFormat");
         }

@@ -39,6 +39,8 @@ crate::domain_codes! {
         Scan = "scan", "扫描件";
         Archive = "archive", "压缩包";
         CloudLink = "cloud_link", "超大附件链接";
+        /// The notice or its blank forms, circulated: not an application (issue 21).
+        Notice = "notice", "通知/空白表";
         Other = "other", "其他";
     }
 }

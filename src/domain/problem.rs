@@ -49,6 +49,9 @@ crate::domain_codes! {
         DuplicateOf = "duplicate_of", "重复收到的邮件";
         Superseded = "superseded", "已被新版本替代";
         NoAttachment = "no_attachment", "邮件无附件";
+        DecryptedWithPassword = "decrypted_with_password", "附件有密码，已用邮件中给出的密码打开", "无需处理；如内容不对，请向申报单位核实密码";
+        NoticeTemplate = "notice_template", "通知或空白申报表，不是申报材料", "无需处理；如确为申报，请联系发件人重新发送填好的表";
+        SpamRule = "spam_rule", "垃圾邮件或钓鱼邮件（按规则判定），不回执", "核对规则说明；误判时可按普通邮件处理";
     }
 }
 

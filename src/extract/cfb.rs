@@ -14,7 +14,14 @@ pub struct Entry {
     pub name: String,
     pub start: u32,
     pub size: u64,
+    /// Directory ids of the red-black tree: siblings and first child (NOSTREAM = none).
+    left: u32,
+    right: u32,
+    child: u32,
 }
+
+/// "No entry" in the directory tree.
+const NOSTREAM: u32 = 0xFFFF_FFFF;
 
 fn u16_at(b: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
@@ -96,6 +103,15 @@ pub fn entries(bytes: &[u8]) -> Option<Vec<Entry>> {
             let name_len = usize::from(u16_at(chunk, 0x40).unwrap_or(0)).min(64);
             let kind = chunk.get(0x42).copied().unwrap_or(0);
             if kind == 0 || name_len < 2 {
+                // Kept as a placeholder: tree links are directory indexes.
+                out.push(Entry {
+                    name: String::new(),
+                    start: END_OF_CHAIN,
+                    size: 0,
+                    left: NOSTREAM,
+                    right: NOSTREAM,
+                    child: NOSTREAM,
+                });
                 continue;
             }
             let units: Vec<u16> = chunk
@@ -108,6 +124,9 @@ pub fn entries(bytes: &[u8]) -> Option<Vec<Entry>> {
                 name: String::from_utf16_lossy(&units),
                 start: u32_at(chunk, 0x74).unwrap_or(END_OF_CHAIN),
                 size: u64::from(u32_at(chunk, 0x78).unwrap_or(0)),
+                left: u32_at(chunk, 0x44).unwrap_or(NOSTREAM),
+                right: u32_at(chunk, 0x48).unwrap_or(NOSTREAM),
+                child: u32_at(chunk, 0x4C).unwrap_or(NOSTREAM),
             });
         }
         match cfb.next(s) {
@@ -116,6 +135,32 @@ pub fn entries(bytes: &[u8]) -> Option<Vec<Entry>> {
         }
     }
     Some(out)
+}
+
+/// Names of the entries directly under the root storage (the file's own streams, not
+/// those of an embedded object's storage): the root's child and its siblings. Walk
+/// bounded by the entry count, so a looping tree ends.
+pub fn top_level(entries: &[Entry]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let Some(root) = entries.first() else {
+        return out;
+    };
+    let mut stack = vec![root.child];
+    let mut seen = vec![false; entries.len()];
+    while let Some(id) = stack.pop() {
+        let Some(e) = entries.get(id as usize) else {
+            continue;
+        };
+        if std::mem::replace(&mut seen[id as usize], true) {
+            continue;
+        }
+        if !e.name.is_empty() {
+            out.push(e.name.as_str());
+        }
+        stack.push(e.left);
+        stack.push(e.right);
+    }
+    out
 }
 
 /// True for password-protected Office files: OOXML wrapped in an `EncryptedPackage`

@@ -158,8 +158,65 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
     }
 }
 
+/// UTF-7 (RFC 2152), which encoding_rs does not carry and some webmail writes in
+/// encoded words: `+` opens modified base64 of UTF-16BE, closed by `-` or any byte
+/// outside base64; `+-` is a literal `+`. None when the bytes are not UTF-7.
+pub fn decode_utf7(bytes: &[u8]) -> Option<String> {
+    let b64 = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        if !c.is_ascii() {
+            return None;
+        }
+        i += 1;
+        if c != b'+' {
+            out.push(c as char);
+            continue;
+        }
+        if bytes.get(i) == Some(&b'-') {
+            out.push('+');
+            i += 1;
+            continue;
+        }
+        let (mut acc, mut bits, mut units) = (0u32, 0u32, Vec::new());
+        while let Some(v) = bytes.get(i).and_then(|&c| b64(c)) {
+            acc = (acc << 6) | u32::from(v);
+            bits += 6;
+            if bits >= 16 {
+                bits -= 16;
+                units.push((acc >> bits) as u16);
+                acc &= (1 << bits) - 1;
+            }
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        out.push_str(&String::from_utf16(&units).ok()?);
+    }
+    Some(out)
+}
+
 /// Bytes in a declared charset; a wrong or unknown declaration falls back to detection.
 pub fn decode_declared(bytes: &[u8], charset: Option<&str>) -> Decoded {
+    if charset.is_some_and(|c| {
+        matches!(
+            c.trim().trim_matches('"').to_ascii_lowercase().as_str(),
+            "utf-7" | "utf7" | "unicode-1-1-utf-7"
+        )
+    }) {
+        if let Some(text) = decode_utf7(bytes) {
+            return Decoded { text, lossy: false };
+        }
+    }
     if let Some(enc) = charset.and_then(encoding_for) {
         if enc == UTF_8 {
             return detect(bytes);

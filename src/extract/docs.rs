@@ -59,7 +59,7 @@ fn push_unique(v: &mut Vec<String>, p: &str) {
 fn is_zip_based(format: &str) -> bool {
     matches!(
         format,
-        "zip" | "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd"
+        "zip" | "docx" | "xlsx" | "xlsb" | "pptx" | "odt" | "ods" | "ofd"
     )
 }
 

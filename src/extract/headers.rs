@@ -33,12 +33,59 @@ pub fn value_text(raw_message: &[u8], h: &Header<'_>) -> Decoded {
 
 /// A header value as people read it: 8-bit bytes and RFC 2047 words decoded.
 pub fn value_decoded(raw_message: &[u8], h: &Header<'_>) -> Decoded {
-    let base = value_text(raw_message, h);
+    let raw = q_words_8bit_escaped(&unfold(raw_value(raw_message, h)));
+    let base = codec::detect(&raw);
     let words = decode_words(&base.text);
     Decoded {
         text: words.text,
         lossy: base.lossy || words.lossy,
     }
+}
+
+/// Raw 8-bit bytes written inside Q encoded words (`=?iso-8859-1?Q?Fr\xF6sche?=`, as
+/// some clients send them) are bytes of the word's charset: they are written as `=XX`
+/// here, so the word is decoded once, in its charset, not first as GB18030 text.
+fn q_words_8bit_escaped(raw: &[u8]) -> Vec<u8> {
+    if raw.is_ascii() || std::str::from_utf8(raw).is_ok() {
+        return raw.to_vec();
+    }
+    let mut out = Vec::with_capacity(raw.len() + 16);
+    let mut i = 0;
+    while i < raw.len() {
+        if let Some(len) = q_word_len(&raw[i..]) {
+            let (head, body_end) = len;
+            out.extend_from_slice(&raw[i..i + head]);
+            for &b in &raw[i + head..i + body_end] {
+                if b >= 0x80 {
+                    out.extend_from_slice(format!("={b:02X}").as_bytes());
+                } else {
+                    out.push(b);
+                }
+            }
+            i += body_end;
+            continue;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// For a Q encoded word at the start of `s`: (length of `=?charset?Q?`, offset of its
+/// closing `?=`). Charsets are ASCII tokens of at most 64 bytes.
+fn q_word_len(s: &[u8]) -> Option<(usize, usize)> {
+    let rest = s.strip_prefix(b"=?")?;
+    let q1 = rest.iter().take(64).position(|&b| b == b'?')?;
+    if !rest[..q1].iter().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    let enc = *rest.get(q1 + 1)?;
+    if !matches!(enc, b'Q' | b'q') || rest.get(q1 + 2) != Some(&b'?') {
+        return None;
+    }
+    let head = 2 + q1 + 3;
+    let end = s[head..].windows(2).take(1000).position(|w| w == b"?=")?;
+    Some((head, head + end))
 }
 
 enum Piece {
@@ -260,6 +307,26 @@ pub fn parse_date_text(text: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_8bit_bytes_in_q_words_are_decoded_once() {
+        let raw = b"=?iso-8859-1?Q?Fr\xF6sche?= im Teich";
+        let d = codec::detect(&q_words_8bit_escaped(raw));
+        assert_eq!(decode_words(&d.text).text, "Fr\u{f6}sche im Teich");
+        // Plain 8-bit text outside words is still GBK.
+        let gbk = b"\xC9\xEA\xB1\xA8 =?utf-8?Q?=E8=A1=A8?=";
+        let d = codec::detect(&q_words_8bit_escaped(gbk));
+        assert_eq!(decode_words(&d.text).text, "申报 表");
+    }
+
+    #[test]
+    fn utf7_words_are_decoded() {
+        assert_eq!(
+            decode_words("=?utf-7?Q?+dTNipYho-?=").text,
+            "\u{7533}\u{62a5}\u{8868}"
+        );
+        assert_eq!(decode_words("=?UTF-7?B?K2RUTmlwWWhvLQ==?=").text, "申报表");
+    }
 
     #[test]
     fn words_split_inside_a_character_are_joined() {

@@ -148,6 +148,20 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
             });
         }
     }
+    if meta.robot.is_none() {
+        let rule = super::spam::rule(
+            &list,
+            meta.from.as_deref(),
+            meta.from_name.as_deref(),
+            meta.subject.as_deref().unwrap_or_default(),
+            &meta.body_text,
+        );
+        if let Some(rule) = rule {
+            meta.robot = Some(crate::model::Category::Spam);
+            meta.robot_reason = Some(format!("spam rule: {rule}"));
+            ctx.problem(crate::domain::ProblemKind::SpamRule.with(rule));
+        }
+    }
     Extracted {
         meta,
         documents: ctx.docs,

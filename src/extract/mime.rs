@@ -92,6 +92,13 @@ pub fn walk(
                 )
             })
             .unwrap_or_else(|| "text/plain".to_string());
+        // A pointer to a file kept elsewhere (an FTP site, a mail server's store), not
+        // content: nothing to take out, and not a nameless text attachment.
+        if ctype == "message/external-body" {
+            if let PartType::Message(_) | PartType::Text(_) | PartType::Binary(_) = part.body {
+                continue;
+            }
+        }
         let ct_params = header_params(raw, &part, "Content-Type");
         let disp = header_params(raw, &part, "Content-Disposition");
         let is_attachment = disp.as_ref().is_some_and(|d| d.value == "attachment");

@@ -12,10 +12,14 @@ mod headers;
 mod meta;
 mod mime;
 mod names;
+pub mod ooxml;
 mod params;
+mod passwords;
 mod question;
 mod robots;
+pub mod sevenz;
 mod sniff;
+mod spam;
 mod text;
 
 pub use cloud::CloudLink;
@@ -131,6 +135,95 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
     ex
 }
 
+/// Adds a file that belongs to the message but did not come in it (taken in by hand
+/// with `import --into`): sniffed, checked and expanded exactly like an attachment,
+/// within the same caps, as a top-level document.
+pub fn add_file(ex: &mut Extracted, name: &str, bytes: Vec<u8>, limits: &Limits) {
+    let mut ctx = docs::Ctx {
+        limits,
+        docs: std::mem::take(&mut ex.documents),
+        problems: Vec::new(),
+        parts_seen: 0,
+        parts_capped: false,
+        expanded_total: 0,
+    };
+    docs::add(
+        &mut ctx,
+        docs::Found {
+            name: docs::FoundName {
+                text: Some(name.to_string()),
+                lossy: false,
+            },
+            declared_type: String::new(),
+            container: None,
+            depth: 0,
+            forced_format: None,
+            problems: Vec::new(),
+        },
+        bytes,
+    );
+    ex.documents = ctx.docs;
+    for p in ctx.problems {
+        if !ex.problems.contains(&p) {
+            ex.problems.push(p);
+        }
+    }
+}
+
+/// Adds the members of the archive document `idx` (expanded by the parser worker,
+/// [`sevenz::expand`]) as documents contained in it, within the same caps and nesting
+/// limit as zip members; the archive's own problems go on it.
+pub fn add_members(ex: &mut Extracted, idx: usize, expanded: sevenz::Expanded, limits: &Limits) {
+    let depth = nesting(ex, idx) + 1;
+    let mut ctx = docs::Ctx {
+        limits,
+        docs: std::mem::take(&mut ex.documents),
+        problems: Vec::new(),
+        parts_seen: 0,
+        parts_capped: false,
+        expanded_total: 0,
+    };
+    for p in &expanded.problems {
+        ctx.doc_problem(idx, p);
+    }
+    if depth > limits.max_depth {
+        ctx.doc_problem(idx, "too_deep");
+    } else {
+        for m in expanded.members {
+            docs::add(
+                &mut ctx,
+                docs::Found {
+                    name: docs::FoundName {
+                        text: Some(m.name),
+                        lossy: false,
+                    },
+                    declared_type: String::new(),
+                    container: Some(idx),
+                    depth,
+                    forced_format: None,
+                    problems: m.problems,
+                },
+                m.bytes,
+            );
+        }
+    }
+    ex.documents = ctx.docs;
+}
+
+/// How deep document `idx` sits (0 = attached to the message itself).
+fn nesting(ex: &Extracted, idx: usize) -> u32 {
+    let mut depth = 0;
+    let mut at = ex.documents.get(idx).and_then(|d| d.container);
+    while let Some(c) = at {
+        depth += 1;
+        if depth > 64 {
+            break;
+        }
+        at = ex.documents.get(c).and_then(|d| d.container);
+    }
+    depth
+}
+
 /// Header blocks larger than this are flagged `huge_headers`: real ones, long
 /// `Received:` chains included, stay far below; a bigger one is an attack or a broken
 /// client, and the operator should know the headers shown may be incomplete.
@@ -155,6 +248,11 @@ fn header_len(raw: &[u8]) -> usize {
 /// formats the bytes cannot tell apart (e.g. an OLE file: doc, xls or wps).
 pub fn sniff(bytes: &[u8], name: &str) -> String {
     sniff::sniff(bytes, name)
+}
+
+/// Passwords the mail gives for its protected attachments (subject and body), to try.
+pub fn password_candidates(subject: &str, body: &str) -> Vec<String> {
+    passwords::candidates(subject, body)
 }
 
 /// True when the text reads like a person asking about their submission.

@@ -14,8 +14,9 @@ pub fn is_container_format(format: &str) -> bool {
 }
 
 /// Archives we cannot open (no decoder in the build): recorded, flagged, not expanded.
+/// (7z is opened by the parser worker, see [`super::sevenz`].)
 pub fn is_unsupported_archive(format: &str) -> bool {
-    matches!(format, "rar" | "7z" | "gz" | "tnef")
+    matches!(format, "rar" | "gz" | "tnef")
 }
 
 /// The format a file name's extension promises, None for extensions we do not judge.
@@ -25,6 +26,7 @@ pub fn expected_format(name: &str) -> Option<&'static str> {
         "doc" => "doc",
         "wps" => "wps",
         "xlsx" | "xlsm" => "xlsx",
+        "xlsb" => "xlsb",
         "xls" | "et" => "xls",
         "pptx" => "pptx",
         "ppt" | "dps" => "ppt",
@@ -128,10 +130,22 @@ fn zip_family(bytes: &[u8], ext: &str) -> String {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         // Cannot list members: only the name can tell a broken docx from a zip.
         return match ext {
-            "docx" | "xlsx" | "pptx" | "odt" | "ods" | "ofd" => ext.to_string(),
+            "docx" | "xlsx" | "xlsb" | "pptx" | "odt" | "ods" | "ofd" => ext.to_string(),
+            "docm" => "docx".to_string(),
+            "xlsm" => "xlsx".to_string(),
             _ => "zip".to_string(),
         };
     };
+    // Office packages by their relationships and content types, whatever the parts
+    // are called (Word Online's `document2.xml`, backslash entry names).
+    if let Some(main) = super::ooxml::main_part_of(&mut zip) {
+        match main.format {
+            Some("docx" | "docm") => return "docx".into(),
+            Some("xlsx" | "xlsm") => return "xlsx".into(),
+            Some(f) => return f.into(),
+            None => {}
+        }
+    }
     let has = |n: &str| zip.index_for_name(n).is_some();
     if has("word/document.xml") {
         return "docx".into();
@@ -161,6 +175,19 @@ fn zip_family(bytes: &[u8], ext: &str) -> String {
 
 fn ole_family(bytes: &[u8], ext: &str) -> String {
     let entries = cfb::entries(bytes).unwrap_or_default();
+    // The file's own streams first: a workbook with an embedded Word object carries a
+    // `WordDocument` stream too, one storage down.
+    let top = cfb::top_level(&entries);
+    let has_top = |n: &str| top.contains(&n);
+    if has_top("Workbook") || has_top("Book") {
+        return "xls".into();
+    }
+    if has_top("WordDocument") {
+        return if ext == "wps" { "wps" } else { "doc" }.into();
+    }
+    if has_top("PowerPoint Document") {
+        return "ppt".into();
+    }
     let has = |n: &str| entries.iter().any(|e| e.name == n);
     if has("EncryptedPackage") {
         // An encrypted OOXML file: the package inside is unreadable, trust the name.

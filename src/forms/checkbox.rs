@@ -38,8 +38,14 @@ pub fn is_unchecked_mark(c: char) -> bool {
     )
 }
 
-/// A Wingdings-family symbol (`w:sym w:font=… w:char=…`, or a PUA character) as a box
-/// state; other symbols give None and are dropped from text.
+/// Fonts whose letters are pictures: text typed in them is read through [`symbol`].
+pub fn is_symbol_font(font: &str) -> bool {
+    let f = font.to_ascii_lowercase();
+    f.contains("wingdings") || f.contains("webdings") || f.trim() == "symbol"
+}
+
+/// A Wingdings-family symbol (`w:sym w:font=… w:char=…`, a PUA character, or a
+/// letter typed in a symbol font) as a box state; other symbols give None.
 pub fn symbol(font: &str, code: u32) -> Option<char> {
     // Symbol fonts are addressed either as F0xx (PUA) or as the plain byte.
     let byte = if (0xF000..=0xF0FF).contains(&code) {

@@ -27,7 +27,13 @@ pub fn document_xml(bytes: &[u8]) -> Result<Vec<u8>, FormError> {
     }
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| FormError::Corrupt(format!("docx 不是有效的 zip 文件 (not a zip): {e}")))?;
-    let file = zip.by_name("word/document.xml").map_err(|e| {
+    // The main part as the package relationships name it (Word Online writes
+    // `word/document2.xml`; some exporters write backslashes), else the usual name.
+    let main = crate::extract::ooxml::main_part_of(&mut zip)
+        .filter(|m| matches!(m.format, Some("docx" | "docm")))
+        .map(|m| m.entry)
+        .unwrap_or_else(|| "word/document.xml".to_string());
+    let file = zip.by_name(&main).map_err(|e| {
         FormError::Corrupt(format!(
             "docx 缺少 word/document.xml (missing main part): {e}"
         ))
@@ -81,6 +87,9 @@ struct Walker {
     checkbox: Option<bool>,
     legacy: bool,
     pending: Option<char>,
+    /// The current run's symbol font (Wingdings, Wingdings 2, Symbol), if it has one:
+    /// its letters are glyphs (`R` in Wingdings 2 is ☒), read as Word shows them.
+    run_font: Option<String>,
 }
 
 fn attr(e: &BytesStart, local: &[u8]) -> Option<String> {
@@ -104,6 +113,16 @@ impl Walker {
             return;
         };
         for c in s.chars() {
+            if let Some(m) = self
+                .run_font
+                .as_deref()
+                .and_then(|f| checkbox::symbol(f, c as u32))
+            {
+                if !suppress {
+                    p.push(m);
+                }
+                continue;
+            }
             let is_pua = ('\u{E000}'..='\u{F8FF}').contains(&c);
             if suppress
                 && (is_pua
@@ -197,7 +216,16 @@ impl Walker {
                     self.end(name);
                 }
             }
-            b"r" if !empty => self.in_run += 1,
+            b"r" if !empty => {
+                self.in_run += 1;
+                self.run_font = None;
+            }
+            b"rFonts" if self.in_run > 0 => {
+                self.run_font = ["ascii", "hAnsi", "cs"]
+                    .iter()
+                    .find_map(|k| attr(e, k.as_bytes()))
+                    .filter(|f| checkbox::is_symbol_font(f));
+            }
             b"t" => self.in_text = !empty,
             b"tab" | b"ptab" if self.in_run > 0 => self.push_text("\t"),
             b"br" | b"cr" if self.in_run > 0 => {
@@ -270,7 +298,10 @@ impl Walker {
                     }
                 }
             }
-            b"r" => self.in_run = self.in_run.saturating_sub(1),
+            b"r" => {
+                self.in_run = self.in_run.saturating_sub(1);
+                self.run_font = None;
+            }
             b"t" => self.in_text = false,
             b"sdt" => {
                 self.sdt.pop();

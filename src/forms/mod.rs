@@ -29,6 +29,10 @@ pub struct ParsedForm {
     pub fields: Fields,
     /// missing_field:<key>, over_limit:<key>, bad_format:<key>
     pub problems: Vec<String>,
+    /// The notice itself or its blank forms (several forms' titles, nothing filled in):
+    /// a template circulated, not an application (`form` is then None).
+    #[serde(default)]
+    pub notice: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -53,12 +57,14 @@ pub const NEEDS_SOFFICE: &str =
     "安装 LibreOffice (apt-get install libreoffice-writer-nogui) 后运行 kepu-intake reprocess";
 
 /// Reads the form in `bytes` of sniffed `format`: `docx` (also `docm`, `dotx`),
-/// `xlsx`, `xls`, or `pdf-text` / `txt` (UTF-8 text of a PDF). `doc`, `wps`, `rtf`
+/// `xlsx` (also `xlsm`), `xlsb`, `ods`, `xls`, or `pdf-text` / `txt` (UTF-8 text of a PDF). `doc`, `wps`, `rtf`
 /// and `odt` need [`crate::convert`] first.
 pub fn parse_electronic(call: &Call, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
     match format {
         "docx" | "docm" | "dotx" => Ok(parse_grid(call, &docx::read(bytes)?)),
-        "xlsx" | "xls" => Ok(parse_grid(call, &sheet::read(format, bytes)?)),
+        "xlsx" | "xlsm" | "xlsb" | "ods" | "xls" => {
+            Ok(parse_grid(call, &sheet::read(format, bytes)?))
+        }
         "pdf-text" | "txt" => Ok(parse_text(call, &String::from_utf8_lossy(bytes))),
         "doc" | "wps" | "rtf" | "odt" => Err(FormError::NeedsConversion(NEEDS_SOFFICE.into())),
         other => Err(FormError::Unsupported(other.into())),
@@ -67,10 +73,14 @@ pub fn parse_electronic(call: &Call, format: &str, bytes: &[u8]) -> Result<Parse
 
 /// Reads the fields of whichever of the call's forms `grid` is.
 pub fn parse_grid(call: &Call, grid: &grid::Grid) -> ParsedForm {
-    let Some(form) = identify(call, &grid.all_text(), grid) else {
+    let text = grid.all_text();
+    let Some(form) = identify(call, &text, grid) else {
         return ParsedForm::default();
     };
     let fields = fields::extract(form, grid);
+    if is_notice(call, &text, form, &fields) {
+        return notice();
+    }
     finish(form, fields)
 }
 
@@ -80,7 +90,35 @@ fn finish(form: &FormDef, fields: Fields) -> ParsedForm {
         form: Some(form.key),
         fields,
         problems,
+        notice: false,
     }
+}
+
+fn notice() -> ParsedForm {
+    ParsedForm {
+        notice: true,
+        ..ParsedForm::default()
+    }
+}
+
+/// A circulated notice or its blank forms: one of the call's notice headings or the
+/// titles of two or more of its forms, and not one of the identified form's required
+/// fields filled in. A document holding a filled form stays that form, whatever else it
+/// carries.
+pub fn is_notice(call: &Call, text: &str, form: &FormDef, fields: &Fields) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let titles = call
+        .forms
+        .iter()
+        .filter(|f| f.titles.iter().any(|title| t.contains(title.as_str())))
+        .count();
+    if titles < 2 && !call.notice.iter().any(|h| t.contains(h.as_str())) {
+        return false;
+    }
+    form.fields
+        .iter()
+        .filter(|s| s.required)
+        .all(|s| fields.get(&s.key).is_none_or(FieldValue::is_empty))
 }
 
 /// Title first: a form of the call named by its title; else, when the document has no
@@ -153,6 +191,9 @@ pub fn parse_text(call: &Call, text: &str) -> ParsedForm {
                 fields.insert(s.key.clone(), FieldValue::Choices(v));
             }
         }
+    }
+    if is_notice(call, text, form, &fields) {
+        return notice();
     }
     finish(form, fields)
 }

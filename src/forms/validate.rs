@@ -83,7 +83,26 @@ pub fn is_landline(s: &str) -> bool {
         && digits(local)
         && area.starts_with('0')
         && (3..=4).contains(&area.len())
-        && (7..=8).contains(&local.len())
+        && local_lengths(area).contains(&local.len())
+}
+
+/// Hebei's area codes whose local numbers have 7 digits (the call's province; 0311,
+/// Shijiazhuang, went to 8): Handan, Baoding, Zhangjiakou, Chengde, Tangshan,
+/// Langfang, Cangzhou, Hengshui, Xingtai, Qinhuangdao.
+const SEVEN_DIGIT_AREAS: [&str; 10] = [
+    "0310", "0312", "0313", "0314", "0315", "0316", "0317", "0318", "0319", "0335",
+];
+
+/// Local number lengths an area code allows: 8 after the two-digit codes (010, 02x),
+/// 7 in the areas above, 7 or 8 elsewhere.
+fn local_lengths(area: &str) -> &'static [usize] {
+    if area.len() == 3 {
+        &[8]
+    } else if SEVEN_DIGIT_AREAS.contains(&area) {
+        &[7]
+    } else {
+        &[7, 8]
+    }
 }
 
 /// One or more numbers (separated by `/ , ， 、 ;`), each a mobile or a landline.
@@ -133,7 +152,12 @@ mod tests {
         assert!(!is_mobile("12812345678"));
         assert!(!is_mobile("1381234567"));
         assert!(is_landline("0315-2830734"));
-        assert!(is_landline("031528307341"));
+        assert!(is_landline("03152830734"));
+        // Tangshan numbers have 7 digits: an extra digit is a typo, not a number.
+        assert!(!is_landline("0315-76325918"));
+        assert!(!is_landline("031528307341"));
+        assert!(is_landline("0755-26543210"));
+        assert!(!is_landline("010-1234567"));
         assert!(is_landline("010-12345678"));
         assert!(!is_landline("2830734"));
         assert!(!is_landline("0315-28307"));

@@ -55,14 +55,14 @@ pub fn worker_main(alarm_s: u32) -> i32 {
         // SAFETY: alarm(2) only arms or clears this process's timer.
         unsafe { libc::alarm(alarm_s) };
         let result = match req.doc {
-            Some(doc) => super::parse_untrusted(&req.format, &doc),
-            None => Err(FormError::Corrupt(format!(
+            Some(doc) => answer(&req.format, &doc),
+            None => serde_json::to_vec(&Err::<(), _>(FormError::Corrupt(format!(
                 "文件过大 (larger than {} MB: {} bytes)",
                 super::MAX_INPUT >> 20,
                 req.announced
-            ))),
+            )))),
         };
-        let written = serde_json::to_vec(&result)
+        let written = result
             .map_err(std::io::Error::other)
             .and_then(|json| frame::write_answer(&mut out, &json));
         // SAFETY: as above.
@@ -72,6 +72,110 @@ pub fn worker_main(alarm_s: u32) -> i32 {
             return EXIT_IO;
         }
     }
+}
+
+/// Request format: expand a 7z archive (answer: [`crate::extract::sevenz::Expanded`]).
+pub const EXPAND_7Z: &str = "7z-expand";
+/// Request format: decrypt an Office file and parse it (answer as for a parse).
+pub const DECRYPT: &str = "decrypt";
+
+/// The JSON answer to one request.
+fn answer(format: &str, doc: &[u8]) -> serde_json::Result<Vec<u8>> {
+    match format {
+        EXPAND_7Z => serde_json::to_vec(&expand_7z(doc)),
+        DECRYPT => serde_json::to_vec(&decrypt_and_parse(doc)),
+        _ => serde_json::to_vec(&super::parse_untrusted(format, doc)),
+    }
+}
+
+/// A 7z expansion request: the member cap, the entry cap, the message's remaining
+/// budget (big-endian u64s), the passwords the mail gives (a count byte, then each
+/// length-prefixed by a byte), the archive.
+pub fn expand_request(
+    bytes: &[u8],
+    limits: &crate::extract::Limits,
+    budget: u64,
+    passwords: &[String],
+) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(bytes.len() + 64);
+    doc.extend_from_slice(&limits.max_attachment_bytes.to_be_bytes());
+    doc.extend_from_slice(&(limits.max_entries as u64).to_be_bytes());
+    doc.extend_from_slice(&budget.to_be_bytes());
+    let pws: Vec<&String> = passwords.iter().filter(|p| p.len() < 256).take(8).collect();
+    doc.push(pws.len() as u8);
+    for p in pws {
+        doc.push(p.len() as u8);
+        doc.extend_from_slice(p.as_bytes());
+    }
+    doc.extend_from_slice(bytes);
+    doc
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn expand_7z(doc: &[u8]) -> crate::extract::sevenz::Expanded {
+    let limits = crate::extract::Limits {
+        max_attachment_bytes: u64_at(doc, 0),
+        max_entries: u64_at(doc, 8) as usize,
+        ..crate::extract::Limits::default()
+    };
+    // The answer travels in one frame: members beyond it are a bomb to this reader.
+    let budget = u64_at(doc, 16).min((frame::MAX_ANSWER as u64 - (1 << 20)) / 2);
+    let mut at = 24;
+    let count = doc.get(at).copied().unwrap_or(0);
+    at += 1;
+    let mut passwords = Vec::new();
+    for _ in 0..count {
+        let n = usize::from(doc.get(at).copied().unwrap_or(0));
+        let pw = doc.get(at + 1..at + 1 + n).unwrap_or_default();
+        passwords.push(String::from_utf8_lossy(pw).into_owned());
+        at += 1 + n;
+    }
+    let archive = doc.get(at..).unwrap_or_default();
+    std::panic::catch_unwind(|| {
+        crate::extract::sevenz::expand(archive, &limits, budget, &passwords)
+    })
+    .unwrap_or_else(|_| crate::extract::sevenz::Expanded {
+        members: Vec::new(),
+        problems: vec!["corrupt_attachment".into()],
+    })
+}
+
+/// A decryption request: format, password, document, each length-prefixed (u16, u16).
+pub fn decrypt_request(format: &str, bytes: &[u8], password: &str) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(bytes.len() + 64);
+    for part in [format.as_bytes(), password.as_bytes()] {
+        let n = part.len().min(u16::MAX as usize);
+        doc.extend_from_slice(&(n as u16).to_be_bytes());
+        doc.extend_from_slice(&part[..n]);
+    }
+    doc.extend_from_slice(bytes);
+    doc
+}
+
+fn decrypt_and_parse(doc: &[u8]) -> Result<crate::forms::ParsedForm, FormError> {
+    let mut at = 0;
+    let mut field = || {
+        let n = doc
+            .get(at..at + 2)
+            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        let s = doc.get(at + 2..at + 2 + n).unwrap_or_default();
+        at += 2 + n;
+        String::from_utf8_lossy(s).into_owned()
+    };
+    let (format, password) = (field(), field());
+    let bytes = doc.get(at..).unwrap_or_default().to_vec();
+    let plain =
+        std::panic::catch_unwind(move || office_crypto::decrypt_from_bytes(bytes, &password))
+            .map_err(|_| FormError::Corrupt("解密失败 (decryption panicked)".into()))?
+            .map_err(|_| FormError::Encrypted)?;
+    // What the decrypted bytes are, not what the name said.
+    let real = crate::extract::sniff(&plain, &format!("x.{format}"));
+    super::parse_untrusted(&real, &plain)
 }
 
 /// Entry for a binary: `__parse-worker [--alarm-s N]` (the subcommand word optional),

@@ -149,13 +149,49 @@ impl Worker {
 
     /// Parses `bytes` as `format` in the worker; no conversion or precheck here.
     pub fn parse(&self, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
+        self.request::<Result<ParsedForm, FormError>>(format, bytes)?
+    }
+
+    /// Expands a 7z archive in the worker (its memory cap and timeout), within
+    /// `limits` and the message's remaining expansion `budget`; an encrypted one with
+    /// the first of `passwords` that opens it.
+    pub fn expand(
+        &self,
+        bytes: &[u8],
+        limits: &crate::extract::Limits,
+        budget: u64,
+        passwords: &[String],
+    ) -> Result<crate::extract::sevenz::Expanded, FormError> {
+        let doc = super::serve::expand_request(bytes, limits, budget, passwords);
+        self.request::<crate::extract::sevenz::Expanded>(super::serve::EXPAND_7Z, &doc)
+    }
+
+    /// Reads an encrypted Office file with `password` in the worker: decrypted and
+    /// parsed there, the plain bytes never leave it.
+    pub fn read_encrypted(
+        &self,
+        format: &str,
+        bytes: &[u8],
+        password: &str,
+    ) -> Result<ParsedForm, FormError> {
+        let doc = super::serve::decrypt_request(format, bytes, password);
+        self.request::<Result<ParsedForm, FormError>>(super::serve::DECRYPT, &doc)?
+    }
+
+    /// One request, answered by a live worker (a fresh one once if the warm one had
+    /// died in between).
+    fn request<T: serde::de::DeserializeOwned>(
+        &self,
+        format: &str,
+        bytes: &[u8],
+    ) -> Result<T, FormError> {
         let mut slot = self.lock();
         for attempt in 0..2 {
             let fresh = self.ensure_live(&mut slot)?;
-            match self.exchange(&mut slot, format, bytes) {
+            match self.exchange::<T>(&mut slot, format, bytes) {
                 Ok(answer) => {
                     self.maybe_recycle(&mut slot);
-                    return answer;
+                    return Ok(answer);
                 }
                 // A worker that had served other documents may have died before this
                 // one reached it (killed from outside, hit its alarm while idle): that
@@ -250,12 +286,12 @@ impl Worker {
 
     /// One request and its answer under the watchdog. On any error the worker is
     /// retired (its stream may be out of step) and the slot left empty.
-    fn exchange(
+    fn exchange<T: serde::de::DeserializeOwned>(
         &self,
         slot: &mut Slot,
         format: &str,
         bytes: &[u8],
-    ) -> Result<Result<ParsedForm, FormError>, WorkerError> {
+    ) -> Result<T, WorkerError> {
         let (Some(live), Some(dog)) = (slot.live.as_mut(), slot.watchdog.as_ref()) else {
             return Err(WorkerError::Gone {
                 format: format.into(),

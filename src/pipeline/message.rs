@@ -46,10 +46,21 @@ impl Pipeline {
             }));
         }
         let mut ex = extract::extract(&raw, &self.limits);
+        // Files taken in by hand for this message (`import --into`) are read with its
+        // attachments, every time it is processed.
+        for f in db.hand_files(m.id)? {
+            let bytes = self.store.read_raw(&f.sha256)?;
+            extract::add_file(&mut ex, &f.name, bytes, &self.limits);
+        }
+        let passwords = extract::password_candidates(
+            ex.meta.subject.as_deref().unwrap_or_default(),
+            &ex.meta.body_text,
+        );
+        self.expand_7z(&mut ex, &passwords);
         let mut documents = Vec::with_capacity(ex.documents.len());
         let mut pending = Vec::new();
         for d in &ex.documents {
-            let (doc, job) = self.document(db, d, batch, ocr)?;
+            let (doc, job) = self.document(db, d, batch, ocr, &passwords)?;
             if let Some(j) = job {
                 pending.push((documents.len(), j));
             }
@@ -99,6 +110,7 @@ impl Pipeline {
         d: &ExtractedDoc,
         batch: &mut Batch,
         ocr: Option<&OcrProgress>,
+        passwords: &[String],
     ) -> Result<(NewDocument, Option<usize>)> {
         let sha = sha256_hex(&d.bytes);
         if !d.bytes.is_empty() {
@@ -124,6 +136,20 @@ impl Pipeline {
             return Ok((doc, None));
         }
         if broken {
+            let encrypted = d
+                .problems
+                .iter()
+                .any(|p| p == ProblemKind::EncryptedAttachment.as_str());
+            if let Some(p) = encrypted
+                .then(|| self.open_encrypted(d, passwords))
+                .flatten()
+            {
+                doc.problems
+                    .retain(|p| p != ProblemKind::EncryptedAttachment.as_str());
+                doc.problems
+                    .push(ProblemKind::DecryptedWithPassword.as_str().into());
+                apply_form(&mut doc, p);
+            }
             return Ok((doc, None));
         }
         let fmt = format.as_str();
@@ -132,6 +158,12 @@ impl Pipeline {
             match self.read_form_cached(db, &doc.sha256, fmt, &d.bytes)? {
                 Ok(p) if p.form.is_some() => {
                     apply_form(&mut doc, p);
+                    return Ok((doc, None));
+                }
+                Ok(p) if p.notice => {
+                    doc.kind = DocKind::Notice;
+                    doc.problems
+                        .push(ProblemKind::NoticeTemplate.as_str().into());
                     return Ok((doc, None));
                 }
                 Ok(_) => {
@@ -289,10 +321,9 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
     if extract::looks_like_question(ex.meta.subject.as_deref().unwrap_or(""), &ex.meta.body_text) {
         return Category::Question;
     }
-    if docs
-        .iter()
-        .any(|d| d.format.is_office_form() || d.format == DocFormat::Pdf)
-    {
+    if docs.iter().any(|d| {
+        (d.format.is_office_form() || d.format == DocFormat::Pdf) && d.kind != DocKind::Notice
+    }) {
         // Office files that are not one of the call's forms: a person sent something.
         return Category::Submission;
     }

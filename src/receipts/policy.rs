@@ -35,8 +35,9 @@ fn suppress(code: ReceiptReason, detail: impl AsRef<str>) -> Decision {
 pub struct Facts<'a> {
     /// `[receipts] authserv_id`: whose `Authentication-Results:` are trusted.
     pub authserv_id: &'a str,
-    /// The mail carries the call's forms, every one of them blank, and no scan: the
-    /// notice passed on to us, not an application.
+    /// The mail carries the notice or the call's forms, every one of them blank, and no
+    /// scan: the notice passed on to us, not an application
+    /// (`receipts_glue::blank_forms_only`).
     pub blank_forms_only: bool,
 }
 
@@ -49,15 +50,23 @@ pub fn decide_with(
     own_addresses: &[String],
     facts: &Facts<'_>,
 ) -> Decision {
+    let notice = || {
+        suppress(
+            ReceiptReason::NoticeForward,
+            "来信只含通知或空白申报表（转发的通知），不回复",
+        )
+    };
+    // A notice document alone makes the message `other`, which would be suppressed as
+    // not applicable: say why (a question about the notice is still answered).
+    if facts.blank_forms_only && category == Category::Other && !is_duplicate {
+        return notice();
+    }
     let d = decide(meta, category, is_duplicate, own_addresses);
     let Decision::Reply { to } = d else {
         return d;
     };
     if facts.blank_forms_only && category == Category::Submission {
-        return suppress(
-            ReceiptReason::NoticeForward,
-            "来信只含空白申报表（转发的通知），不回复",
-        );
+        return notice();
     }
     match auth::evaluate(
         &meta.authentication_results,

@@ -14,7 +14,11 @@ fn corpus_dir() -> PathBuf {
 
 fn emls() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in [corpus_dir(), corpus_dir().join("malformed")] {
+    for dir in [
+        corpus_dir(),
+        corpus_dir().join("malformed"),
+        corpus_dir().join("files"),
+    ] {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())

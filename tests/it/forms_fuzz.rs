@@ -5,7 +5,7 @@
 
 use crate::support::mutate::{mutate, Rng};
 use kepu_intake::forms::{parse_electronic, ParsedForm};
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -31,15 +31,10 @@ fn rounds() -> usize {
         .unwrap_or(4000)
 }
 
-/// `word/document.xml` of a .docx.
+/// The main document part of a .docx (`word/document.xml`, or wherever the package
+/// relationships put it: Word Online's `document2.xml`).
 fn document_xml(docx: &[u8]) -> Vec<u8> {
-    let mut z = zip::ZipArchive::new(Cursor::new(docx)).unwrap();
-    let mut xml = Vec::new();
-    z.by_name("word/document.xml")
-        .unwrap()
-        .read_to_end(&mut xml)
-        .unwrap();
-    xml
+    kepu_intake::forms::docx::document_xml(docx).unwrap()
 }
 
 /// A valid zip whose only part is `word/document.xml` = `xml`, as the fuzz target

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod crash;
 mod extract;
+mod files;
 mod forms;
 mod forms_fuzz;
 mod hostile;

@@ -1033,8 +1033,9 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            // Migration 4 undone (accounts), then migration 3.
-            "DROP INDEX messages_origin; ALTER TABLE messages DROP COLUMN account;
+            // Migrations 6 (hand files), 5 (receipts) and 4 (accounts) undone, then 3.
+            "DROP TABLE hand_files;
+             DROP INDEX messages_origin; ALTER TABLE messages DROP COLUMN account;
              DROP TABLE mailbox_state;
              CREATE TABLE mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL,
                  last_uid INTEGER NOT NULL, last_poll_at TEXT);

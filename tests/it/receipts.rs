@@ -279,6 +279,15 @@ fn failed_authentication_holds_and_the_notice_itself_is_not_answered() {
         &notice,
     );
     assert!(reason(d).starts_with("notice_forward:"));
+    // The notice alone makes the message `other`: the reason still names the notice.
+    let d = decide_with(
+        &person("bureau@edu.example"),
+        Category::Other,
+        false,
+        &own,
+        &notice,
+    );
+    assert!(reason(d).starts_with("notice_forward:"));
 }
 
 #[test]
@@ -300,9 +309,18 @@ fn blank_forms_without_a_scan_are_the_notice_not_an_application() {
     let blank = || form("electronic", fields(&[("申报单位名称", " ")]));
     assert!(blank_forms_only(&[blank(), blank()]));
     let filled = form("electronic", fields(&[("申报单位名称", "唐山市第一中学")]));
-    assert!(!blank_forms_only(&[blank(), filled]));
+    assert!(!blank_forms_only(&[blank(), filled.clone()]));
     assert!(!blank_forms_only(&[blank(), form("scan", Fields::new())]));
     assert!(!blank_forms_only(&[]));
+    // The notice document (its text or several blank forms in one file) is no form.
+    let notice = || {
+        let mut d = form("notice", Fields::new());
+        d.form = None;
+        d
+    };
+    assert!(blank_forms_only(&[notice()]));
+    assert!(blank_forms_only(&[notice(), blank()]));
+    assert!(!blank_forms_only(&[notice(), filled.clone()]));
 }
 
 #[test]

@@ -120,7 +120,7 @@ pub fn problem_zh(code: &str) -> String {
         ("duplicate", _) => "重复提交".into(),
         ("superseded", _) => "已被新版本替代".into(),
         ("no_attachment", _) => "邮件无附件".into(),
-        _ => code.to_string(),
+        _ => crate::domain::problem::label_zh(code),
     }
 }
 

@@ -1,0 +1,68 @@
+//! Attachments opened only in the parser worker: 7z archives (the decoder allocates
+//! what the archive's header declares) and password-protected Office files, with the
+//! passwords the mail itself gives (issue 21).
+
+use super::message::form_problem;
+use super::Pipeline;
+use crate::domain::{DocFormat, ProblemKind};
+use crate::extract::{self, Extracted, ExtractedDoc};
+use crate::forms::ParsedForm;
+
+impl Pipeline {
+    /// 7z archives are opened in the parser worker, so only under its memory cap; their
+    /// members join the message like zip members, nested archives included.
+    pub(super) fn expand_7z(&self, ex: &mut Extracted, passwords: &[String]) {
+        let mut i = 0;
+        while i < ex.documents.len() {
+            let d = &ex.documents[i];
+            let openable = DocFormat::from_sniffed(&d.format) == DocFormat::SevenZ
+                && !d.bytes.is_empty()
+                && !d
+                    .problems
+                    .iter()
+                    .any(|p| crate::domain::problem::is(p, ProblemKind::CorruptAttachment));
+            if openable {
+                let used: u64 = ex
+                    .documents
+                    .iter()
+                    .filter(|d| d.container.is_some())
+                    .map(|d| d.size)
+                    .sum();
+                let budget = self.limits.max_expanded_total.saturating_sub(used);
+                match self
+                    .parser
+                    .expand(&d.bytes, &self.limits, budget, passwords)
+                {
+                    Ok(x) => extract::add_members(ex, i, x, &self.limits),
+                    Err(e) => {
+                        let p = form_problem(&e);
+                        if let Some(d) = ex.documents.get_mut(i) {
+                            d.problems.push(p);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// An encrypted Office file opened with a password from the mail, in the parser
+    /// worker; None when no candidate opens it.
+    pub(super) fn open_encrypted(
+        &self,
+        d: &ExtractedDoc,
+        passwords: &[String],
+    ) -> Option<ParsedForm> {
+        // OOXML packages only: a decrypted Word 97 file would still need LibreOffice,
+        // which never sees plain bytes outside the worker.
+        if !matches!(
+            DocFormat::from_sniffed(&d.format),
+            DocFormat::Docx | DocFormat::Xlsx | DocFormat::Ole
+        ) {
+            return None;
+        }
+        passwords
+            .iter()
+            .find_map(|pw| self.parser.read_encrypted(&d.format, &d.bytes, pw).ok())
+    }
+}
