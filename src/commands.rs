@@ -12,6 +12,8 @@ use crate::store::{DataLock, Store};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
+pub mod roster;
+
 fn open_db(cfg: &Config) -> Result<Db> {
     Db::open(&cfg.storage.db_path())
 }
@@ -42,9 +44,9 @@ pub fn load_dump(cfg: &Config) -> Result<Dump> {
     open_db(cfg)?.load_dump()
 }
 
-/// `dump --json`.
+/// `dump --json` (with `roster` and `reminders`, see [`roster::dump`]).
 pub fn dump(cfg: &Config) -> Result<()> {
-    print_json(&load_dump(cfg)?)
+    roster::dump(cfg)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {

@@ -107,6 +107,30 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The expected units and what each has sent; --assign APP UNIT decides an attribution.
+    Roster {
+        #[arg(long)]
+        json: bool,
+        /// Attribute application APP to roster UNIT (`-` = no roster unit, e.g. 市直).
+        #[arg(long, num_args = 2, value_names = ["APP", "UNIT"])]
+        assign: Option<Vec<String>>,
+        /// Who decides (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reminders due (drafts); --send approves the listed (or all) and sends them.
+    Remind {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        send: bool,
+        /// Reminder ids to approve with --send (default: all due).
+        #[arg(requires = "send")]
+        ids: Vec<i64>,
+        /// Who approves (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Parse one document from stdin in isolation (used internally).
     #[command(name = "__parse-doc", hide = true)]
     ParseDoc {
@@ -227,6 +251,22 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             Cmd::Receipts { retry } => kepu_intake::receipts_glue::command(&cfg, retry)?,
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
+            Cmd::Roster { json, assign, by } => match assign.as_deref() {
+                Some([app, unit]) => {
+                    let app: i64 = app
+                        .trim_start_matches(['a', 'A'])
+                        .parse()
+                        .with_context(|| format!("--assign {app}: 应为申报编号，如 12 或 a12"))?;
+                    commands::roster::assign_command(&cfg, app, unit, by.as_deref())?
+                }
+                _ => commands::roster::roster(&cfg, json)?,
+            },
+            Cmd::Remind {
+                json,
+                send,
+                ids,
+                by,
+            } => commands::roster::remind(&cfg, json, send, &ids, by.as_deref(), &token).await?,
             Cmd::ParseDoc { .. } | Cmd::ParseWorker { .. } => {}
         }
         Ok(())

@@ -115,7 +115,7 @@ fn is_valid_address(addr: &str) -> bool {
 }
 
 /// The local part when the address belongs to a machine, as printed in the reason.
-fn robot_local_part(addr: &str) -> Option<String> {
+pub fn robot_local_part(addr: &str) -> Option<String> {
     let local = addr.rsplit_once('@').map_or(addr, |(l, _)| l);
     let l = local.to_ascii_lowercase();
     let robot = matches!(
