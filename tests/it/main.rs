@@ -15,6 +15,7 @@ mod outages;
 mod pipeline;
 mod receipts;
 mod receipts_dovecot;
+mod roster;
 mod scan;
 mod scan_corpus;
 mod scan_pool;

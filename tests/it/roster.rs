@@ -1,0 +1,432 @@
+//! Roster and reminders (issue 19) on a fixture intake: a unit complete (丰南区), one
+//! partial (路北区), one silent (遵化市, with an address in the call file); attribution
+//! by names, by the sender's history (asked, then decided by an operator and kept by
+//! content); reminders due → approved (with who) → sent once through the real test
+//! SMTP server, none twice, none for an application that became complete, none to
+//! robots, never quoting what an applicant wrote.
+
+use crate::smtp_support::{ServerOpts, SmtpServer};
+use kepu_intake::call::{Call, BUILTIN_TEXT};
+use kepu_intake::config::{Config, ReceiptMode, TlsMode};
+use kepu_intake::db::Db;
+use kepu_intake::model::{FieldValue, Fields};
+use kepu_intake::remind::{send, Reason, State};
+use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use kepu_intake::roster::{self, attribute::AskReason, Assignment};
+use tokio_util::sync::CancellationToken;
+
+/// Words an applicant wrote that no reminder may repeat.
+const APPLICANT_MARK: &str = "李四同志";
+
+fn doc(id: i64, kind: &str, form: &str, f: Fields) -> DumpDocument {
+    DumpDocument {
+        id,
+        name: format!("{id}.docx"),
+        container: None,
+        sha256: format!("{id:064x}"),
+        format: "docx".into(),
+        kind: kind.into(),
+        form: Some(form.into()),
+        fields: f,
+        stamped: None,
+        scan_of: None,
+        superseded_by: None,
+        problems: vec![],
+        size: 1000,
+        seal_score: None,
+        match_score: None,
+        path: format!("docs/{id}"),
+    }
+}
+
+fn message(
+    id: i64,
+    from: &str,
+    category: &str,
+    receipt_reason: Option<&str>,
+    docs: Vec<DumpDocument>,
+) -> DumpMessage {
+    DumpMessage {
+        id,
+        message_id: Some(format!("<m{id}@x.example>")),
+        from: Some(from.into()),
+        subject: Some("申报材料".into()),
+        received_at: format!("2022-07-1{}T10:00:00+08:00", id % 10),
+        date_header: None,
+        late: false,
+        category: Some(category.into()),
+        duplicate_of: None,
+        receipt: DumpReceipt {
+            status: "sent".into(),
+            reason: receipt_reason.map(Into::into),
+        },
+        problems: vec![],
+        documents: docs,
+        sha256: format!("{id:064x}"),
+        size: 1000,
+        mailbox: None,
+        uidvalidity: None,
+        uid: None,
+        source: "import".into(),
+    }
+}
+
+/// Adds application `id` (form, applicant, status) with its electronic document in
+/// message `id` from `from`.
+fn add(
+    d: &mut Dump,
+    id: i64,
+    form: &str,
+    applicant: &str,
+    status: &str,
+    from: &str,
+    extra: &[(&str, &str)],
+) {
+    let key = if form == "pilot_district" {
+        "申报单位"
+    } else {
+        "申报学校"
+    };
+    let mut f: Fields = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
+        .collect();
+    f.insert(key.into(), FieldValue::Text(applicant.into()));
+    f.insert("联系人".into(), FieldValue::Text(APPLICANT_MARK.into()));
+    let category = if from.starts_with("noreply") {
+        "autoreply"
+    } else {
+        "submission"
+    };
+    let reason = from
+        .starts_with("noreply")
+        .then_some("robot_sender: noreply");
+    d.messages.push(message(
+        id,
+        from,
+        category,
+        reason,
+        vec![doc(id * 10, "electronic", form, f)],
+    ));
+    d.applications.push(DumpApplication {
+        id,
+        form: form.into(),
+        applicant: applicant.into(),
+        status: status.into(),
+        late: false,
+        electronic: Some(id * 10),
+        scan: None,
+        problems: vec![],
+        email: Some(from.into()),
+        received_at: Some(format!("2022-07-1{}T10:00:00+08:00", id % 10)),
+    });
+}
+
+const FN: &str = "jyj@fengnan.example";
+const LB: &str = "kjk@lubei.example";
+
+fn corpus() -> Dump {
+    let mut d = Dump::default();
+    add(
+        &mut d,
+        1,
+        "pilot_district",
+        "丰南区教育局",
+        "complete",
+        FN,
+        &[],
+    );
+    add(
+        &mut d,
+        2,
+        "pilot_school",
+        "唐山市丰南区第一中学",
+        "complete",
+        FN,
+        &[],
+    );
+    add(
+        &mut d,
+        3,
+        "pilot_school",
+        "实验小学",
+        "complete",
+        FN,
+        &[("通讯地址", "唐山市丰南区新华路1号")],
+    );
+    add(
+        &mut d,
+        4,
+        "pilot_district",
+        "路北区教育局",
+        "complete",
+        LB,
+        &[],
+    );
+    add(
+        &mut d,
+        5,
+        "pilot_school",
+        "路北区第二小学",
+        "missing_scan",
+        LB,
+        &[],
+    );
+    // Names no unit; its sender wrote for 路北区 before: asked, not guessed.
+    add(
+        &mut d,
+        6,
+        "pilot_school",
+        "第六十八中学",
+        "missing_electronic",
+        LB,
+        &[],
+    );
+    // A robot's "application": never reminded.
+    add(
+        &mut d,
+        7,
+        "pilot_school",
+        "玉田县第一中学",
+        "missing_scan",
+        "noreply@yutian.example",
+        &[],
+    );
+    d
+}
+
+/// The built-in call with 遵化市's address and a deadline two days from now.
+fn call() -> Call {
+    let deadline = kepu_intake::time::fmt(&(kepu_intake::time::now() + chrono::Duration::days(2)));
+    let text = BUILTIN_TEXT
+        .replace(
+            "unit = \"遵化市\"\n",
+            "unit = \"遵化市\"\nemail = \"office@zunhua.example\"\n",
+        )
+        .replace(
+            "deadline = \"2022-07-20T23:59:59+08:00\"",
+            &format!("deadline = \"{deadline}\""),
+        );
+    Call::parse("test-call.toml", &text).unwrap()
+}
+
+fn unit<'a>(r: &'a roster::Roster, name: &str) -> &'a roster::UnitRow {
+    r.units.iter().find(|u| u.unit == name).unwrap()
+}
+
+#[test]
+fn roster_attributes_by_name_and_checks_the_notices_rules() {
+    let call = call();
+    let d = corpus();
+    let r = roster::build(&call, &d, &[]);
+    assert_eq!(r.units.len(), 18, "every county-level unit and zone");
+    let fnr = unit(&r, "丰南区");
+    assert_eq!(fnr.applications, vec![1, 2, 3]);
+    assert!(fnr.missing.is_empty() && fnr.done, "{fnr:?}");
+    let lb = unit(&r, "路北区");
+    assert_eq!(lb.applications, vec![4, 5]);
+    assert_eq!(lb.missing, vec!["pilot_school:2"]);
+    let texts: Vec<&str> = lb.expects.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, vec!["试点县区 1/1", "试点学校 1/2"]);
+    assert_eq!(lb.incomplete, vec![5]);
+    assert_eq!(
+        lb.last_contact.as_deref(),
+        Some("2022-07-16T10:00:00+08:00")
+    );
+    let zh = unit(&r, "遵化市");
+    assert!(zh.applications.is_empty());
+    assert_eq!(zh.missing, vec!["pilot_district", "pilot_school:2"]);
+    // 第六十八中学 names no unit: asked, with the sender's unit as the candidate.
+    assert_eq!(r.unsure.len(), 1, "{:?}", r.unsure);
+    assert_eq!(r.unsure[0].application, 6);
+    assert_eq!(r.unsure[0].reason, AskReason::AddressOnly);
+    assert_eq!(r.unsure[0].candidates, vec!["路北区"]);
+    assert_eq!(r.unit_of(6), None, "never a silent guess");
+
+    // The operator's decision, keyed by content: the same application renumbered
+    // (after reprocess) is still attributed.
+    let decision = Assignment {
+        form: "pilot_school".into(),
+        applicant_key: roster::attribute::norm("第六十八中学"),
+        unit: Some("路北区".into()),
+        by: "wang".into(),
+        at: "2022-07-18T09:00:00+08:00".into(),
+    };
+    let mut renumbered = d.clone();
+    renumbered.applications.iter_mut().for_each(|a| a.id += 100);
+    let r2 = roster::build(&call, &renumbered, &[decision]);
+    assert!(r2.unsure.is_empty());
+    assert_eq!(r2.unit_of(106), Some("路北区"));
+    assert!(unit(&r2, "路北区").missing.is_empty(), "two schools now");
+}
+
+#[test]
+fn an_operators_attribution_is_stored_and_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("intake.db")).unwrap();
+    let a = Assignment {
+        form: "pilot_school".into(),
+        applicant_key: "x".into(),
+        unit: Some("路北区".into()),
+        by: "wang".into(),
+        at: "t1".into(),
+    };
+    db.roster_assign(&a).unwrap();
+    db.roster_assign(&Assignment {
+        unit: None,
+        by: "li".into(),
+        ..a.clone()
+    })
+    .unwrap();
+    let got = db.roster_assignments().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].unit.as_deref(), got[0].by.as_str()), (None, "li"));
+}
+
+fn cfg(data: &std::path::Path, server: &SmtpServer) -> Config {
+    let mut c = Config::default();
+    c.storage.data_dir = data.to_path_buf();
+    c.receipts.mode = ReceiptMode::Send;
+    c.receipts.max_per_minute = 0;
+    c.smtp.from = "tsqsnkj@126.com".into();
+    c.smtp.host = "127.0.0.1".into();
+    c.smtp.port = server.port;
+    c.smtp.tls = TlsMode::Implicit;
+    c.smtp.ca_file = server.ca.clone();
+    c.smtp.user = "kepu".into();
+    let pw = data.join("smtp-password");
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&pw, "授权码-123\n").unwrap();
+    c.smtp.password_file = Some(pw);
+    c
+}
+
+#[tokio::test]
+async fn reminders_due_approved_sent_once_never_for_complete_or_robots() {
+    let server = SmtpServer::start(ServerOpts {
+        tls: true,
+        auth: Some(("kepu".into(), "授权码-123".into())),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = cfg(&dir.path().join("data"), &server);
+    // Shorter than the two days left, so the last step can pass the interval.
+    cfg.remind.interval_h = 24;
+    let mut db = Db::open(&cfg.storage.db_path()).unwrap();
+    let call = call();
+    let mut d = corpus();
+    let r = roster::build(&call, &d, &[]);
+    let now = kepu_intake::time::now();
+
+    // Outside the window (ten days before the deadline) nothing is due.
+    let early = now - chrono::Duration::days(8);
+    assert!(send::refresh(&cfg, &call, &mut db, &d, &r, &early)
+        .unwrap()
+        .is_empty());
+
+    let rows = send::refresh(&cfg, &call, &mut db, &d, &r, &now).unwrap();
+    let mut seen: Vec<(String, Reason, Option<i64>)> = rows
+        .iter()
+        .map(|x| (x.to.clone(), x.reason, x.application))
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    assert_eq!(
+        seen,
+        vec![
+            (LB.to_string(), Reason::UnitShort, None),
+            (LB.to_string(), Reason::MissingScan, Some(5)),
+            (LB.to_string(), Reason::MissingElectronic, Some(6)),
+            (
+                "office@zunhua.example".to_string(),
+                Reason::UnitSilent,
+                None
+            ),
+        ],
+        "no reminder for complete applications, the complete unit or the robot"
+    );
+    assert!(rows.iter().all(|x| x.status == State::Due));
+    assert!(
+        server.received().is_empty(),
+        "nothing leaves without approval"
+    );
+    // Recomputing keeps the same drafts (same ids).
+    let again = send::refresh(&cfg, &call, &mut db, &d, &r, &now).unwrap();
+    assert_eq!(
+        again.iter().map(|x| x.id).collect::<Vec<_>>(),
+        rows.iter().map(|x| x.id).collect::<Vec<_>>()
+    );
+    for x in &rows {
+        assert!(!x.body.contains(APPLICANT_MARK) && !x.subject.contains(APPLICANT_MARK));
+        assert!(
+            !x.body.contains("路北区第二小学"),
+            "applicant names are not quoted"
+        );
+    }
+
+    // An unknown id is refused and approves nothing.
+    assert!(send::approve(&mut db, &[9999], "wang", &now).is_err());
+    let approved = send::approve(&mut db, &[], "wang", &now).unwrap();
+    assert_eq!(approved.len(), 4);
+
+    // Application 6 becomes complete before the send: its reminder is cancelled.
+    d.applications
+        .iter_mut()
+        .find(|a| a.id == 6)
+        .unwrap()
+        .status = "complete".into();
+    let r = roster::build(&call, &d, &[]);
+    let stats = send::send_approved(&cfg, &call, &mut db, &d, &r, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.sent, stats.cancelled, stats.failed),
+        (3, 1, 0),
+        "{stats:?}"
+    );
+    let got = server.received();
+    assert_eq!(got.len(), 3);
+    let mut to: Vec<String> = server.recipients().into_iter().flatten().collect();
+    to.sort();
+    assert_eq!(to, vec![LB, LB, "office@zunhua.example"]);
+    for raw in &got {
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        let subject = m.subject().unwrap_or_default();
+        assert!(subject.starts_with("【催交提醒】"), "{subject}");
+        let body = m.body_text(0).unwrap_or_default();
+        assert!(body.contains("截止前"), "{body}");
+        assert!(!body.contains(APPLICANT_MARK));
+        let auto = m.header_raw("Auto-Submitted").unwrap_or_default();
+        assert!(auto.contains("auto-replied"));
+    }
+    let stored = db.reminders().unwrap();
+    for x in &stored {
+        assert_eq!(x.approved_by.as_deref(), Some("wang"), "{x:?}");
+        match x.application {
+            Some(6) => assert_eq!(x.status, State::Cancelled),
+            _ => {
+                assert_eq!(x.status, State::Sent);
+                assert!(x.sent_at.is_some() && x.our_message_id.is_some());
+            }
+        }
+    }
+
+    // Nothing twice: within the interval nothing is due again, and sending again
+    // sends nothing.
+    let rows = send::refresh(&cfg, &call, &mut db, &d, &r, &now).unwrap();
+    assert!(rows.iter().all(|x| x.status != State::Due), "{rows:?}");
+    assert!(send::approve(&mut db, &[], "wang", &now)
+        .unwrap()
+        .is_empty());
+    let stats = send::send_approved(&cfg, &call, &mut db, &d, &r, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(stats.sent, 0);
+    assert_eq!(server.received().len(), 3);
+
+    // After the interval the same (recipient, reason) may be reminded again.
+    let later = now + chrono::Duration::hours(i64::from(cfg.remind.interval_h) + 1);
+    let rows = send::refresh(&cfg, &call, &mut db, &d, &r, &later).unwrap();
+    assert!(rows
+        .iter()
+        .any(|x| x.status == State::Due && x.reason == Reason::UnitSilent));
+}
