@@ -430,3 +430,42 @@ async fn reminders_due_approved_sent_once_never_for_complete_or_robots() {
         .iter()
         .any(|x| x.status == State::Due && x.reason == Reason::UnitSilent));
 }
+
+#[test]
+fn cli_roster_remind_and_dump_keys() {
+    let it = crate::support::intake::Intake::new(None);
+    let out = it.run_ok(&["roster", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let units = v["units"].as_array().unwrap();
+    assert_eq!(units.len(), 18);
+    assert_eq!(units[0]["unit"], "路南区");
+    assert_eq!(
+        units[0]["missing"],
+        serde_json::json!(["pilot_district", "pilot_school:2"])
+    );
+    assert_eq!(units[0]["expects"][1]["text"], "试点学校 0/2");
+    let text = it.run_ok(&["roster"]);
+    assert!(
+        text.contains("曹妃甸区") && text.contains("尚未报送"),
+        "{text}"
+    );
+
+    let d = it.dump();
+    assert_eq!(d["roster"].as_array().unwrap().len(), 18);
+    assert_eq!(d["roster"][4]["unit"], "丰南区");
+    assert!(d["roster"][4]["applications"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The 2022 deadline has passed: no reminder is due.
+    assert_eq!(d["reminders"], serde_json::json!([]));
+    assert_eq!(it.run_ok(&["remind", "--json"]).trim(), "[]");
+    assert!(it.run_ok(&["remind"]).contains("没有需要发送的提醒"));
+
+    let (status, _, err) = it.run(&["roster", "--assign", "a3", "丰南区"]);
+    assert!(!status.success());
+    assert!(err.contains("a3"), "{err}");
+    let (status, _, err) = it.run(&["remind", "--send", "5"]);
+    assert!(!status.success());
+    assert!(err.contains("没有编号为 5 的提醒"), "{err}");
+}
