@@ -166,7 +166,7 @@ CREATE TABLE form_cache (
     // issue 19: operators' roster attributions (by content, surviving reprocess) and
     //    the reminders outbox (drafts, approvals with who, sends).
     r#"
-CREATE TABLE roster_assignments (
+CREATE TABLE IF NOT EXISTS roster_assignments (
     form          TEXT NOT NULL,
     applicant_key TEXT NOT NULL,
     unit          TEXT,                          -- NULL: belongs to no roster unit
@@ -174,7 +174,7 @@ CREATE TABLE roster_assignments (
     at            TEXT NOT NULL,
     PRIMARY KEY (form, applicant_key)
 );
-CREATE TABLE reminders (
+CREATE TABLE IF NOT EXISTS reminders (
     id             INTEGER PRIMARY KEY,
     to_addr        TEXT NOT NULL,
     application    INTEGER,                      -- the application's id when computed
@@ -191,7 +191,7 @@ CREATE TABLE reminders (
     our_message_id TEXT,
     created_at     TEXT NOT NULL
 );
-CREATE INDEX reminders_status ON reminders(status);
+CREATE INDEX IF NOT EXISTS reminders_status ON reminders(status);
 "#,
 ];
 

@@ -20,5 +20,6 @@ mod scan;
 mod scan_corpus;
 mod scan_pool;
 mod smtp_support;
+mod summary;
 mod support;
 mod worker;

@@ -73,7 +73,7 @@ fn message(
 
 /// Adds application `id` (form, applicant, status) with its electronic document in
 /// message `id` from `from`.
-fn add(
+pub(crate) fn add(
     d: &mut Dump,
     id: i64,
     form: &str,
@@ -125,7 +125,7 @@ fn add(
 const FN: &str = "jyj@fengnan.example";
 const LB: &str = "kjk@lubei.example";
 
-fn corpus() -> Dump {
+pub(crate) fn corpus() -> Dump {
     let mut d = Dump::default();
     add(
         &mut d,
@@ -196,7 +196,7 @@ fn corpus() -> Dump {
 }
 
 /// The built-in call with 遵化市's address and a deadline two days from now.
-fn call() -> Call {
+pub(crate) fn call() -> Call {
     let deadline = kepu_intake::time::fmt(&(kepu_intake::time::now() + chrono::Duration::days(2)));
     let text = BUILTIN_TEXT
         .replace(
