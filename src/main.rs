@@ -68,11 +68,14 @@ enum Cmd {
     /// Summary sheets for the office.
     Export {
         /// Excel workbook to write.
-        #[arg(long, required_unless_present = "csv")]
+        #[arg(long, required_unless_present_any = ["csv", "zip"])]
         xlsx: Option<PathBuf>,
         /// Directory for CSV files (UTF-8 with BOM).
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Zip of the complete applications' files, 单位/附件N-表名-电子版.docx.
+        #[arg(long)]
+        zip: Option<PathBuf>,
     },
     /// Re-run parsing and matching on stored raw mail.
     Reprocess {
@@ -231,7 +234,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 json,
             )?,
             Cmd::Show { id, json } => commands::show(&cfg, &id, json)?,
-            Cmd::Export { xlsx, csv } => commands::export(&cfg, xlsx.as_deref(), csv.as_deref())?,
+            Cmd::Export { xlsx, csv, zip } => {
+                commands::export(&cfg, xlsx.as_deref(), csv.as_deref(), zip.as_deref())?
+            }
             Cmd::Reprocess { all, ids } => commands::reprocess(&cfg, all, &ids, &token)?,
             Cmd::Match {
                 scan,

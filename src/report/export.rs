@@ -2,6 +2,7 @@
 //! the mail log) and the same rows as UTF-8 CSV files. The Chinese labels ([`labels`])
 //! and the rows ([`rows`]) live in submodules and are re-exported here.
 
+pub mod bundle;
 pub mod labels;
 pub mod rows;
 pub mod summary;

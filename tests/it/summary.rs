@@ -182,3 +182,63 @@ fn libreoffice_prints_the_summary_landscape_with_its_header() {
     // Summary (2+) + counts + four form sheets + roster + mail log, each ≥ 1 page.
     assert!((9..40).contains(&pages), "{pages} pages");
 }
+
+#[test]
+fn the_zip_holds_each_complete_applications_files_by_unit_and_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("docs")).unwrap();
+    let mut d = corpus();
+    // A second 附件3 from the same unit name, and a stamped scan for application 2.
+    crate::roster::add(
+        &mut d,
+        8,
+        "pilot_district",
+        "丰南区教育局",
+        "complete",
+        "a@b.example",
+        &[],
+    );
+    let mut scan = d.messages[0].documents[0].clone();
+    scan.id = 999;
+    scan.kind = "scan".into();
+    scan.format = "jpg".into();
+    scan.path = "docs/999".into();
+    d.messages[1].documents.push(scan);
+    d.applications[1].scan = Some(999);
+    for m in &d.messages {
+        for doc in &m.documents {
+            std::fs::write(data.join(&doc.path), format!("bytes of {}", doc.id)).unwrap();
+        }
+    }
+    let out = dir.path().join("申报材料.zip");
+    let n = export::bundle::write_zip(&call(), &d, &data, &out).unwrap();
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut names: Vec<String> = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(n, names.len());
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "丰南区教育局/附件3-科技教育试点县（市）区申报表-2-电子版.docx",
+            "丰南区教育局/附件3-科技教育试点县（市）区申报表-电子版.docx",
+            "唐山市丰南区第一中学/附件4-科技教育试点学校申报表-电子版.docx",
+            "唐山市丰南区第一中学/附件4-科技教育试点学校申报表-盖章扫描件.jpg",
+            "实验小学/附件4-科技教育试点学校申报表-电子版.docx",
+            "路北区教育局/附件3-科技教育试点县（市）区申报表-电子版.docx",
+        ],
+        "complete applications only (a5, a6, a7 are not)"
+    );
+    let mut s = String::new();
+    std::io::Read::read_to_string(
+        &mut z
+            .by_name("唐山市丰南区第一中学/附件4-科技教育试点学校申报表-盖章扫描件.jpg")
+            .unwrap(),
+        &mut s,
+    )
+    .unwrap();
+    assert_eq!(s, "bytes of 999");
+    assert_eq!(export::bundle::safe_component("../a/b:c"), "_a_b_c");
+}
