@@ -60,7 +60,7 @@ fn the_summary_sheet_reads_back_with_the_same_columns_for_every_form() {
     assert_eq!(first[12].to_string(), "丰南区");
     assert_eq!(first[13].to_string(), "a1");
     // Every form's rows have the same columns filled the same way.
-    let school = rows.iter().find(|r| r[13].to_string() == "a5").unwrap();
+    let school = rows.iter().find(|r| r[13] == "a5").unwrap();
     assert_eq!(school[2].to_string(), "附件4 科技教育试点学校申报表");
     assert_eq!(school[5].to_string(), "kjk@lubei.example");
     assert_eq!(school[9].to_string(), "缺盖章扫描件");
