@@ -131,7 +131,19 @@ pub async fn send_approved(
         .filter(|r| r.status == State::Queued)
         .collect();
     let mut session: Option<Session> = None;
+    // The receipts' per-minute cap counts the receipts sent in the last minute too.
     let mut last_sends: std::collections::VecDeque<std::time::Instant> = Default::default();
+    if cfg.receipts.max_per_minute > 0 {
+        let now_t = crate::time::now();
+        let since = crate::time::fmt(&(now_t - chrono::Duration::seconds(60)));
+        for t in db.receipt_sent_times_since(&since)? {
+            if let Some(t) = crate::time::parse_rfc3339(&t) {
+                let ago = (now_t - t).to_std().unwrap_or_default();
+                let at = std::time::Instant::now().checked_sub(ago);
+                last_sends.extend(at);
+            }
+        }
+    }
     for r in queued {
         if shutdown.is_cancelled() {
             break;
