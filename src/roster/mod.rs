@@ -312,6 +312,20 @@ fn unit_row(call: &Call, dump: &Dump, entry: &RosterEntry, apps: &[&DumpApplicat
     }
 }
 
+/// What a unit still owes, in words: `试点学校 缺1份` (empty when only the state of
+/// what arrived is incomplete).
+pub fn missing_zh(u: &UnitRow) -> String {
+    u.expects
+        .iter()
+        .filter(|e| e.arrived < e.min)
+        .map(|e| {
+            let label = e.text.split(' ').next().unwrap_or(&e.form);
+            format!("{label} 缺{}份", e.min - e.arrived)
+        })
+        .collect::<Vec<_>>()
+        .join("，")
+}
+
 /// `roster` as a text table for the terminal.
 pub fn render(r: &Roster) -> String {
     let mut out = String::from("单位\t已收到\t完整\t对照要求\t缺少\t最近联系\n");
@@ -322,7 +336,7 @@ pub fn render(r: &Roster) -> String {
         } else if u.applications.is_empty() {
             "尚未报送".to_string()
         } else {
-            u.missing.join("、")
+            missing_zh(u)
         };
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\n",

@@ -1,8 +1,8 @@
 //! The download of everything for the review meeting: a zip of the complete
 //! applications' files (accepted ones once review exists), one folder per unit,
-//! `单位/附件N-表名-电子版.docx` and `…-盖章扫描件.jpg`. Names are built from the
-//! call's titles and the unit's name with characters no file system takes removed;
-//! two applications of one unit on one form get `-2`, `-3`.
+//! `单位/附件N-表名-电子版.docx` and `…-盖章扫描件.jpg` (单位 as in the summary sheet).
+//! Names are built from the call's titles and the unit's name, without characters a
+//! file system refuses; two applications of one unit on one form get `-2`, `-3`.
 
 use crate::call::Call;
 use crate::error::{Error, Result};
@@ -51,13 +51,20 @@ pub fn entries(call: &Call, dump: &Dump) -> Vec<Entry> {
         .filter(|a| a.status == crate::roster::COMPLETE)
         .collect();
     apps.sort_by_key(|a| (call.form(&a.form).map(|f| f.number), a.id));
+    // The folder is the summary's 单位: the unit for a unit's form, the work unit of a
+    // person's (附件1).
+    let units: std::collections::HashMap<i64, String> =
+        super::summary::summary_rows(call, dump, &crate::roster::Roster::default())
+            .into_iter()
+            .map(|r| (r.application, r.unit))
+            .collect();
     let mut used = BTreeSet::new();
     let mut out = Vec::new();
     for a in apps {
         let Some(form) = call.form(&a.form) else {
             continue;
         };
-        let unit = safe_component(&a.applicant);
+        let unit = safe_component(units.get(&a.id).unwrap_or(&a.applicant));
         let stem = format!("附件{}-{}", form.number, safe_component(&form.title));
         let mut n = 1;
         let base = loop {

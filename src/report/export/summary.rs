@@ -227,7 +227,7 @@ pub fn roster_table(roster: &Roster) -> (Vec<String>, Vec<Vec<String>>) {
                 } else if u.missing.is_empty() {
                     "材料不全".into()
                 } else {
-                    u.missing.join("、")
+                    crate::roster::missing_zh(u)
                 },
                 u.last_contact
                     .as_deref()
