@@ -469,3 +469,87 @@ fn cli_roster_remind_and_dump_keys() {
     assert!(!status.success());
     assert!(err.contains("没有编号为 5 的提醒"), "{err}");
 }
+
+/// The sample mailbox through `import`, then `roster`, `remind` and `remind --send` in
+/// dry-run mode, with the deadline two days ahead so reminders are due.
+#[test]
+fn cli_sample_mailbox_roster_and_reminders_end_to_end() {
+    let it = crate::support::intake::Intake::new(None);
+    let deadline = kepu_intake::time::fmt(&(kepu_intake::time::now() + chrono::Duration::days(2)));
+    let text = std::fs::read_to_string(&it.config).unwrap();
+    let text = text
+        .replace(crate::support::intake::DEADLINE, &deadline)
+        .replace("mode = \"off\"", "mode = \"dry-run\"");
+    std::fs::write(
+        &it.config,
+        format!("{text}\n[smtp]\nfrom = \"tsqsnkj@126.com\"\n"),
+    )
+    .unwrap();
+    let mailbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-mailbox");
+    it.run_ok(&["import", mailbox.to_str().unwrap()]);
+
+    let v: serde_json::Value = serde_json::from_str(&it.run_ok(&["roster", "--json"])).unwrap();
+    let fengnan = v["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "丰南区")
+        .unwrap();
+    assert_eq!(fengnan["expects"][0]["text"], "试点县区 1/1", "{fengnan}");
+    assert_eq!(fengnan["missing"], serde_json::json!(["pilot_school:2"]));
+
+    let due: serde_json::Value = serde_json::from_str(&it.run_ok(&["remind", "--json"])).unwrap();
+    let due = due.as_array().unwrap().clone();
+    assert!(!due.is_empty());
+    assert!(due.iter().all(|r| r["status"] == "due"));
+    let unstamped = due
+        .iter()
+        .find(|r| r["reason"] == "unstamped_scan")
+        .unwrap_or_else(|| panic!("{due:?}"));
+    assert!(unstamped["subject"].as_str().unwrap().contains("附件4"));
+    // 丰南区 wrote once: it is reminded of the two schools, at the address it used.
+    assert!(due
+        .iter()
+        .any(|r| r["reason"] == "unit_short" && r["unit"] == "丰南区"));
+    assert!(it.run_ok(&["remind"]).contains("主题：【催交提醒】"));
+
+    let id = unstamped["id"].as_i64().unwrap().to_string();
+    let out = it.run_ok(&["remind", "--send", &id, "--by", "wang"]);
+    assert!(out.contains("已批准 1 条提醒（wang）"), "{out}");
+    let eml = it
+        .data_dir
+        .join("receipts-dry-run")
+        .join(format!("reminder-{id}.eml"));
+    let bytes = std::fs::read(&eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+    let m = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    assert!(m.subject().unwrap().starts_with("【催交提醒】"));
+    assert_eq!(
+        m.to().unwrap().first().unwrap().address().unwrap(),
+        unstamped["to"].as_str().unwrap()
+    );
+
+    let d = it.dump();
+    let sent: Vec<&serde_json::Value> = d["reminders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "sent")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["approved_by"], "wang");
+    // Approving everything now sends the rest, never the same one twice.
+    it.run_ok(&["remind", "--send", "--by", "wang"]);
+    let out = it.run_ok(&["remind", "--send", "--by", "wang"]);
+    assert!(out.contains("已批准 0 条提醒"), "{out}");
+    let files = std::fs::read_dir(it.data_dir.join("receipts-dry-run"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("reminder-")
+        })
+        .count();
+    assert_eq!(files, due.len());
+}
