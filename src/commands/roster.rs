@@ -13,10 +13,31 @@ use tokio_util::sync::CancellationToken;
 
 /// The roster of the installed call over the intake in `dump`.
 pub fn roster_of(db: &Db, dump: &Dump) -> Result<Roster> {
-    Ok(crate::roster::build(
+    // Scans without an electronic version: their OCR text (cached by the scan stage).
+    let shas: std::collections::HashMap<i64, &str> = dump
+        .messages
+        .iter()
+        .flat_map(|m| m.documents.iter())
+        .map(|d| (d.id, d.sha256.as_str()))
+        .collect();
+    let mut scan_text = std::collections::BTreeMap::new();
+    for a in dump.applications.iter().filter(|a| a.electronic.is_none()) {
+        let Some((id, sha)) = a.scan.and_then(|id| Some((id, *shas.get(&id)?))) else {
+            continue;
+        };
+        let text = db
+            .scan_cache_get(&format!("{sha}:ocr=true"))?
+            .and_then(|j| crate::scan_glue::from_cache(&j))
+            .and_then(|info| info.ocr_text);
+        if let Some(t) = text {
+            scan_text.insert(id, t);
+        }
+    }
+    Ok(crate::roster::build_with_scans(
         crate::call::current(),
         dump,
         &db.roster_assignments()?,
+        &scan_text,
     ))
 }
 

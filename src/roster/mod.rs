@@ -122,6 +122,18 @@ fn unit_texts(dump_fields: &crate::model::Fields, applicant_key: &str) -> Vec<St
 
 /// Attributes every application and checks each unit against its expectations.
 pub fn build(call: &Call, dump: &Dump, decisions: &[Assignment]) -> Roster {
+    build_with_scans(call, dump, decisions, &BTreeMap::new())
+}
+
+/// [`build`], with the OCR text of scans by document id: an application that has only
+/// its scan (no electronic form to read) is attributed by the unit names in the scan's
+/// text — the form's words and the seal's — at the strength of a field, never a name.
+pub fn build_with_scans(
+    call: &Call,
+    dump: &Dump,
+    decisions: &[Assignment],
+    scan_text: &BTreeMap<i64, String>,
+) -> Roster {
     let roster = &call.roster;
     let expected_forms: BTreeSet<&str> = roster
         .iter()
@@ -155,7 +167,10 @@ pub fn build(call: &Call, dump: &Dump, decisions: &[Assignment]) -> Roster {
         } else {
             let fields = a.electronic.and_then(|id| docs.get(&id)).map(|d| &d.fields);
             let app_key = call.form(&a.form).map(|f| f.applicant_key()).unwrap_or("");
-            let others = fields.map(|f| unit_texts(f, app_key)).unwrap_or_default();
+            let mut others = fields.map(|f| unit_texts(f, app_key)).unwrap_or_default();
+            if a.electronic.is_none() {
+                others.extend(a.scan.and_then(|id| scan_text.get(&id)).cloned());
+            }
             let refs: Vec<&str> = others.iter().map(String::as_str).collect();
             let mut att = attribute::from_form(roster, &a.applicant, &refs);
             if att == Attribution::None {

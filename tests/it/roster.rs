@@ -553,3 +553,32 @@ fn cli_sample_mailbox_roster_and_reminders_end_to_end() {
         .count();
     assert_eq!(files, due.len());
 }
+
+#[test]
+fn a_scan_only_application_is_attributed_by_its_ocr_text() {
+    let call = call();
+    let mut d = corpus();
+    // Application 9: only a scan (doc 90), whose OCR text carries the seal's words.
+    d.applications.push(DumpApplication {
+        id: 9,
+        form: "pilot_school".into(),
+        applicant: "第二实验小学".into(),
+        status: "missing_electronic".into(),
+        late: false,
+        electronic: None,
+        scan: Some(90),
+        problems: vec![],
+        email: Some("x@zunhua.example".into()),
+        received_at: None,
+    });
+    let mut texts = std::collections::BTreeMap::new();
+    texts.insert(
+        90,
+        "唐山市科技教育试点学校申报表 申报学校 第二实验小学 遵化市教育局（盖章）".to_string(),
+    );
+    let r = roster::build_with_scans(&call, &d, &[], &texts);
+    assert_eq!(r.unit_of(9), Some("遵化市"));
+    let without = roster::build(&call, &d, &[]);
+    assert_eq!(without.unit_of(9), None);
+    assert!(without.unsure.iter().any(|u| u.application == 9));
+}
