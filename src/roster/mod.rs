@@ -12,9 +12,11 @@ use attribute::{AskReason, Attribution, Confidence};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The application status that means nothing is missing (the one place this module
-/// compares the status string).
-pub const COMPLETE: &str = "complete";
+/// Whether nothing is missing from an application: the one place the roster, the
+/// reminders and the zip compare the status.
+pub fn is_complete(a: &DumpApplication) -> bool {
+    a.status == "complete"
+}
 
 /// An operator's decision on one application, kept by content (form + applicant key)
 /// so it survives `reprocess`, which renumbers applications.
@@ -257,7 +259,7 @@ fn unit_row(call: &Call, dump: &Dump, entry: &RosterEntry, apps: &[&DumpApplicat
         let on_form: Vec<&&DumpApplication> =
             apps.iter().filter(|a| a.form == x.form.as_str()).collect();
         let arrived = on_form.len() as u32;
-        let complete = on_form.iter().filter(|a| a.status == COMPLETE).count() as u32;
+        let complete = on_form.iter().filter(|a| is_complete(a)).count() as u32;
         let label = call
             .form(x.form.as_str())
             .map(|f| f.short.clone())
@@ -276,12 +278,12 @@ fn unit_row(call: &Call, dump: &Dump, entry: &RosterEntry, apps: &[&DumpApplicat
     }
     let complete: Vec<i64> = apps
         .iter()
-        .filter(|a| a.status == COMPLETE)
+        .filter(|a| is_complete(a))
         .map(|a| a.id)
         .collect();
     let incomplete: Vec<i64> = apps
         .iter()
-        .filter(|a| a.status != COMPLETE)
+        .filter(|a| !is_complete(a))
         .map(|a| a.id)
         .collect();
     let mut by_time: Vec<(&str, &str)> = apps

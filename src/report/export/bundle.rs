@@ -48,7 +48,7 @@ pub fn entries(call: &Call, dump: &Dump) -> Vec<Entry> {
     let mut apps: Vec<_> = dump
         .applications
         .iter()
-        .filter(|a| a.status == crate::roster::COMPLETE)
+        .filter(|a| crate::roster::is_complete(a))
         .collect();
     apps.sort_by_key(|a| (call.form(&a.form).map(|f| f.number), a.id));
     // The folder is the summary's 单位: the unit for a unit's form, the work unit of a
