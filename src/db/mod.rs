@@ -8,6 +8,7 @@ pub mod documents;
 pub mod dump;
 pub mod messages;
 pub mod receipts;
+pub mod roster;
 pub mod schema;
 pub mod status;
 
