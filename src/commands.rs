@@ -13,6 +13,8 @@ use crate::store::{DataLock, Store};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
+pub mod roster;
+
 fn open_db(cfg: &Config) -> Result<Db> {
     Db::open(&cfg.storage.db_path())
 }
@@ -86,9 +88,9 @@ pub fn load_dump(cfg: &Config) -> Result<Dump> {
     open_db(cfg)?.load_dump()
 }
 
-/// `dump --json`.
+/// `dump --json` (with `roster` and `reminders`, see [`roster::dump`]).
 pub fn dump(cfg: &Config) -> Result<()> {
-    print_json(&load_dump(cfg)?)
+    roster::dump(cfg)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -303,15 +305,18 @@ pub fn set_match(cfg: &Config, scan: i64, electronic: Option<i64>) -> Result<()>
     Ok(())
 }
 
-/// `export --xlsx FILE` / `--csv DIR`.
+/// `export --xlsx FILE` / `--csv DIR` / `--zip FILE`.
 pub fn export(
     cfg: &Config,
     xlsx: Option<&std::path::Path>,
     csv: Option<&std::path::Path>,
+    zip: Option<&std::path::Path>,
 ) -> Result<()> {
-    let d = load_dump(cfg)?;
+    let db = open_db(cfg)?;
+    let d = db.load_dump()?;
     if let Some(path) = xlsx {
-        crate::report::export::write_xlsx(&d, path)?;
+        let r = roster::roster_of(&db, &d)?;
+        crate::report::export::write_xlsx_with(&d, &r, path)?;
         println!(
             "已导出 Excel 汇总表 written: {} ({} 份申报, {} 封邮件)",
             path.display(),
@@ -324,6 +329,15 @@ pub fn export(
         for f in files {
             println!("已导出 written: {}", f.display());
         }
+    }
+    if let Some(path) = zip {
+        let n = crate::report::export::bundle::write_zip(
+            crate::call::current(),
+            &d,
+            &cfg.storage.data_dir,
+            path,
+        )?;
+        println!("已导出 written: {} ({n} 个文件)", path.display());
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct Config {
     pub web: WebConfig,
     pub tools: ToolsConfig,
     pub log: LogConfig,
+    /// `[remind]`: when reminders are due (issue 19).
+    pub remind: crate::remind::RemindConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -53,7 +53,11 @@ pub mod receipts;
 #[cfg(feature = "service")]
 pub mod receipts_glue;
 #[cfg(feature = "service")]
+pub mod remind;
+#[cfg(feature = "service")]
 pub mod report;
+#[cfg(feature = "service")]
+pub mod roster;
 #[cfg(feature = "service")]
 pub mod scan;
 #[cfg(feature = "service")]

@@ -72,11 +72,14 @@ enum Cmd {
     /// Summary sheets for the office.
     Export {
         /// Excel workbook to write.
-        #[arg(long, required_unless_present = "csv")]
+        #[arg(long, required_unless_present_any = ["csv", "zip"])]
         xlsx: Option<PathBuf>,
         /// Directory for CSV files (UTF-8 with BOM).
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Zip of the complete applications' files, 单位/附件N-表名-电子版.docx.
+        #[arg(long)]
+        zip: Option<PathBuf>,
     },
     /// Re-run parsing and matching on stored raw mail.
     Reprocess {
@@ -117,6 +120,30 @@ enum Cmd {
     Dump {
         #[arg(long)]
         json: bool,
+    },
+    /// The expected units and what each has sent; --assign APP UNIT decides an attribution.
+    Roster {
+        #[arg(long)]
+        json: bool,
+        /// Attribute application APP to roster UNIT (`-` = no roster unit, e.g. 市直).
+        #[arg(long, num_args = 2, value_names = ["APP", "UNIT"])]
+        assign: Option<Vec<String>>,
+        /// Who decides (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reminders due (drafts); --send approves the listed (or all) and sends them.
+    Remind {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        send: bool,
+        /// Reminder ids to approve with --send (default: all due).
+        #[arg(requires = "send")]
+        ids: Vec<i64>,
+        /// Who approves (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Parse one document from stdin in isolation (used internally).
     #[command(name = "__parse-doc", hide = true)]
@@ -224,7 +251,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 json,
             )?,
             Cmd::Show { id, json } => commands::show(&cfg, &id, json)?,
-            Cmd::Export { xlsx, csv } => commands::export(&cfg, xlsx.as_deref(), csv.as_deref())?,
+            Cmd::Export { xlsx, csv, zip } => {
+                commands::export(&cfg, xlsx.as_deref(), csv.as_deref(), zip.as_deref())?
+            }
             Cmd::Reprocess { all, ids } => commands::reprocess(&cfg, all, &ids, &token)?,
             Cmd::Match {
                 scan,
@@ -246,6 +275,22 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
+            Cmd::Roster { json, assign, by } => match assign.as_deref() {
+                Some([app, unit]) => {
+                    let app: i64 = app
+                        .trim_start_matches(['a', 'A'])
+                        .parse()
+                        .with_context(|| format!("--assign {app}: 应为申报编号，如 12 或 a12"))?;
+                    commands::roster::assign_command(&cfg, app, unit, by.as_deref())?
+                }
+                _ => commands::roster::roster(&cfg, json)?,
+            },
+            Cmd::Remind {
+                json,
+                send,
+                ids,
+                by,
+            } => commands::roster::remind(&cfg, json, send, &ids, by.as_deref(), &token).await?,
             Cmd::ParseDoc { .. } | Cmd::ParseWorker { .. } => {}
         }
         Ok(())

@@ -102,6 +102,18 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// The OCR text recorded for a document (a scan's words and seal text), if any.
+    pub fn document_ocr_text(&self, id: i64) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT ocr_text FROM documents WHERE id = ?1", [id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
     /// How many recorded documents of the given messages (all when None) are picture
     /// or PDF files that are neither electronic forms nor containers: the scans a
     /// reprocess will look at again. Used only to show progress.

@@ -9,6 +9,7 @@ pub mod dump;
 pub mod hand_files;
 pub mod messages;
 pub mod receipts;
+pub mod roster;
 pub mod schema;
 pub mod status;
 

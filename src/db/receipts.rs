@@ -168,12 +168,15 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// How many receipts really went out since `since` (for `[receipts] max_per_day`).
+    /// How many receipts and reminders really went out since `since` (for `[receipts]
+    /// max_per_day`: one mailbox, one allowance).
     pub fn receipt_sent_count_since(&self, since: &str) -> Result<usize> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM receipts WHERE status = 'sent' AND sent_at >= ?1
-                   AND coalesce(smtp_reply, '') <> 'dry-run'",
+                "SELECT (SELECT count(*) FROM receipts WHERE status = 'sent' AND sent_at >= ?1
+                           AND coalesce(smtp_reply, '') <> 'dry-run')
+                      + (SELECT count(*) FROM reminders WHERE status = 'sent' AND sent_at >= ?1
+                           AND coalesce(smtp_reply, '') <> 'dry-run')",
                 [since],
                 |r| r.get::<_, i64>(0),
             )
@@ -181,8 +184,8 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// Times of receipts sent to addresses at `domain` after `since`, oldest first (for
-    /// `[receipts] max_per_domain_per_hour`).
+    /// Times of receipts and reminders sent to addresses at `domain` after `since`, oldest
+    /// first (for `[receipts] max_per_domain_per_hour`).
     pub fn receipt_sent_times_to_domain_since(
         &self,
         domain: &str,
@@ -193,6 +196,10 @@ impl Db {
                AND coalesce(smtp_reply, '') <> 'dry-run'
                AND substr(coalesce(to_key, lower(to_addr)),
                           instr(coalesce(to_key, lower(to_addr)), '@') + 1) = ?1
+             UNION ALL
+             SELECT sent_at FROM reminders WHERE status = 'sent' AND sent_at > ?2
+               AND coalesce(smtp_reply, '') <> 'dry-run'
+               AND substr(lower(to_addr), instr(lower(to_addr), '@') + 1) = ?1
              ORDER BY sent_at",
             params![domain, since],
             |r| r.get(0),
@@ -234,11 +241,16 @@ impl Db {
         )
     }
 
-    /// Times of receipts really handed to SMTP after `since` (dry runs excluded).
+    /// Times of receipts and reminders really handed to SMTP after `since` (dry runs
+    /// excluded).
     pub fn receipt_sent_times_since(&self, since: &str) -> Result<Vec<String>> {
         self.rows(
             "SELECT sent_at FROM receipts WHERE status = 'sent' AND sent_at > ?1
-               AND coalesce(smtp_reply, '') <> 'dry-run' ORDER BY sent_at",
+               AND coalesce(smtp_reply, '') <> 'dry-run'
+             UNION ALL
+             SELECT sent_at FROM reminders WHERE status = 'sent' AND sent_at > ?1
+               AND coalesce(smtp_reply, '') <> 'dry-run'
+             ORDER BY sent_at",
             [since],
             |r| r.get(0),
         )

@@ -212,6 +212,36 @@ CREATE TABLE hand_files (
     UNIQUE (message, sha256)
 );
 "#,
+    // 7 (issue 19): operators' roster attributions (by content, surviving reprocess) and
+    //    the reminders outbox (drafts, approvals with who, sends).
+    r#"
+CREATE TABLE IF NOT EXISTS roster_assignments (
+    form          TEXT NOT NULL,
+    applicant_key TEXT NOT NULL,
+    unit          TEXT,                          -- NULL: belongs to no roster unit
+    by_user       TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    PRIMARY KEY (form, applicant_key)
+);
+CREATE TABLE IF NOT EXISTS reminders (
+    id             INTEGER PRIMARY KEY,
+    to_addr        TEXT NOT NULL,
+    application    INTEGER,                      -- the application's id when computed
+    app_key        TEXT,                         -- form|applicant key, stable
+    unit           TEXT,
+    reason         TEXT NOT NULL,                -- missing_scan | unstamped_scan | missing_electronic | unit_silent | unit_short
+    status         TEXT NOT NULL,                -- due | queued | sending | sent | failed | cancelled
+    subject        TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    approved_by    TEXT,
+    approved_at    TEXT,
+    sent_at        TEXT,
+    smtp_reply     TEXT,
+    our_message_id TEXT,
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reminders_status ON reminders(status);
+"#,
 ];
 
 pub fn latest() -> i64 {

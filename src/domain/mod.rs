@@ -13,9 +13,11 @@ pub mod dump;
 pub mod format;
 pub mod kinds;
 pub mod problem;
+pub mod reminder;
 pub mod status;
 
 pub use format::DocFormat;
 pub use kinds::{Category, DocKind};
 pub use problem::{Problem, ProblemKind};
+pub use reminder::{ReminderReason, ReminderStatus};
 pub use status::{AppStatus, ReceiptStatus};

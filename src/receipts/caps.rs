@@ -3,7 +3,8 @@
 //! receipts): at most `max_per_day` receipts a calendar day (Beijing time) and
 //! `max_per_domain_per_hour` to one recipient domain in any hour. A receipt over a cap
 //! is never dropped: it stays `pending` with a `waiting:` reason and the instant the
-//! cap frees, and `status` counts it. The per-minute pace and the per-mailbox window
+//! cap frees, and `status` counts it. Reminders (催交) leave from the same mailbox, so
+//! they count against the same caps and wait for them too. The per-minute pace and the per-mailbox window
 //! are applied by the drain itself ([`super::outbox`]).
 
 use super::kinds::{ReceiptReason, WAITING};
@@ -74,7 +75,7 @@ impl Caps {
                 reason: format!(
                     "{WAITING}{}",
                     ReceiptReason::DailyCap.with(format!(
-                        "今日已发送 {} 封回执（每日上限 max_per_day = {}），{} 后发送",
+                        "今日已发送 {} 封回执和提醒（每日上限 max_per_day = {}），{} 后发送",
                         self.sent_today,
                         self.max_per_day,
                         crate::time::fmt_human(&until)
@@ -103,7 +104,7 @@ impl Caps {
                 reason: format!(
                     "{WAITING}{}",
                     ReceiptReason::DomainCap.with(format!(
-                        "一小时内已向 {domain} 发送 {} 封回执（上限 max_per_domain_per_hour = {}），{} 后发送",
+                        "一小时内已向 {domain} 发送 {} 封回执和提醒（上限 max_per_domain_per_hour = {}），{} 后发送",
                         times.len(),
                         self.max_per_domain,
                         crate::time::fmt_human(&until)

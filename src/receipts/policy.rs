@@ -209,6 +209,12 @@ fn is_valid_address(addr: &str) -> bool {
     addr.parse::<lettre::Address>().is_ok()
 }
 
+/// Whether mail to `addr` would reach a machine (postmaster, noreply, a list robot),
+/// which is never answered nor reminded.
+pub fn is_robot_address(addr: &str) -> bool {
+    robot_local_part(&normalize(addr)).is_some()
+}
+
 /// The local part when the address belongs to a machine, as printed in the reason.
 fn robot_local_part(addr: &str) -> Option<String> {
     let local = addr.rsplit_once('@').map_or(addr, |(l, _)| l);

@@ -2,8 +2,10 @@
 //! the mail log) and the same rows as UTF-8 CSV files. The Chinese labels ([`labels`])
 //! and the rows ([`rows`]) live in submodules and are re-exported here.
 
+pub mod bundle;
 pub mod labels;
 pub mod rows;
+pub mod summary;
 
 pub use labels::*;
 pub use rows::*;
@@ -113,9 +115,17 @@ fn set_widths(
     Ok(())
 }
 
-/// The office workbook: 汇总, one sheet per form, 邮件.
-fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
+/// The office workbook: 申报汇总 (a row per application), 汇总 (counts), one sheet
+/// per form, 名单 (the roster), 邮件.
+fn build_workbook(dump: &Dump, roster: &crate::roster::Roster) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
+    let call = crate::call::current();
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name("申报汇总")?;
+        let rows = summary::summary_rows(call, dump, roster);
+        summary::write_summary_sheet(ws, &rows, &format!("{}申报汇总表", call.name))?;
+    }
     {
         let ws = wb.add_worksheet();
         ws.set_name("汇总")?;
@@ -145,6 +155,14 @@ fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
         let ws = wb.add_worksheet();
         ws.set_name(form_short_zh(form))?;
         write_sheet(ws, &header, &rows, true)?;
+        summary::print_setup(ws, form_short_zh(form));
+    }
+    {
+        let (header, rows) = summary::roster_table(roster);
+        let ws = wb.add_worksheet();
+        ws.set_name("名单")?;
+        write_sheet(ws, &header, &rows, false)?;
+        summary::print_setup(ws, "报送单位名单");
     }
     {
         let (header, rows) = messages_table(dump);
@@ -155,16 +173,31 @@ fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
     Ok(wb)
 }
 
+/// The roster over `dump` without operators' attributions (callers that have the
+/// database pass [`write_xlsx_with`] the full roster).
+fn plain_roster(dump: &Dump) -> crate::roster::Roster {
+    crate::roster::build(crate::call::current(), dump, &[])
+}
+
 /// Writes the office workbook to `path`.
 pub fn write_xlsx(dump: &Dump, path: &Path) -> Result<(), Error> {
-    build_workbook(dump)
+    write_xlsx_with(dump, &plain_roster(dump), path)
+}
+
+/// Writes the office workbook to `path` with this roster.
+pub fn write_xlsx_with(
+    dump: &Dump,
+    roster: &crate::roster::Roster,
+    path: &Path,
+) -> Result<(), Error> {
+    build_workbook(dump, roster)
         .and_then(|mut wb| wb.save(path))
         .map_err(|e| xlsx_err(path, e))
 }
 
 /// The office workbook as bytes (the web page's download).
 pub fn xlsx_bytes(dump: &Dump) -> Result<Vec<u8>, Error> {
-    build_workbook(dump)
+    build_workbook(dump, &plain_roster(dump))
         .and_then(|mut wb| wb.save_to_buffer())
         .map_err(|e| {
             Error::Other(format!(
@@ -195,7 +228,7 @@ pub fn csv_field(v: &str) -> String {
 pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
     let mut out = String::from("\u{feff}");
     for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
-        let line: Vec<String> = row.iter().map(|v| csv_field(v)).collect();
+        let line: Vec<String> = row.iter().map(|v| summary::csv_cell(v)).collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     }
@@ -211,6 +244,20 @@ pub fn write_csv(dump: &Dump, dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .map(|f| (form_short_zh(*f).to_string(), form_table(dump, *f)))
         .collect();
     tables.push(("邮件".into(), messages_table(dump)));
+    let roster = plain_roster(dump);
+    let rows = summary::summary_rows(crate::call::current(), dump, &roster);
+    let head = summary::SUMMARY_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    tables.insert(
+        0,
+        (
+            "申报汇总".into(),
+            (head, rows.iter().map(|r| r.cells()).collect()),
+        ),
+    );
+    tables.push(("名单".into(), summary::roster_table(&roster)));
     let mut written = Vec::new();
     for (name, (header, rows)) in tables {
         let path = dir.join(format!("{name}.csv"));

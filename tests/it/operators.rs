@@ -207,11 +207,13 @@ fn xlsx_reads_back_with_chinese_sheets_headers_and_values() {
     assert_eq!(
         wb.sheet_names(),
         vec![
+            "申报汇总",
             "汇总",
             "专家推荐",
             "科普资源",
             "试点县区",
             "试点学校",
+            "名单",
             "邮件"
         ]
     );
@@ -301,7 +303,7 @@ fn xlsx_reads_back_with_chinese_sheets_headers_and_values() {
     let mut z = zip::ZipArchive::new(f).unwrap();
     let mut xml = String::new();
     std::io::Read::read_to_string(
-        &mut z.by_name("xl/worksheets/sheet3.xml").unwrap(),
+        &mut z.by_name("xl/worksheets/sheet4.xml").unwrap(),
         &mut xml,
     )
     .unwrap();
@@ -375,11 +377,13 @@ fn csv_has_bom_and_rfc4180_quoting() {
     assert_eq!(
         names,
         [
+            "申报汇总.csv",
             "专家推荐.csv",
             "科普资源.csv",
             "试点县区.csv",
             "试点学校.csv",
-            "邮件.csv"
+            "邮件.csv",
+            "名单.csv"
         ]
     );
     let bytes = std::fs::read(out.join("科普资源.csv")).unwrap();
@@ -1033,8 +1037,10 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            // Migrations 6 (hand files), 5 (receipts) and 4 (accounts) undone, then 3.
-            "DROP TABLE hand_files;
+            // Migrations 7 (roster), 6 (hand files), 5 (receipts) and 4 (accounts) undone,
+            // then 3.
+            "DROP TABLE reminders; DROP TABLE roster_assignments;
+             DROP TABLE hand_files;
              DROP INDEX messages_origin; ALTER TABLE messages DROP COLUMN account;
              DROP TABLE mailbox_state;
              CREATE TABLE mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL,

@@ -107,6 +107,7 @@ pub fn form_table(dump: &Dump, form: FormKey) -> Table {
         let problems: Vec<String> = idx
             .all_problems(app)
             .iter()
+            .filter(|p| !super::summary::tool_problem(p))
             .map(|p| problem::cell(p))
             .collect();
         row.push(problems.join("；"));
