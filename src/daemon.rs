@@ -151,7 +151,14 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
                 break 'reconnect;
             }
             let limit = next_receipt_due(cfg, &db);
-            match fetch::wait(conn, &cfg.imap, limit, &shutdown).await {
+            // Other processes (import, the page, `receipts --retry`) write the same
+            // database: work they leave for the daemon ends the wait early.
+            let wake = shutdown.child_token();
+            let watcher = tokio::spawn(watch_for_work(cfg.clone(), wake.clone()));
+            let waited = fetch::wait(conn, &cfg.imap, limit, &wake).await;
+            watcher.abort();
+            match waited {
+                Ok((c, Wake::Shutdown)) if !shutdown.is_cancelled() => conn = c,
                 Ok((c, Wake::Shutdown)) => {
                     let mut c = c;
                     let _ = tokio::time::timeout(Duration::from_secs(5), c.session.logout()).await;
@@ -199,6 +206,34 @@ fn next_receipt_due(cfg: &Config, db: &Db) -> Option<Duration> {
     let at = crate::time::parse_rfc3339(&due)?;
     let left = at - crate::time::now();
     Some(left.to_std().unwrap_or_default())
+}
+
+/// How often the waiting daemon looks for work other processes left in the database.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// Cancels `wake` once the database holds work for the daemon: messages recorded but
+/// not processed, or a receipt due now (an operator's `receipts --retry`, a receipt an
+/// `import` queued while this daemon held the outbox). Cheap: two indexed queries
+/// every [`WATCH_EVERY`].
+async fn watch_for_work(cfg: Config, wake: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = wake.cancelled() => return,
+            _ = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+        let cfg2 = cfg.clone();
+        let due = tokio::task::spawn_blocking(move || -> Result<bool> {
+            let db = Db::open(&cfg2.storage.db_path())?;
+            let receipts = cfg2.receipts.mode != crate::config::ReceiptMode::Off;
+            db.work_waiting(receipts, &crate::time::fmt(&crate::time::now()))
+        })
+        .await;
+        if let Ok(Ok(true)) = due {
+            info!("work left by another process: waking up");
+            wake.cancel();
+            return;
+        }
+    }
 }
 
 /// How often processing looks for newly recorded mail while a catch-up is running.

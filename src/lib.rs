@@ -41,6 +41,8 @@ pub mod ingest;
 pub mod isolate;
 pub mod model;
 #[cfg(feature = "service")]
+pub mod office;
+#[cfg(feature = "service")]
 pub mod pipeline;
 #[cfg(feature = "service")]
 pub mod receipts;

@@ -378,15 +378,7 @@ impl Pipeline {
 
     /// Recomputes applications and scan matches over the whole intake.
     pub fn rebuild_applications(&self, db: &mut Db) -> Result<()> {
-        let docs = db.docs_for_matching()?;
-        let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
-        let threshold = self.cfg.intake.match_threshold;
-        let matcher = |s: &[&crate::db::documents::DocForMatching],
-                       e: &[&crate::db::documents::DocForMatching]| {
-            crate::scan_glue::assign(s, e, threshold)
-        };
-        let (rows, links) = apps::build(&docs, &manual, &matcher);
-        db.save_applications(&rows, &links)
+        rebuild_applications(db, self.cfg.intake.match_threshold)
     }
 
     fn stage_one(
@@ -583,6 +575,19 @@ impl Pipeline {
         let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
         (to, status.to_string(), reason)
     }
+}
+
+/// Recomputes applications and scan matches over the whole intake, reading and writing
+/// in one transaction (see [`Db::rebuild_applications`]). Operators' actions call this
+/// too: it needs no parser or scan tools.
+pub fn rebuild_applications(db: &mut Db, threshold: f64) -> Result<()> {
+    db.rebuild_applications(Box::new(move |docs, manual| {
+        let matcher = |s: &[&crate::db::documents::DocForMatching],
+                       e: &[&crate::db::documents::DocForMatching]| {
+            crate::scan_glue::assign(s, e, threshold)
+        };
+        apps::build(docs, manual, &matcher)
+    }))
 }
 
 /// The binary that runs `__parse-worker`: this one, unless `KEPU_PARSER_EXE` names another

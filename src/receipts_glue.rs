@@ -11,6 +11,12 @@ pub async fn drain(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
     if cfg.receipts.mode == ReceiptMode::Off {
         return Ok(());
     }
+    // One sender at a time across processes (`run`, `import`): the other one sends
+    // what is due at its next round.
+    let Some(_outbox) = crate::store::DataLock::try_outbox(&cfg.storage.data_dir)? else {
+        info!("receipts: another kepu-intake process is sending them");
+        return Ok(());
+    };
     let mut db = Db::open(&cfg.storage.db_path())?;
     let dump = db.load_dump()?;
     let s = crate::receipts::drain(cfg, &mut db, &dump, shutdown).await?;
@@ -47,6 +53,14 @@ pub fn command(cfg: &Config, retry: Option<i64>) -> Result<()> {
     let db = Db::open(&cfg.storage.db_path())?;
     if let Some(id) = retry {
         crate::receipts::retry(&db, id)?;
+        let mut db = db;
+        crate::office::audit(
+            &mut db,
+            &crate::office::os_user(),
+            crate::office::Action::ReceiptRetry,
+            crate::office::Target::Receipt(id),
+            "重新排队 → 待发送",
+        )?;
         println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
         return Ok(());
     }

@@ -21,7 +21,7 @@
 //! (`suppressed`, `folded_into:<id>`) and that one receipt covers all their messages.
 //! A receipt whose address already got one less than a window ago waits (stays
 //! `pending`, due when the window closes, no attempt counted) and then goes out on its
-//! own. Only one drain may run at a time (the daemon holds the data-dir lock).
+//! own. Only one drain may run at a time (`receipts_glue::drain` holds the outbox lock, `.outbox.lock`).
 //!
 //! After the sends, receipts that went out are copied to `smtp.sent_folder` over the
 //! `[imap]` account ([`super::sent_folder`]), best effort.
@@ -100,7 +100,7 @@ pub async fn drain_at(
         return Ok(stats);
     }
     // A second drain in this process would take the first one's live `sending` rows
-    // for leftovers of a crash; other processes are kept out by the data-dir lock.
+    // for leftovers of a crash; other processes are kept out by the outbox lock.
     let _one_at_a_time = DRAINING.lock().await;
     let began = Instant::now();
     let clock = move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct Dump {
     pub messages: Vec<DumpMessage>,
     pub applications: Vec<DumpApplication>,
+    /// Every write by the office, oldest first (issue 18).
+    #[serde(default)]
+    pub audit: Vec<DumpAudit>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +36,9 @@ pub struct DumpMessage {
     pub uidvalidity: Option<i64>,
     pub uid: Option<i64>,
     pub source: String,
+    /// Soft-removed by the office: kept on disk, left out of counts and applications.
+    #[serde(default)]
+    pub removed: Option<DumpRemoved>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,7 +69,7 @@ pub struct DumpDocument {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DumpApplication {
     pub id: i64,
     pub form: String,
@@ -77,4 +83,59 @@ pub struct DumpApplication {
     /// Sender address of the electronic (else the scan) document's message.
     pub email: Option<String>,
     pub received_at: Option<String>,
+    /// The office's decision (待审核 until one is made).
+    #[serde(default)]
+    pub review: DumpReview,
+    /// Why a late application is accepted anyway; the `late` flag stays.
+    #[serde(default)]
+    pub late_excused: Option<DumpLateExcuse>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpAudit {
+    /// RFC 3339, +08:00.
+    pub at: String,
+    pub user: String,
+    /// `match | review | late | import | reprocess | remind | receipt_retry | user | remove`.
+    pub action: String,
+    /// `a4 | m12 | d31 | u:NAME`.
+    pub target: String,
+    pub detail: String,
+}
+
+/// An application's review: `pending | accepted | returned`, with who and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpReview {
+    pub state: String,
+    pub note: String,
+    pub by: String,
+    pub at: Option<String>,
+}
+
+impl Default for DumpReview {
+    fn default() -> Self {
+        DumpReview {
+            state: "pending".into(),
+            note: String::new(),
+            by: String::new(),
+            at: None,
+        }
+    }
+}
+
+/// The office's excuse for a late application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpLateExcuse {
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// Who removed a message, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpRemoved {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
 }
