@@ -75,6 +75,7 @@ fn message(
         uidvalidity: Some(1),
         uid: Some(id),
         source: "imap".into(),
+        removed: None,
     }
 }
 
@@ -169,6 +170,7 @@ fn sample(data_dir: &Path) -> Dump {
                 problems: vec![],
                 email: Some("office@school.example".into()),
                 received_at: Some("2022-07-11T10:00:00+08:00".into()),
+                ..Default::default()
             },
             DumpApplication {
                 id: 5,
@@ -181,8 +183,10 @@ fn sample(data_dir: &Path) -> Dump {
                 problems: vec!["missing_scan".into(), "late".into()],
                 email: Some("expert@uni.example".into()),
                 received_at: Some("2022-07-21T09:00:00+08:00".into()),
+                ..Default::default()
             },
         ],
+        ..Default::default()
     }
 }
 

@@ -287,6 +287,7 @@ fn message(
         uidvalidity: None,
         uid: None,
         source: "import".into(),
+        removed: None,
     }
 }
 
@@ -309,6 +310,7 @@ fn app(
         problems: vec![],
         email: None,
         received_at: None,
+        ..Default::default()
     }
 }
 
@@ -379,6 +381,7 @@ fn sample_dump() -> Dump {
             ),
             app(2, "expert", "张伟", "complete", Some(30), Some(12)),
         ],
+        ..Default::default()
     }
 }
 
@@ -460,6 +463,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
             Some(11),
             Some(21),
         )],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
@@ -498,6 +502,7 @@ fn compose_question_gets_a_short_acknowledgement() {
             vec![],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(r.subject, "回执：您的咨询已收到（请问截止日期是哪天？）");
@@ -1064,6 +1069,7 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
             vec![e],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
