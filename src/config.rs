@@ -298,10 +298,15 @@ impl StorageConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebConfig {
+    /// `127.0.0.1:8080` (this machine only), or a LAN address such as
+    /// `192.168.1.20:8443` / `0.0.0.0:8443` so clerks at other PCs reach the page.
     pub listen: String,
-    /// Environment variable holding the access token.
+    /// Environment variable holding the `/metrics` scrapers' token (pages need a login).
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// PEM certificate chain and private key: `serve` speaks HTTPS itself.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -310,6 +315,8 @@ impl Default for WebConfig {
             listen: "127.0.0.1:8080".into(),
             token_env: Some("KEPU_WEB_TOKEN".into()),
             token_file: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

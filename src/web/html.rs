@@ -49,7 +49,8 @@ pub fn page(title: &str, body: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{t} · 科技教育申报收件</title><style>{STYLE}</style></head><body>\
 <nav><a href=\"/\">概览</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
-<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/export.xlsx\">下载Excel汇总表</a></nav>\
+<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
+<a href=\"/logout\" class=\"logout\">退出登录</a></nav>\
 <main><h1>{t}</h1>\n{body}</main></body></html>\n",
         t = html_escape(title)
     )
