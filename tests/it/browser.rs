@@ -1,7 +1,8 @@
 //! The operators' web page as a user sees it: `kepu-intake serve` over a database built
 //! by importing the sample mailbox plus an expert form whose name is
 //! `<script>alert(1)</script>张三`, driven in headless Chromium through chromedriver's
-//! WebDriver HTTP API. Checks the refusal page without the token, the dashboard counts
+//! WebDriver HTTP API. Checks the login (redirect without one, a wrong password, the
+//! clerk's account made with `user add`), the dashboard counts
 //! against `dump --json`, a search typed into the filter form, the hostile name shown
 //! as text with no script element or alert, the missing-scan list with its addresses,
 //! and saves screenshots under `target/test-artifacts/`.
@@ -20,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-test-token-8f3a";
+const CLERK_PASSWORD: &str = "clerk-password-2022";
 const TOKEN_ENV: &str = "KEPU_BROWSER_TEST_TOKEN";
 const EVIL: &str = "<script>alert(1)</script>张三";
 const EVIL_SENDER: &str = "expert-li@ncst.example";
@@ -537,6 +539,20 @@ fn web_page_in_headless_chromium() {
         "\n[web]\nlisten = \"127.0.0.1:{port}\"\ntoken_env = \"{TOKEN_ENV}\"\n"
     ));
     std::fs::write(&it.config, cfg).unwrap();
+    // The clerk's account, made as the guide says (password on stdin).
+    let mut add = it
+        .command(&["user", "add", "clerk"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = add.stdin.take().unwrap();
+        writeln!(stdin, "{CLERK_PASSWORD}").unwrap();
+    }
+    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
+    assert!(st.success(), "user add: {err}");
     let server = it
         .command(&["serve"])
         .env(TOKEN_ENV, TOKEN)
@@ -551,31 +567,45 @@ fn web_page_in_headless_chromium() {
     let b = Browser::start();
     let shots = artifacts_dir();
 
-    // 1. Without the token (and with a wrong one) the user sees only the refusal page.
-    for url in [format!("{base}/"), format!("{base}/apps?token=wrong")] {
+    // 1. Without a login (a shared token in the URL opens nothing any more) the user
+    //    is sent to the login form and sees no data.
+    for url in [format!("{base}/"), format!("{base}/apps?token={TOKEN}")] {
         b.goto(&url);
-        assert!(
-            b.title().starts_with("需要访问令牌"),
-            "{url}: {}",
-            b.title()
-        );
+        let at = b.wait_url(|u| u.contains("/login"));
+        assert!(at.contains("/login?next="), "{url} → {at}");
+        assert!(b.title().starts_with("登录"), "{url}: {}", b.title());
         let body = b.text(&b.find("body"));
-        assert!(body.contains("请使用管理员提供的链接"), "{url}: {body}");
         assert!(
             !body.contains("申报收件概览") && !body.contains("张三"),
             "{url}: {body}"
         );
         assert!(
             b.find_all("table", None).is_empty(),
-            "{url}: a table without the token"
+            "{url}: a table without a login"
         );
     }
-    let path = shots.join("web-refused.png");
+    // A wrong password: the form again, with the reason.
+    b.type_text(&b.find("input[name='user']"), "clerk");
+    b.type_text(&b.find("input[name='password']"), "not-the-password");
+    b.click(&b.find("form.login button[type='submit']"));
+    let err = b.find("#login-error");
+    assert!(b.text(&err).contains("账号或密码不对"), "{}", b.text(&err));
+    let path = shots.join("web-login.png");
     let png = b.screenshot(&path);
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
-    // 2. The link with the token: the dashboard's cards and table equal the database.
-    b.goto(&format!("{base}/?token={TOKEN}"));
+    // 2. Logged in with the clerk's account: the dashboard's cards and table equal the
+    //    database.
+    b.goto(&format!("{base}/"));
+    b.wait_url(|u| u.contains("/login"));
+    b.type_text(&b.find("input[name='user']"), "clerk");
+    b.type_text(&b.find("input[name='password']"), CLERK_PASSWORD);
+    b.click(&b.find("form.login button[type='submit']"));
+    let url = b.wait_url(|u| !u.contains("/login"));
+    assert!(
+        url.ends_with(&format!("{base}/")) || url.ends_with('/'),
+        "{url}"
+    );
     assert!(b.title().starts_with("申报收件概览"), "{}", b.title());
     let mut cards = std::collections::BTreeMap::new();
     for card in b.find_all(".card", None) {
@@ -620,8 +650,8 @@ fn web_page_in_headless_chromium() {
     let png = b.screenshot(&path);
     assert_real_png(&png, &path);
 
-    // 3. The list, reached by clicking the navigation (the cookie now stands in for the
-    //    token), then a search typed into the filter form with a status picked.
+    // 3. The list, reached by clicking the navigation (the session cookie goes along),
+    //    then a search typed into the filter form with a status picked.
     b.click(&b.find("nav a[href='/apps']"));
     let url = b.wait_url(|u| u.ends_with("/apps"));
     assert!(url.ends_with("/apps"), "{url}");
