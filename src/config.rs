@@ -1,4 +1,4 @@
-//! Configuration: a TOML file (default `config/kepu-intake.toml` when present) over
+//! Configuration: a TOML file (found as [`ConfigSource::find`] says) over
 //! built-in defaults that work with no file at all. Secrets never live in the file:
 //! they come from an environment variable, a file or a command. `validate` reports
 //! every problem as `path: error` so an operator can fix them in one go.
@@ -11,6 +11,9 @@ use std::time::Duration;
 
 pub const DEFAULT_CONFIG_PATH: &str = "config/kepu-intake.toml";
 
+mod lookup;
+pub use lookup::{ConfigSource, CONFIG_ENV, SYSTEM_CONFIG_PATH};
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -22,6 +25,9 @@ pub struct Config {
     pub web: WebConfig,
     pub tools: ToolsConfig,
     pub log: LogConfig,
+    /// Which file this came from (not a key of the file).
+    #[serde(skip)]
+    pub source: ConfigSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -370,21 +376,16 @@ impl Config {
     /// Relative `data_dir`, `ca_file` and other paths in a file are taken relative to
     /// the working directory, as operators type them.
     pub fn load(path: Option<&Path>) -> Result<Config> {
-        let chosen: Option<PathBuf> = match path {
-            Some(p) => Some(p.to_path_buf()),
-            None => {
-                let d = PathBuf::from(DEFAULT_CONFIG_PATH);
-                d.exists().then_some(d)
-            }
-        };
-        let cfg = match chosen {
+        let source = ConfigSource::find(path);
+        let mut cfg = match source.path() {
             None => Config::default(),
             Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
                 Config::from_toml(&text)
                     .map_err(|e| Error::Config(format!("{}: {e}", p.display())))?
             }
         };
+        cfg.source = source;
         cfg.validate()?;
         Ok(cfg)
     }

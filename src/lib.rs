@@ -18,6 +18,8 @@ pub mod backup;
 #[cfg(feature = "service")]
 pub mod check;
 #[cfg(feature = "service")]
+pub mod check_secrets;
+#[cfg(feature = "service")]
 pub mod commands;
 #[cfg(feature = "service")]
 pub mod config;

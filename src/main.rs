@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
     about = "唐山市科普资源助推“双减”申报邮箱的收件处理 / intake of the science-education call's submission mailbox"
 )]
 struct Cli {
-    /// Config file (default: config/kepu-intake.toml if present, else built-in defaults).
+    /// Config file (else $KEPU_CONFIG, else config/kepu-intake.toml, else
+    /// /etc/kepu-intake/kepu-intake.toml, else built-in defaults; `check` says which).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -233,6 +234,7 @@ fn shutdown_on_signals(token: CancellationToken) {
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     let cfg = Config::load(cli.config.as_deref())?;
     init_tracing(&cfg);
+    tracing::debug!(config = %cfg.source.describe(), "config");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -255,3 +255,45 @@ fn recorded_or_zero(it: &Intake) -> i64 {
         0
     }
 }
+
+/// An installed machine: without `--config`, `$KEPU_CONFIG` is found (before any
+/// `config/kepu-intake.toml` of the working dir would be), `status` uses its data dir
+/// instead of creating `./data` where the operator stands, and `check` says which file.
+#[test]
+fn commands_find_the_config_and_check_says_which() {
+    let it = Intake::new(None);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kepu-intake"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("KEPU_CONFIG", &it.config)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["status"]);
+    assert!(
+        it.data_dir.join("intake.db").exists(),
+        "the configured data dir is used"
+    );
+    assert!(
+        !elsewhere.path().join("data").exists(),
+        "no ./data beside the operator"
+    );
+    let check = run(&["check"]);
+    let line = check
+        .lines()
+        .find(|l| l.contains("配置文件"))
+        .unwrap_or_else(|| panic!("check names no config: {check}"));
+    assert!(
+        line.contains(&it.config.display().to_string()) && line.contains("KEPU_CONFIG"),
+        "{line}"
+    );
+}
