@@ -139,9 +139,13 @@ if [ "$systemd" = 1 ]; then
   unit="$destdir/etc/systemd/system/kepu-intake.service"
   install -D -m 0644 "$repo/deploy/kepu-intake.service" "$unit"
   sed -i "s#/usr/local/bin/kepu-intake#$prefix/bin/kepu-intake#" "$unit"
+  web_unit="$destdir/etc/systemd/system/kepu-intake-web.service"
+  install -D -m 0644 "$repo/deploy/kepu-intake-web.service" "$web_unit"
+  sed -i "s#/usr/local/bin/kepu-intake#$prefix/bin/kepu-intake#" "$web_unit"
   if [ -z "$destdir" ] && command -v systemctl >/dev/null 2>&1; then
     systemctl daemon-reload || true
     say "then: edit $etc_dir/kepu-intake.toml and run: systemctl enable --now kepu-intake"
+    say "the web page: kepu-intake user add NAME (password on stdin), then systemctl enable --now kepu-intake-web"
   fi
 fi
 say "installed into ${destdir:-/}"

@@ -397,3 +397,65 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls_pki_types::CertificateDer<'sta
         .map(|c| c.unwrap())
         .collect()
 }
+
+/// The page's own systemd unit: sandboxed like the daemon's, runs `serve` with the
+/// installed config, passes `systemd-analyze verify`, and `install.sh` installs it.
+#[test]
+fn web_unit_verifies_and_is_installed() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(repo.join("deploy/kepu-intake-web.service")).unwrap();
+    for key in [
+        "User=kepu",
+        "ExecStart=/usr/local/bin/kepu-intake --config /etc/kepu-intake/kepu-intake.toml serve",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/kepu-intake",
+        "NoNewPrivileges=yes",
+        "Restart=on-failure",
+    ] {
+        assert!(unit.lines().any(|l| l.starts_with(key)), "unit lacks {key}");
+    }
+    let root = crate::support::tmpdir::ShortTempDir::new("kw").unwrap();
+    let out = std::process::Command::new(repo.join("deploy/install.sh"))
+        .args([
+            "--skip-build",
+            "--binary",
+            env!("CARGO_BIN_EXE_kepu-intake"),
+        ])
+        .env("DESTDIR", root.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(root
+        .path()
+        .join("etc/systemd/system/kepu-intake-web.service")
+        .is_file());
+    if std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED verify: systemd-analyze not installed");
+        return;
+    }
+    let path = root.path().join("kepu-intake-web.service");
+    std::fs::write(
+        &path,
+        unit.replace(
+            "/usr/local/bin/kepu-intake",
+            env!("CARGO_BIN_EXE_kepu-intake"),
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify failed: {err}");
+    assert!(!err.contains("kepu-intake-web.service:"), "warnings: {err}");
+}
