@@ -74,7 +74,11 @@ impl Db {
         )
     }
 
+    /// Stores a new session (and forgets the expired ones).
     pub fn session_insert(&self, id_sha: &str, row: &SessionRow, now: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+            .map_err(|e| self.err(e))?;
         self.conn
             .execute(
                 "INSERT INTO sessions(id_sha256, user, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",

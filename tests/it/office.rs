@@ -55,7 +55,7 @@ fn write(it: &Intake, args: &[&str], stdin: Option<&str>) -> i64 {
         "kepu-intake {args:?} failed while `run` was running ({status}):\n{err}\n{out}"
     );
     assert!(
-        !err.contains("占用"),
+        !err.contains("fetch lock"),
         "{args:?} complained about a lock: {err}"
     );
     recorded(it)
@@ -458,4 +458,63 @@ fn web_unit_verifies_and_is_installed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "systemd-analyze verify failed: {err}");
     assert!(!err.contains("kepu-intake-web.service:"), "warnings: {err}");
+}
+
+/// The daemon sees work another process leaves while it waits for mail: a receipt an
+/// operator queues again with `receipts --retry` goes out (here: dry-run) within
+/// seconds, not at the next mail or IDLE renewal (25 minutes).
+#[test]
+fn waiting_daemon_picks_up_a_retried_receipt() {
+    let d = Dovecot::start();
+    let raw = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/mail/robot_vacation_autoreply.eml"),
+    )
+    .unwrap();
+    d.append("INBOX", &raw, "18-Jul-2022 10:32:05 +0800");
+    let it = Intake::new(Some(ImapTarget::implicit(&d)));
+    let cfg = std::fs::read_to_string(&it.config).unwrap().replace(
+        "mode = \"off\"",
+        "mode = \"dry-run\"\nper_sender_window_s = 0",
+    );
+    let cfg = format!("{cfg}\n[smtp]\nfrom = \"tsqsnkj@126.com\"\n");
+    // IDLE waits 25 minutes unless something wakes it; polling servers are not used here.
+    std::fs::write(&it.config, cfg).unwrap();
+    let daemon = Daemon::start(&it);
+    let status = |it: &Intake| -> Option<String> {
+        let c = rusqlite::Connection::open(it.data_dir.join("intake.db")).ok()?;
+        c.busy_timeout(Duration::from_secs(10)).ok()?;
+        c.query_row("SELECT status FROM receipts WHERE id = 1", [], |r| r.get(0))
+            .ok()
+    };
+    let t0 = Instant::now();
+    while status(&it).as_deref() != Some("suppressed") {
+        if t0.elapsed() > Duration::from_secs(60) {
+            daemon.fail(&format!(
+                "the auto-reply's receipt is {:?}, not suppressed",
+                status(&it)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let the daemon settle into its wait for new mail.
+    std::thread::sleep(Duration::from_secs(2));
+    write(&it, &["receipts", "--retry", "1"], None);
+    let t1 = Instant::now();
+    while status(&it).as_deref() != Some("sent") {
+        if t1.elapsed() > Duration::from_secs(20) {
+            daemon.fail(&format!(
+                "the waiting daemon did not send the retried receipt within 20 s: {:?}",
+                status(&it)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("retried receipt sent after {:?}", t1.elapsed());
+    let (st, _, err) = daemon.terminate();
+    assert!(st.success(), "{err}");
+    assert!(
+        err.contains("waking up"),
+        "the daemon says why it woke: {err}"
+    );
 }
