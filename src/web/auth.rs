@@ -129,7 +129,9 @@ fn unauthorized() -> Response {
 pub(super) async fn guard(State(st): State<WebState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let open = path == "/healthz" || path == "/login";
-    let mut resp = if open || (path == "/metrics" && bearer_ok(&req, st.token.as_deref())) {
+    let mut resp = if !same_origin(&req) {
+        csrf_refused()
+    } else if open || (path == "/metrics" && bearer_ok(&req, st.token.as_deref())) {
         next.run(req).await
     } else if let Some(s) = session_of(&st, req.headers()).await {
         req.extensions_mut().insert(s);
@@ -151,7 +153,10 @@ pub(super) async fn guard(State(st): State<WebState>, mut req: Request, next: Ne
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not "no-referrer": with it browsers send `Origin: null` on our own forms,
+        // and `same_origin` must refuse null (a hostile page can cause it). Nothing
+        // goes to other sites either way.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -159,6 +164,32 @@ pub(super) async fn guard(State(st): State<WebState>, mut req: Request, next: Ne
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     ));
     resp
+}
+
+/// A POST a browser sent from another site names that site in `Origin`: refused
+/// before anything else (the login form too, which has no session to hold a token).
+/// Requests without `Origin` (scripts, old browsers) rely on the CSRF token.
+fn same_origin(req: &Request) -> bool {
+    if req.method() != Method::POST {
+        return true;
+    }
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
 /// Whether a submitted form carries the session's CSRF token.

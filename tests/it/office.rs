@@ -206,6 +206,12 @@ fn every_write_works_while_run_catches_up() {
         !m1["removed"].is_null(),
         "m1 stays listed, marked removed: {m1}"
     );
+    let status: Value = serde_json::from_str(&it.run_ok(&["status", "--json"])).unwrap();
+    assert_eq!(
+        status["messages"].as_u64(),
+        Some(want as u64 - 1),
+        "the removed message is left out of the counts"
+    );
     assert_eq!(
         db_i64(
             &it,

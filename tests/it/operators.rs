@@ -638,6 +638,24 @@ async fn web_requires_a_login_except_healthz() {
         r.header("x-content-type-options").as_deref(),
         Some("nosniff")
     );
+    // A login posted from another site is refused before the password is looked at.
+    let r = post(
+        addr,
+        "/login",
+        &[("Origin", "http://evil.example")],
+        "user=tester&password=tester-password",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.header("set-cookie").is_none());
+    let r = post(
+        addr,
+        "/login",
+        &[("Origin", "null")],
+        "user=tester&password=tester-password",
+    )
+    .await;
+    assert_eq!(r.status, 403, "an opaque origin is not ours either");
     // An open redirect is refused: `next` stays on this site.
     let r = post(
         addr,
