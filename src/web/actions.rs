@@ -145,3 +145,87 @@ pub async fn restore(
     })
     .await
 }
+
+/// The office's part of an application's page: its decision and late excuse with who
+/// and when, and the forms that change them (each with the session's CSRF token).
+pub fn app_panel(app: &crate::report::dump::DumpApplication, s: &Session) -> String {
+    use html::html_escape as e;
+    let csrf = super::auth::csrf_field(s);
+    let r = &app.review;
+    let who = match &r.at {
+        Some(at) => format!("（{}，{}）", e(&r.by), e(&human(at))),
+        None => String::new(),
+    };
+    let note = if r.note.is_empty() {
+        String::new()
+    } else {
+        format!(" 备注：{}", e(&r.note))
+    };
+    let mut out = format!(
+        "<section id=\"office\"><h2>办公室处理</h2>\
+<p id=\"review-state\">审核：<b>{}</b>{who}{note}</p>\
+<form method=\"post\" action=\"/apps/{id}/review\" class=\"review\">{csrf}\
+<select name=\"state\"><option value=\"accepted\">已受理</option><option value=\"returned\">退回</option>\
+<option value=\"pending\">待审核</option></select> \
+<input name=\"note\" placeholder=\"备注（退回时必填）\" size=\"30\"> \
+<button type=\"submit\">保存审核结论</button></form>",
+        e(office::review_label(&r.state)),
+        id = app.id,
+    );
+    if app.late {
+        match &app.late_excused {
+            Some(x) => out.push_str(&format!(
+                "<p id=\"late-state\">逾期，<b>已准许</b>：{}（{}，{}）</p>\
+<form method=\"post\" action=\"/apps/{id}/late\">{csrf}<input type=\"hidden\" name=\"unexcuse\" value=\"1\">\
+<button type=\"submit\">撤销准许</button></form>",
+                e(&x.reason),
+                e(&x.by),
+                e(&human(&x.at)),
+                id = app.id,
+            )),
+            None => out.push_str(&format!(
+                "<p id=\"late-state\" class=\"bad\">逾期，未准许</p>\
+<form method=\"post\" action=\"/apps/{id}/late\" class=\"late\">{csrf}\
+<input name=\"reason\" placeholder=\"准许理由\" size=\"40\" required> \
+<button type=\"submit\">准许逾期</button></form>",
+                id = app.id,
+            )),
+        }
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// A message page's removal state and the form that removes or restores it.
+pub fn message_panel(m: &crate::report::dump::DumpMessage, s: &Session) -> String {
+    use html::html_escape as e;
+    let csrf = super::auth::csrf_field(s);
+    match &m.removed {
+        Some(r) => format!(
+            "<section id=\"office\"><p class=\"bad\">已移除（{}，{}）{}</p>\
+<form method=\"post\" action=\"/messages/{id}/restore\">{csrf}<button type=\"submit\">恢复这封邮件</button></form></section>",
+            e(&r.by),
+            e(&human(&r.at)),
+            e(&r.reason),
+            id = m.id,
+        ),
+        None => format!(
+            "<section id=\"office\"><form method=\"post\" action=\"/messages/{id}/remove\">{csrf}\
+<input name=\"reason\" placeholder=\"移除原因（如：测试邮件）\" size=\"30\"> \
+<button type=\"submit\">移除（不计入统计，文件保留）</button></form></section>",
+            id = m.id,
+        ),
+    }
+}
+
+/// `2022-07-21 09:00` from RFC 3339 (Beijing time), the text itself when unreadable.
+fn human(at: &str) -> String {
+    crate::time::parse_rfc3339(at).map_or_else(
+        || at.to_string(),
+        |t| {
+            crate::time::to_shanghai(&t)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
+}

@@ -115,13 +115,32 @@ async fn app_list(
     }
 }
 
-async fn app_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+async fn app_page(
+    State(st): State<WebState>,
+    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
     match load(&st).await {
-        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| {
+            let app = d.applications.iter().find(|a| a.id == id);
+            Html(with_panel(
+                h,
+                app.zip(session).map(|(a, s)| actions::app_panel(a, &s)),
+            ))
+            .into_response()
+        }),
         Err(r) => r,
+    }
+}
+
+/// A page with the office's panel put at the end of its main part.
+fn with_panel(page: String, panel: Option<String>) -> String {
+    match panel {
+        Some(p) => page.replacen("</main>", &format!("{p}</main>"), 1),
+        None => page,
     }
 }
 
@@ -149,12 +168,23 @@ async fn messages(
     }
 }
 
-async fn message_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+async fn message_page(
+    State(st): State<WebState>,
+    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
     match load(&st).await {
-        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| {
+            let m = d.messages.iter().find(|m| m.id == id);
+            Html(with_panel(
+                h,
+                m.zip(session).map(|(m, s)| actions::message_panel(m, &s)),
+            ))
+            .into_response()
+        }),
         Err(r) => r,
     }
 }

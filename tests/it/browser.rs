@@ -283,6 +283,23 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The text of the first element matching `css` once `done` holds for it (a form
+    /// post that returns to the same URL gives no URL to wait for), or the last seen.
+    fn wait_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let text = self
+                .find_all(css, None)
+                .first()
+                .map(|e| self.text(e))
+                .unwrap_or_default();
+            if done(&text) || t0.elapsed() > Duration::from_secs(15) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn find(&self, css: &str) -> String {
         let mut all = self.find_all(css, None);
         assert!(!all.is_empty(), "no element {css} on {}", self.url());
@@ -588,8 +605,8 @@ fn web_page_in_headless_chromium() {
     b.type_text(&b.find("input[name='user']"), "clerk");
     b.type_text(&b.find("input[name='password']"), "not-the-password");
     b.click(&b.find("form.login button[type='submit']"));
-    let err = b.find("#login-error");
-    assert!(b.text(&err).contains("账号或密码不对"), "{}", b.text(&err));
+    let err = b.wait_text("#login-error", |t| t.contains("账号或密码不对"));
+    assert!(err.contains("账号或密码不对"), "{err:?}");
     let path = shots.join("web-login.png");
     let png = b.screenshot(&path);
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
@@ -695,6 +712,40 @@ fn web_page_in_headless_chromium() {
     assert!(h1.ends_with(EVIL), "{h1}");
     assert!(b.find_all("script", None).is_empty());
     assert!(b.cmd("GET", "/alert/text", None).is_err());
+
+    // 4b. The office's decision, clicked on that page: 退回 needs a note; saved under
+    //     the logged-in clerk, shown with who, in the database and the audit log.
+    let app_url = url.clone();
+    b.click(&b.find("form.review select[name='state'] option[value='returned']"));
+    b.type_text(&b.find("form.review input[name='note']"), "请补盖章扫描件");
+    b.click(&b.find("form.review button[type='submit']"));
+    let state = b.wait_text("#review-state", |t| t.contains("退回"));
+    assert!(
+        state.contains("退回") && state.contains("clerk") && state.contains("请补盖章扫描件"),
+        "{state}"
+    );
+    assert_eq!(b.url(), app_url, "back on the application's page");
+    let d = it.dump();
+    let app = d["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["applicant"] == EVIL)
+        .unwrap();
+    assert_eq!(app["review"]["state"], "returned");
+    assert_eq!(app["review"]["by"], "clerk");
+    let audit = d["audit"].as_array().unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["action"] == "review" && a["user"] == "clerk"),
+        "{audit:?}"
+    );
+    b.goto(&app_url); // from the top, for the picture
+    let path = shots.join("web-review.png");
+    let png = b.screenshot(&path);
+    // A long page (its scroll bar covers the corner `assert_real_png` looks at).
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
 
     // 5. Missing scans: every application to chase, with the addresses to write to.
     b.click(&b.find("nav a[href='/missing-scan']"));
