@@ -229,3 +229,69 @@ fn human(at: &str) -> String {
         },
     )
 }
+
+/// `GET /audit`: the audit log, newest first (at most the last 500 entries).
+pub async fn audit_page(State(st): State<WebState>) -> Response {
+    let d = match super::load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    use html::html_escape as e;
+    let rows: Vec<Vec<String>> = d
+        .audit
+        .iter()
+        .rev()
+        .take(500)
+        .map(|a| {
+            let target = match a.target.chars().next() {
+                Some('a') => format!(
+                    "<a href=\"/apps/{0}\">{1}</a>",
+                    e(&a.target[1..]),
+                    e(&a.target)
+                ),
+                Some('m') if a.target != "m*" => {
+                    format!(
+                        "<a href=\"/messages/{0}\">{1}</a>",
+                        e(&a.target[1..]),
+                        e(&a.target)
+                    )
+                }
+                _ => e(&a.target),
+            };
+            vec![
+                e(&human(&a.at)),
+                e(&a.user),
+                e(action_label(&a.action)),
+                target,
+                e(&a.detail),
+            ]
+        })
+        .collect();
+    let body = format!(
+        "<p>共 {} 条，最新的在前。</p>{}",
+        d.audit.len(),
+        html::table(
+            &["时间", "经办人", "操作", "对象", "内容（改前 → 改后）"],
+            &rows
+        )
+    );
+    Html(html::page("操作记录", &body)).into_response()
+}
+
+fn action_label(action: &str) -> &str {
+    use office::Action::*;
+    [
+        Match,
+        Review,
+        Late,
+        Import,
+        Reprocess,
+        Remind,
+        ReceiptRetry,
+        User,
+        Remove,
+    ]
+    .into_iter()
+    .find(|a| a.as_str() == action)
+    .map_or(action, |a| a.label())
+}

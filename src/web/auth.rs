@@ -112,7 +112,7 @@ fn wants_html(req: &Request) -> bool {
 }
 
 fn unauthorized() -> Response {
-    let body = html::page(
+    let body = html::page_logged_out(
         "需要登录",
         "<p>请先<a href=\"/login\">登录</a>。没有账号请联系管理员\
 （<code>kepu-intake user add 名字</code>）。</p>",

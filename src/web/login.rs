@@ -26,7 +26,7 @@ fn form_page(message: Option<&str>, user: &str, next: &str) -> String {
             html::html_escape(m)
         )
     });
-    html::page(
+    html::page_logged_out(
         "登录",
         &format!(
             "{msg}<form method=\"post\" action=\"/login\" class=\"login\">\

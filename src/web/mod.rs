@@ -73,7 +73,7 @@ fn not_found() -> Response {
 }
 
 /// Runs the blocking loader off the async threads.
-async fn load(st: &WebState) -> std::result::Result<Arc<Dump>, Response> {
+pub(crate) async fn load(st: &WebState) -> std::result::Result<Arc<Dump>, Response> {
     let f = st.load.clone();
     match tokio::task::spawn_blocking(move || f()).await {
         Ok(Ok(d)) => Ok(d),
@@ -302,6 +302,7 @@ pub fn router(state: WebState) -> Router {
         .route("/apps/{id}/review", post(actions::review))
         .route("/apps/{id}/late", post(actions::late))
         .route("/match", post(actions::set_match))
+        .route("/audit", get(actions::audit_page))
         .route("/messages/{id}/remove", post(actions::remove))
         .route("/messages/{id}/restore", post(actions::restore))
         .fallback(|| async { not_found() })

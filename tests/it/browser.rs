@@ -288,10 +288,19 @@ impl Browser {
     fn wait_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
         loop {
+            // The page may be replaced between finding and reading: errors just retry.
             let text = self
-                .find_all(css, None)
-                .first()
-                .map(|e| self.text(e))
+                .cmd(
+                    "POST",
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .ok()
+                .and_then(|v| {
+                    let id = v.as_object()?.values().next()?.as_str()?.to_string();
+                    let t = self.cmd("GET", &format!("/element/{id}/text"), None).ok()?;
+                    t.as_str().map(String::from)
+                })
                 .unwrap_or_default();
             if done(&text) || t0.elapsed() > Duration::from_secs(15) {
                 return text;
@@ -740,6 +749,15 @@ fn web_page_in_headless_chromium() {
             .iter()
             .any(|a| a["action"] == "review" && a["user"] == "clerk"),
         "{audit:?}"
+    );
+    // The audit log page, reached from the navigation bar.
+    b.click(&b.find("nav a[href='/audit']"));
+    b.wait_url(|u| u.ends_with("/audit"));
+    let rows = b.table_rows(&b.find("table"));
+    assert!(
+        rows.first()
+            .is_some_and(|r| r[1] == "clerk" && r[2] == "审核" && r[4].contains("待审核 → 退回")),
+        "{rows:?}"
     );
     b.goto(&app_url); // from the top, for the picture
     let path = shots.join("web-review.png");
