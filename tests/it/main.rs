@@ -9,6 +9,7 @@ mod forms;
 mod forms_fuzz;
 mod hostile;
 mod imap;
+mod install;
 mod office;
 mod operators;
 mod outages;
