@@ -285,10 +285,19 @@ mod tests {
     }
 
     #[test]
-    fn removing_an_account_ends_its_sessions() {
+    fn a_new_password_or_removal_ends_the_sessions() {
         let (_d, mut db) = db();
         add_user(&mut db, "wang", "passw0rd-1", "admin").unwrap();
         let Login::Ok { id, .. } = login(&mut db, "wang", "passw0rd-1", "a").unwrap() else {
+            panic!()
+        };
+        set_password(&mut db, "wang", "passw0rd-2", "admin").unwrap();
+        assert_eq!(
+            session(&db, &id).unwrap(),
+            None,
+            "a new password ends the sessions"
+        );
+        let Login::Ok { id, .. } = login(&mut db, "wang", "passw0rd-2", "a").unwrap() else {
             panic!()
         };
         remove_user(&mut db, "wang", "admin").unwrap();

@@ -212,6 +212,16 @@ fn every_write_works_while_run_catches_up() {
         Some(want as u64 - 1),
         "the removed message is left out of the counts"
     );
+    it.run_ok(&["remove", "m1", "--restore"]);
+    let status: Value = serde_json::from_str(&it.run_ok(&["status", "--json"])).unwrap();
+    assert_eq!(status["messages"].as_u64(), Some(want as u64), "restored");
+    let (st, _, err) = it.run(&["review", "a99999", "--accept"]);
+    assert!(
+        !st.success() && err.contains("没有编号为 a99999 的申报"),
+        "{err}"
+    );
+    let (st, _, err) = it.run(&["late", &a1s, "--excuse", "  "]);
+    assert!(!st.success() && err.contains("请写明理由"), "{err}");
     assert_eq!(
         db_i64(
             &it,
