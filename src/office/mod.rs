@@ -100,9 +100,10 @@ pub fn audit(db: &mut Db, by: &str, action: Action, target: Target, detail: &str
     })
 }
 
-/// The name a CLI write is recorded under when `--by` is not given: the OS user.
+/// The name a CLI write is recorded under when `--by` is not given: the OS user, or
+/// the person behind `sudo -u kepu …` (`SUDO_USER`) rather than the service account.
 pub fn os_user() -> String {
-    for var in ["USER", "LOGNAME"] {
+    for var in ["SUDO_USER", "USER", "LOGNAME"] {
         if let Ok(u) = std::env::var(var) {
             if !u.trim().is_empty() {
                 return u.trim().to_string();
