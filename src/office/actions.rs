@@ -156,3 +156,19 @@ fn set_removed(
     }
     Ok(changed)
 }
+
+/// Queues a failed or suppressed receipt again (`receipts --retry`, the page's button);
+/// the running daemon sends it within seconds.
+pub fn retry_receipt(db: &mut Db, id: i64, by: &str) -> Result<()> {
+    let before = db
+        .receipt(id)?
+        .map_or_else(String::new, |r| r.status.clone());
+    crate::receipts::retry(db, id)?;
+    super::audit(
+        db,
+        by,
+        super::Action::ReceiptRetry,
+        super::Target::Receipt(id),
+        &format!("{before} → pending（重新排队）"),
+    )
+}

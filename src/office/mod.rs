@@ -13,7 +13,9 @@
 pub mod accounts;
 mod actions;
 
-pub use actions::{late_excuse, restore, review, set_match, soft_remove, MatchChange};
+pub use actions::{
+    late_excuse, restore, retry_receipt, review, set_match, soft_remove, MatchChange,
+};
 
 use crate::db::office::NewAudit;
 use crate::db::Db;

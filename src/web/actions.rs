@@ -230,6 +230,20 @@ fn human(at: &str) -> String {
     )
 }
 
+/// `POST /receipts/{id}/retry`: a failed or suppressed receipt queued again.
+pub async fn retry_receipt(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let back = super::login::safe_next(f.get("back"));
+    act(&st, &s, &f, back, move |db, by, _| {
+        office::retry_receipt(db, id, by)
+    })
+    .await
+}
+
 /// `GET /audit`: the audit log, newest first (at most the last 500 entries).
 pub async fn audit_page(State(st): State<WebState>) -> Response {
     let d = match super::load(&st).await {

@@ -303,6 +303,7 @@ pub fn router(state: WebState) -> Router {
         .route("/apps/{id}/late", post(actions::late))
         .route("/match", post(actions::set_match))
         .route("/audit", get(actions::audit_page))
+        .route("/receipts/{id}/retry", post(actions::retry_receipt))
         .route("/messages/{id}/remove", post(actions::remove))
         .route("/messages/{id}/restore", post(actions::restore))
         .fallback(|| async { not_found() })
