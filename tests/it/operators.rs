@@ -787,6 +787,35 @@ async fn web_actions_need_csrf_and_are_audited() {
     assert_eq!(mine.len(), 2, "{log:?}");
     assert!(mine.iter().all(|a| a.user == "tester"));
     assert_eq!(mine[0].detail, "待审核 → 已受理（备注：齐）");
+
+    // A failed receipt queued again from the page.
+    db.conn
+        .execute_batch(
+            "INSERT INTO messages(id, source, sha256, body_sha256, size, received_at, late, recorded_at)
+             VALUES (9, 'import', 's', 'b', 1, '2022-07-18T10:00:00+08:00', 0, 'x');
+             INSERT INTO receipts(id, message, to_addr, status, created_at)
+             VALUES (3, 9, 'office@school.example', 'failed', 'x');",
+        )
+        .unwrap();
+    let r = post(
+        addr,
+        "/receipts/3/retry",
+        &[AUTH],
+        &format!("back=%2Fmessages%2F9&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location").as_deref(), Some("/messages/9"));
+    assert_eq!(db.receipt(3).unwrap().unwrap().status, "pending");
+    let last = db.audit_log().unwrap().pop().unwrap();
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.target.as_str(),
+            last.user.as_str()
+        ),
+        ("receipt_retry", "r3", "tester")
+    );
 }
 
 #[tokio::test]
