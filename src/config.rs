@@ -313,6 +313,9 @@ pub struct WebConfig {
     /// PEM certificate chain and private key: `serve` speaks HTTPS itself.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Session cookies marked `Secure` (default: when `tls_cert` is set). Set true
+    /// behind an HTTPS reverse proxy.
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for WebConfig {
@@ -323,6 +326,7 @@ impl Default for WebConfig {
             token_file: None,
             tls_cert: None,
             tls_key: None,
+            secure_cookies: None,
         }
     }
 }

@@ -328,7 +328,7 @@ pub fn db_state(cfg: &Config, token: Option<String>) -> WebState {
         token: token.map(Into::into),
         data_dir: cfg.storage.data_dir.clone(),
         db_path: cfg.storage.db_path(),
-        secure_cookies: cfg.web.tls_cert.is_some(),
+        secure_cookies: cfg.web.secure_cookies.unwrap_or(cfg.web.tls_cert.is_some()),
         match_threshold: cfg.intake.match_threshold,
     }
 }

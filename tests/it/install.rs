@@ -209,3 +209,43 @@ fn web_unit_verifies_and_is_installed() {
     assert!(out.status.success(), "systemd-analyze verify failed: {err}");
     assert!(!err.contains("kepu-intake-web.service:"), "warnings: {err}");
 }
+
+/// `serve` on a LAN address without TLS says at start that passwords would cross the
+/// network in clear text; on loopback it does not.
+#[test]
+fn serve_warns_when_listening_beyond_loopback_without_tls() {
+    for (host, warns) in [("0.0.0.0", true), ("127.0.0.1", false)] {
+        let it = Intake::new(None);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = std::fs::read_to_string(&it.config).unwrap();
+        cfg.push_str(&format!("\n[web]\nlisten = \"{host}:{port}\"\n"));
+        std::fs::write(&it.config, cfg).unwrap();
+        let err_path = it.dir().join("serve.stderr");
+        let mut child = it
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        crate::support::intake::sigterm(&child);
+        let _ = child.wait();
+        let err = std::fs::read_to_string(&err_path).unwrap();
+        assert_eq!(err.contains("未启用 TLS"), warns, "{host}: {err}");
+        assert!(
+            err.contains("user add"),
+            "no accounts yet: says how to make one: {err}"
+        );
+    }
+}
