@@ -12,12 +12,14 @@ use chrono::{DateTime, FixedOffset};
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct ImportStats {
     pub files: usize,
     pub new: usize,
     pub duplicates: usize,
     pub already_known: usize,
+    /// Rows this import recorded (new ones and duplicates), to be processed.
+    pub recorded: Vec<i64>,
 }
 
 /// One message found on disk.
@@ -95,8 +97,14 @@ fn flush(
     store.sync()?;
     for r in db.record_batch(batch, None)? {
         match r {
-            Recorded::New(_) | Recorded::Rekeyed(_) => stats.new += 1,
-            Recorded::Duplicate { .. } => stats.duplicates += 1,
+            Recorded::New(id) | Recorded::Rekeyed(id) => {
+                stats.new += 1;
+                stats.recorded.push(id);
+            }
+            Recorded::Duplicate { id, .. } => {
+                stats.duplicates += 1;
+                stats.recorded.push(id);
+            }
             Recorded::AlreadyKnown(_) => stats.already_known += 1,
         }
     }

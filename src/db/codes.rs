@@ -2,7 +2,9 @@
 //! read back through `parse`; a string this build does not know is an error naming the
 //! column's value, not a silent default.
 
-use crate::domain::{AppStatus, Category, DocFormat, DocKind, ReceiptStatus};
+use crate::domain::{
+    AppStatus, AuditAction, Category, DocFormat, DocKind, ReceiptStatus, ReviewState,
+};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 macro_rules! sql_code {
@@ -21,7 +23,14 @@ macro_rules! sql_code {
     )+};
 }
 
-sql_code!(AppStatus, Category, DocKind, ReceiptStatus);
+sql_code!(
+    AppStatus,
+    AuditAction,
+    Category,
+    DocKind,
+    ReceiptStatus,
+    ReviewState
+);
 
 impl ToSql for DocFormat {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

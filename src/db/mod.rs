@@ -2,11 +2,13 @@
 //! `synchronous = NORMAL` (durable across a process kill; see ARCHITECTURE.md for the
 //! power-loss window), foreign keys on, versioned migrations in [`schema`].
 
+pub mod accounts;
 pub mod applications;
 mod codes;
 pub mod documents;
 pub mod dump;
 pub mod messages;
+pub mod office;
 pub mod receipts;
 pub mod schema;
 pub mod status;

@@ -389,6 +389,7 @@ fn message(
         uidvalidity: None,
         uid: None,
         source: "import".into(),
+        removed: None,
     }
 }
 
@@ -411,6 +412,8 @@ fn app(
         problems: vec![],
         email: None,
         received_at: None,
+        review: Default::default(),
+        late_excused: None,
     }
 }
 
@@ -483,6 +486,7 @@ fn sample_dump() -> Dump {
             ),
             app(2, "expert", "张伟", "complete", Some(30), Some(12)),
         ],
+        ..Default::default()
     }
 }
 
@@ -565,6 +569,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
             Some(11),
             Some(21),
         )],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
@@ -615,6 +620,7 @@ fn compose_question_gets_a_short_acknowledgement() {
             vec![],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(r.subject, "回执：您的咨询已收到（07-18 10:32）");
@@ -1189,6 +1195,7 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
             vec![e],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
@@ -1551,6 +1558,7 @@ fn compose_repeats_no_link_or_control_character_a_sender_wrote() {
             None,
         )],
         call: Default::default(),
+        audit: vec![],
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     for text in [&r.subject, &r.body] {
