@@ -176,6 +176,7 @@ if [ "$systemd" = 1 ]; then
   if [ -z "$destdir" ] && command -v systemctl >/dev/null 2>&1; then
     systemctl daemon-reload || true
     say "then: edit $etc_dir/kepu-intake.toml and run: systemctl enable --now kepu-intake"
+    say "the web page: kepu-intake user add NAME (password on stdin), then systemctl enable --now kepu-intake-web"
   fi
 fi
 say "installed into ${destdir:-/}"

@@ -33,6 +33,18 @@ impl Check {
 /// Runs every check; the config itself was validated when it was loaded.
 pub async fn run(cfg: &Config) -> Vec<Check> {
     let mut out = Vec::new();
+    out.push(Check::new(
+        "配置文件 config",
+        true,
+        Ok(cfg.source.describe()),
+    ));
+    // Outside the systemd unit its credentials directory does not exist: read the
+    // secrets from where the unit loads them, or say plainly why not.
+    let (unit_cfg, notes) = crate::check_secrets::outside_unit(cfg);
+    let cfg = &unit_cfg;
+    for n in notes {
+        out.push(n);
+    }
     let dir = &cfg.storage.data_dir;
     out.push(Check::new(
         "数据目录 data dir",

@@ -1,10 +1,12 @@
 //! The commands of `contract.md`, one function each. The binary parses the command
 //! line and calls these; they print results to stdout and return errors upward.
 
+pub mod review;
+pub mod user;
+
 use crate::config::Config;
 use crate::db::dump::AppQuery;
 use crate::db::Db;
-use crate::domain::DocKind;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::report::dump::{Dump, DumpApplication};
@@ -19,16 +21,51 @@ fn open_db(cfg: &Config) -> Result<Db> {
     Db::open(&cfg.storage.db_path())
 }
 
-/// `import PATH...`: record the files, then process them like fetched mail.
+/// `import PATH...`: record the files, then process them like fetched mail. Works
+/// while `run` runs: recording and processing are short transactions; with a daemon
+/// running only this import's messages are processed here (the daemon takes its own),
+/// and the receipts go out with whichever process holds the outbox lock.
 pub async fn import(cfg: &Config, paths: &[PathBuf], shutdown: CancellationToken) -> Result<()> {
     let stats = {
-        let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
         let store = Store::open(&cfg.storage.data_dir)?;
         let mut db = open_db(cfg)?;
-        crate::import::import(paths, &mut db, &store, &cfg.intake.deadline()?)?
+        let stats = crate::import::import(paths, &mut db, &store, &cfg.intake.deadline()?)?;
+        crate::office::audit(
+            &mut db,
+            &crate::office::os_user(),
+            crate::office::AuditAction::Import,
+            match stats.recorded.first() {
+                Some(&id) => crate::office::Target::Message(id),
+                None => crate::office::Target::AllMessages,
+            },
+            &format!(
+                "{} 封读取, {} 封新邮件, {} 封重复 ({})",
+                stats.files,
+                stats.new,
+                stats.duplicates,
+                describe_paths(paths)
+            ),
+        )?;
+        stats
     };
-    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
-    crate::daemon::process(cfg, &shutdown).await?;
+    if DataLock::daemon_running(&cfg.storage.data_dir)? {
+        let cfg2 = cfg.clone();
+        let ids = stats.recorded.clone();
+        let token = shutdown.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            if !ids.is_empty() {
+                let mut db = open_db(&cfg2)?;
+                Pipeline::new(&cfg2)?.reprocess(&mut db, Some(&ids), &token)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| Error::Other(format!("import: processing task failed: {e}")))??;
+        let mut db = open_db(cfg)?;
+        crate::receipts_glue::drain(cfg, &mut db, &shutdown).await?;
+    } else {
+        crate::daemon::process(cfg, &shutdown).await?;
+    }
     println!(
         "导入完成 imported: {} 封读取, {} 封新邮件, {} 封重复, {} 封已导入过",
         stats.files, stats.new, stats.duplicates, stats.already_known
@@ -77,6 +114,19 @@ pub async fn import_into(
         report.audit().detail
     );
     Ok(())
+}
+
+/// The paths of an import for its audit row: the first three and how many more.
+fn describe_paths(paths: &[PathBuf]) -> String {
+    let mut s: Vec<String> = paths
+        .iter()
+        .take(3)
+        .map(|p| p.display().to_string())
+        .collect();
+    if paths.len() > 3 {
+        s.push(format!("等共 {} 个", paths.len()));
+    }
+    s.join(", ")
 }
 
 /// `run [--once]`.
@@ -257,11 +307,30 @@ pub fn reprocess(cfg: &Config, all: bool, ids: &[i64], shutdown: &CancellationTo
             "reprocess: 请给出邮件编号或 --all / give message ids or --all".into(),
         ));
     }
-    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    // No lock: every batch commits in its own short transaction and the applications
+    // are rebuilt atomically, so this runs beside the daemon (which keeps fetching).
     let mut db = open_db(cfg)?;
     // Operators run this by hand, often over the whole intake: show OCR progress.
     let p = Pipeline::new(cfg)?.show_progress(true).reparse();
     let stats = p.reprocess(&mut db, if all { None } else { Some(ids) }, shutdown)?;
+    let what = if all {
+        "全部邮件".to_string()
+    } else {
+        ids.iter()
+            .map(|i| format!("m{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    crate::office::audit(
+        &mut db,
+        &crate::office::os_user(),
+        crate::office::AuditAction::Reprocess,
+        match (all, ids.first()) {
+            (false, Some(&id)) => crate::office::Target::Message(id),
+            _ => crate::office::Target::AllMessages,
+        },
+        &format!("{what}: {} 封（失败 {}）", stats.processed, stats.failed),
+    )?;
     println!(
         "重新处理 reprocessed: {} 封（失败 {}）",
         stats.processed, stats.failed
@@ -270,34 +339,19 @@ pub fn reprocess(cfg: &Config, all: bool, ids: &[i64], shutdown: &CancellationTo
 }
 
 /// `match SCAN ELECTRONIC` / `match --unmatch SCAN`: an operator's decision, kept by
-/// content so it survives reprocessing.
+/// content so it survives reprocessing ([`crate::office::set_match`], audited).
 pub fn set_match(cfg: &Config, scan: i64, electronic: Option<i64>) -> Result<()> {
-    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
+    set_match_by(cfg, scan, electronic, &crate::office::os_user())
+}
+
+/// [`set_match`] recorded under `by`.
+pub fn set_match_by(cfg: &Config, scan: i64, electronic: Option<i64>, by: &str) -> Result<()> {
     let mut db = open_db(cfg)?;
-    let (scan_sha, kind) = db
-        .document_sha_kind(scan)?
-        .ok_or_else(|| Error::Other(format!("没有编号为 {scan} 的文件 / no document {scan}")))?;
-    if kind != DocKind::Scan {
-        return Err(Error::Other(format!(
-            "文件 {scan} 不是扫描件 (kind {kind}) / document {scan} is not a scan"
-        )));
-    }
-    let e_sha = match electronic {
-        None => None,
-        Some(e) => {
-            let (sha, kind) = db
-                .document_sha_kind(e)?
-                .ok_or_else(|| Error::Other(format!("没有编号为 {e} 的文件 / no document {e}")))?;
-            if kind != DocKind::Electronic {
-                return Err(Error::Other(format!(
-                    "文件 {e} 不是电子版申报表 (kind {kind})"
-                )));
-            }
-            Some(sha)
-        }
+    let change = match electronic {
+        Some(e) => crate::office::MatchChange::To(e),
+        None => crate::office::MatchChange::Nothing,
     };
-    db.set_manual_match(&scan_sha, e_sha.as_deref())?;
-    Pipeline::new(cfg)?.rebuild_applications(&mut db)?;
+    crate::office::set_match(&mut db, cfg.intake.match_threshold, scan, change, by)?;
     match electronic {
         Some(e) => println!("已将扫描件 {scan} 匹配到电子版 {e}"),
         None => println!("已取消扫描件 {scan} 的匹配"),

@@ -1,4 +1,4 @@
-//! Configuration: a TOML file (default `config/kepu-intake.toml` when present) over
+//! Configuration: a TOML file (found as [`ConfigSource::find`] says) over
 //! built-in defaults that work with no file at all. Secrets never live in the file:
 //! they come from an environment variable, a file or a command. `validate` reports
 //! every problem as `path: error` so an operator can fix them in one go.
@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const DEFAULT_CONFIG_PATH: &str = "config/kepu-intake.toml";
+
+mod lookup;
+pub use lookup::{ConfigSource, CONFIG_ENV, SYSTEM_CONFIG_PATH};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +27,9 @@ pub struct Config {
     pub log: LogConfig,
     /// `[remind]`: when reminders are due (issue 19).
     pub remind: crate::remind::RemindConfig,
+    /// Which file this came from (not a key of the file).
+    #[serde(skip)]
+    pub source: ConfigSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -334,10 +340,18 @@ impl StorageConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebConfig {
+    /// `127.0.0.1:8080` (this machine only), or a LAN address such as
+    /// `192.168.1.20:8443` / `0.0.0.0:8443` so clerks at other PCs reach the page.
     pub listen: String,
-    /// Environment variable holding the access token.
+    /// Environment variable holding the `/metrics` scrapers' token (pages need a login).
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// PEM certificate chain and private key: `serve` speaks HTTPS itself.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Session cookies marked `Secure` (default: when `tls_cert` is set). Set true
+    /// behind an HTTPS reverse proxy.
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for WebConfig {
@@ -346,6 +360,9 @@ impl Default for WebConfig {
             listen: "127.0.0.1:8080".into(),
             token_env: Some("KEPU_WEB_TOKEN".into()),
             token_file: None,
+            tls_cert: None,
+            tls_key: None,
+            secure_cookies: None,
         }
     }
 }
@@ -399,21 +416,16 @@ impl Config {
     /// Relative `data_dir`, `ca_file` and other paths in a file are taken relative to
     /// the working directory, as operators type them.
     pub fn load(path: Option<&Path>) -> Result<Config> {
-        let chosen: Option<PathBuf> = match path {
-            Some(p) => Some(p.to_path_buf()),
-            None => {
-                let d = PathBuf::from(DEFAULT_CONFIG_PATH);
-                d.exists().then_some(d)
-            }
-        };
-        let cfg = match chosen {
+        let source = ConfigSource::find(path);
+        let mut cfg = match source.path() {
             None => Config::default(),
             Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
                 Config::from_toml(&text)
                     .map_err(|e| Error::Config(format!("{}: {e}", p.display())))?
             }
         };
+        cfg.source = source;
         cfg.validate()?;
         let mut call = cfg.intake.load_call()?;
         // `[intake] deadline` wins over the call's: one deadline for every reader.

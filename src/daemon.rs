@@ -7,6 +7,10 @@
 //! fetch and the receipts, and one [`Processor`] — one `Pipeline` with its warm parser
 //! worker and a connection of its own (processing runs alongside the fetch) — instead
 //! of building them again every round (every second during a catch-up).
+//!
+//! Other processes (`import`, the page, `review`, `receipts --retry`) write the same
+//! database while the daemon waits: every 2 s it looks for work they left (mail
+//! recorded but not processed, a receipt due) and ends the wait early for it.
 
 use crate::config::Config;
 use crate::db::Db;
@@ -169,7 +173,14 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
                 break 'reconnect;
             }
             let limit = next_receipt_due(cfg, &db);
-            match fetch::wait(conn, &cfg.imap, limit, &shutdown).await {
+            // Other processes (import, the page, `receipts --retry`) write the same
+            // database: work they leave for the daemon ends the wait early.
+            let wake = shutdown.child_token();
+            let watcher = tokio::spawn(watch_for_work(cfg.clone(), wake.clone()));
+            let waited = fetch::wait(conn, &cfg.imap, limit, &wake).await;
+            watcher.abort();
+            match waited {
+                Ok((c, Wake::Shutdown)) if !shutdown.is_cancelled() => conn = c,
                 Ok((c, Wake::Shutdown)) => {
                     let mut c = c;
                     let _ = tokio::time::timeout(Duration::from_secs(5), c.session.logout()).await;
@@ -217,6 +228,48 @@ fn next_receipt_due(cfg: &Config, db: &Db) -> Option<Duration> {
     let at = crate::time::parse_rfc3339(&due)?;
     let left = at - crate::time::now();
     Some(left.to_std().unwrap_or_default())
+}
+
+/// How often the waiting daemon looks for work other processes left in the database.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// Cancels `wake` once the database holds work for the daemon: messages recorded but
+/// not processed, or a receipt due now (an operator's `receipts --retry` or
+/// `--approve`, a receipt an `import` queued while this daemon held the outbox).
+/// Cheap: two indexed queries every [`WATCH_EVERY`] on one connection kept for the
+/// whole wait.
+async fn watch_for_work(cfg: Config, wake: CancellationToken) {
+    let receipts = cfg.receipts.mode != crate::config::ReceiptMode::Off;
+    let path = cfg.storage.db_path();
+    let mut conn: Option<Db> = None;
+    loop {
+        tokio::select! {
+            _ = wake.cancelled() => return,
+            _ = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+        let path = path.clone();
+        let held = conn.take();
+        let looked = tokio::task::spawn_blocking(move || -> Result<(Db, bool)> {
+            let db = match held {
+                Some(db) => db,
+                None => Db::open(&path)?,
+            };
+            let due = db.work_waiting(receipts, &crate::time::fmt(&crate::time::now()))?;
+            Ok((db, due))
+        })
+        .await;
+        match looked {
+            Ok(Ok((_, true))) => {
+                info!("work left by another process: waking up");
+                wake.cancel();
+                return;
+            }
+            Ok(Ok((db, false))) => conn = Some(db),
+            // A failed look (the database busy or gone) is tried again, on a new
+            // connection, at the next tick; the wait itself goes on.
+            Ok(Err(_)) | Err(_) => {}
+        }
+    }
 }
 
 /// How often processing looks for newly recorded mail while a catch-up is running.

@@ -30,7 +30,7 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
-    #[error("数据目录 {0} 已被另一个 kepu-intake 进程占用 / data dir is locked by another running kepu-intake")]
+    #[error("数据目录 {0} 已有一个 kepu-intake run 正在运行收信（同一时间只能有一个收信服务；其他命令可照常使用）/ another kepu-intake run is already running on this data dir (fetch lock held)")]
     Locked(PathBuf),
     #[error("IMAP {host}: {msg}")]
     Imap { host: String, msg: String },

@@ -29,6 +29,8 @@ pub struct ImportStats {
     pub subfolders: Vec<String>,
     /// Maildir++ subfolders left out on purpose (sent, drafts, trash, junk).
     pub skipped_folders: Vec<String>,
+    /// Rows this import recorded (new ones and duplicates), to be processed.
+    pub recorded: Vec<i64>,
 }
 
 /// One message found on disk.
@@ -107,8 +109,14 @@ fn flush(
     store.sync()?;
     for r in db.record_batch(batch, None)? {
         match r {
-            Recorded::New(_) | Recorded::Rekeyed(_) => stats.new += 1,
-            Recorded::Duplicate { .. } => stats.duplicates += 1,
+            Recorded::New(id) | Recorded::Rekeyed(id) => {
+                stats.new += 1;
+                stats.recorded.push(id);
+            }
+            Recorded::Duplicate { id, .. } => {
+                stats.duplicates += 1;
+                stats.recorded.push(id);
+            }
             Recorded::AlreadyKnown(_) => stats.already_known += 1,
         }
     }

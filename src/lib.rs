@@ -23,6 +23,8 @@ pub mod call;
 #[cfg(feature = "service")]
 pub mod check;
 #[cfg(feature = "service")]
+pub mod check_secrets;
+#[cfg(feature = "service")]
 pub mod commands;
 #[cfg(feature = "service")]
 pub mod config;
@@ -46,6 +48,8 @@ pub mod ingest;
 #[cfg(feature = "service")]
 pub mod isolate;
 pub mod model;
+#[cfg(feature = "service")]
+pub mod office;
 #[cfg(feature = "service")]
 pub mod pipeline;
 #[cfg(feature = "service")]

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
     about = "唐山市科普资源助推“双减”申报邮箱的收件处理 / intake of the science-education call's submission mailbox"
 )]
 struct Cli {
-    /// Config file (default: config/kepu-intake.toml if present, else built-in defaults).
+    /// Config file (else $KEPU_CONFIG, else config/kepu-intake.toml, else
+    /// /etc/kepu-intake/kepu-intake.toml, else built-in defaults; `check` says which).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -101,14 +102,16 @@ enum Cmd {
     Backup { dest: PathBuf },
     /// Receipts held, waiting or failed; --retry ID sends one again, --approve ID
     /// releases a held one.
+    #[command(group(clap::ArgGroup::new("receipt_write").args(["retry", "approve"])))]
     Receipts {
         #[arg(long, conflicts_with = "approve")]
         retry: Option<i64>,
         /// Release held receipt ID (the sender could not be authenticated).
         #[arg(long)]
         approve: Option<i64>,
-        /// Who approves (default: the OS user); recorded in the receipt row.
-        #[arg(long, requires = "approve")]
+        /// Who approves or retries (default: the OS user); recorded in the receipt row
+        /// and the audit log.
+        #[arg(long, requires = "receipt_write")]
         by: Option<String>,
     },
     /// Check the configuration, the mail servers and the helper tools.
@@ -132,6 +135,23 @@ enum Cmd {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The office's decision on an application: 已受理 / 退回 / 待审核.
+    #[command(group(clap::ArgGroup::new("decision").required(true).args(["accept", "return_", "pending"])))]
+    Review {
+        /// Application id (12 or a12).
+        id: String,
+        #[arg(long)]
+        accept: bool,
+        #[arg(long = "return")]
+        return_: bool,
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        note: Option<String>,
+        /// Who decides (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Reminders due (drafts); --send approves the listed (or all) and sends them.
     Remind {
         #[arg(long)]
@@ -145,6 +165,33 @@ enum Cmd {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Accept a late application anyway (the late flag stays, the reason is shown).
+    Late {
+        /// Application id (12 or a12).
+        id: String,
+        #[arg(long, value_name = "REASON", required_unless_present = "unexcuse")]
+        excuse: Option<String>,
+        #[arg(long, conflicts_with = "excuse")]
+        unexcuse: bool,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Hide a junk message from counts (kept on disk; --restore brings it back).
+    Remove {
+        /// Message id (12 or m12).
+        id: String,
+        #[arg(long)]
+        restore: bool,
+        #[arg(long, conflicts_with = "restore")]
+        reason: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Operator accounts for the web page (passwords are read from stdin).
+    User {
+        #[command(subcommand)]
+        cmd: UserSub,
+    },
     /// Parse one document from stdin in isolation (used internally).
     #[command(name = "__parse-doc", hide = true)]
     ParseDoc {
@@ -157,6 +204,18 @@ enum Cmd {
         #[arg(long, default_value_t = kepu_intake::isolate::serve::DEFAULT_ALARM_S)]
         alarm_s: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum UserSub {
+    /// A new account; the password is one line on stdin.
+    Add { name: String },
+    /// Every account.
+    List,
+    /// Remove an account (its logins end).
+    Remove { name: String },
+    /// A new password, one line on stdin (the account's logins end).
+    Passwd { name: String },
 }
 
 fn main() {
@@ -217,6 +276,7 @@ fn shutdown_on_signals(token: CancellationToken) {
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     let cfg = Config::load(cli.config.as_deref())?;
     init_tracing(&cfg);
+    tracing::debug!(config = %cfg.source.describe(), "config");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -291,6 +351,44 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 ids,
                 by,
             } => commands::roster::remind(&cfg, json, send, &ids, by.as_deref(), &token).await?,
+            Cmd::Review {
+                id,
+                accept,
+                return_,
+                pending: _,
+                note,
+                by,
+            } => {
+                use kepu_intake::office::ReviewState;
+                let state = match (accept, return_) {
+                    (true, _) => ReviewState::Accepted,
+                    (_, true) => ReviewState::Returned,
+                    _ => ReviewState::Pending,
+                };
+                commands::review::review(&cfg, &id, state, note.as_deref(), by.as_deref())?
+            }
+            Cmd::Late {
+                id,
+                excuse,
+                unexcuse: _,
+                by,
+            } => commands::review::late(&cfg, &id, excuse.as_deref(), by.as_deref())?,
+            Cmd::Remove {
+                id,
+                restore,
+                reason,
+                by,
+            } => commands::review::remove(&cfg, &id, restore, reason.as_deref(), by.as_deref())?,
+            Cmd::User { cmd } => {
+                use commands::user::UserCmd;
+                let cmd = match cmd {
+                    UserSub::Add { name } => UserCmd::Add(name),
+                    UserSub::List => UserCmd::List,
+                    UserSub::Remove { name } => UserCmd::Remove(name),
+                    UserSub::Passwd { name } => UserCmd::Passwd(name),
+                };
+                commands::user::command(&cfg, &cmd)?
+            }
             Cmd::ParseDoc { .. } | Cmd::ParseWorker { .. } => {}
         }
         Ok(())

@@ -35,7 +35,6 @@ use crate::store::Store;
 use batch::{analyze_guarded, Batch, ScanJob, Stage, Staged};
 use message::apply_scan;
 use progress::{OcrProgress, Progress};
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -397,15 +396,20 @@ impl Pipeline {
 
     /// Recomputes applications and scan matches over the whole intake.
     pub fn rebuild_applications(&self, db: &mut Db) -> Result<()> {
-        let docs = db.docs_for_matching()?;
-        let manual: HashMap<String, Option<String>> = db.manual_matches()?.into_iter().collect();
-        let threshold = self.cfg.intake.match_threshold;
+        rebuild_applications(db, self.cfg.intake.match_threshold)
+    }
+}
+
+/// Recomputes applications and scan matches over the whole intake, reading and writing
+/// in one transaction (see [`Db::rebuild_applications`]). Operators' actions call this
+/// too: it needs no parser or scan tools.
+pub fn rebuild_applications(db: &mut Db, threshold: f64) -> Result<()> {
+    db.rebuild_applications(Box::new(move |docs, manual| {
         let matcher = |s: &[&DocForMatching], e: &[&DocForMatching]| {
             crate::scan::recorded::assign(s, e, threshold)
         };
-        let (rows, links) = apps::build(&docs, &manual, &matcher);
-        db.save_applications(&rows, &links)
-    }
+        apps::build(docs, manual, &matcher)
+    }))
 }
 
 /// The binary that runs `__parse-worker`: this one, unless `KEPU_PARSER_EXE` names another

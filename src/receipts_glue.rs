@@ -15,6 +15,12 @@ pub async fn drain(cfg: &Config, db: &mut Db, shutdown: &CancellationToken) -> R
     if cfg.receipts.mode == ReceiptMode::Off {
         return Ok(());
     }
+    // One sender at a time across processes (`run`, `import`): the other one sends
+    // what is due at its next round.
+    let Some(_outbox) = crate::store::DataLock::try_outbox(&cfg.storage.data_dir)? else {
+        info!("receipts: another kepu-intake process is sending them");
+        return Ok(());
+    };
     let s = crate::receipts::drain_due(cfg, db, shutdown).await?;
     if s.sent + s.dry_run + s.failed + s.deferred + s.capped > 0 {
         info!(
@@ -52,30 +58,22 @@ pub fn command(
     approve: Option<i64>,
     by: Option<String>,
 ) -> Result<()> {
-    let db = Db::open(&cfg.storage.db_path())?;
+    let mut db = Db::open(&cfg.storage.db_path())?;
+    // Both writes are audited under `by` (`crate::office`), like every operator write.
+    let by = || by.clone().unwrap_or_else(crate::office::os_user);
     if let Some(id) = retry {
-        crate::receipts::retry(&db, id)?;
+        crate::office::retry_receipt(&mut db, id, &by())?;
         println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
         return Ok(());
     }
     if let Some(id) = approve {
-        let by = by.unwrap_or_else(os_user);
-        crate::receipts::approve_receipt(&db, id, &by)?;
+        let by = by();
+        crate::office::approve_receipt(&mut db, id, &by)?;
         println!("回执 {id} 已由 {by} 放行 approved; it goes out with the next `run`");
         return Ok(());
     }
     print!("{}", crate::receipts::list_text(&db)?);
     Ok(())
-}
-
-/// The operator's login name, for `--by` when it is not given.
-pub fn os_user() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .map(|v| v.trim().to_string())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The mail carries the notice or the call's forms, all blank, and no scan: the notice

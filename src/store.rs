@@ -178,17 +178,40 @@ fn shard(sha: &str) -> &str {
     sha.get(..2).unwrap_or("00")
 }
 
-/// Holds the data dir's lock file: one writer (daemon, import, reprocess) at a time,
-/// so two runs can never interleave their fetches.
+/// Holds the data dir's fetch lock: one daemon (`run`) fetches from IMAP at a time, so
+/// two runs can never interleave their fetches. Everything else (import, reprocess,
+/// the office's decisions, the page) writes the database in short transactions
+/// alongside it and takes no such lock; see ARCHITECTURE.md.
 #[derive(Debug)]
 pub struct DataLock {
     _file: File,
 }
 
+/// The lock file of the fetcher.
+const FETCH_LOCK: &str = ".lock";
+/// The lock file of whoever drains the receipts outbox (one sender at a time, so a
+/// receipt in `sending` is a crash's leftover, never another process's send).
+const OUTBOX_LOCK: &str = ".outbox.lock";
+
 impl DataLock {
+    /// The fetch lock, or [`Error::Locked`] when a daemon holds it.
     pub fn acquire(data_dir: &Path) -> Result<DataLock> {
+        Self::try_named(data_dir, FETCH_LOCK)?.ok_or_else(|| Error::Locked(data_dir.to_path_buf()))
+    }
+
+    /// Whether a daemon is running on this data dir now.
+    pub fn daemon_running(data_dir: &Path) -> Result<bool> {
+        Ok(Self::try_named(data_dir, FETCH_LOCK)?.is_none())
+    }
+
+    /// The outbox lock, or None while another process drains the outbox.
+    pub fn try_outbox(data_dir: &Path) -> Result<Option<DataLock>> {
+        Self::try_named(data_dir, OUTBOX_LOCK)
+    }
+
+    fn try_named(data_dir: &Path, name: &str) -> Result<Option<DataLock>> {
         create_dirs(data_dir)?;
-        let p = data_dir.join(".lock");
+        let p = data_dir.join(name);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -196,8 +219,8 @@ impl DataLock {
             .open(&p)
             .map_err(|e| Error::io(&p, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(DataLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked(data_dir.to_path_buf())),
+            Ok(()) => Ok(Some(DataLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(Error::io(&p, e)),
         }
     }

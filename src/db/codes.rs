@@ -3,7 +3,8 @@
 //! column's value, not a silent default.
 
 use crate::domain::{
-    AppStatus, Category, DocFormat, DocKind, ReceiptStatus, ReminderReason, ReminderStatus,
+    AppStatus, AuditAction, Category, DocFormat, DocKind, ReceiptStatus, ReminderReason,
+    ReminderStatus, ReviewState,
 };
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -25,11 +26,13 @@ macro_rules! sql_code {
 
 sql_code!(
     AppStatus,
+    AuditAction,
     Category,
     DocKind,
     ReceiptStatus,
     ReminderReason,
-    ReminderStatus
+    ReminderStatus,
+    ReviewState
 );
 
 impl ToSql for DocFormat {

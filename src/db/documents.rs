@@ -43,6 +43,7 @@ impl Db {
                         d.stamped, d.ocr_text, d.problems, m.from_addr, m.received_at, m.late
                  FROM documents d JOIN messages m ON m.id = d.message
                  WHERE d.kind IN ('electronic', 'scan') AND m.duplicate_of IS NULL
+                   AND m.sha256 NOT IN (SELECT sha256 FROM removed_messages)
                  ORDER BY m.received_at, d.id",
             [],
             |r| {

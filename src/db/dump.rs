@@ -1,7 +1,10 @@
 //! Loads the whole intake state as the `dump --json` model (`report::dump`).
 
 use super::{from_json_list, Db};
-use crate::domain::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use crate::domain::dump::{
+    Dump, DumpApplication, DumpDocument, DumpLateExcuse, DumpMessage, DumpReceipt, DumpRemoved,
+    DumpReview,
+};
 use crate::domain::ReceiptStatus;
 use crate::error::Result;
 use crate::store::Store;
@@ -80,6 +83,11 @@ impl Db {
                 docs.entry(m).or_default().push(d);
             }
         }
+        let mut removed: HashMap<i64, DumpRemoved> = self
+            .removed_messages()?
+            .into_iter()
+            .map(|(id, by, at, reason)| (id, DumpRemoved { by, at, reason }))
+            .collect();
         let mut messages = Vec::new();
         {
             let mut st = self
@@ -115,6 +123,7 @@ impl Db {
                         uidvalidity: r.get(13)?,
                         uid: r.get(14)?,
                         source: r.get(15)?,
+                        removed: None,
                     })
                 })
                 .map_err(e)?;
@@ -124,6 +133,7 @@ impl Db {
                     m.receipt = rc;
                 }
                 m.documents = docs.remove(&m.id).unwrap_or_default();
+                m.removed = removed.remove(&m.id);
                 messages.push(m);
             }
         }
@@ -132,6 +142,7 @@ impl Db {
             messages,
             applications,
             call: crate::domain::dump::DumpCall::of(crate::call::current()),
+            audit: self.audit_log()?,
         })
     }
 
@@ -149,23 +160,28 @@ impl Db {
             let mut cond = vec!["1"];
             let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
             if let Some(f) = &q.form {
-                cond.push("form = ?");
+                cond.push("a.form = ?");
                 args.push(f);
             }
             if let Some(s) = &q.status {
-                cond.push("status = ?");
+                cond.push("a.status = ?");
                 args.push(s);
             }
             if q.late {
-                cond.push("late != 0");
+                cond.push("a.late != 0");
             }
             let filter = cond.join(" AND ");
             let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
             let rows = self.rows(
                 &format!(
-                    "SELECT id, form, applicant, status, late, electronic, scan, problems, email,
-                            received_at
-                     FROM applications WHERE {filter} ORDER BY id LIMIT {limit}"
+                    "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan,
+                            a.problems, a.email, a.received_at,
+                            r.state, r.note, r.by_user, r.at, x.reason, x.by_user, x.at
+                     FROM applications a
+                     LEFT JOIN reviews r ON r.form = a.form AND r.applicant_key = a.applicant_key
+                     LEFT JOIN late_excuses x
+                            ON x.form = a.form AND x.applicant_key = a.applicant_key
+                     WHERE {filter} ORDER BY a.id LIMIT {limit}"
                 ),
                 args.as_slice(),
                 |r| {
@@ -186,6 +202,23 @@ impl Db {
                         },
                         email: r.get(8)?,
                         received_at: r.get(9)?,
+                        review: match r.get::<_, Option<crate::domain::ReviewState>>(10)? {
+                            None => DumpReview::default(),
+                            Some(state) => DumpReview {
+                                state,
+                                note: r.get(11)?,
+                                by: r.get(12)?,
+                                at: r.get(13)?,
+                            },
+                        },
+                        late_excused: match r.get::<_, Option<String>>(14)? {
+                            None => None,
+                            Some(reason) => Some(DumpLateExcuse {
+                                reason,
+                                by: r.get(15)?,
+                                at: r.get(16)?,
+                            }),
+                        },
                     })
                 },
             )?;
@@ -193,7 +226,7 @@ impl Db {
                 Some(n) if rows.len() >= n => self
                     .conn
                     .query_row(
-                        &format!("SELECT count(*) FROM applications WHERE {filter}"),
+                        &format!("SELECT count(*) FROM applications a WHERE {filter}"),
                         args.as_slice(),
                         |r| r.get::<_, i64>(0),
                     )

@@ -228,6 +228,20 @@ impl Db {
         Ok(changed)
     }
 
+    /// Whether work waits for the daemon: a message not yet processed, or (when
+    /// `receipts`) a pending receipt due by `now`. Both use small indexes.
+    pub fn work_waiting(&self, receipts: bool, now: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE processed_at IS NULL)
+                     OR (?1 AND EXISTS (SELECT 1 FROM receipts WHERE status = 'pending'
+                          AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)))",
+                params![receipts, now],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Every message (for `reprocess --all`).
     pub fn all_messages(&self) -> Result<Vec<PendingMessage>> {
         self.select_messages("")

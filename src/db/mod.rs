@@ -2,12 +2,14 @@
 //! `synchronous = NORMAL` (durable across a process kill; see ARCHITECTURE.md for the
 //! power-loss window), foreign keys on, versioned migrations in [`schema`].
 
+pub mod accounts;
 pub mod applications;
 mod codes;
 pub mod documents;
 pub mod dump;
 pub mod hand_files;
 pub mod messages;
+pub mod office;
 pub mod receipts;
 pub mod roster;
 pub mod schema;

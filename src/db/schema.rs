@@ -242,6 +242,61 @@ CREATE TABLE IF NOT EXISTS reminders (
 );
 CREATE INDEX IF NOT EXISTS reminders_status ON reminders(status);
 "#,
+    // 8 (issue 18), the office at work: the audit log of every operator write, the
+    //    office's decisions (review, late excuse, soft removal) keyed by what survives
+    //    `reprocess --all` (an application's form + applicant key, a message's sha256),
+    //    operator accounts, their sessions (in the database so `serve` and the CLI agree)
+    //    and failed logins (throttling).
+    r#"
+CREATE TABLE audit (
+    id     INTEGER PRIMARY KEY,
+    at     TEXT NOT NULL,
+    user   TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE reviews (
+    form          TEXT NOT NULL,
+    applicant_key TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    note          TEXT NOT NULL DEFAULT '',
+    by_user       TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    PRIMARY KEY (form, applicant_key)
+);
+CREATE TABLE late_excuses (
+    form          TEXT NOT NULL,
+    applicant_key TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    by_user       TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    PRIMARY KEY (form, applicant_key)
+);
+CREATE TABLE removed_messages (
+    sha256  TEXT PRIMARY KEY,
+    by_user TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    reason  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE users (
+    name       TEXT PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    id_sha256  TEXT PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE login_failures (
+    key TEXT NOT NULL,
+    at  TEXT NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures(key, at);
+"#,
 ];
 
 pub fn latest() -> i64 {

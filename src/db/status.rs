@@ -35,7 +35,9 @@ impl Db {
         Ok(StatusCounts {
             by_category: self.rows(
                 "SELECT category, count(*), count(duplicate_of), coalesce(sum(late != 0), 0)
-                 FROM messages GROUP BY category",
+                 FROM messages
+                 WHERE sha256 NOT IN (SELECT sha256 FROM removed_messages)
+                 GROUP BY category",
                 [],
                 |r| Ok((r.get(0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?)),
             )?,

@@ -2,7 +2,9 @@
 //! never renamed or dropped. Exports and the web page read this same model so every view
 //! agrees with the contract.
 
-use crate::domain::{AppStatus, Category, DocFormat, DocKind, ReceiptStatus};
+use crate::domain::{
+    AppStatus, AuditAction, Category, DocFormat, DocKind, ReceiptStatus, ReviewState,
+};
 use crate::model::Fields;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +15,9 @@ pub struct Dump {
     /// The call the intake runs (name, effective deadline, forms).
     #[serde(default)]
     pub call: DumpCall,
+    /// Every write by the office, oldest first (issue 18).
+    #[serde(default)]
+    pub audit: Vec<DumpAudit>,
 }
 
 /// `call` of `dump --json`: `{"name","deadline","forms":[{"key","number","title"}]}`.
@@ -74,6 +79,9 @@ pub struct DumpMessage {
     pub uidvalidity: Option<i64>,
     pub uid: Option<i64>,
     pub source: String,
+    /// Soft-removed by the office: kept on disk, left out of counts and applications.
+    #[serde(default)]
+    pub removed: Option<DumpRemoved>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,4 +126,47 @@ pub struct DumpApplication {
     /// Sender address of the electronic (else the scan) document's message.
     pub email: Option<String>,
     pub received_at: Option<String>,
+    /// The office's decision (待审核 until one is made).
+    #[serde(default)]
+    pub review: DumpReview,
+    /// Why a late application is accepted anyway; the `late` flag stays.
+    #[serde(default)]
+    pub late_excused: Option<DumpLateExcuse>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpAudit {
+    /// RFC 3339, +08:00.
+    pub at: String,
+    pub user: String,
+    pub action: AuditAction,
+    /// `a4 | m12 | d31 | r7 | u:NAME`.
+    pub target: String,
+    pub detail: String,
+}
+
+/// An application's review (`pending | accepted | returned`), with who and when.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DumpReview {
+    pub state: ReviewState,
+    pub note: String,
+    pub by: String,
+    pub at: Option<String>,
+}
+
+/// The office's excuse for a late application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpLateExcuse {
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// Who removed a message, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpRemoved {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
 }

@@ -1,6 +1,7 @@
 //! What operators do with the outbox: list what waits for them (`kepu-intake
-//! receipts`), send a failed one again (`--retry`), release a held one (`--approve`,
-//! also the page's button, through [`approve_receipt`]).
+//! receipts`), send a failed one again (`--retry`), release a held one (`--approve`).
+//! Operators reach [`retry`] and [`approve_receipt`] through `crate::office`, which
+//! records each in the audit log; these are the one implementation of each.
 
 use super::kinds::ReceiptStatus;
 use crate::db::Db;
@@ -92,8 +93,8 @@ pub fn retry(db: &Db, id: i64) -> Result<()> {
 }
 
 /// Releases held receipt `id`: it becomes due now, and the row records `by` and the
-/// time. The one entry point for the CLI (`receipts --approve ID --by NAME`) and the
-/// operators' page.
+/// time. The CLI (`receipts --approve ID --by NAME`) reaches it through
+/// `office::approve_receipt`, which adds the audit row.
 pub fn approve_receipt(db: &Db, id: i64, by: &str) -> Result<()> {
     let by = by.trim();
     if by.is_empty() {

@@ -22,12 +22,12 @@
 //! covers all their messages. A receipt whose mailbox already got one less than a
 //! window ago waits (stays `pending`, due when the window closes, no attempt counted)
 //! and then goes out on its own. The daily and per-domain caps ([`super::caps`]) make
-//! a receipt wait the same way. Only one drain may run at a time (the daemon holds the
-//! data-dir lock).
+//! a receipt wait the same way. Only one drain may run at a time
+//! (`receipts_glue::drain` holds the outbox lock, `.outbox.lock`).
 //!
 //! Dry run: the receipt is written to `<dry_run_dir>/<id>.eml` and the row becomes
 //! `previewed`, never `sent`; once the mode is `send`, previewed receipts are sent like
-//! pending ones, once. `held` receipts wait for [`approve_receipt`].
+//! pending ones, once. `held` receipts wait for [`super::approve_receipt`].
 //!
 //! After the sends, receipts that went out are copied to `smtp.sent_folder` over the
 //! `[imap]` account ([`super::sent_folder`]), best effort.
@@ -140,7 +140,7 @@ async fn drain_from(
         return Ok(stats);
     }
     // A second drain in this process would take the first one's live `sending` rows
-    // for leftovers of a crash; other processes are kept out by the data-dir lock.
+    // for leftovers of a crash; other processes are kept out by the outbox lock.
     let _one_at_a_time = DRAINING.lock().await;
     let began = Instant::now();
     let clock = move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();

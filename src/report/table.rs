@@ -225,6 +225,25 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
     kv(&mut out, "申报表", form_title);
     kv(&mut out, "状态", app.status.label_zh());
     kv(&mut out, "逾期", if app.late { "是" } else { "否" });
+    if let Some(x) = &app.late_excused {
+        let at =
+            crate::time::parse_rfc3339(&x.at).map_or(x.at.clone(), |t| crate::time::fmt_human(&t));
+        kv(
+            &mut out,
+            "逾期准许",
+            &format!("{}（{}，{at}）", x.reason, x.by),
+        );
+    }
+    let r = &app.review;
+    let mut review = r.state.label_zh().to_string();
+    if let Some(at) = &r.at {
+        let at = crate::time::parse_rfc3339(at).map_or(at.clone(), |t| crate::time::fmt_human(&t));
+        review.push_str(&format!("（{}，{at}）", r.by));
+    }
+    if !r.note.is_empty() {
+        review.push_str(&format!(" 备注：{}", r.note));
+    }
+    kv(&mut out, "审核", &review);
     kv(&mut out, "收到时间", &received);
     kv(&mut out, "发件人", &sender);
     let electronic = app.electronic.and_then(|i| idx.get(i));

@@ -1,20 +1,24 @@
-//! Access control: the operators' token from the environment or a file, checked on
-//! every request but `/healthz` (bearer header, cookie, or `?token=` which sets the
-//! cookie), plus the safety headers every response carries.
+//! Access control. Operators log in with a named account ([`crate::office::accounts`]):
+//! the session id travels in an HttpOnly, SameSite=Strict cookie with an expiry, and
+//! every form carries the session's CSRF token. `/healthz` and `/login` are open;
+//! `/metrics` also takes the scrapers' bearer token from `[web] token_env`. Every
+//! response carries the safety headers.
 
 use super::{html, WebState};
 use crate::config::WebConfig;
+use crate::db::Db;
 use crate::error::{Error, Result};
-use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::office::accounts::{self, Session};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
-use std::collections::HashMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
-const COOKIE: &str = "kepu_token";
+/// The session cookie's name.
+pub const COOKIE: &str = "kepu_session";
 
-/// The access token from `web.token_env` (when that variable is set and non-empty),
-/// else `web.token_file`. No token is an error that says how to set one.
+/// The scrapers' token for `/metrics` from `web.token_env` (when that variable is set
+/// and non-empty), else `web.token_file`. No token is an error that says how to set one.
 pub fn resolve_token(web: &WebConfig) -> Result<String> {
     if let Some(var) = &web.token_env {
         if let Ok(t) = std::env::var(var) {
@@ -37,70 +41,81 @@ pub fn resolve_token(web: &WebConfig) -> Result<String> {
     }
     let var = web.token_env.as_deref().unwrap_or("KEPU_WEB_TOKEN");
     Err(Error::Config(format!(
-        "web: 未设置访问令牌，拒绝启动。请设置环境变量 {var}（例如 export {var}=$(head -c 24 /dev/urandom | base64)），\
+        "web: 未设置 /metrics 的访问令牌。请设置环境变量 {var}（例如 export {var}=$(head -c 24 /dev/urandom | base64)），\
 或在配置文件 [web] 中设置 token_env / token_file \
-/ no access token: set the environment variable {var} or [web] token_file"
+/ no metrics token: set the environment variable {var} or [web] token_file"
     )))
 }
 
-/// Compares without stopping at the first differing byte, so response time does not
-/// reveal how much of a guessed token was right.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// The value of cookie `name` in the request, if sent.
+pub fn cookie<'r>(req: &'r axum::http::HeaderMap, name: &str) -> Option<&'r str> {
+    req.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The `Set-Cookie` value that opens (Some id) or ends (None) a session.
+pub fn session_cookie(id: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match id {
+        Some(id) => format!(
+            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            accounts::SESSION_HOURS * 3600
+        ),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn cookie_value(token: &str) -> String {
-    hex::encode(token.as_bytes())
+/// The live session of a request's cookie, looked up in the database (blocking).
+pub async fn session_of(st: &WebState, headers: &axum::http::HeaderMap) -> Option<Session> {
+    let id = cookie(headers, COOKIE)?.to_string();
+    let path = st.db_path.clone();
+    let found = tokio::task::spawn_blocking(move || -> Result<Option<Session>> {
+        let db = Db::open(&path)?;
+        accounts::session(&db, &id)
+    })
+    .await;
+    match found {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "web: cannot read sessions");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web: session lookup failed");
+            None
+        }
+    }
 }
 
-/// Which credential, if any, the request carries correctly.
-enum Credential {
-    None,
-    HeaderOrCookie,
-    Query,
-}
-
-fn credential(req: &Request, token: &str) -> Credential {
-    let headers = req.headers();
-    if let Some(v) = headers
+fn bearer_ok(req: &Request, token: Option<&str>) -> bool {
+    let Some(token) = token else { return false };
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            if same(t.trim().as_bytes(), token.as_bytes()) {
-                return Credential::HeaderOrCookie;
-            }
-        }
-    }
-    let want = cookie_value(token);
-    for v in headers.get_all(header::COOKIE) {
-        let Ok(v) = v.to_str() else { continue };
-        for pair in v.split(';') {
-            if let Some((k, val)) = pair.trim().split_once('=') {
-                if k == COOKIE && same(val.as_bytes(), want.as_bytes()) {
-                    return Credential::HeaderOrCookie;
-                }
-            }
-        }
-    }
-    if let Ok(Query(q)) = Query::<HashMap<String, String>>::try_from_uri(req.uri()) {
-        if let Some(t) = q.get("token") {
-            if same(t.as_bytes(), token.as_bytes()) {
-                return Credential::Query;
-            }
-        }
-    }
-    Credential::None
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| accounts::same(t.trim().as_bytes(), token.as_bytes()))
+}
+
+/// Whether the client wants a page (a browser), not data.
+fn wants_html(req: &Request) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
 }
 
 fn unauthorized() -> Response {
-    let body = html::page(
-        "需要访问令牌",
-        "<p>请使用管理员提供的链接（带 <code>?token=…</code>）打开本页，\
-或在请求中加 <code>Authorization: Bearer …</code>。</p>",
+    let body = html::page_logged_out(
+        "需要登录",
+        "<p>请先<a href=\"/login\">登录</a>。没有账号请联系管理员\
+（<code>kepu-intake user add 名字</code>）。</p>",
     );
     let mut r = (StatusCode::UNAUTHORIZED, Html(body)).into_response();
     r.headers_mut()
@@ -108,29 +123,28 @@ fn unauthorized() -> Response {
     r
 }
 
-/// Token check for every route but `/healthz`; a valid `?token=` sets a cookie so the
-/// links on the page work without it. Adds the safety headers to every response.
-pub(super) async fn guard(State(st): State<WebState>, req: Request, next: Next) -> Response {
-    let open = req.uri().path() == "/healthz";
-    let cred = if open {
-        Credential::HeaderOrCookie
+/// Session check for every route but `/healthz` and `/login`: a browser without a
+/// session is sent to the login page (and back afterwards), anything else gets 401.
+/// The session goes into the request's extensions for the handlers (user, CSRF).
+pub(super) async fn guard(State(st): State<WebState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let open = path == "/healthz" || path == "/login";
+    let mut resp = if !same_origin(&req) {
+        csrf_refused()
+    } else if open || (path == "/metrics" && bearer_ok(&req, st.token.as_deref())) {
+        next.run(req).await
+    } else if let Some(s) = session_of(&st, req.headers()).await {
+        req.extensions_mut().insert(s);
+        next.run(req).await
+    } else if wants_html(&req) {
+        let back = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        Redirect::to(&format!("/login?next={}", html::url_encode(&back))).into_response()
     } else {
-        credential(&req, &st.token)
-    };
-    let mut resp = match cred {
-        Credential::None => unauthorized(),
-        Credential::HeaderOrCookie => next.run(req).await,
-        Credential::Query => {
-            let mut r = next.run(req).await;
-            let c = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                cookie_value(&st.token)
-            );
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                r.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            r
-        }
+        unauthorized()
     };
     let h = resp.headers_mut();
     h.insert(
@@ -139,7 +153,10 @@ pub(super) async fn guard(State(st): State<WebState>, req: Request, next: Next) 
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not "no-referrer": with it browsers send `Origin: null` on our own forms,
+        // and `same_origin` must refuse null (a hostile page can cause it). Nothing
+        // goes to other sites either way.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -147,4 +164,56 @@ pub(super) async fn guard(State(st): State<WebState>, req: Request, next: Next) 
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     ));
     resp
+}
+
+/// A POST a browser sent from another site names that site in `Origin`: refused
+/// before anything else (the login form too, which has no session to hold a token).
+/// Requests without `Origin` (scripts, old browsers) rely on the CSRF token.
+fn same_origin(req: &Request) -> bool {
+    if req.method() != Method::POST {
+        return true;
+    }
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Whether a submitted form carries the session's CSRF token.
+pub fn csrf_ok(s: &Session, form: &std::collections::HashMap<String, String>) -> bool {
+    form.get("csrf")
+        .is_some_and(|t| accounts::same(t.as_bytes(), s.csrf.as_bytes()))
+}
+
+/// The hidden form field every POST form of a session carries.
+pub fn csrf_field(s: &Session) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        html::html_escape(&s.csrf)
+    )
+}
+
+/// The answer to a POST without the session's CSRF token.
+pub fn csrf_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html(html::page(
+            "请求被拒绝",
+            "<p>表单已过期或来自其他网站。请回到页面刷新后再提交。</p>",
+        )),
+    )
+        .into_response()
 }

@@ -44,16 +44,32 @@ form.filters *{margin-right:.6em}";
 
 /// A whole page: navigation, title and body (the body is already HTML).
 pub fn page(title: &str, body: &str) -> String {
+    frame(title, NAV, body)
+}
+
+/// A page for someone not logged in (the login form): no navigation to pages they
+/// cannot open.
+pub fn page_logged_out(title: &str, body: &str) -> String {
+    frame(
+        title,
+        "<nav><span style=\"color:#fff\">科技教育申报收件</span></nav>",
+        body,
+    )
+}
+
+fn frame(title: &str, nav: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{t} · 科技教育申报收件</title><style>{STYLE}</style></head><body>\
-<nav><a href=\"/\">概览</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
-<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/export.xlsx\">下载Excel汇总表</a></nav>\
-<main><h1>{t}</h1>\n{body}</main></body></html>\n",
+{nav}<main><h1>{t}</h1>\n{body}</main></body></html>\n",
         t = html_escape(title)
     )
 }
+
+const NAV: &str = "<nav><a href=\"/\">概览</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
+<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
+<a href=\"/audit\">操作记录</a><a href=\"/logout\" class=\"logout\">退出登录</a></nav>";
 
 /// A table from a header and rows of cells that are already HTML.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

@@ -1,13 +1,17 @@
-//! `kepu-intake serve`: the operators' read-only web page, in Chinese. Every request
-//! except `/healthz` needs the access token; each page is rendered from the current
-//! [`Dump`] of the database (reloaded only after something committed, see [`cache`]).
+//! `kepu-intake serve`: the operators' web page, in Chinese. Every request except
+//! `/healthz` and `/login` needs a logged-in session ([`auth`], [`login`]); each page
+//! is rendered from the current [`Dump`] of the database (reloaded only after something
+//! committed, see [`cache`]); the office's actions are POST forms ([`actions`]).
 
+pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod files;
 pub mod html;
+pub mod login;
 pub mod metrics;
 pub mod pages;
+pub mod tls;
 
 pub use auth::resolve_token;
 
@@ -18,7 +22,7 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,16 +34,24 @@ pub type Loader = Arc<dyn Fn() -> Result<Arc<Dump>> + Send + Sync>;
 /// Unix time of the last mailbox poll, when known (blocking).
 pub type PollClock = Arc<dyn Fn() -> Result<Option<i64>> + Send + Sync>;
 
-/// What the router needs: how to load the state, the token, where documents live.
+/// What the router needs: how to load the state, the metrics token, where documents
+/// live, the database holding accounts and sessions.
 #[derive(Clone)]
 pub struct WebState {
     pub load: Loader,
     pub last_poll: Option<PollClock>,
-    pub token: Arc<str>,
+    /// The scrapers' bearer token for `/metrics` (`[web] token_env`), if any.
+    pub token: Option<Arc<str>>,
     pub data_dir: PathBuf,
+    /// Accounts, sessions, and the target of the office's actions.
+    pub db_path: PathBuf,
+    /// Session cookies get `Secure` (the page is served over TLS).
+    pub secure_cookies: bool,
+    /// `[intake] match_threshold`, for the rebuild after a match or removal.
+    pub match_threshold: f64,
 }
 
-fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
+pub(crate) fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "web: {what}");
     let body = html::page(
         "出错了",
@@ -61,7 +73,7 @@ fn not_found() -> Response {
 }
 
 /// Runs the blocking loader off the async threads.
-async fn load(st: &WebState) -> std::result::Result<Arc<Dump>, Response> {
+pub(crate) async fn load(st: &WebState) -> std::result::Result<Arc<Dump>, Response> {
     let f = st.load.clone();
     match tokio::task::spawn_blocking(move || f()).await {
         Ok(Ok(d)) => Ok(d),
@@ -103,13 +115,32 @@ async fn app_list(
     }
 }
 
-async fn app_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+async fn app_page(
+    State(st): State<WebState>,
+    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
     match load(&st).await {
-        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| {
+            let app = d.applications.iter().find(|a| a.id == id);
+            Html(with_panel(
+                h,
+                app.zip(session).map(|(a, s)| actions::app_panel(a, &s)),
+            ))
+            .into_response()
+        }),
         Err(r) => r,
+    }
+}
+
+/// A page with the office's panel put at the end of its main part.
+fn with_panel(page: String, panel: Option<String>) -> String {
+    match panel {
+        Some(p) => page.replacen("</main>", &format!("{p}</main>"), 1),
+        None => page,
     }
 }
 
@@ -137,12 +168,23 @@ async fn messages(
     }
 }
 
-async fn message_page(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+async fn message_page(
+    State(st): State<WebState>,
+    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
     match load(&st).await {
-        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| Html(h).into_response()),
+        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| {
+            let m = d.messages.iter().find(|m| m.id == id);
+            Html(with_panel(
+                h,
+                m.zip(session).map(|(m, s)| actions::message_panel(m, &s)),
+            ))
+            .into_response()
+        }),
         Err(r) => r,
     }
 }
@@ -260,6 +302,15 @@ pub fn router(state: WebState) -> Router {
         .route("/messages/{id}", get(message_page))
         .route("/doc/{id}", get(document))
         .route("/export.xlsx", get(export_xlsx))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", get(login::logout_form).post(login::logout))
+        .route("/apps/{id}/review", post(actions::review))
+        .route("/apps/{id}/late", post(actions::late))
+        .route("/match", post(actions::set_match))
+        .route("/audit", get(actions::audit_page))
+        .route("/receipts/{id}/retry", post(actions::retry_receipt))
+        .route("/messages/{id}/remove", post(actions::remove))
+        .route("/messages/{id}/restore", post(actions::restore))
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)
@@ -267,7 +318,7 @@ pub fn router(state: WebState) -> Router {
 
 /// The loaders that read the real database at `cfg.storage`, through one cached
 /// connection (the same dump reader `dump --json` uses).
-pub fn db_state(cfg: &Config, token: String) -> WebState {
+pub fn db_state(cfg: &Config, token: Option<String>) -> WebState {
     let cache = Arc::new(cache::DumpCache::new(cfg.storage.db_path()));
     let poll = cache.clone();
     WebState {
@@ -279,16 +330,32 @@ pub fn db_state(cfg: &Config, token: String) -> WebState {
                 .and_then(crate::time::parse_rfc3339)
                 .map(|t| t.timestamp()))
         })),
-        token: token.into(),
+        token: token.map(Into::into),
         data_dir: cfg.storage.data_dir.clone(),
+        db_path: cfg.storage.db_path(),
+        secure_cookies: cfg.web.secure_cookies.unwrap_or(cfg.web.tls_cert.is_some()),
+        match_threshold: cfg.intake.match_threshold,
     }
 }
 
-/// Serves the site on `cfg.web.listen` until `shutdown` is cancelled. Refuses to start
-/// without a token.
+/// Serves the site on `cfg.web.listen` until `shutdown` is cancelled, over TLS when
+/// `[web] tls_cert`/`tls_key` are set. Warns when it listens beyond loopback without
+/// TLS (passwords and session cookies would cross the network in clear text).
 pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<(), Error> {
-    let token = resolve_token(&cfg.web)?;
+    let token = match resolve_token(&cfg.web) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::info!(reason = %e, "web: /metrics only for logged-in users (no scraper token)");
+            None
+        }
+    };
     let state = db_state(cfg, token);
+    let accounts = crate::db::Db::open(&state.db_path)?.users()?.len();
+    if accounts == 0 {
+        tracing::warn!(
+            "web: 还没有任何账号，无人能登录 / no accounts yet: create one with `kepu-intake user add NAME` (password on stdin)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
         .await
         .map_err(|e| {
@@ -297,9 +364,36 @@ pub async fn serve(cfg: &Config, shutdown: CancellationToken) -> Result<(), Erro
                 cfg.web.listen
             ))
         })?;
-    tracing::info!(listen = %cfg.web.listen, "web: serving the operators' page");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(|e| Error::Other(format!("web: server failed: {e}")))
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Other(format!("web.listen {}: {e}", cfg.web.listen)))?;
+    let app = router(state);
+    let stop = async move { shutdown.cancelled().await };
+    match tls::acceptor(&cfg.web)? {
+        Some(acceptor) => {
+            tracing::info!(listen = %local, "web: serving the operators' page over TLS (https)");
+            axum::serve(
+                tls::TlsListener::new(listener, acceptor),
+                app.into_make_service_with_connect_info::<tls::Peer>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await
+        }
+        None => {
+            if !local.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %local,
+                    "web: 页面在本机以外可访问却未启用 TLS，密码和登录凭据会明文传输；请设置 [web] tls_cert/tls_key 或放在 HTTPS 反向代理之后 / listening beyond loopback without TLS"
+                );
+            }
+            tracing::info!(listen = %local, "web: serving the operators' page");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<tls::Peer>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await
+        }
+    }
+    .map_err(|e| Error::Other(format!("web: server failed: {e}")))
 }

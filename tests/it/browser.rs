@@ -1,7 +1,8 @@
 //! The operators' web page as a user sees it: `kepu-intake serve` over a database built
 //! by importing the sample mailbox plus an expert form whose name is
 //! `<script>alert(1)</script>张三`, driven in headless Chromium through chromedriver's
-//! WebDriver HTTP API. Checks the refusal page without the token, the dashboard counts
+//! WebDriver HTTP API. Checks the login (redirect without one, a wrong password, the
+//! clerk's account made with `user add`), the dashboard counts
 //! against `dump --json`, a search typed into the filter form, the hostile name shown
 //! as text with no script element or alert, the missing-scan list with its addresses,
 //! and saves screenshots under `target/test-artifacts/`.
@@ -20,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-test-token-8f3a";
+const CLERK_PASSWORD: &str = "clerk-password-2022";
 const TOKEN_ENV: &str = "KEPU_BROWSER_TEST_TOKEN";
 const EVIL: &str = "<script>alert(1)</script>张三";
 const EVIL_SENDER: &str = "expert-li@ncst.example";
@@ -281,6 +283,32 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The text of the first element matching `css` once `done` holds for it (a form
+    /// post that returns to the same URL gives no URL to wait for), or the last seen.
+    fn wait_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            // The page may be replaced between finding and reading: errors just retry.
+            let text = self
+                .cmd(
+                    "POST",
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .ok()
+                .and_then(|v| {
+                    let id = v.as_object()?.values().next()?.as_str()?.to_string();
+                    let t = self.cmd("GET", &format!("/element/{id}/text"), None).ok()?;
+                    t.as_str().map(String::from)
+                })
+                .unwrap_or_default();
+            if done(&text) || t0.elapsed() > Duration::from_secs(15) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn find(&self, css: &str) -> String {
         let mut all = self.find_all(css, None);
         assert!(!all.is_empty(), "no element {css} on {}", self.url());
@@ -537,6 +565,20 @@ fn web_page_in_headless_chromium() {
         "\n[web]\nlisten = \"127.0.0.1:{port}\"\ntoken_env = \"{TOKEN_ENV}\"\n"
     ));
     std::fs::write(&it.config, cfg).unwrap();
+    // The clerk's account, made as the guide says (password on stdin).
+    let mut add = it
+        .command(&["user", "add", "clerk"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = add.stdin.take().unwrap();
+        writeln!(stdin, "{CLERK_PASSWORD}").unwrap();
+    }
+    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
+    assert!(st.success(), "user add: {err}");
     let server = it
         .command(&["serve"])
         .env(TOKEN_ENV, TOKEN)
@@ -551,31 +593,45 @@ fn web_page_in_headless_chromium() {
     let b = Browser::start();
     let shots = artifacts_dir();
 
-    // 1. Without the token (and with a wrong one) the user sees only the refusal page.
-    for url in [format!("{base}/"), format!("{base}/apps?token=wrong")] {
+    // 1. Without a login (a shared token in the URL opens nothing any more) the user
+    //    is sent to the login form and sees no data.
+    for url in [format!("{base}/"), format!("{base}/apps?token={TOKEN}")] {
         b.goto(&url);
-        assert!(
-            b.title().starts_with("需要访问令牌"),
-            "{url}: {}",
-            b.title()
-        );
+        let at = b.wait_url(|u| u.contains("/login"));
+        assert!(at.contains("/login?next="), "{url} → {at}");
+        assert!(b.title().starts_with("登录"), "{url}: {}", b.title());
         let body = b.text(&b.find("body"));
-        assert!(body.contains("请使用管理员提供的链接"), "{url}: {body}");
         assert!(
             !body.contains("申报收件概览") && !body.contains("张三"),
             "{url}: {body}"
         );
         assert!(
             b.find_all("table", None).is_empty(),
-            "{url}: a table without the token"
+            "{url}: a table without a login"
         );
     }
-    let path = shots.join("web-refused.png");
+    // A wrong password: the form again, with the reason.
+    b.type_text(&b.find("input[name='user']"), "clerk");
+    b.type_text(&b.find("input[name='password']"), "not-the-password");
+    b.click(&b.find("form.login button[type='submit']"));
+    let err = b.wait_text("#login-error", |t| t.contains("账号或密码不对"));
+    assert!(err.contains("账号或密码不对"), "{err:?}");
+    let path = shots.join("web-login.png");
     let png = b.screenshot(&path);
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
-    // 2. The link with the token: the dashboard's cards and table equal the database.
-    b.goto(&format!("{base}/?token={TOKEN}"));
+    // 2. Logged in with the clerk's account: the dashboard's cards and table equal the
+    //    database.
+    b.goto(&format!("{base}/"));
+    b.wait_url(|u| u.contains("/login"));
+    b.type_text(&b.find("input[name='user']"), "clerk");
+    b.type_text(&b.find("input[name='password']"), CLERK_PASSWORD);
+    b.click(&b.find("form.login button[type='submit']"));
+    let url = b.wait_url(|u| !u.contains("/login"));
+    assert!(
+        url.ends_with(&format!("{base}/")) || url.ends_with('/'),
+        "{url}"
+    );
     assert!(b.title().starts_with("申报收件概览"), "{}", b.title());
     let mut cards = std::collections::BTreeMap::new();
     for card in b.find_all(".card", None) {
@@ -620,8 +676,8 @@ fn web_page_in_headless_chromium() {
     let png = b.screenshot(&path);
     assert_real_png(&png, &path);
 
-    // 3. The list, reached by clicking the navigation (the cookie now stands in for the
-    //    token), then a search typed into the filter form with a status picked.
+    // 3. The list, reached by clicking the navigation (the session cookie goes along),
+    //    then a search typed into the filter form with a status picked.
     b.click(&b.find("nav a[href='/apps']"));
     let url = b.wait_url(|u| u.ends_with("/apps"));
     assert!(url.ends_with("/apps"), "{url}");
@@ -665,6 +721,49 @@ fn web_page_in_headless_chromium() {
     assert!(h1.ends_with(EVIL), "{h1}");
     assert!(b.find_all("script", None).is_empty());
     assert!(b.cmd("GET", "/alert/text", None).is_err());
+
+    // 4b. The office's decision, clicked on that page: 退回 needs a note; saved under
+    //     the logged-in clerk, shown with who, in the database and the audit log.
+    let app_url = url.clone();
+    b.click(&b.find("form.review select[name='state'] option[value='returned']"));
+    b.type_text(&b.find("form.review input[name='note']"), "请补盖章扫描件");
+    b.click(&b.find("form.review button[type='submit']"));
+    let state = b.wait_text("#review-state", |t| t.contains("退回"));
+    assert!(
+        state.contains("退回") && state.contains("clerk") && state.contains("请补盖章扫描件"),
+        "{state}"
+    );
+    assert_eq!(b.url(), app_url, "back on the application's page");
+    let d = it.dump();
+    let app = d["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["applicant"] == EVIL)
+        .unwrap();
+    assert_eq!(app["review"]["state"], "returned");
+    assert_eq!(app["review"]["by"], "clerk");
+    let audit = d["audit"].as_array().unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["action"] == "review" && a["user"] == "clerk"),
+        "{audit:?}"
+    );
+    // The audit log page, reached from the navigation bar.
+    b.click(&b.find("nav a[href='/audit']"));
+    b.wait_url(|u| u.ends_with("/audit"));
+    let rows = b.table_rows(&b.find("table"));
+    assert!(
+        rows.first()
+            .is_some_and(|r| r[1] == "clerk" && r[2] == "审核" && r[4].contains("待审核 → 退回")),
+        "{rows:?}"
+    );
+    b.goto(&app_url); // from the top, for the picture
+    let path = shots.join("web-review.png");
+    let png = b.screenshot(&path);
+    // A long page (its scroll bar covers the corner `assert_real_png` looks at).
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
 
     // 5. Missing scans: every application to chase, with the addresses to write to.
     b.click(&b.find("nav a[href='/missing-scan']"));

@@ -12,6 +12,8 @@ mod forms;
 mod forms_fuzz;
 mod hostile;
 mod imap;
+mod install;
+mod office;
 mod operators;
 mod outages;
 mod pipeline;

@@ -1,6 +1,6 @@
 //! Operators' views over a hand-made Dump: the xlsx workbook read back (calamine and,
 //! when installed, LibreOffice), the CSV files, the text tables and the web page
-//! (token, escaping, downloads by id only, metrics).
+//! (login, sessions, CSRF, escaping, downloads by id only, metrics).
 
 use kepu_intake::model::{FieldValue, Fields};
 use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
@@ -75,6 +75,7 @@ fn message(
         uidvalidity: Some(1),
         uid: Some(id),
         source: "imap".into(),
+        removed: None,
     }
 }
 
@@ -170,6 +171,8 @@ fn sample(data_dir: &Path) -> Dump {
                 problems: vec![],
                 email: Some("office@school.example".into()),
                 received_at: Some("2022-07-11T10:00:00+08:00".into()),
+                review: Default::default(),
+                late_excused: None,
             },
             DumpApplication {
                 id: 5,
@@ -182,8 +185,11 @@ fn sample(data_dir: &Path) -> Dump {
                 problems: vec!["missing_scan".into(), "late".into()],
                 email: Some("expert@uni.example".into()),
                 received_at: Some("2022-07-21T09:00:00+08:00".into()),
+                review: Default::default(),
+                late_excused: None,
             },
         ],
+        ..Default::default()
     }
 }
 
@@ -465,13 +471,38 @@ impl Reply {
 
 /// A bare HTTP/1.0 client, so the test sees exactly what went over the wire.
 async fn get(addr: std::net::SocketAddr, target: &str, extra: &[(&str, &str)]) -> Reply {
+    request(addr, "GET", target, extra, "").await
+}
+
+/// A form POST (`application/x-www-form-urlencoded` body given as is).
+async fn post(
+    addr: std::net::SocketAddr,
+    target: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut h = extra.to_vec();
+    h.push(("Content-Type", "application/x-www-form-urlencoded"));
+    let len = body.len().to_string();
+    h.push(("Content-Length", &len));
+    request(addr, "POST", target, &h, body).await
+}
+
+async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("GET {target} HTTP/1.0\r\nHost: localhost\r\n");
+    let mut req = format!("{method} {target} HTTP/1.0\r\nHost: localhost\r\n");
     for (k, v) in extra {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
@@ -485,24 +516,60 @@ async fn get(addr: std::net::SocketAddr, target: &str, extra: &[(&str, &str)]) -
     }
 }
 
+/// A logged-in session the tests send as a cookie: an account `tester` and a session
+/// stored under a known id (the login itself is tested on its own below).
+const SESSION: &str = "5e55105e55105e55105e55105e55105e55105e55105e55105e55105e55105e55";
+const CSRF: &str = "c5rfc5rfc5rfc5rf";
+const AUTH: (&str, &str) = (
+    "Cookie",
+    "kepu_session=5e55105e55105e55105e55105e55105e55105e55105e55105e55105e55105e55",
+);
+
+fn seed_session(db_path: &Path) {
+    let mut db = kepu_intake::db::Db::open(db_path).unwrap();
+    let _ = kepu_intake::office::accounts::add_user(&mut db, "tester", "tester-password", "test");
+    db.session_insert(
+        &kepu_intake::store::sha256_hex(SESSION.as_bytes()),
+        &kepu_intake::db::accounts::SessionRow {
+            user: "tester".into(),
+            csrf: CSRF.into(),
+            expires_at: "2099-01-01T00:00:00+08:00".into(),
+        },
+        "2022-07-21T09:00:00+08:00",
+    )
+    .unwrap();
+}
+
 async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
     let dump = Arc::new(dump);
+    let db_path = data.join("intake.db");
+    seed_session(&db_path);
     let state = web::WebState {
         load: Arc::new(move || Ok(dump.clone())),
         last_poll: Some(Arc::new(|| Ok(Some(1_658_284_800)))),
-        token: TOKEN.into(),
+        token: Some(TOKEN.into()),
         data_dir: data.to_path_buf(),
+        db_path,
+        secure_cookies: false,
+        match_threshold: 0.4,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, web::router(state)).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            web::router(state).into_make_service_with_connect_info::<web::tls::Peer>(),
+        )
+        .await
+        .unwrap()
+    });
     addr
 }
 
-const AUTH: (&str, &str) = ("Authorization", "Bearer s3cret-token-for-tests");
+const METRICS_AUTH: (&str, &str) = ("Authorization", "Bearer s3cret-token-for-tests");
 
 #[tokio::test]
-async fn web_requires_the_token_except_healthz() {
+async fn web_requires_a_login_except_healthz() {
     let (_dir, data, dump) = setup();
     let addr = spawn(&data, dump).await;
 
@@ -518,31 +585,244 @@ async fn web_requires_the_token_except_healthz() {
     ] {
         assert_eq!(get(addr, path, &[]).await.status, 401, "{path}");
     }
+    // A browser is sent to the login form, and back afterwards.
+    let r = get(addr, "/apps?late=1", &[("Accept", "text/html")]).await;
+    assert_eq!(r.status, 303);
     assert_eq!(
-        get(addr, "/", &[("Authorization", "Bearer wrong")])
+        r.header("location").as_deref(),
+        Some("/login?next=%2Fapps%3Flate%3D1")
+    );
+    // The old shared token opens no page any more, in the URL or as a bearer.
+    assert_eq!(
+        get(addr, &format!("/?token={TOKEN}"), &[]).await.status,
+        401
+    );
+    assert_eq!(get(addr, "/", &[METRICS_AUTH]).await.status, 401);
+    // … only /metrics, for scrapers.
+    assert_eq!(get(addr, "/metrics", &[METRICS_AUTH]).await.status, 200);
+    assert_eq!(
+        get(addr, "/metrics", &[("Authorization", "Bearer wrong")])
             .await
             .status,
         401
     );
-    assert_eq!(get(addr, "/?token=wrong", &[]).await.status, 401);
 
-    let r = get(addr, "/", &[AUTH]).await;
+    let r = get(addr, "/login", &[]).await;
     assert_eq!(r.status, 200);
-    assert!(r.text().contains("申报收件概览"));
+    assert!(r.text().contains("name=\"password\""), "{}", r.text());
+    // Wrong password: 401 and the form again.
+    let r = post(
+        addr,
+        "/login",
+        &[],
+        "user=tester&password=wrong-one&next=%2Fapps",
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text().contains("账号或密码不对"), "{}", r.text());
+    assert!(r.header("set-cookie").is_none());
+    // Right password: 303 to `next` with a session cookie.
+    let r = post(
+        addr,
+        "/login",
+        &[],
+        "user=tester&password=tester-password&next=%2Fapps",
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location").as_deref(), Some("/apps"));
+    let cookie = r.header("set-cookie").unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(pair.len(), "kepu_session=".len() + 64, "{pair}");
+    let r = get(addr, "/apps/4", &[("Cookie", &pair)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("唐山市第一中学"));
+    assert!(r.text().contains("退出登录"));
     assert_eq!(
         r.header("x-content-type-options").as_deref(),
         Some("nosniff")
     );
+    // A login posted from another site is refused before the password is looked at.
+    let r = post(
+        addr,
+        "/login",
+        &[("Origin", "http://evil.example")],
+        "user=tester&password=tester-password",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.header("set-cookie").is_none());
+    let r = post(
+        addr,
+        "/login",
+        &[("Origin", "null")],
+        "user=tester&password=tester-password",
+    )
+    .await;
+    assert_eq!(r.status, 403, "an opaque origin is not ours either");
+    // An open redirect is refused: `next` stays on this site.
+    let r = post(
+        addr,
+        "/login",
+        &[],
+        "user=tester&password=tester-password&next=%2F%2Fevil.example",
+    )
+    .await;
+    assert_eq!(r.header("location").as_deref(), Some("/"));
 
-    // ?token= sets a cookie that then stands in for the token.
-    let r = get(addr, &format!("/apps?token={TOKEN}"), &[]).await;
-    assert_eq!(r.status, 200);
-    let cookie = r.header("set-cookie").unwrap();
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    let pair = cookie.split(';').next().unwrap().to_string();
-    let r = get(addr, "/apps/4", &[("Cookie", &pair)]).await;
-    assert_eq!(r.status, 200);
-    assert!(r.text().contains("唐山市第一中学"));
+    // Logging out needs the session's CSRF token; then the cookie opens nothing.
+    let r = get(addr, "/logout", &[("Cookie", &pair)]).await;
+    let page = r.text();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the logout form carries the CSRF token")
+        .to_string();
+    let r = post(addr, "/logout", &[("Cookie", &pair)], "csrf=forged").await;
+    assert_eq!(r.status, 403);
+    let r = post(
+        addr,
+        "/logout",
+        &[("Cookie", &pair)],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(get(addr, "/apps/4", &[("Cookie", &pair)]).await.status, 401);
+}
+
+/// Guessing is throttled per account (and the right password then waits too) and per
+/// client address, in the database, so every `serve` process agrees.
+#[tokio::test]
+async fn web_login_is_throttled() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+    for i in 0..kepu_intake::office::accounts::MAX_FAILS_PER_USER {
+        let r = post(
+            addr,
+            "/login",
+            &[],
+            &format!("user=tester&password=guess{i}"),
+        )
+        .await;
+        assert_eq!(r.status, 401, "attempt {i}");
+    }
+    let r = post(addr, "/login", &[], "user=tester&password=tester-password").await;
+    assert_eq!(r.status, 429);
+    assert!(r.text().contains("分钟后再试"), "{}", r.text());
+    assert!(r.header("set-cookie").is_none());
+    // The same address guessing other accounts is stopped too.
+    for i in 0..kepu_intake::office::accounts::MAX_FAILS_PER_ADDR {
+        let _ = post(addr, "/login", &[], &format!("user=nobody{i}&password=x")).await;
+    }
+    let mut db = kepu_intake::db::Db::open(&data.join("intake.db")).unwrap();
+    kepu_intake::office::accounts::add_user(&mut db, "fresh", "fresh-password", "test").unwrap();
+    let r = post(addr, "/login", &[], "user=fresh&password=fresh-password").await;
+    assert_eq!(r.status, 429, "per-address throttling");
+}
+
+/// The office's actions on the page: POST forms with the session's CSRF token call the
+/// audited library functions under the logged-in user.
+#[tokio::test]
+async fn web_actions_need_csrf_and_are_audited() {
+    let (_dir, data, dump) = setup();
+    let addr = spawn(&data, dump).await;
+    let db_path = data.join("intake.db");
+    // A real application row for the action to find (the page's dump is hand-made).
+    {
+        let db = kepu_intake::db::Db::open(&db_path).unwrap();
+        db.conn
+            .execute(
+                "INSERT INTO applications(id, form, applicant, applicant_key, status, late, problems, updated_at)
+                 VALUES (4, 'pilot_school', '唐山市第一中学', 'k', 'complete', 1, '[]', 'x')",
+                [],
+            )
+            .unwrap();
+    }
+    let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted").await;
+    assert_eq!(r.status, 403, "no CSRF token");
+    let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted&csrf=wrong").await;
+    assert_eq!(r.status, 403, "wrong CSRF token");
+    let r = post(
+        addr,
+        "/apps/4/review",
+        &[],
+        &format!("state=accepted&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 401, "no session");
+    let r = post(
+        addr,
+        "/apps/4/review",
+        &[AUTH],
+        &format!("state=returned&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "退回 needs a note");
+    let r = post(
+        addr,
+        "/apps/4/review",
+        &[AUTH],
+        &format!("state=accepted&note=%E9%BD%90&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location").as_deref(), Some("/apps/4"));
+    let r = post(
+        addr,
+        "/apps/4/late",
+        &[AUTH],
+        &format!("reason=%E6%9C%8D%E5%8A%A1%E5%99%A8%E5%BB%B6%E8%BF%9F&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let db = kepu_intake::db::Db::open(&db_path).unwrap();
+    let app = &db.load_applications().unwrap()[0];
+    assert_eq!(app.review.state, "accepted");
+    assert_eq!(
+        (app.review.note.as_str(), app.review.by.as_str()),
+        ("齐", "tester")
+    );
+    assert_eq!(app.late_excused.as_ref().unwrap().reason, "服务器延迟");
+    let log = db.audit_log().unwrap();
+    let mine: Vec<_> = log.iter().filter(|a| a.target == "a4").collect();
+    assert_eq!(mine.len(), 2, "{log:?}");
+    assert!(mine.iter().all(|a| a.user == "tester"));
+    assert_eq!(mine[0].detail, "待审核 → 已受理（备注：齐）");
+
+    // A failed receipt queued again from the page.
+    db.conn
+        .execute_batch(
+            "INSERT INTO messages(id, source, sha256, body_sha256, size, received_at, late, recorded_at)
+             VALUES (9, 'import', 's', 'b', 1, '2022-07-18T10:00:00+08:00', 0, 'x');
+             INSERT INTO receipts(id, message, to_addr, status, created_at)
+             VALUES (3, 9, 'office@school.example', 'failed', 'x');",
+        )
+        .unwrap();
+    let r = post(
+        addr,
+        "/receipts/3/retry",
+        &[AUTH],
+        &format!("back=%2Fmessages%2F9&csrf={CSRF}"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location").as_deref(), Some("/messages/9"));
+    assert_eq!(db.receipt(3).unwrap().unwrap().status, "pending");
+    let last = db.audit_log().unwrap().pop().unwrap();
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.target.as_str(),
+            last.user.as_str()
+        ),
+        ("receipt_retry", "r3", "tester")
+    );
 }
 
 #[tokio::test]
@@ -724,15 +1004,15 @@ async fn web_metrics_count_the_dump() {
 }
 
 #[test]
-fn serve_refuses_to_start_without_a_token() {
+fn metrics_token_comes_from_env_or_file_and_says_how_to_set_it() {
     let cfg = kepu_intake::config::WebConfig {
         listen: "127.0.0.1:0".into(),
         token_env: Some("KEPU_TEST_TOKEN_THAT_IS_NEVER_SET".into()),
-        token_file: None,
+        ..Default::default()
     };
     let e = web::resolve_token(&cfg).unwrap_err().to_string();
     assert!(
-        e.contains("未设置访问令牌") && e.contains("KEPU_TEST_TOKEN_THAT_IS_NEVER_SET"),
+        e.contains("未设置 /metrics 的访问令牌") && e.contains("KEPU_TEST_TOKEN_THAT_IS_NEVER_SET"),
         "{e}"
     );
 
@@ -778,10 +1058,11 @@ async fn serve_reads_the_real_database_and_stops_on_cancel() {
     }
     assert!(up, "server did not start");
     assert_eq!(get(addr, "/", &[]).await.status, 401);
+    seed_session(&cfg.storage.db_path());
     let r = get(addr, "/", &[AUTH]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("邮件<b>0</b>"), "{}", r.text());
-    let m = get(addr, "/metrics", &[AUTH]).await.text();
+    let m = get(addr, "/metrics", &[METRICS_AUTH]).await.text();
     assert!(
         m.lines()
             .any(|l| l == "kepu_messages_total{category=\"submission\"} 0"),
@@ -860,7 +1141,8 @@ async fn real_database_feeds_the_workbook_and_the_page() {
     assert_eq!(row[11], "科普讲座、科普展示、科普资源包");
 
     // The page over the same database.
-    let state = web::db_state(&cfg, TOKEN.to_string());
+    seed_session(&cfg.storage.db_path());
+    let state = web::db_state(&cfg, Some(TOKEN.to_string()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, web::router(state)).await.unwrap() });
@@ -1037,10 +1319,18 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            // Migrations 7 (roster), 6 (hand files), 5 (receipts) and 4 (accounts) undone,
-            // then 3.
-            "DROP TABLE reminders; DROP TABLE roster_assignments;
+            // Migrations 8 (office), 7 (roster), 6 (hand files), 5 (receipts) and
+            // 4 (accounts) undone, then 3.
+            "DROP TABLE audit; DROP TABLE reviews; DROP TABLE late_excuses;
+             DROP TABLE removed_messages; DROP TABLE sessions; DROP TABLE users;
+             DROP TABLE login_failures;
+             DROP TABLE reminders; DROP TABLE roster_assignments;
              DROP TABLE hand_files;
+             DROP INDEX receipts_to_key; DROP INDEX receipts_sent_at;
+             ALTER TABLE receipts DROP COLUMN to_key;
+             ALTER TABLE receipts DROP COLUMN approved_by;
+             ALTER TABLE receipts DROP COLUMN approved_at;
+             ALTER TABLE receipts DROP COLUMN previewed_at;
              DROP INDEX messages_origin; ALTER TABLE messages DROP COLUMN account;
              DROP TABLE mailbox_state;
              CREATE TABLE mailbox_state (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL,
@@ -1049,11 +1339,6 @@ fn status_and_list_queries_agree_with_the_dump() {
              DROP TABLE form_cache;
              ALTER TABLE applications DROP COLUMN email;
              ALTER TABLE applications DROP COLUMN received_at;
-             DROP INDEX receipts_to_key; DROP INDEX receipts_sent_at;
-             ALTER TABLE receipts DROP COLUMN to_key;
-             ALTER TABLE receipts DROP COLUMN approved_by;
-             ALTER TABLE receipts DROP COLUMN approved_at;
-             ALTER TABLE receipts DROP COLUMN previewed_at;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -407,6 +407,7 @@ fn message(
         uidvalidity: None,
         uid: None,
         source: "import".into(),
+        removed: None,
     }
 }
 
@@ -429,6 +430,8 @@ fn app(
         problems: vec![],
         email: None,
         received_at: None,
+        review: Default::default(),
+        late_excused: None,
     }
 }
 
@@ -501,6 +504,7 @@ fn sample_dump() -> Dump {
             ),
             app(2, "expert", "张伟", "complete", Some(30), Some(12)),
         ],
+        ..Default::default()
     }
 }
 
@@ -583,6 +587,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
             Some(11),
             Some(21),
         )],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
@@ -633,6 +638,7 @@ fn compose_question_gets_a_short_acknowledgement() {
             vec![],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(r.subject, "回执：您的咨询已收到（07-18 10:32）");
@@ -1207,6 +1213,7 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
             vec![e],
         )],
         applications: vec![],
+        ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
@@ -1569,6 +1576,7 @@ fn compose_repeats_no_link_or_control_character_a_sender_wrote() {
             None,
         )],
         call: Default::default(),
+        audit: vec![],
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     for text in [&r.subject, &r.body] {

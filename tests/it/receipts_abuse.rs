@@ -322,6 +322,22 @@ fn forged_authentication_results_are_ignored_and_failures_are_held() {
         ("pending", Some("wang"))
     );
     assert!(row.approved_at.is_some());
+    // The release is in the audit log under the approver, like every operator write;
+    // the refused retry of the held receipt left no row.
+    let audit = t.db().audit_log().unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!(
+        (last.action, last.target.clone(), last.user.as_str()),
+        (
+            kepu_intake::domain::AuditAction::ReceiptApprove,
+            format!("r{id}"),
+            "wang"
+        )
+    );
+    assert!(last.detail.contains("待批准"), "{}", last.detail);
+    assert!(!audit
+        .iter()
+        .any(|a| a.action == kepu_intake::domain::AuditAction::ReceiptRetry));
     let (again, _, err) = t.it.run(&["receipts", "--approve", &id.to_string()]);
     assert!(!again.success() && err.contains("not held"), "{err}");
     t.run_once();

@@ -69,6 +69,7 @@ fn message(
         uidvalidity: None,
         uid: None,
         source: "import".into(),
+        removed: None,
     }
 }
 
@@ -120,6 +121,8 @@ pub(crate) fn add(
         problems: vec![],
         email: Some(from.into()),
         received_at: Some(format!("2022-07-1{}T10:00:00+08:00", id % 10)),
+        review: Default::default(),
+        late_excused: None,
     });
 }
 
@@ -658,6 +661,8 @@ fn a_scan_only_application_is_attributed_by_its_ocr_text() {
         problems: vec![],
         email: Some("x@zunhua.example".into()),
         received_at: None,
+        review: Default::default(),
+        late_excused: None,
     });
     let mut texts = std::collections::BTreeMap::new();
     texts.insert(
