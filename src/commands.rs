@@ -98,20 +98,39 @@ pub async fn import_into(
             "--into {id}: 应为邮件编号，如 m12 (expected a message id such as m12)"
         ))
     })?;
+    // No data-dir lock: like `import`, this works while `run` runs (short
+    // transactions), and the message is processed again here at once.
     let report = {
-        let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
         let store = Store::open(&cfg.storage.data_dir)?;
         let mut db = open_db(cfg)?;
-        crate::import::import_into(message, paths, &mut db, &store)?
+        let report = crate::import::import_into(message, paths, &mut db, &store)?;
+        crate::office::audit(
+            &mut db,
+            &crate::office::os_user(),
+            crate::office::AuditAction::Import,
+            crate::office::Target::Message(report.message),
+            &report.audit_detail(),
+        )?;
+        report
     };
-    let _lock = DataLock::acquire(&cfg.storage.data_dir)?;
-    crate::daemon::process(cfg, &shutdown).await?;
+    let cfg2 = cfg.clone();
+    let token = shutdown.clone();
+    let target = report.message;
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut db = open_db(&cfg2)?;
+        Pipeline::new(&cfg2)?.reprocess(&mut db, Some(&[target]), &token)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Other(format!("import --into: processing task failed: {e}")))??;
+    let mut db = open_db(cfg)?;
+    crate::receipts_glue::drain(cfg, &mut db, &shutdown).await?;
     let new = report.files.iter().filter(|f| f.2).count();
     println!(
         "已加入邮件 m{message} added to message m{message}: {} 个文件, {} 个新文件 ({})",
         report.files.len(),
         new,
-        report.audit().detail
+        report.audit_detail()
     );
     Ok(())
 }

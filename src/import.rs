@@ -259,24 +259,12 @@ pub struct IntoReport {
 }
 
 impl IntoReport {
-    /// The audit entry this import should leave: action `import`, target `m<ID>`, the
-    /// files in the detail. The audit log's table is written by `db/` where it exists.
-    pub fn audit(&self) -> AuditNote {
+    /// What the audit row of this import says (action `import`, target `m<ID>`): the
+    /// files taken in.
+    pub fn audit_detail(&self) -> String {
         let names: Vec<&str> = self.files.iter().map(|(n, _, _)| n.as_str()).collect();
-        AuditNote {
-            action: "import",
-            target: format!("m{}", self.message),
-            detail: format!("import --into: {}", names.join(", ")),
-        }
+        format!("import --into: {}", names.join(", "))
     }
-}
-
-/// An entry for the audit log (`dump --json` `audit`): what was done, to what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditNote {
-    pub action: &'static str,
-    pub target: String,
-    pub detail: String,
 }
 
 /// `import --into MESSAGE PATH...`: files downloaded or handed over for a message,

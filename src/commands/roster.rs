@@ -52,7 +52,7 @@ pub fn roster(cfg: &Config, json: bool) -> Result<()> {
 
 /// Attributes application `app` to roster unit `unit` (`-`: to no unit) in the name of
 /// `by`; kept by content, so it survives reprocessing. Returns the decision.
-pub fn assign(db: &Db, app: i64, unit: &str, by: &str) -> Result<Assignment> {
+pub fn assign(db: &mut Db, app: i64, unit: &str, by: &str) -> Result<Assignment> {
     let apps = db.load_applications()?;
     let a = apps
         .iter()
@@ -83,13 +83,24 @@ pub fn assign(db: &Db, app: i64, unit: &str, by: &str) -> Result<Assignment> {
         at: crate::time::fmt(&crate::time::now()),
     };
     db.roster_assign(&decision)?;
+    crate::office::audit(
+        db,
+        by,
+        crate::office::AuditAction::Roster,
+        crate::office::Target::App(app),
+        &format!(
+            "{} → {}",
+            a.applicant,
+            decision.unit.as_deref().unwrap_or("不属于名单单位")
+        ),
+    )?;
     Ok(decision)
 }
 
 /// `roster --assign APP UNIT [--by NAME]`.
 pub fn assign_command(cfg: &Config, app: i64, unit: &str, by: Option<&str>) -> Result<()> {
-    let db = Db::open(&cfg.storage.db_path())?;
-    let d = assign(&db, app, unit, &operator(by))?;
+    let mut db = Db::open(&cfg.storage.db_path())?;
+    let d = assign(&mut db, app, unit, &operator(by))?;
     match &d.unit {
         Some(u) => println!("已将申报 a{app} 归入 {u}（{}）", d.by),
         None => println!("已确认申报 a{app} 不属于名单中的单位（{}）", d.by),
@@ -122,6 +133,15 @@ pub async fn remind(
     }
     let by = operator(by);
     let approved = crate::remind::send::approve(&mut db, ids, &by, &now)?;
+    for id in &approved {
+        crate::office::audit(
+            &mut db,
+            &by,
+            crate::office::AuditAction::Remind,
+            crate::office::Target::Reminder(*id),
+            "批准发送 approved for sending",
+        )?;
+    }
     let stats = crate::remind::send::send_approved(
         cfg,
         crate::call::current(),

@@ -22,6 +22,7 @@ crate::domain_codes! {
         Import = "import", "导入";
         Reprocess = "reprocess", "重新处理";
         Remind = "remind", "提醒";
+        Roster = "roster", "名单归属";
         ReceiptRetry = "receipt_retry", "重发回执";
         ReceiptApprove = "receipt_approve", "放行回执";
         User = "user", "账号";

@@ -34,6 +34,8 @@ pub enum Target {
     /// A receipt of the outbox.
     Receipt(i64),
     User(String),
+    /// A 催交 reminder.
+    Reminder(i64),
     /// Every message (`reprocess --all`).
     AllMessages,
 }
@@ -46,6 +48,7 @@ impl std::fmt::Display for Target {
             Target::Doc(id) => write!(f, "d{id}"),
             Target::Receipt(id) => write!(f, "r{id}"),
             Target::User(name) => write!(f, "u:{name}"),
+            Target::Reminder(id) => write!(f, "n{id}"),
             Target::AllMessages => f.write_str("m*"),
         }
     }
