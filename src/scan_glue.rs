@@ -79,7 +79,17 @@ pub fn to_cache(i: &ScanInfo) -> String {
 
 pub fn from_cache(s: &str) -> Option<ScanInfo> {
     let c: Cached = serde_json::from_str(s).ok()?;
+    use crate::scan::seal::SealVerdict;
+    let seal = match c.stamped {
+        Some(true) => SealVerdict::Stamped,
+        Some(false) => SealVerdict::Unstamped,
+        None if c.problems.iter().any(|p| p == crate::scan::SEAL_UNCERTAIN) => {
+            SealVerdict::Uncertain
+        }
+        None => SealVerdict::NoColour,
+    };
     Some(ScanInfo {
+        seal,
         stamped: c.stamped,
         seal_score: c.seal_score,
         pages: c.pages,

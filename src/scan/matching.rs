@@ -241,6 +241,21 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
     s.clamp(0.0, 1.0)
 }
 
+/// Whether the scan's file name names another applicant than `e`, the form its page
+/// was matched to: some other candidate's applicant is in the name, `e`'s is not.
+pub fn mislabelled(scan: &ScanSide, e: &ElectronicSide, all: &[ElectronicSide]) -> bool {
+    let name = compact(&scan.name);
+    let named = |x: &ElectronicSide| {
+        applicant(x).is_some_and(|a| compact(&a).len() >= 4 && fuzzy::occurs(&a, &name) >= 0.999)
+    };
+    if named(e) {
+        return false;
+    }
+    let ours = applicant(e).map(|a| compact(&a)).unwrap_or_default();
+    all.iter()
+        .any(|x| named(x) && applicant(x).is_some_and(|a| compact(&a) != ours))
+}
+
 /// Places each scan on at most one electronic form and each form gets at most one scan:
 /// all pairs scored, taken best-first; pairs below `threshold` stay unmatched.
 /// Returns, per scan, the index into `elecs` and the score.

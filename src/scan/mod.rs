@@ -34,6 +34,9 @@ pub struct ScanInfo {
     pub stamped_pages: Vec<usize>,
     /// Clockwise turn (0/90/180/270) that made each OCR'd page upright.
     pub rotations: Vec<u32>,
+    /// The three-answer seal verdict `stamped` is derived from (uncertain and no colour
+    /// are both `None` there; the problem [`SEAL_UNCERTAIN`] tells them apart).
+    pub seal: seal::SealVerdict,
 }
 
 /// Problem: Tesseract is not installed, so the scan was not read (form unknown).
@@ -44,6 +47,51 @@ pub const OCR_FAILED: &str = "ocr_failed";
 pub const SCAN_UNREADABLE: &str = "scan_unreadable";
 /// Problem: more pages than [`MAX_PAGES`]; the rest were not looked at.
 pub const TOO_MANY_PAGES: &str = "too_many_pages";
+/// Problem for the operators' queue (never the applicant): red that may be a faint or
+/// partial seal; a clerk looks at the page.
+pub const SEAL_UNCERTAIN: &str = "seal_uncertain";
+/// Problem: the scan's file name names one applicant, its page another; the page wins.
+pub const MISLABELLED_SCAN: &str = "mislabelled_scan";
+/// Problem: the seal on the scan names another unit than the applicant.
+pub const FOREIGN_SEAL: &str = "foreign_seal";
+
+/// The scan stage's problem codes with what a clerk reads and what to do about it.
+pub const PROBLEM_LABELS: &[(&str, &str, &str)] = &[
+    (
+        SEAL_UNCERTAIN,
+        "公章无法自动确认",
+        "请打开扫描件人工查看是否盖章；确认前不要通知申报单位补章",
+    ),
+    (
+        MISLABELLED_SCAN,
+        "扫描件文件名与内容不符",
+        "已按扫描件内容归属；请核对文件名所写单位是否另有申报",
+    ),
+    (
+        FOREIGN_SEAL,
+        "公章为其他单位",
+        "请核对公章单位与申报单位是否一致，不一致时请申报单位重新盖章",
+    ),
+    (
+        OCR_UNAVAILABLE,
+        "未安装文字识别，扫描件未读取",
+        "请安装 Tesseract（scripts/setup runtime）后重新处理",
+    ),
+    (
+        SCAN_UNREADABLE,
+        "扫描件无法读取",
+        "请申报单位重新扫描并发送",
+    ),
+];
+
+/// Chinese label and hint of a scan problem code (the part before any `:`).
+pub fn problem_label(code: &str) -> Option<(&'static str, &'static str)> {
+    let code = code.split(':').next().unwrap_or(code);
+    PROBLEM_LABELS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, l, h)| (*l, *h))
+}
 
 /// Which external tools the scan stage may use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,68 +148,100 @@ fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
 
+/// What of a page OCR reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OcrScope {
+    /// Every page in full.
+    WholePage,
+    /// Only what matching needs: the title band and the unit / name rows, with the
+    /// orientation from a cheap pass (see [`ocr::read_bands`]).
+    #[default]
+    Bands,
+}
+
 /// Analyses one scan: pages, seal on any page, OCR text and the form it shows.
 /// `format` is the sniffed format (jpg, png, tiff, bmp, gif, pdf).
 pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
+    analyze_set(&[(format, bytes)], opts)
+}
+
+/// Analyses several files that are one scan of one form (a form scanned as two JPGs
+/// in one mail): their pages in order, as one document.
+pub fn analyze_set(files: &[(&str, &[u8])], opts: &ScanOptions) -> ScanInfo {
+    analyze_set_with(files, opts, OcrScope::default())
+}
+
+/// [`analyze_set`] with the OCR scope chosen (the bench compares both).
+pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrScope) -> ScanInfo {
     let mut info = ScanInfo::default();
-    let pages = match pages::load(format, bytes, opts) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(format, error = %e, "scan unreadable");
-            info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
-            return info;
-        }
-    };
-    info.pages = pages.len();
-    if pages.len() >= MAX_PAGES {
-        info.problems.push(TOO_MANY_PAGES.to_string());
-    }
-
-    // Seal: any stamped page stamps the document; otherwise any colour page without a
-    // seal makes it "unstamped"; only all-grey documents stay unknown.
-    let mut any_false = false;
-    for (i, page) in pages.iter().enumerate() {
-        let r = seal::detect(&page.rgb, page.colour_channels);
-        info.seal_score = info.seal_score.max(r.score);
-        match r.stamped {
-            Some(true) => info.stamped_pages.push(i + 1),
-            Some(false) => any_false = true,
-            None => {}
-        }
-    }
-    info.stamped = if !info.stamped_pages.is_empty() {
-        Some(true)
-    } else if any_false {
-        Some(false)
-    } else {
-        None
-    };
-
-    // OCR: every page, text joined with a form feed between pages.
     let tesseract = opts.tesseract.as_deref().filter(|_| opts.ocr);
-    match tesseract {
-        None => info.problems.push(OCR_UNAVAILABLE.to_string()),
-        Some(tool) => {
-            let mut texts = Vec::new();
-            for page in &pages {
-                match ocr::read_page(tool, &page.rgb) {
-                    Ok(t) => {
-                        info.rotations.push(t.rotation);
-                        texts.push(t.text);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "OCR failed");
-                        info.problems.push(format!("{OCR_FAILED}:{e}"));
-                        break;
-                    }
+    let mut verdicts = Vec::new();
+    let mut texts = Vec::new();
+    let mut ocr_failed = false;
+    'files: for (format, bytes) in files {
+        let pages = match pages::load(format, bytes, opts) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(format, error = %e, "scan unreadable");
+                info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
+                continue;
+            }
+        };
+        // One page at a time, dropped once read: a 20-page PDF is not held twice.
+        for page in pages {
+            if info.pages >= MAX_PAGES {
+                info.problems.push(TOO_MANY_PAGES.to_string());
+                break 'files;
+            }
+            info.pages += 1;
+            // Seal: any stamped page stamps the document; otherwise a doubtful page
+            // makes it doubtful, a colour page without a seal "unstamped"; all-grey
+            // stays unknown.
+            let r = seal::detect(&page.rgb, page.colour_channels);
+            info.seal_score = info.seal_score.max(r.score);
+            if r.verdict == seal::SealVerdict::Stamped {
+                info.stamped_pages.push(info.pages);
+            }
+            verdicts.push(r.verdict);
+            let Some(tool) = tesseract.filter(|_| !ocr_failed) else {
+                continue;
+            };
+            let read = match scope {
+                OcrScope::WholePage => ocr::read_page(tool, &page.rgb),
+                OcrScope::Bands => ocr::read_bands(tool, &page.rgb),
+            };
+            match read {
+                Ok(t) => {
+                    info.rotations.push(t.rotation);
+                    texts.push(t.text);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "OCR failed");
+                    info.problems.push(format!("{OCR_FAILED}:{e}"));
+                    ocr_failed = true;
                 }
             }
-            if !texts.is_empty() {
-                let text = texts.join("\u{c}\n");
-                info.form = ocr::identify_form(&text);
-                info.ocr_text = Some(text);
-            }
         }
+    }
+    if info.pages == MAX_PAGES
+        && files.len() == 1
+        && !info.problems.iter().any(|p| p == TOO_MANY_PAGES)
+    {
+        // The PDF reader stops at MAX_PAGES itself: a full count means pages were left.
+        info.problems.push(TOO_MANY_PAGES.to_string());
+    }
+    info.seal = seal::SealVerdict::combine(verdicts);
+    info.stamped = info.seal.stamped();
+    if info.seal == seal::SealVerdict::Uncertain {
+        info.problems.push(SEAL_UNCERTAIN.to_string());
+    }
+    if tesseract.is_none() && info.pages > 0 {
+        info.problems.push(OCR_UNAVAILABLE.to_string());
+    }
+    if !texts.is_empty() {
+        let text = texts.join("\u{c}\n");
+        info.form = ocr::identify_form(&text);
+        info.ocr_text = Some(text);
     }
     info
 }

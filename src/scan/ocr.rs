@@ -129,6 +129,11 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
     Ok(best)
 }
 
+/// Reads only what matching needs (placeholder: the whole page).
+pub fn read_bands(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError> {
+    read_page(tesseract, page)
+}
+
 /// Enough form words (or the form's title) that no other orientation needs trying.
 fn reads_like_form(text: &str, hits: usize) -> bool {
     identify_form(text).is_some() || hits >= 4
