@@ -72,16 +72,6 @@ pub const PROBLEM_LABELS: &[(&str, &str, &str)] = &[
         "公章为其他单位",
         "请核对公章单位与申报单位是否一致，不一致时请申报单位重新盖章",
     ),
-    (
-        OCR_UNAVAILABLE,
-        "未安装文字识别，扫描件未读取",
-        "请安装 Tesseract（scripts/setup runtime）后重新处理",
-    ),
-    (
-        SCAN_UNREADABLE,
-        "扫描件无法读取",
-        "请申报单位重新扫描并发送",
-    ),
 ];
 
 /// Chinese label and hint of a scan problem code (the part before any `:`).
@@ -206,9 +196,14 @@ pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrS
             let Some(tool) = tesseract.filter(|_| !ocr_failed) else {
                 continue;
             };
+            // Bands: once the form is known from an earlier page (its title and name
+            // rows are on page 1), later pages need no reading.
+            if scope == OcrScope::Bands && ocr::identify_form(&texts.join("\n")).is_some() {
+                continue;
+            }
             let read = match scope {
                 OcrScope::WholePage => ocr::read_page(tool, &page.rgb),
-                OcrScope::Bands => ocr::read_bands(tool, &page.rgb),
+                OcrScope::Bands => ocr::read_bands(tool, &page.rgb, info.rotations.last().copied()),
             };
             match read {
                 Ok(t) => {

@@ -23,7 +23,7 @@ use std::time::Instant;
 const MATCH_THRESHOLD: f64 = 0.4;
 
 /// The set's parts: name, generator seed, scans.
-const PARTS: [(&str, u64, usize); 2] = [("tune", 1, 120), ("held", 2, 120)];
+const PARTS: [(&str, u64, usize); 2] = [("tune", 1, 50), ("held", 2, 110)];
 
 /// Generates `part` into target/seal-eval/<part> unless its manifest is there.
 fn ensure_part(part: &str) -> io::Result<PathBuf> {
@@ -81,8 +81,13 @@ pub fn run(
         Some(d) => d,
         None => ensure_part(part)?,
     };
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?)
-        .map_err(|e| io::Error::other(format!("manifest.json: {e}")))?;
+    // A part still being generated can be looked at through its partial manifest.
+    let path = [dir.join("manifest.json"), dir.join("manifest.partial.json")]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| io::Error::other(format!("no manifest.json in {}", dir.display())))?;
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&path)?)
+        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
     let cases: Vec<&Value> = manifest["cases"]
         .as_array()
         .into_iter()

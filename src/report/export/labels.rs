@@ -160,7 +160,8 @@ pub fn problem_zh(code: &str) -> String {
         ("duplicate", _) => "重复提交".into(),
         ("superseded", _) => "已被新版本替代".into(),
         ("no_attachment", _) => "邮件无附件".into(),
-        _ => code.to_string(),
+        // The scan stage's own codes (seal_uncertain, mislabelled_scan, foreign_seal).
+        _ => crate::scan::problem_label(kind).map_or_else(|| code.to_string(), |(l, _)| l.into()),
     }
 }
 
