@@ -231,12 +231,19 @@ fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
     // Bridge gaps of a few pixels (uneven ink, JPEG blocks, black table rules and text
     // crossing the ring) so a ring and the text and star inside it form one blob; the
     // features below read the undilated mask.
-    const BRIDGE: usize = 2;
-    let joined = dilate(mask, w, h, BRIDGE);
+    // A worn seal's ring breaks into arcs with gaps of a tenth of its diameter: a
+    // wider bridge joins them (and is also tried, not instead, since it may join a
+    // seal to red text beside it).
+    const BRIDGES: [usize; 2] = [2, 6];
     let short = w.min(h) as f64;
     let (mut best, mut best_arc) = (0.0f64, 0.0f64);
-    for bbox in blobs(&joined, w, h) {
-        let b = bbox.shrink_within(BRIDGE, w, h);
+    let candidates = BRIDGES.iter().flat_map(|&r| {
+        let joined = dilate(mask, w, h, r);
+        blobs(&joined, w, h)
+            .into_iter()
+            .map(move |b| b.shrink_within(r, w, h))
+    });
+    for b in candidates {
         let Some(c) = Circle::from_box(&b, w, h) else {
             continue;
         };
@@ -299,6 +306,12 @@ fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
     out
 }
 
+/// How close to the image border a blob counts as cut by the page edge: 1.5 % of the
+/// longer side (15 px at the working size).
+fn edge_margin(w: usize, h: usize) -> usize {
+    (w.max(h) * 15 / 1000).max(4)
+}
+
 /// Inclusive pixel bounding box.
 #[derive(Debug, Clone, Copy)]
 struct BBox {
@@ -318,26 +331,12 @@ impl BBox {
     /// Undoes the growth that dilation by `r` added on every side, except on a side
     /// that the page edge cut (there the blob really reaches the edge).
     fn shrink_within(&self, r: usize, w: usize, h: usize) -> BBox {
-        let x0 = if self.x0 == 0 {
-            0
-        } else {
-            (self.x0 + r).min(self.x1)
-        };
-        let y0 = if self.y0 == 0 {
-            0
-        } else {
-            (self.y0 + r).min(self.y1)
-        };
-        let x1 = if self.x1 + 1 >= w {
-            self.x1
-        } else {
-            self.x1.saturating_sub(r)
-        };
-        let y1 = if self.y1 + 1 >= h {
-            self.y1
-        } else {
-            self.y1.saturating_sub(r)
-        };
+        let m = edge_margin(w, h);
+        let cut = |at_edge: bool, kept: usize, moved: usize| if at_edge { kept } else { moved };
+        let x0 = cut(self.x0 <= m, self.x0, (self.x0 + r).min(self.x1));
+        let y0 = cut(self.y0 <= m, self.y0, (self.y0 + r).min(self.y1));
+        let x1 = cut(self.x1 + 1 + m >= w, self.x1, self.x1.saturating_sub(r));
+        let y1 = cut(self.y1 + 1 + m >= h, self.y1, self.y1.saturating_sub(r));
         BBox {
             x0,
             y0,
@@ -405,8 +404,11 @@ struct Circle {
 
 impl Circle {
     fn from_box(b: &BBox, w: usize, h: usize) -> Option<Circle> {
-        let (left, right) = (b.x0 == 0, b.x1 + 1 >= w);
-        let (top, bottom) = (b.y0 == 0, b.y1 + 1 >= h);
+        // A scan's page edge is often a few pixels inside the image (the scanner's
+        // margin, a deskewed page): a blob that near the border was cut by it.
+        let m = edge_margin(w, h);
+        let (left, right) = (b.x0 <= m, b.x1 + 1 + m >= w);
+        let (top, bottom) = (b.y0 <= m, b.y1 + 1 + m >= h);
         if (left && right) || (top && bottom) {
             return None; // spans the page: a rule or a border, not a seal
         }
