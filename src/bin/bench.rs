@@ -112,9 +112,9 @@ enum Cmd {
         /// Seal only: no OCR, no matching.
         #[arg(long)]
         no_ocr: bool,
-        /// OCR whole pages (the old way) instead of the title band and name rows.
-        #[arg(long)]
-        whole_page: bool,
+        /// Also OCR the first N scans the old way (whole pages) and print both times.
+        #[arg(long, default_value_t = 0)]
+        compare: usize,
     },
     /// Latency of `status` and `list` over a generated intake of N applications,
     /// against the same commands over a small intake and the sqlite3 CLI.
@@ -193,8 +193,8 @@ fn main() {
             set,
             limit,
             no_ocr,
-            whole_page,
-        } => seals::run(&part, set, limit, !no_ocr, whole_page),
+            compare,
+        } => seals::run(&part, set, limit, !no_ocr, compare),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

@@ -16,6 +16,7 @@ mod receipts;
 mod receipts_dovecot;
 mod scan;
 mod scan_corpus;
+mod scan_eval;
 mod scan_pool;
 mod smtp_support;
 mod support;
