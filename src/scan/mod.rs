@@ -141,11 +141,13 @@ fn is_executable(p: &Path) -> bool {
 /// What of a page OCR reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OcrScope {
-    /// Every page in full.
+    /// Every page in full, with the rotation search (the pipeline's default: the
+    /// golden scans' names are all read this way).
+    #[default]
     WholePage,
     /// Only what matching needs: the title band and the unit / name rows, with the
-    /// orientation from a cheap pass (see [`ocr::read_bands`]).
-    #[default]
+    /// orientation from a cheap pass (see [`ocr::read_bands`]). Faster, but it still
+    /// misses names on some golden scans (docs/benchmarks.md), so not the default.
     Bands,
 }
 

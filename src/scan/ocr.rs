@@ -154,7 +154,9 @@ pub fn read_bands(
             runs: 0,
         });
     }
-    let base = prepare(&scaled(page));
+    let mut base = prepare(&scaled(page));
+    // Table rules first: a form's vertical rules would look like text columns.
+    remove_rules(&mut base);
     let mut order: Vec<u32> = hint.into_iter().collect();
     let upright = if lines_run_vertically(&base) {
         [90, 270, 0, 180]
@@ -172,8 +174,7 @@ pub fn read_bands(
         let turned = rotate(&base, rotation);
         let band_h = ((turned.height() as f64 * BAND_SHARE) as u32).max(8);
         let band = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
-        let mut level = deskew(&band);
-        remove_rules(&mut level);
+        let level = deskew(&band);
         let text = recognise(tesseract, &level)?;
         runs += 1;
         let hits = vocabulary_hits(&text);
@@ -187,11 +188,6 @@ pub fn read_bands(
             });
         }
         if good {
-            break;
-        }
-        // Two readings of the likely direction found nothing: the page is not a form
-        // page (a second page of body text); the other direction is not worth 2 runs.
-        if i == 1 && hint.is_none() && best.as_ref().is_some_and(|b| b.vocabulary_hits >= 1) {
             break;
         }
     }
@@ -278,7 +274,7 @@ pub fn identify_form(text: &str) -> Option<FormKind> {
         return Some(f);
     }
     let hay = fuzzy::compact(&fixed);
-    TITLES
+    let by_title = TITLES
         .iter()
         .map(|(f, t)| {
             let t = fuzzy::compact(t);
@@ -286,7 +282,24 @@ pub fn identify_form(text: &str) -> Option<FormKind> {
         })
         .filter(|(_, err)| *err <= 0.25)
         .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(f, _)| f)
+        .map(|(f, _)| f);
+    by_title.or_else(|| by_keyword(&hay))
+}
+
+/// Words only one form's title has: a title cut short by OCR ("…试点县〈") still names
+/// its form when exactly one of them is there.
+const TITLE_KEYWORDS: [(FormKind, &str); 4] = [
+    (FormKind::Expert, "专家服务团"),
+    (FormKind::Resource, "科普资源申报"),
+    (FormKind::PilotDistrict, "试点县"),
+    (FormKind::PilotSchool, "试点学校"),
+];
+
+fn by_keyword(hay: &[char]) -> Option<FormKind> {
+    let hay: String = hay.iter().collect();
+    let mut found = TITLE_KEYWORDS.iter().filter(|(_, k)| hay.contains(k));
+    let first = found.next().map(|(f, _)| *f);
+    found.next().is_none().then_some(first).flatten()
 }
 
 /// Counts the form words present in `text` (whitespace removed: OCR splits words).
@@ -544,6 +557,11 @@ mod tests {
             Some(FormKind::Expert)
         );
         assert_eq!(identify_form("申报单位名称 联系电话"), None);
+        assert_eq!(
+            identify_form("附件3\n唐山市科技教育试点县〈\n申报单位"),
+            Some(FormKind::PilotDistrict)
+        );
+        assert_eq!(identify_form("试点县 试点学校"), None);
     }
 
     #[test]
