@@ -194,6 +194,9 @@ pub fn run(
                 "  match {id}: want {want:?} got {got:?} form {:?} {}",
                 full.form, case["vary"]
             );
+            if std::env::var_os("KEPU_BENCH_VERBOSE").is_some() {
+                eprintln!("    OCR: {:?}", full.ocr_text);
+            }
         }
         let truly_mislabelled = case["name_unit"]
             .as_str()
