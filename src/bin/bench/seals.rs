@@ -7,6 +7,7 @@
 //! against every applicant × form of the set as electronic candidates, and seconds per
 //! page for the seal alone and for seal + OCR, with the machine and the date.
 
+use kepu_intake::call::Format;
 use kepu_intake::config::ToolsConfig;
 use kepu_intake::model::{FieldValue, Fields, FormKey};
 use kepu_intake::scan::matching::{self, ElectronicSide, ScanSide};
@@ -326,8 +327,15 @@ fn candidates(manifest: &Value) -> Vec<ElectronicSide> {
             f.insert(k.to_string(), FieldValue::Text(v.to_string()));
         };
         put(&mut fields, form.applicant_key(), &unit);
-        put(&mut fields, "联系人", &person);
-        put(&mut fields, "联系电话", &phone);
+        // The contact and the phone under the keys the call gives this form's fields,
+        // as the forms stage would record them.
+        for f in form.def().map(|d| d.fields.as_slice()).unwrap_or_default() {
+            if matches!(f.format, Format::Phone | Format::Mobile | Format::Landline) {
+                put(&mut fields, &f.key, &phone);
+            } else if f.key.contains("联系人") {
+                put(&mut fields, &f.key, &person);
+            }
+        }
         out.push(ElectronicSide {
             doc: i as i64 + 100,
             message: i as i64 + 100,
