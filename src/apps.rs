@@ -144,7 +144,10 @@ pub fn build(
                 AppStatus::UnstampedScan
             }
             Some((s, _)) => {
-                if s.stamped.is_none() {
+                if s.problems.iter().any(|p| p == crate::scan::SEAL_UNCERTAIN) {
+                    // Faint or partial red: a clerk looks; the applicant hears nothing yet.
+                    problems.push(crate::scan::SEAL_UNCERTAIN.into());
+                } else if s.stamped.is_none() {
                     // A grayscale or fax scan carries no colour: the seal cannot be checked.
                     problems.push(ProblemKind::SealUnknown.to_string());
                 }
@@ -155,6 +158,13 @@ pub fn build(
                 }
             }
         };
+        // The page decided the match; a file name naming another applicant is noted.
+        if let Some((s, _)) = scan {
+            let others = current.iter().filter_map(|d| d.applicant.as_deref());
+            if crate::scan::matching::names_another(&s.name, &applicant, others) {
+                problems.push(crate::scan::MISLABELLED_SCAN.into());
+            }
+        }
         let late = e.late || scan.map(|(s, _)| s.late).unwrap_or(false);
         if late {
             problems.push(ProblemKind::Late.to_string());
@@ -293,6 +303,33 @@ mod tests {
         assert_eq!(apps[0].scan, Some(3));
         assert_eq!(links.superseded_by, vec![(1, 2)]);
         assert_eq!(links.scan_of, vec![(3, 2, 0.9)]);
+    }
+
+    #[test]
+    fn uncertain_seal_and_mislabelled_name_are_noted_not_unstamped() {
+        let mut s = doc(3, 2, "scan", "resource", "", "ccc");
+        s.stamped = None;
+        s.problems = vec![crate::scan::SEAL_UNCERTAIN.into()];
+        s.name = "附件2_唐山市第十中学_盖章.jpg".into();
+        let docs = vec![
+            doc(1, 1, "electronic", "resource", "唐山市第十中学", "aaa"),
+            doc(2, 2, "electronic", "resource", "唐山市第一中学", "bbb"),
+            s,
+        ];
+        let mut manual = HashMap::new();
+        manual.insert("ccc".to_string(), Some("bbb".to_string()));
+        let (apps, _) = build(&docs, &manual, &simple_matcher);
+        let a = apps
+            .iter()
+            .find(|a| a.applicant == "唐山市第一中学")
+            .unwrap();
+        assert_eq!(a.status, "complete", "{a:?}");
+        assert!(a.problems.contains(&"seal_uncertain".to_string()), "{a:?}");
+        assert!(
+            a.problems.contains(&"mislabelled_scan".to_string()),
+            "{a:?}"
+        );
+        assert!(!a.problems.contains(&"seal_unknown".to_string()), "{a:?}");
     }
 
     #[test]

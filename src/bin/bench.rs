@@ -42,6 +42,8 @@ mod status;
 // A directory without main.rs is not a binary of its own: the file is included here.
 #[path = "bench/scan.rs"]
 mod scan;
+#[path = "bench/seals.rs"]
+mod seals;
 
 use clap::{Parser, Subcommand};
 use dovecot::Dovecot;
@@ -94,6 +96,25 @@ enum Cmd {
         /// kepu-intake binary (default: beside this one).
         #[arg(long)]
         intake: Option<PathBuf>,
+    },
+    /// Seal verdicts, match accuracy and seconds per page over the generated
+    /// evaluation set (fixtures/gen/make_seal_eval.py).
+    Seals {
+        /// tune (seed 1, for tuning) or held (seed 2, evaluated once at the end).
+        #[arg(long, default_value = "tune")]
+        part: String,
+        /// A set directory with a manifest.json instead of the generated part.
+        #[arg(long)]
+        set: Option<PathBuf>,
+        /// Only the first N scans.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Seal only: no OCR, no matching.
+        #[arg(long)]
+        no_ocr: bool,
+        /// Also OCR the first N scans the old way (whole pages) and print both times.
+        #[arg(long, default_value_t = 0)]
+        compare: usize,
     },
     /// Latency of `status` and `list` over a generated intake of N applications,
     /// against the same commands over a small intake and the sqlite3 CLI.
@@ -167,6 +188,13 @@ fn main() {
             intake,
         } => status::run(applications, baseline_applications, runs.max(1), intake),
         Cmd::Scan { intake } => scan::run(intake),
+        Cmd::Seals {
+            part,
+            set,
+            limit,
+            no_ocr,
+            compare,
+        } => seals::run(&part, set, limit, !no_ocr, compare),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

@@ -56,6 +56,9 @@ pub struct FormDef {
     /// Texts that identify the form (whitespace removed; `title` when the file gives
     /// none).
     pub titles: Vec<String>,
+    /// A word only this form's title has (whitespace removed): an OCR text whose title
+    /// was cut short still names the form when exactly one form's word is in it.
+    pub ocr_keyword: Option<String>,
     /// Short name: export sheet and CSV file name.
     pub short: String,
     /// `附件N title`, what operators and applicants read.

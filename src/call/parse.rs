@@ -37,6 +37,7 @@ struct RawForm {
     title: Spanned<String>,
     #[serde(default)]
     titles: Vec<String>,
+    ocr_keyword: Option<String>,
     short: Option<String>,
     #[serde(default)]
     placeholders: Vec<String>,
@@ -311,6 +312,7 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
         short: f.short.unwrap_or_else(|| title.clone()),
         title,
         titles,
+        ocr_keyword: f.ocr_keyword.map(|k| squeeze(&k)).filter(|k| !k.is_empty()),
         placeholders: f.placeholders.iter().map(|p| squeeze(p)).collect(),
         fields,
     })

@@ -45,6 +45,9 @@ crate::domain_codes! {
         OcrFailed = "ocr_failed", "文字识别失败", "查看日志后运行 reprocess";
         ScanUnreadable = "scan_unreadable", "扫描件无法读取", "请申报单位重新扫描发送";
         TooManyPages = "too_many_pages", "扫描件页数过多，只检查了前几页", "打开扫描件人工核对";
+        SealUncertain = "seal_uncertain", "公章无法自动确认", "请打开扫描件人工查看是否盖章；确认前不要通知申报单位补章";
+        MislabelledScan = "mislabelled_scan", "扫描件文件名与内容不符", "已按扫描件内容归属；请核对文件名所写单位是否另有申报";
+        ForeignSeal = "foreign_seal", "公章为其他单位", "请核对公章单位与申报单位是否一致，不一致时请申报单位重新盖章";
         Duplicate = "duplicate", "重复提交";
         DuplicateOf = "duplicate_of", "重复收到的邮件";
         Superseded = "superseded", "已被新版本替代";

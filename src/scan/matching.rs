@@ -233,6 +233,33 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
     s.clamp(0.0, 1.0)
 }
 
+/// Whether the scan's file name names another applicant than `e`, the form its page
+/// was matched to: some other candidate's applicant is in the name, `e`'s is not.
+pub fn mislabelled(scan: &ScanSide, e: &ElectronicSide, all: &[ElectronicSide]) -> bool {
+    let others: Vec<String> = all.iter().filter_map(applicant).collect();
+    applicant(e)
+        .is_some_and(|own| names_another(&scan.name, &own, others.iter().map(String::as_str)))
+}
+
+/// Whether `file_name` names one of `applicants` other than `own` and not `own`
+/// itself. Only names of 4 or more characters count (a file name "一中.jpg" is too
+/// short to say which school).
+pub fn names_another<'a>(
+    file_name: &str,
+    own: &str,
+    applicants: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let name = compact(file_name);
+    let named = |a: &str| compact(a).len() >= 4 && fuzzy::approx_find(&compact(a), &name) == 0;
+    if named(own) {
+        return false;
+    }
+    let own = compact(own);
+    applicants
+        .into_iter()
+        .any(|a| compact(a) != own && named(a))
+}
+
 /// Places each scan on at most one electronic form and each form gets at most one scan:
 /// all pairs scored, taken best-first; pairs below `threshold` stay unmatched.
 /// Returns, per scan, the index into `elecs` and the score.

@@ -40,6 +40,11 @@ pub struct ScanInfo {
     /// Clockwise turn (0/90/180/270) that made each OCR'd page upright.
     #[serde(skip)]
     pub rotations: Vec<u32>,
+    /// The three-answer seal verdict `stamped` is derived from (uncertain and no colour
+    /// are both `None` there; the problem [`SEAL_UNCERTAIN`] tells them apart). Not
+    /// cached: [`ScanInfo::from_cache`] rebuilds it from those two.
+    #[serde(skip)]
+    pub seal: seal::SealVerdict,
 }
 
 impl ScanInfo {
@@ -50,12 +55,21 @@ impl ScanInfo {
 
     /// An analysis read back from `ocr_cache`; None for text this build cannot read
     /// (analysed again). The form is identified again from the cached OCR text: the
-    /// call may have changed since.
+    /// call may have changed since. The seal verdict is rebuilt from `stamped` and the
+    /// [`SEAL_UNCERTAIN`] problem.
     pub fn from_cache(s: &str) -> Option<ScanInfo> {
         let mut info: ScanInfo = serde_json::from_str(s).ok()?;
         if let Some(text) = info.ocr_text.as_deref() {
             info.form = ocr::identify_form(crate::call::current(), text);
         }
+        info.seal = match info.stamped {
+            Some(true) => seal::SealVerdict::Stamped,
+            Some(false) => seal::SealVerdict::Unstamped,
+            None if info.problems.iter().any(|p| p == SEAL_UNCERTAIN) => {
+                seal::SealVerdict::Uncertain
+            }
+            None => seal::SealVerdict::NoColour,
+        };
         Some(info)
     }
 }
@@ -68,12 +82,19 @@ pub const OCR_FAILED: &str = ProblemKind::OcrFailed.as_str();
 pub const SCAN_UNREADABLE: &str = ProblemKind::ScanUnreadable.as_str();
 /// Problem: more pages than [`MAX_PAGES`]; the rest were not looked at.
 pub const TOO_MANY_PAGES: &str = ProblemKind::TooManyPages.as_str();
+/// Problem for the operators' queue (never the applicant): red that may be a faint or
+/// partial seal; a clerk looks at the page.
+pub const SEAL_UNCERTAIN: &str = ProblemKind::SealUncertain.as_str();
+/// Problem: the scan's file name names one applicant, its page another; the page wins.
+pub const MISLABELLED_SCAN: &str = ProblemKind::MislabelledScan.as_str();
+/// Problem: the seal on the scan names another unit than the applicant.
+pub const FOREIGN_SEAL: &str = ProblemKind::ForeignSeal.as_str();
 
 /// The version of what [`analyze`] answers. `ocr_cache` rows are keyed by it (and by
 /// the program version), so a cached answer is only ever served to the code that
 /// produced it: bump it with any change to seal detection, page handling, OCR or
 /// form identification from OCR text, and `reprocess --all` analyses every scan again.
-pub const ANALYSIS_VERSION: u32 = 2;
+pub const ANALYSIS_VERSION: u32 = 3;
 
 /// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
 /// the code that analysed it.
@@ -139,86 +160,125 @@ fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
 
+/// What of a page OCR reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OcrScope {
+    /// Every page in full, with the rotation search (the pipeline's default: the
+    /// golden scans' names are all read this way).
+    #[default]
+    WholePage,
+    /// Only what matching needs: the title band and the unit / name rows, with the
+    /// orientation from a cheap pass (see [`ocr::read_bands`]). Faster, but it still
+    /// misses names on some golden scans (docs/benchmarks.md), so not the default.
+    Bands,
+}
+
 /// Analyses one scan: pages, seal on any page, OCR text and the form it shows.
 /// `format` is the sniffed format (jpg, png, tiff, bmp, gif, pdf).
 pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
+    analyze_set(&[(format, bytes)], opts)
+}
+
+/// Analyses several files that are one scan of one form (a form scanned as two JPGs
+/// in one mail): their pages in order, as one document.
+pub fn analyze_set(files: &[(&str, &[u8])], opts: &ScanOptions) -> ScanInfo {
+    analyze_set_with(files, opts, OcrScope::default())
+}
+
+/// [`analyze_set`] with the OCR scope chosen (the bench compares both).
+pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrScope) -> ScanInfo {
     let mut info = ScanInfo::default();
-    let pages = match pages::load(format, bytes, opts) {
-        Ok(p) => p,
-        Err(pages::PageError::PageTooLarge {
-            page,
-            width,
-            height,
-        }) => {
-            tracing::warn!(format, page, width, height, "scan page too large to render");
-            info.problems.push(format!(
-                "{}:{page}:{width}x{height}pt",
-                crate::isolate::problems::PAGE_TOO_LARGE
-            ));
-            return info;
-        }
-        Err(e) => {
-            tracing::warn!(format, error = %e, "scan unreadable");
-            info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
-            return info;
-        }
-    };
-    info.pages = pages.len();
-    // Over the cap: the first MAX_PAGES were analysed, the rest not. The count is
-    // exact when the PDF can be read; otherwise a full set of pages may mean more.
-    let total = match format.eq_ignore_ascii_case("pdf") {
-        true => pdf::page_count(bytes),
-        false => Some(pages.len()),
-    };
-    if total.map_or(pages.len() >= MAX_PAGES, |n| n > MAX_PAGES) {
-        info.problems.push(TOO_MANY_PAGES.to_string());
-    }
-
-    // Seal: any stamped page stamps the document; otherwise any colour page without a
-    // seal makes it "unstamped"; only all-grey documents stay unknown.
-    let mut any_false = false;
-    for (i, page) in pages.iter().enumerate() {
-        let r = seal::detect(&page.rgb, page.colour_channels);
-        info.seal_score = info.seal_score.max(r.score);
-        match r.stamped {
-            Some(true) => info.stamped_pages.push(i + 1),
-            Some(false) => any_false = true,
-            None => {}
-        }
-    }
-    info.stamped = if !info.stamped_pages.is_empty() {
-        Some(true)
-    } else if any_false {
-        Some(false)
-    } else {
-        None
-    };
-
-    // OCR: every page, text joined with a form feed between pages.
     let tesseract = opts.tesseract.as_deref().filter(|_| opts.ocr);
-    match tesseract {
-        None => info.problems.push(OCR_UNAVAILABLE.to_string()),
-        Some(tool) => {
-            let mut texts = Vec::new();
-            for page in &pages {
-                match ocr::read_page(tool, &page.rgb) {
-                    Ok(t) => {
-                        info.rotations.push(t.rotation);
-                        texts.push(t.text);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "OCR failed");
-                        info.problems.push(format!("{OCR_FAILED}:{e}"));
-                        break;
-                    }
+    let mut verdicts = Vec::new();
+    let mut texts = Vec::new();
+    let mut ocr_failed = false;
+    let mut over_cap = false;
+    'files: for (format, bytes) in files {
+        let pages = match pages::load(format, bytes, opts) {
+            Ok(p) => p,
+            Err(pages::PageError::PageTooLarge {
+                page,
+                width,
+                height,
+            }) => {
+                tracing::warn!(format, page, width, height, "scan page too large to render");
+                info.problems.push(format!(
+                    "{}:{page}:{width}x{height}pt",
+                    crate::isolate::problems::PAGE_TOO_LARGE
+                ));
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(format, error = %e, "scan unreadable");
+                info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
+                continue;
+            }
+        };
+        // Over the cap: the first MAX_PAGES were analysed, the rest not. The count is
+        // exact when the PDF can be read; otherwise a full set of pages may mean more.
+        let total = match format.eq_ignore_ascii_case("pdf") {
+            true => pdf::page_count(bytes),
+            false => Some(pages.len()),
+        };
+        over_cap |= total.map_or(pages.len() >= MAX_PAGES, |n| n > MAX_PAGES);
+        // One page at a time, dropped once read: a 20-page PDF is not held twice.
+        for page in pages {
+            if info.pages >= MAX_PAGES {
+                over_cap = true;
+                break 'files;
+            }
+            info.pages += 1;
+            // Seal: any stamped page stamps the document; otherwise a doubtful page
+            // makes it doubtful, a colour page without a seal "unstamped"; all-grey
+            // stays unknown.
+            let r = seal::detect(&page.rgb, page.colour_channels);
+            info.seal_score = info.seal_score.max(r.score);
+            if r.verdict == seal::SealVerdict::Stamped {
+                info.stamped_pages.push(info.pages);
+            }
+            verdicts.push(r.verdict);
+            let Some(tool) = tesseract.filter(|_| !ocr_failed) else {
+                continue;
+            };
+            // Bands: once the form is known from an earlier page (its title and name
+            // rows are on page 1), later pages need no reading.
+            if scope == OcrScope::Bands
+                && ocr::identify_form(crate::call::current(), &texts.join("\n")).is_some()
+            {
+                continue;
+            }
+            let read = match scope {
+                OcrScope::WholePage => ocr::read_page(tool, &page.rgb),
+                OcrScope::Bands => ocr::read_bands(tool, &page.rgb, info.rotations.last().copied()),
+            };
+            match read {
+                Ok(t) => {
+                    info.rotations.push(t.rotation);
+                    texts.push(t.text);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "OCR failed");
+                    info.problems.push(format!("{OCR_FAILED}:{e}"));
+                    ocr_failed = true;
                 }
             }
-            if !texts.is_empty() {
-                let text = texts.join("\u{c}\n");
-                info.form = ocr::identify_form(crate::call::current(), &text);
-                info.ocr_text = Some(text);
-            }
         }
+    }
+    if over_cap {
+        info.problems.push(TOO_MANY_PAGES.to_string());
+    }
+    info.seal = seal::SealVerdict::combine(verdicts);
+    info.stamped = info.seal.stamped();
+    if info.seal == seal::SealVerdict::Uncertain {
+        info.problems.push(SEAL_UNCERTAIN.to_string());
+    }
+    if tesseract.is_none() && info.pages > 0 {
+        info.problems.push(OCR_UNAVAILABLE.to_string());
+    }
+    if !texts.is_empty() {
+        let text = texts.join("\u{c}\n");
+        info.form = ocr::identify_form(crate::call::current(), &text);
+        info.ocr_text = Some(text);
     }
     info
 }
@@ -295,6 +355,28 @@ mod tests {
         let mut out = Vec::new();
         doc.save_to(&mut out).unwrap();
         out
+    }
+
+    /// The verdict is not stored in `ocr_cache`; reading it back rebuilds all four.
+    #[test]
+    fn cached_analysis_gets_its_seal_verdict_back() {
+        use seal::SealVerdict::*;
+        for (stamped, problems, want) in [
+            (Some(true), vec![], Stamped),
+            (Some(false), vec![], Unstamped),
+            (None, vec![SEAL_UNCERTAIN.to_string()], Uncertain),
+            (None, vec![], NoColour),
+        ] {
+            let info = ScanInfo {
+                stamped,
+                problems,
+                seal: want,
+                ..ScanInfo::default()
+            };
+            let back = ScanInfo::from_cache(&info.to_cache()).unwrap();
+            assert_eq!(back.seal, want);
+            assert_eq!(back, info);
+        }
     }
 
     #[test]

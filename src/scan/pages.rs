@@ -3,7 +3,7 @@
 
 use super::pdf;
 use super::ScanOptions;
-use image::{imageops::FilterType, DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
 /// Longest side kept for analysis. 2400 px is A4 at ~200 dpi, enough for OCR; larger
@@ -88,19 +88,77 @@ pub fn decode_image(bytes: &[u8], format: ImageFormat, name: &str) -> Result<Pag
 
 /// Scales a decoded image so its longest side is at most [`MAX_SIDE`], and notes
 /// whether it carried colour channels at all.
+///
+/// The scaling is an integer box average straight into 8-bit pixels: a float resize
+/// holds an f32 intermediate (new width × old height × 3 × 4 bytes), several times the
+/// page itself; this needs only the output.
 pub fn bound(img: DynamicImage) -> Page {
     let colour_channels = img.color().has_color();
-    let (w, h) = (img.width(), img.height());
-    let img = if w.max(h) > MAX_SIDE {
-        let scale = MAX_SIDE as f64 / w.max(h) as f64;
-        let nw = ((w as f64 * scale).round() as u32).max(1);
-        let nh = ((h as f64 * scale).round() as u32).max(1);
-        img.resize_exact(nw, nh, FilterType::Triangle)
-    } else {
-        img
+    let rgb = match img {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
     };
+    let (w, h) = rgb.dimensions();
+    let k = w.max(h).div_ceil(MAX_SIDE).max(1);
+    let rgb = if k > 1 { box_shrink(&rgb, k) } else { rgb };
     Page {
-        rgb: img.to_rgb8(),
+        rgb,
         colour_channels,
+    }
+}
+
+/// Averages `k`×`k` blocks of `img` into one pixel (edge rows and columns that do not
+/// fill a block are dropped: at most k−1 pixels of margin).
+fn box_shrink(img: &RgbImage, k: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (nw, nh) = ((w / k).max(1), (h / k).max(1));
+    let raw = img.as_raw();
+    let mut out = RgbImage::new(nw, nh);
+    let mut acc = vec![0u32; nw as usize * 3];
+    let n = (k * k).max(1);
+    for oy in 0..nh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for y in oy * k..((oy + 1) * k).min(h) {
+            let row = &raw[(y * w * 3) as usize..((y + 1) * w * 3) as usize];
+            for ox in 0..nw as usize {
+                let start = ox * k as usize * 3;
+                let end = (start + k as usize * 3).min(row.len());
+                for (i, v) in row[start..end].iter().enumerate() {
+                    acc[ox * 3 + i % 3] += *v as u32;
+                }
+            }
+        }
+        for ox in 0..nw {
+            let i = ox as usize * 3;
+            out.put_pixel(
+                ox,
+                oy,
+                image::Rgb([
+                    (acc[i] / n) as u8,
+                    (acc[i + 1] / n) as u8,
+                    (acc[i + 2] / n) as u8,
+                ]),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_pages_are_box_averaged_below_max_side() {
+        let mut img = RgbImage::from_pixel(MAX_SIDE * 2 + 10, 100, image::Rgb([200, 10, 20]));
+        img.put_pixel(0, 0, image::Rgb([0, 0, 0]));
+        let page = bound(DynamicImage::ImageRgb8(img));
+        assert!(page.colour_channels);
+        assert_eq!(page.rgb.dimensions(), (1603, 33));
+        assert_eq!(page.rgb.get_pixel(5, 5).0, [200, 10, 20]);
+        // The black pixel is one ninth of its block.
+        assert_eq!(page.rgb.get_pixel(0, 0).0, [177, 8, 17]);
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::new(10, 10));
+        assert!(!bound(grey).colour_channels);
     }
 }

@@ -1,94 +1,167 @@
-//! Red seal (公章) detection on one page: red mask → connected blobs → the blob that is
-//! seal-sized, round, ring-shaped and hollow. A red letterhead (红头: a wide band of red
+//! Red seal (公章) detection on one page: redness map → connected blobs → the blob that
+//! is seal-sized, round, ring-shaped and hollow. A red letterhead (红头: a wide band of red
 //! characters and a red rule) or a small red logo is not a seal.
+//!
+//! Three answers, not two: a page is [`SealVerdict::Stamped`] only on a clear ring,
+//! [`SealVerdict::Unstamped`] only when not even faint or partial red ring evidence is
+//! there, and [`SealVerdict::Uncertain`] in between — an applicant is never told "no
+//! seal" on a guess.
 
-use image::RgbImage;
+use image::{imageops::FilterType, RgbImage};
 use std::f64::consts::PI;
 
-/// Pages are analysed at most this size (longest side): a seal's ring stays 2–4 px thick.
+/// Pages are normalised to this size (longest side) before detecting, whatever the
+/// scan's resolution: a 42 mm seal is then ~140 px across with a ring 2–4 px thick.
 const WORK_SIDE: u32 = 1000;
 /// A seal's diameter relative to the page's short side. Official seals are 38–45 mm on a
 /// 210 mm page (18–21 %); phone photos with a desk around the page shrink that.
 const MIN_DIAMETER: f64 = 0.09;
 const MAX_DIAMETER: f64 = 0.45;
 /// Widest bounding-box aspect ratio accepted (a round seal photographed at an angle).
-const MAX_ASPECT: f64 = 1.35;
+const MAX_ASPECT: f64 = 1.4;
 /// Score from which a blob counts as a seal.
 pub const SEAL_THRESHOLD: f64 = 0.5;
+/// Score from which a blob (on the strict or the faint-ink mask) is left to a clerk.
+pub const UNCERTAIN_THRESHOLD: f64 = 0.2;
+/// Arc score (half a ring or more) from which a page is left to a clerk.
+const ARC_THRESHOLD: f64 = 0.5;
+/// Redness (R minus the larger of G and B) above the paper's that counts as ink: pale
+/// and pinkish seals printed with little ink reach 20–40, strong ones 120 and more.
+const INK_REDNESS: i32 = 26;
+/// The faint-ink mask for the uncertain answer: barely red, but red.
+const FAINT_REDNESS: i32 = 14;
+
+/// What a page (or a whole scan) says about its seal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SealVerdict {
+    /// A seal ring was found.
+    Stamped,
+    /// A colour page with no red ring evidence at all.
+    Unstamped,
+    /// Faint, partial or ring-like red that is not clearly a seal: a clerk decides.
+    Uncertain,
+    /// No colour at all (grey-scale, fax) or no page: a seal cannot be told.
+    #[default]
+    NoColour,
+}
+
+impl SealVerdict {
+    /// Code as recorded.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealVerdict::Stamped => "stamped",
+            SealVerdict::Unstamped => "unstamped",
+            SealVerdict::Uncertain => "uncertain",
+            SealVerdict::NoColour => "no_colour",
+        }
+    }
+
+    /// What a clerk reads.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SealVerdict::Stamped => "已盖章",
+            SealVerdict::Unstamped => "未见公章",
+            SealVerdict::Uncertain => "公章待人工确认",
+            SealVerdict::NoColour => "黑白扫描，无法判断",
+        }
+    }
+
+    /// The document's `stamped` column: only the two confident answers are booleans.
+    pub fn stamped(self) -> Option<bool> {
+        match self {
+            SealVerdict::Stamped => Some(true),
+            SealVerdict::Unstamped => Some(false),
+            SealVerdict::Uncertain | SealVerdict::NoColour => None,
+        }
+    }
+
+    /// The verdict of a document from its pages' verdicts: one stamped page stamps it;
+    /// otherwise one doubtful page makes it doubtful; only all-grey stays unknown.
+    pub fn combine(pages: impl IntoIterator<Item = SealVerdict>) -> SealVerdict {
+        let mut out = SealVerdict::NoColour;
+        for v in pages {
+            out = match (out, v) {
+                (SealVerdict::Stamped, _) | (_, SealVerdict::Stamped) => SealVerdict::Stamped,
+                (SealVerdict::Uncertain, _) | (_, SealVerdict::Uncertain) => SealVerdict::Uncertain,
+                (SealVerdict::Unstamped, _) | (_, SealVerdict::Unstamped) => SealVerdict::Unstamped,
+                _ => SealVerdict::NoColour,
+            };
+        }
+        out
+    }
+}
 
 /// What one page says about its seal.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SealResult {
-    /// None: the page has no colour at all (grayscale, fax), so a seal cannot be told.
+    pub verdict: SealVerdict,
+    /// None: the page has no colour at all (grayscale, fax), or the answer is uncertain.
     pub stamped: Option<bool>,
-    /// Best candidate's score, 0–1.
+    /// Best candidate's score on the ink mask, 0–1.
     pub score: f64,
+    /// Best evidence short of a seal (faint ring, part of a ring), 0–1.
+    pub faint_score: f64,
+}
+
+impl SealResult {
+    fn of(verdict: SealVerdict, score: f64, faint_score: f64) -> SealResult {
+        SealResult {
+            verdict,
+            stamped: verdict.stamped(),
+            score,
+            faint_score,
+        }
+    }
 }
 
 /// Looks for a red seal on `page`. `colour_channels` is false for grey-coded images.
 pub fn detect(page: &RgbImage, colour_channels: bool) -> SealResult {
-    let work = shrink(page);
+    let work = normalise(page);
     let (w, h) = work.dimensions();
     if w < 16 || h < 16 || !colour_channels || !has_colour(&work) {
-        return SealResult {
-            stamped: None,
-            score: 0.0,
-        };
+        return SealResult::of(SealVerdict::NoColour, 0.0, 0.0);
     }
-    let mask = red_mask(&work);
-    // Bridge gaps of a few pixels (uneven ink, JPEG blocks) so a ring and the text and
-    // star inside it form one blob; the features below read the undilated mask.
-    const BRIDGE: usize = 2;
-    let joined = dilate(&mask, w as usize, h as usize, BRIDGE);
-    let short = w.min(h) as f64;
-    let mut best = 0.0f64;
-    for bbox in blobs(&joined, w as usize, h as usize) {
-        let b = bbox.shrink(BRIDGE);
-        let (bw, bh) = (b.width() as f64, b.height() as f64);
-        let diameter = (bw + bh) / 2.0;
-        if diameter < MIN_DIAMETER * short || diameter > MAX_DIAMETER * short {
-            continue;
-        }
-        if bw.max(bh) / bw.min(bh).max(1.0) > MAX_ASPECT {
-            continue;
-        }
-        best = best.max(ring_score(&mask, w as usize, &b));
+    let red = redness_map(&work);
+    let paper = paper_redness(&red);
+    let (w, h) = (w as usize, h as usize);
+    let strict: Vec<bool> = red
+        .iter()
+        .map(|&r| r as i32 >= paper + INK_REDNESS)
+        .collect();
+    let (score, arc) = best_ring(&strict, w, h);
+    if score >= SEAL_THRESHOLD {
+        return SealResult::of(SealVerdict::Stamped, score, score);
     }
-    SealResult {
-        stamped: Some(best >= SEAL_THRESHOLD),
-        score: best,
+    let faint: Vec<bool> = red
+        .iter()
+        .map(|&r| r as i32 >= paper + FAINT_REDNESS)
+        .collect();
+    let (faint_score, faint_arc) = best_ring(&faint, w, h);
+    if faint_score >= SEAL_THRESHOLD {
+        // A clear ring in faint ink: a pale seal, not a doubt.
+        return SealResult::of(SealVerdict::Stamped, faint_score, faint_score);
     }
+    let doubt =
+        score.max(faint_score) >= UNCERTAIN_THRESHOLD || arc.max(faint_arc) >= ARC_THRESHOLD;
+    let verdict = if doubt {
+        SealVerdict::Uncertain
+    } else {
+        SealVerdict::Unstamped
+    };
+    SealResult::of(verdict, score, faint_score.max(faint_arc).max(arc))
 }
 
-/// Box-averages the page down so its longest side is at most [`WORK_SIDE`].
-fn shrink(page: &RgbImage) -> RgbImage {
+/// The page scaled so its longest side is [`WORK_SIDE`] (only ever down: a small page
+/// is analysed as it is).
+fn normalise(page: &RgbImage) -> RgbImage {
     let (w, h) = page.dimensions();
-    let k = w.max(h).div_ceil(WORK_SIDE).max(1);
-    if k == 1 {
+    if w.max(h) <= WORK_SIDE {
         return page.clone();
     }
-    let (nw, nh) = (w / k, h / k);
-    let mut out = RgbImage::new(nw.max(1), nh.max(1));
-    let n = k * k;
-    for y in 0..nh {
-        for x in 0..nw {
-            let mut s = [0u32; 3];
-            for dy in 0..k {
-                for dx in 0..k {
-                    let p = page.get_pixel(x * k + dx, y * k + dy).0;
-                    s[0] += p[0] as u32;
-                    s[1] += p[1] as u32;
-                    s[2] += p[2] as u32;
-                }
-            }
-            out.put_pixel(
-                x,
-                y,
-                image::Rgb([(s[0] / n) as u8, (s[1] / n) as u8, (s[2] / n) as u8]),
-            );
-        }
-    }
-    out
+    let scale = WORK_SIDE as f64 / w.max(h) as f64;
+    let nw = ((w as f64 * scale).round() as u32).max(1);
+    let nh = ((h as f64 * scale).round() as u32).max(1);
+    image::imageops::resize(page, nw, nh, FilterType::Triangle)
 }
 
 /// Whether a colour-coded page carries any colour: a grey scan saved as RGB JPEG has
@@ -108,24 +181,97 @@ fn has_colour(img: &RgbImage) -> bool {
     vivid * 3000 > n || chroma_sum > 5 * n
 }
 
-/// Red ink: hue within about −30°…+25° of pure red, clearly saturated, not black.
-pub fn is_red(r: u8, g: u8, b: u8) -> bool {
+/// How red a pixel is: R minus the larger of G and B, for hues from about −40° (pink,
+/// magenta-leaning seal ink) to +25° (vermilion); 0 for every other hue and for dark
+/// pixels (black text, shadow).
+pub fn redness(r: u8, g: u8, b: u8) -> u8 {
     let (r, g, b) = (r as i32, g as i32, b as i32);
     let max = r.max(g).max(b);
     let min = r.min(g).min(b);
     let c = max - min;
-    if max != r || r < 80 || c * 100 < 30 * max {
-        return false;
+    if max != r || r < 60 || c == 0 {
+        return 0;
     }
     // hue = 60° × (g − b) / c, kept in integers.
-    let hue60 = g - b; // hue = 60 * hue60 / c
-    hue60 * 60 <= 25 * c && hue60 * 60 >= -30 * c
+    let hue60 = (g - b) * 60;
+    if hue60 > 25 * c || hue60 < -40 * c {
+        return 0;
+    }
+    (r - g.max(b)) as u8
 }
 
-fn red_mask(img: &RgbImage) -> Vec<bool> {
+fn redness_map(img: &RgbImage) -> Vec<u8> {
     img.pixels()
-        .map(|p| is_red(p.0[0], p.0[1], p.0[2]))
+        .map(|p| redness(p.0[0], p.0[1], p.0[2]))
         .collect()
+}
+
+/// The paper's own redness (a pink-tinted sheet, warm light): the median over the page,
+/// which paper dominates; a seal covers about 1 % of it.
+fn paper_redness(red: &[u8]) -> i32 {
+    let mut hist = [0usize; 256];
+    for &r in red {
+        hist[r as usize] += 1;
+    }
+    let half = red.len() / 2;
+    let mut seen = 0;
+    for (v, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen > half {
+            return v as i32;
+        }
+    }
+    0
+}
+
+/// Best scores among the seal-sized blobs of `mask`: (ring, arc). The ring score needs
+/// a (nearly) whole ring; the arc score is also earned by half a ring (a seal partly
+/// lifted off or half outside a cropped photo) and only ever makes a page uncertain.
+fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
+    // Bridge gaps of a few pixels (uneven ink, JPEG blocks, black table rules and text
+    // crossing the ring) so a ring and the text and star inside it form one blob; the
+    // features below read the undilated mask.
+    // A worn seal's ring breaks into arcs with gaps of a tenth of its diameter: a
+    // wider bridge joins them (and is also tried, not instead, since it may join a
+    // seal to red text beside it).
+    const BRIDGES: [usize; 2] = [2, 6];
+    let short = w.min(h) as f64;
+    let (mut best, mut best_arc) = (0.0f64, 0.0f64);
+    let candidates = BRIDGES.iter().flat_map(|&r| {
+        let joined = dilate(mask, w, h, r);
+        blobs(&joined, w, h)
+            .into_iter()
+            .map(move |b| b.shrink_within(r, w, h))
+    });
+    for b in candidates {
+        let Some(c) = Circle::from_box(&b, w, h) else {
+            continue;
+        };
+        let (long, short_r) = (c.rx.max(c.ry), c.rx.min(c.ry).max(1.0));
+        if long * 2.0 < MIN_DIAMETER * short || long * 2.0 > MAX_DIAMETER * short {
+            continue;
+        }
+        let aspect = long / short_r;
+        if aspect <= MAX_ASPECT {
+            let (full, arc) = ring_score(mask, w, h, &c);
+            best = best.max(full);
+            best_arc = best_arc.max(arc);
+        } else if aspect <= 2.3 {
+            // Half a ring: the round seal it belongs to lies on one side or the other.
+            for side in [-1.0, 1.0] {
+                let mut r = c;
+                if c.rx < c.ry {
+                    r.cx += side * (c.ry - c.rx);
+                    r.rx = c.ry;
+                } else {
+                    r.cy += side * (c.rx - c.ry);
+                    r.ry = c.rx;
+                }
+                best_arc = best_arc.max(ring_score(mask, w, h, &r).1);
+            }
+        }
+    }
+    (best, best_arc)
 }
 
 /// Binary dilation with a (2r+1)² square, as two running-count passes.
@@ -160,6 +306,12 @@ fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
     out
 }
 
+/// How close to the image border a blob counts as cut by the page edge: 1.5 % of the
+/// longer side (15 px at the working size).
+fn edge_margin(w: usize, h: usize) -> usize {
+    (w.max(h) * 15 / 1000).max(4)
+}
+
 /// Inclusive pixel bounding box.
 #[derive(Debug, Clone, Copy)]
 struct BBox {
@@ -176,15 +328,20 @@ impl BBox {
     fn height(&self) -> usize {
         self.y1 + 1 - self.y0
     }
-    /// Undoes the growth that dilation by `r` added on every side.
-    fn shrink(&self, r: usize) -> BBox {
-        let x0 = (self.x0 + r).min(self.x1);
-        let y0 = (self.y0 + r).min(self.y1);
+    /// Undoes the growth that dilation by `r` added on every side, except on a side
+    /// that the page edge cut (there the blob really reaches the edge).
+    fn shrink_within(&self, r: usize, w: usize, h: usize) -> BBox {
+        let m = edge_margin(w, h);
+        let cut = |at_edge: bool, kept: usize, moved: usize| if at_edge { kept } else { moved };
+        let x0 = cut(self.x0 <= m, self.x0, (self.x0 + r).min(self.x1));
+        let y0 = cut(self.y0 <= m, self.y0, (self.y0 + r).min(self.y1));
+        let x1 = cut(self.x1 + 1 + m >= w, self.x1, self.x1.saturating_sub(r));
+        let y1 = cut(self.y1 + 1 + m >= h, self.y1, self.y1.saturating_sub(r));
         BBox {
             x0,
             y0,
-            x1: self.x1.saturating_sub(r).max(x0),
-            y1: self.y1.saturating_sub(r).max(y0),
+            x1: x1.max(x0),
+            y1: y1.max(y0),
         }
     }
 }
@@ -234,13 +391,67 @@ fn blobs(mask: &[bool], w: usize, h: usize) -> Vec<BBox> {
     out
 }
 
-/// Features of a seal-sized blob, measured on the red pixels inside its box in elliptic
-/// coordinates (d = 1 on the ellipse inscribed in the box).
+/// The ellipse a blob's box stands for. A seal cut by the page edge leaves a box that
+/// is short in one direction; the seal is round, so the uncut direction gives its size
+/// and the centre lies that far from the uncut side.
+#[derive(Debug, Clone, Copy)]
+struct Circle {
+    cx: f64,
+    cy: f64,
+    rx: f64,
+    ry: f64,
+}
+
+impl Circle {
+    fn from_box(b: &BBox, w: usize, h: usize) -> Option<Circle> {
+        // A scan's page edge is often a few pixels inside the image (the scanner's
+        // margin, a deskewed page): a blob that near the border was cut by it.
+        let m = edge_margin(w, h);
+        let (left, right) = (b.x0 <= m, b.x1 + 1 + m >= w);
+        let (top, bottom) = (b.y0 <= m, b.y1 + 1 + m >= h);
+        if (left && right) || (top && bottom) {
+            return None; // spans the page: a rule or a border, not a seal
+        }
+        let (bw, bh) = (b.width() as f64, b.height() as f64);
+        let (mut x0, mut x1) = (b.x0 as f64, b.x1 as f64 + 1.0);
+        let (mut y0, mut y1) = (b.y0 as f64, b.y1 as f64 + 1.0);
+        let cut_x = (left || right) && bw < bh;
+        let cut_y = (top || bottom) && bh < bw;
+        let d = bw.max(bh);
+        if cut_x || ((left || right) && (top || bottom)) {
+            if right {
+                x1 = x0 + d;
+            } else if left {
+                x0 = x1 - d;
+            }
+        }
+        if cut_y || ((left || right) && (top || bottom)) {
+            if bottom {
+                y1 = y0 + d;
+            } else if top {
+                y0 = y1 - d;
+            }
+        }
+        Some(Circle {
+            cx: (x0 + x1) / 2.0,
+            cy: (y0 + y1) / 2.0,
+            rx: (x1 - x0) / 2.0,
+            ry: (y1 - y0) / 2.0,
+        })
+    }
+}
+
+/// Features of a seal-sized blob, measured on the mask pixels inside its ellipse's box
+/// in elliptic coordinates (d = 1 on the ellipse), on the part inside the page only.
 #[derive(Debug, Default)]
 struct RingFeatures {
-    /// Share of 36 angular sectors that hold red on the rim (0.80 ≤ d ≤ 1.06).
+    /// Share of the visible 36 angular sectors that hold red on the rim (0.80 ≤ d ≤ 1.06).
     coverage: f64,
-    /// Red pixels on the rim / rim area: a drawn ring, not scattered dots.
+    /// Share of all 36 sectors that hold red on the rim.
+    arc: f64,
+    /// Share of the 36 sectors whose rim lies on the page at all.
+    visible: f64,
+    /// Red pixels on the rim / rim pixels on the page: a drawn ring, not scattered dots.
     rim_density: f64,
     /// Red pixels in the box corners (d > 1.12) / all red pixels: a circle leaves the
     /// corners empty, a square character (国, 回) or a block of text does not.
@@ -250,50 +461,70 @@ struct RingFeatures {
     interior: f64,
 }
 
-fn features(mask: &[bool], w: usize, b: &BBox) -> RingFeatures {
-    let (cx, cy) = ((b.x0 + b.x1) as f64 / 2.0, (b.y0 + b.y1) as f64 / 2.0);
-    let (a, bb) = (b.width() as f64 / 2.0, b.height() as f64 / 2.0);
+fn features(mask: &[bool], w: usize, h: usize, c: &Circle) -> RingFeatures {
+    let xs = (c.cx - c.rx).floor().max(0.0) as usize;
+    let xe = ((c.cx + c.rx).ceil() as usize).min(w - 1);
+    let ys = (c.cy - c.ry).floor().max(0.0) as usize;
+    let ye = ((c.cy + c.ry).ceil() as usize).min(h - 1);
     let mut sectors = [0u32; 36];
-    let (mut rim, mut out, mut inner, mut total) = (0u64, 0u64, 0u64, 0u64);
-    for y in b.y0..=b.y1 {
-        for x in b.x0..=b.x1 {
-            if !mask[y * w + x] {
-                continue;
-            }
-            total += 1;
-            let (dx, dy) = ((x as f64 - cx) / a, (y as f64 - cy) / bb);
+    let mut seen = [false; 36];
+    let (mut rim, mut rim_area, mut out, mut inner, mut inner_area, mut total) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    for y in ys..=ye {
+        for x in xs..=xe {
+            let (dx, dy) = (
+                (x as f64 + 0.5 - c.cx) / c.rx,
+                (y as f64 + 0.5 - c.cy) / c.ry,
+            );
             let d = (dx * dx + dy * dy).sqrt();
-            if (0.80..=1.06).contains(&d) {
-                rim += 1;
+            let red = mask[y * w + x];
+            let on_rim = (0.80..=1.06).contains(&d);
+            if on_rim {
+                rim_area += 1;
                 let t = dy.atan2(dx) + PI;
                 let s = ((t / (2.0 * PI) * 36.0) as usize).min(35);
-                sectors[s] += 1;
-            } else if d > 1.12 {
-                out += 1;
+                seen[s] = true;
+                if red {
+                    rim += 1;
+                    sectors[s] += 1;
+                }
             } else if d < 0.7 {
-                inner += 1;
+                inner_area += 1;
+                inner += u64::from(red);
+            }
+            if red {
+                total += 1;
+                if d > 1.12 {
+                    out += 1;
+                }
             }
         }
     }
-    let area = PI * a * bb;
+    let visible = seen.iter().filter(|&&v| v).count();
     RingFeatures {
-        coverage: sectors.iter().filter(|&&c| c >= 2).count() as f64 / 36.0,
-        rim_density: rim as f64 / (area * (1.06f64.powi(2) - 0.80f64.powi(2))).max(1.0),
-        outside: out as f64 / (total.max(1)) as f64,
-        interior: inner as f64 / (area * 0.49).max(1.0),
+        coverage: sectors.iter().filter(|&&c| c >= 2).count() as f64 / visible.max(1) as f64,
+        arc: sectors.iter().filter(|&&c| c >= 2).count() as f64 / 36.0,
+        visible: visible as f64 / 36.0,
+        rim_density: rim as f64 / rim_area.max(1) as f64,
+        outside: out as f64 / total.max(1) as f64,
+        interior: inner as f64 / inner_area.max(1) as f64,
     }
 }
 
-/// 0–1: how much the blob in `b` looks like a seal ring.
-fn ring_score(mask: &[bool], w: usize, b: &BBox) -> f64 {
-    let f = features(mask, w, b);
+/// 0–1 each: how much the blob in ellipse `c` looks like a seal ring, and like an arc
+/// of one.
+fn ring_score(mask: &[bool], w: usize, h: usize, c: &Circle) -> (f64, f64) {
+    let f = features(mask, w, h, c);
     let ramp = |v: f64, lo: f64, hi: f64| ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
     // A closed ring covers (nearly) every sector; a broken old stamp still covers most.
     let s_cov = ramp(f.coverage, 0.55, 0.9);
     let s_rim = ramp(f.rim_density, 0.04, 0.12);
     let s_out = 1.0 - ramp(f.outside, 0.04, 0.2);
     let s_hollow = 1.0 - ramp(f.interior, 0.45, 0.75);
-    s_cov * s_rim * s_out * s_hollow
+    // Less than half a ring on the page is too little to call it a seal.
+    let s_seen = ramp(f.visible, 0.3, 0.5);
+    let shape = s_rim * s_out * s_hollow;
+    (s_cov * s_seen * shape, ramp(f.arc, 0.3, 0.55) * shape)
 }
 
 #[cfg(test)]
@@ -316,24 +547,86 @@ mod tests {
     }
 
     fn ring(img: &mut RgbImage, cx: f64, cy: f64, r: f64, t: f64) {
+        ring_of(img, cx, cy, r, t, RED);
+    }
+
+    fn ring_of(img: &mut RgbImage, cx: f64, cy: f64, r: f64, t: f64, ink: Rgb<u8>) {
         for y in 0..img.height() {
             for x in 0..img.width() {
                 let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
                 if d <= r && d >= r - t {
-                    img.put_pixel(x, y, RED);
+                    img.put_pixel(x, y, ink);
                 }
             }
         }
     }
 
     #[test]
-    fn red_hue_test() {
-        assert!(is_red(214, 60, 60));
-        assert!(is_red(200, 90, 110));
-        assert!(!is_red(30, 30, 30));
-        assert!(!is_red(240, 220, 190)); // warm paper
-        assert!(!is_red(220, 140, 40)); // orange
-        assert!(!is_red(40, 60, 200)); // blue ink
+    fn pale_pink_ring_is_a_seal() {
+        let mut img = page();
+        ring_of(&mut img, 420.0, 700.0, 60.0, 4.0, Rgb([240, 200, 196]));
+        let r = detect(&img, true);
+        assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    }
+
+    #[test]
+    fn ring_cut_by_the_page_edge_is_a_seal() {
+        let mut img = page();
+        // 35 % of the diameter beyond the right edge.
+        ring(&mut img, 600.0 - 60.0 + 42.0, 600.0, 60.0, 4.0);
+        let r = detect(&img, true);
+        assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    }
+
+    #[test]
+    fn ring_crossed_by_black_rules_is_a_seal() {
+        let mut img = page();
+        ring(&mut img, 420.0, 700.0, 60.0, 4.0);
+        for x in 300..560 {
+            for y in 698..701 {
+                img.put_pixel(x, y, Rgb([20, 20, 20]));
+            }
+        }
+        for y in 600..800 {
+            img.put_pixel(430, y, Rgb([20, 20, 20]));
+        }
+        assert_eq!(detect(&img, true).verdict, SealVerdict::Stamped);
+    }
+
+    #[test]
+    fn half_a_faint_ring_is_left_to_a_clerk() {
+        let mut img = page();
+        ring_of(&mut img, 420.0, 700.0, 60.0, 4.0, Rgb([238, 214, 208]));
+        // Only the upper half survived (a seal mostly lifted off).
+        for y in 700..770 {
+            for x in 350..490 {
+                img.put_pixel(x, y, PAPER);
+            }
+        }
+        let r = detect(&img, true);
+        assert_eq!(r.verdict, SealVerdict::Uncertain, "{r:?}");
+        assert_eq!(r.stamped, None);
+    }
+
+    #[test]
+    fn verdicts_combine_over_pages() {
+        use SealVerdict::*;
+        assert_eq!(SealVerdict::combine([Unstamped, Stamped]), Stamped);
+        assert_eq!(SealVerdict::combine([Unstamped, Uncertain]), Uncertain);
+        assert_eq!(SealVerdict::combine([NoColour, Unstamped]), Unstamped);
+        assert_eq!(SealVerdict::combine([NoColour]), NoColour);
+        assert_eq!(SealVerdict::combine([]), NoColour);
+    }
+
+    #[test]
+    fn redness_of_inks_and_paper() {
+        assert!(redness(214, 60, 60) > 100);
+        assert!(redness(200, 90, 110) > 80); // pink
+        assert!(redness(240, 198, 190) >= 40); // pale seal ink
+        assert_eq!(redness(30, 30, 30), 0);
+        assert_eq!(redness(240, 220, 190), 0); // warm paper
+        assert_eq!(redness(220, 140, 40), 0); // orange
+        assert_eq!(redness(40, 60, 200), 0); // blue ink
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod roster;
 mod sandbox;
 mod scan;
 mod scan_corpus;
+mod scan_eval;
 mod scan_pool;
 mod smtp_support;
 mod summary;
