@@ -80,6 +80,10 @@ enum Cmd {
         /// Time only one client: "intake" or "mbsync" (default both).
         #[arg(long)]
         only: Option<String>,
+        /// A second kepu-intake binary (e.g. a build of the previous commit), timed in
+        /// every round beside the first: before/after in the same run.
+        #[arg(long)]
+        compare: Option<PathBuf>,
     },
     /// The whole pipeline over generated submissions (OCR off) vs a Python MIME script.
     Pipeline {
@@ -156,6 +160,9 @@ struct Sample {
     max_rss_kib: i64,
     /// User + system CPU time: steadier than wall time on a shared machine.
     cpu: Duration,
+    /// kepu-intake only: the catch-up phase (download and durable recording, with
+    /// processing running alongside), as the intake logged it.
+    catch_up: Option<Duration>,
 }
 
 fn main() {
@@ -171,7 +178,15 @@ fn main() {
             rounds,
             intake,
             only,
-        } => ingest(messages, size_kb, rounds.max(1), intake, only.as_deref()),
+            compare,
+        } => ingest(
+            messages,
+            size_kb,
+            rounds.max(1),
+            intake,
+            only.as_deref(),
+            compare,
+        ),
         Cmd::Pipeline {
             messages,
             seed,
@@ -208,6 +223,7 @@ fn ingest(
     rounds: usize,
     intake: Option<PathBuf>,
     only: Option<&str>,
+    compare: Option<PathBuf>,
 ) -> io::Result<()> {
     let (do_intake, do_mbsync) = match only {
         None => (true, true),
@@ -251,57 +267,104 @@ fn ingest(
     );
 
     println!("machine: {}", machine());
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
-    for round in 1..=rounds {
-        if do_intake {
-            let s = run_intake(&dc, &intake, n)?;
-            println!(
-                "round {round}: kepu-intake run --once {:.2} s, CPU {:.2} s, peak RSS {} MiB",
-                s.wall.as_secs_f64(),
-                s.cpu.as_secs_f64(),
-                s.max_rss_kib / 1024
-            );
-            ours.push(s);
-        }
-        if do_mbsync {
-            let s = run_mbsync(&dc, n)?;
-            println!(
-                "round {round}: mbsync (FSync no)      {:.2} s, CPU {:.2} s, peak RSS {} MiB",
-                s.wall.as_secs_f64(),
-                s.cpu.as_secs_f64(),
-                s.max_rss_kib / 1024
-            );
-            theirs.push(s);
-        }
-    }
-    let best = |v: &[Sample]| v.iter().map(|s| s.wall).min().unwrap_or_default();
-    let rss = |v: &[Sample]| v.iter().map(|s| s.max_rss_kib).max().unwrap_or_default();
-    let (a, b) = (best(&ours), best(&theirs));
-    println!();
-    println!("| client | best of {rounds} | peak RSS |");
-    println!("|---|---|---|");
+    let mut clients: Vec<(String, Option<PathBuf>, Vec<Sample>)> = Vec::new();
     if do_intake {
-        println!(
-            "| kepu-intake run --once | {:.2} s | {} MiB |",
-            a.as_secs_f64(),
-            rss(&ours) / 1024
-        );
+        clients.push(("kepu-intake run --once".into(), Some(intake), Vec::new()));
+        if let Some(before) = compare {
+            intake_exe(Some(before.clone()))?;
+            let label = format!("kepu-intake run --once ({})", before.display());
+            clients.push((label, Some(before), Vec::new()));
+        }
     }
     if do_mbsync {
-        println!(
-            "| mbsync, FSync no | {:.2} s | {} MiB |",
-            b.as_secs_f64(),
-            rss(&theirs) / 1024
-        );
+        clients.push(("mbsync, FSync no".into(), None, Vec::new()));
     }
-    if do_intake && do_mbsync {
+    // Every client's target stays until the end of the run: deleting one leaves tens of
+    // thousands of recently freed inodes, and on ext4 without a journal the inode
+    // allocator skips those one by one, so the next client would pay for the files the
+    // previous one made (see docs/benchmarks.md).
+    // And each client starts with nothing dirty in the page cache: a client that syncs
+    // (kepu-intake does, per chunk) would otherwise write out the previous client's
+    // files as well.
+    let mut targets = Vec::new();
+    for round in 1..=rounds {
+        for (label, exe, samples) in &mut clients {
+            // SAFETY: sync(2) takes no arguments and only flushes dirty data.
+            unsafe { libc::sync() };
+            let (s, target) = match exe {
+                Some(exe) => run_intake(&dc, exe, n)?,
+                None => run_mbsync(&dc, n)?,
+            };
+            targets.push(target);
+            let phase = s
+                .catch_up
+                .map(|d| format!(", catch-up phase {:.2} s", d.as_secs_f64()))
+                .unwrap_or_default();
+            println!(
+                "round {round}: {label}: {:.2} s{phase}, CPU {:.2} s, peak RSS {} MiB",
+                s.wall.as_secs_f64(),
+                s.cpu.as_secs_f64(),
+                s.max_rss_kib / 1024
+            );
+            samples.push(s);
+        }
+    }
+    let rss = |v: &[Sample]| v.iter().map(|s| s.max_rss_kib).max().unwrap_or_default();
+    println!();
+    println!(
+        "| client | median of {rounds} | best | catch-up phase (median) | CPU (median) | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut mbsync_median = None;
+    for (label, exe, samples) in &clients {
+        let wall = median(samples.iter().map(|s| s.wall).collect());
+        let best = samples.iter().map(|s| s.wall).min().unwrap_or_default();
+        let cpu = median(samples.iter().map(|s| s.cpu).collect());
+        let phase: Vec<Duration> = samples.iter().filter_map(|s| s.catch_up).collect();
+        let phase = if phase.is_empty() {
+            "—".to_string()
+        } else {
+            format!("{:.2} s", median(phase).as_secs_f64())
+        };
         println!(
-            "ratio kepu-intake / mbsync = {:.2}",
-            a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+            "| {label} | {:.2} s | {:.2} s | {phase} | {:.2} s | {} MiB |",
+            wall.as_secs_f64(),
+            best.as_secs_f64(),
+            cpu.as_secs_f64(),
+            rss(samples) / 1024
         );
+        if exe.is_none() {
+            mbsync_median = Some(wall);
+        }
+    }
+    if let Some(m) = mbsync_median {
+        for (label, exe, samples) in &clients {
+            if exe.is_none() {
+                continue;
+            }
+            let wall = median(samples.iter().map(|s| s.wall).collect());
+            let phase: Vec<Duration> = samples.iter().filter_map(|s| s.catch_up).collect();
+            let m = m.as_secs_f64().max(1e-9);
+            print!(
+                "ratio {label} / mbsync (medians) = {:.2}",
+                wall.as_secs_f64() / m
+            );
+            if !phase.is_empty() {
+                print!(
+                    "; catch-up phase only = {:.2}",
+                    median(phase).as_secs_f64() / m
+                );
+            }
+            println!();
+        }
     }
     Ok(())
+}
+
+/// The median (the upper one of an even count).
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
 /// The kepu-intake binary to time: the given one, or the one beside this binary.
@@ -522,6 +585,7 @@ fn timed(cmd: Command, what: &str) -> io::Result<(Sample, String)> {
             wall,
             max_rss_kib,
             cpu: Duration::from_micros(cpu_us.max(0) as u64),
+            catch_up: None,
         },
         stderr,
     ))
@@ -572,7 +636,8 @@ fn tv(t: libc::timeval) -> Duration {
     Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
 }
 
-fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<Sample> {
+/// Times one `run --once` into a fresh data dir; returns the dir, to be removed later.
+fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<(Sample, ShortTempDir)> {
     let dir = ShortTempDir::new("kb")?;
     let config = dir.path().join("kepu-intake.toml");
     std::fs::write(
@@ -580,7 +645,8 @@ fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<Sample> {
         format!(
             "[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"implicit\"\nca_file = \"{}\"\n\
              user = \"{}\"\npassword_env = \"KEPU_BENCH_PASSWORD\"\nmailbox = \"INBOX\"\n\n\
-             [storage]\ndata_dir = \"{}\"\n\n[receipts]\nmode = \"off\"\n",
+             [storage]\ndata_dir = \"{}\"\n\n[receipts]\nmode = \"off\"\n\n\
+             [log]\nformat = \"json\"\n",
             dc.port(),
             dc.ca_file().display(),
             dc.user(),
@@ -593,7 +659,8 @@ fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<Sample> {
         .args(["run", "--once"])
         .current_dir(dir.path())
         .env("KEPU_BENCH_PASSWORD", dc.password());
-    let (sample, _) = timed(cmd, "kepu-intake run --once")?;
+    let (mut sample, stderr) = timed(cmd, "kepu-intake run --once")?;
+    sample.catch_up = caught_up_seconds(&stderr).map(Duration::from_secs_f64);
     // Count what was recorded, so a fast run that skipped mail cannot win.
     let out = Command::new(intake)
         .arg("--config")
@@ -612,10 +679,21 @@ fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<Sample> {
             "kepu-intake recorded {got} of {n} messages"
         )));
     }
-    Ok(sample)
+    Ok((sample, dir))
 }
 
-fn run_mbsync(dc: &Dovecot, n: usize) -> io::Result<Sample> {
+/// The `seconds` of the intake's "caught up" log line (JSON log format).
+fn caught_up_seconds(stderr: &str) -> Option<f64> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("fields").cloned())
+        .find(|f| f.get("message").and_then(|m| m.as_str()) == Some("caught up"))
+        .and_then(|f| f.get("seconds").and_then(|s| s.as_f64()))
+}
+
+/// Times one mbsync into a fresh Maildir; returns the dir, to be removed later.
+fn run_mbsync(dc: &Dovecot, n: usize) -> io::Result<(Sample, ShortTempDir)> {
     let dir = ShortTempDir::new("kb")?;
     let store = dir.path().join("mail");
     std::fs::create_dir(&store)?;
@@ -653,5 +731,5 @@ fn run_mbsync(dc: &Dovecot, n: usize) -> io::Result<Sample> {
             "mbsync fetched {got} of {n} messages"
         )));
     }
-    Ok(sample)
+    Ok((sample, dir))
 }

@@ -4,7 +4,8 @@
 //! bytes are written and synced to the store, then its rows and the cursor advance
 //! commit in one transaction. A crash anywhere leaves either the whole chunk recorded
 //! or none of it (the re-download then finds the files already there). The next chunk
-//! downloads while the previous one is written; commits stay in chunk order.
+//! downloads while the previous one is written; chunks downloaded while the writer is
+//! still busy are written, synced and committed together; commits stay in UID order.
 
 use super::session::{self, Connected};
 use crate::config::ImapConfig;
@@ -67,12 +68,20 @@ pub async fn catch_up(
         return Ok(stats);
     }
     info!(mailbox, count = list.len(), "new messages on the server");
-    // Chunk N is written, synced and recorded on a blocking thread (with a connection
-    // of its own) while chunk N+1 downloads: the two waited for each other before.
-    // Chunks still commit strictly in order, each only after the previous one did.
+    let started = std::time::Instant::now();
+    // Downloaded chunks are written, synced and recorded on a blocking thread (with a
+    // connection of its own) while the next ones download. When that thread is still
+    // busy, the chunks downloaded meanwhile wait (up to about MAX_WAITING_BYTES) and
+    // then go together: one sync and one transaction for all of them, so a slow sync
+    // is paid once for several chunks instead of stalling the download each time.
+    // Commits stay in UID order, each only after the previous one did.
     let mut writer = Some(Db::open(&db.path)?);
     let mut pending: Option<tokio::task::JoinHandle<(Db, Result<Vec<Recorded>>)>> = None;
+    let mut waiting: Vec<session::Fetched> = Vec::new();
+    let mut waiting_bytes = 0u64;
+    let mut waiting_max = last_uid;
     let mut result = Ok(());
+    let mut write_failed = false;
     for chunk in session::chunks(&list, cfg.fetch_chunk as usize) {
         if shutdown.is_cancelled() {
             break;
@@ -84,41 +93,73 @@ pub async fn catch_up(
                 break;
             }
         };
+        waiting_bytes += fetched.iter().map(|f| f.body.len() as u64).sum::<u64>();
+        waiting_max = waiting_max.max(chunk.iter().copied().max().unwrap_or(last_uid));
+        waiting.extend(fetched);
+        let busy = pending.as_ref().is_some_and(|h| !h.is_finished());
+        if busy && waiting_bytes < MAX_WAITING_BYTES {
+            continue;
+        }
         if let Some(h) = pending.take() {
             if let Err(e) = settle(h, &mut writer, &mut stats).await {
                 result = Err(e);
+                write_failed = true;
                 break;
             }
         }
-        let Some(mut wdb) = writer.take() else { break };
+        let Some(wdb) = writer.take() else { break };
         let job = ChunkJob {
             account: account.clone(),
             mailbox: mailbox.to_string(),
             uidvalidity: c.uidvalidity,
             last_uid,
-            chunk_max: chunk.iter().copied().max().unwrap_or(last_uid),
+            chunk_max: waiting_max,
             deadline: *deadline,
             store: store.clone(),
         };
-        let span = tracing::Span::current();
-        pending = Some(tokio::task::spawn_blocking(move || {
-            let _g = span.enter();
-            let r = job.record(&mut wdb, fetched);
-            (wdb, r)
-        }));
+        pending = Some(job.spawn(wdb, std::mem::take(&mut waiting)));
+        waiting_bytes = 0;
     }
-    // The chunk already downloaded is recorded even when the loop stopped early
+    // What was already downloaded is recorded even when the loop stopped early
     // (shutdown, a failed download): it is on its way to disk and costs nothing more.
     if let Some(h) = pending.take() {
         let settled = settle(h, &mut writer, &mut stats).await;
+        write_failed |= settled.is_err();
         if result.is_ok() {
             result = settled;
         }
     }
+    if !waiting.is_empty() && !write_failed {
+        if let Some(wdb) = writer.take() {
+            let job = ChunkJob {
+                account: account.clone(),
+                mailbox: mailbox.to_string(),
+                uidvalidity: c.uidvalidity,
+                last_uid,
+                chunk_max: waiting_max,
+                deadline: *deadline,
+                store: store.clone(),
+            };
+            let settled = settle(job.spawn(wdb, waiting), &mut writer, &mut stats).await;
+            if result.is_ok() {
+                result = settled;
+            }
+        }
+    }
+    info!(
+        mailbox,
+        new = stats.new,
+        seconds = started.elapsed().as_secs_f64(),
+        "caught up"
+    );
     result.map(|()| stats)
 }
 
-/// What the blocking half of one chunk needs.
+/// How many downloaded bytes may wait while the previous chunks are still being
+/// written and synced, before the download waits for them.
+const MAX_WAITING_BYTES: u64 = 32 * 1024 * 1024;
+
+/// What the blocking half of one chunk (or of several chunks recorded together) needs.
 struct ChunkJob {
     account: String,
     mailbox: String,
@@ -130,6 +171,21 @@ struct ChunkJob {
 }
 
 impl ChunkJob {
+    /// Records `fetched` on a blocking thread with the writer connection, which comes
+    /// back with the result.
+    fn spawn(
+        self,
+        mut wdb: Db,
+        fetched: Vec<session::Fetched>,
+    ) -> tokio::task::JoinHandle<(Db, Result<Vec<Recorded>>)> {
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            let r = self.record(&mut wdb, fetched);
+            (wdb, r)
+        })
+    }
+
     /// Raw bytes to the store, one sync, then the rows and the cursor in one transaction.
     fn record(&self, db: &mut Db, fetched: Vec<session::Fetched>) -> Result<Vec<Recorded>> {
         let mailbox = self.mailbox.as_str();
