@@ -50,17 +50,9 @@ pub async fn check_smtp(cfg: &Config) -> std::result::Result<String, String> {
 
 /// `kepu-intake receipts [--retry ID]`.
 pub fn command(cfg: &Config, retry: Option<i64>) -> Result<()> {
-    let db = Db::open(&cfg.storage.db_path())?;
+    let mut db = Db::open(&cfg.storage.db_path())?;
     if let Some(id) = retry {
-        crate::receipts::retry(&db, id)?;
-        let mut db = db;
-        crate::office::audit(
-            &mut db,
-            &crate::office::os_user(),
-            crate::office::Action::ReceiptRetry,
-            crate::office::Target::Receipt(id),
-            "重新排队 → 待发送",
-        )?;
+        crate::office::retry_receipt(&mut db, id, &crate::office::os_user())?;
         println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
         return Ok(());
     }

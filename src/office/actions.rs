@@ -156,3 +156,27 @@ fn set_removed(
     }
     Ok(changed)
 }
+
+/// `receipts --retry ID` and the page's 重发回执: a failed (or suppressed) receipt is
+/// queued again, due at once, with the same Message-ID; audited.
+pub fn retry_receipt(db: &mut Db, id: i64, by: &str) -> Result<()> {
+    crate::receipts::retry(db, id)?;
+    super::audit(
+        db,
+        by,
+        super::Action::ReceiptRetry,
+        super::Target::Receipt(id),
+        "重新排队 → 待发送",
+    )
+}
+
+/// The receipt row answering message `message` (the page names receipts by message).
+pub fn receipt_of_message(db: &Db, message: i64) -> Result<i64> {
+    db.receipt_for_message(message)?
+        .map(|r| r.id)
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "邮件 m{message} 没有回执 / message {message} has no receipt: 用 `kepu-intake receipts` 查看回执"
+            ))
+        })
+}

@@ -7,13 +7,17 @@
 //! - [`late_excuse`]: a late application accepted anyway, with a reason;
 //! - [`set_match`]: a scan matched to an electronic version, or unmatched;
 //! - [`soft_remove`] / [`restore`]: a junk message hidden from counts, kept on disk;
+//! - [`retry_receipt`]: a failed receipt queued again;
 //! - [`audit`]: the audit row of a write made elsewhere (import, reprocess);
 //! - [`accounts`]: operator accounts, sessions and login throttling.
 
 pub mod accounts;
 mod actions;
 
-pub use actions::{late_excuse, restore, review, set_match, soft_remove, MatchChange};
+pub use actions::{
+    late_excuse, receipt_of_message, restore, retry_receipt, review, set_match, soft_remove,
+    MatchChange,
+};
 
 use crate::db::office::NewAudit;
 use crate::db::Db;

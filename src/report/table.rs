@@ -4,8 +4,10 @@
 use crate::model::FormKind;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use crate::report::export::{
-    category_zh, form_keys, form_name_zh, problem_cell, receipt_zh, status_zh, DocIndex,
+    category_zh, form_keys, form_name_zh, kind_zh, problem_cell, receipt_zh, size_zh, status_zh,
+    DocIndex,
 };
+use crate::time::fmt_minute;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -144,7 +146,7 @@ pub fn applications_table(apps: &[&DumpApplication], total: usize) -> String {
             Cow::Borrowed(a.applicant.as_str()),
             Cow::Borrowed(status_zh(&a.status)),
             Cow::Borrowed(if a.late { "是" } else { "否" }),
-            Cow::Borrowed(a.received_at.as_deref().unwrap_or_default()),
+            Cow::Owned(fmt_minute(a.received_at.as_deref().unwrap_or_default())),
             Cow::Owned(a.problems.len().to_string()),
         ]
     });
@@ -183,14 +185,8 @@ fn problems_block(out: &mut String, problems: &[String]) {
 
 fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
     let _ = writeln!(out, "  [{}] {}", doc.id, doc.name);
-    let kind = match doc.kind.as_str() {
-        "electronic" => "电子版",
-        "scan" => "扫描件",
-        "archive" => "压缩包",
-        "cloud_link" => "超大附件链接",
-        _ => "其他",
-    };
-    let mut facts = vec![format!("{kind}，{}，{} 字节", doc.format, doc.size)];
+    let kind = kind_zh(&doc.kind);
+    let mut facts = vec![format!("{kind}，{}，{}", doc.format, size_zh(doc.size))];
     if let Some(f) = &doc.form {
         facts.push(form_name_zh(f).to_string());
     }
@@ -231,7 +227,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
     kv(&mut out, "申报表", form_title);
     kv(&mut out, "状态", status_zh(&app.status));
     kv(&mut out, "逾期", if app.late { "是" } else { "否" });
-    kv(&mut out, "收到时间", &received);
+    kv(&mut out, "收到时间", &fmt_minute(&received));
     kv(&mut out, "发件人", &sender);
     let electronic = app.electronic.and_then(|i| idx.get(i));
     if let Some((_, doc)) = electronic {
@@ -272,8 +268,12 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     let _ = writeln!(out, "邮件 #{}", m.id);
     kv(&mut out, "发件人", m.from.as_deref().unwrap_or(""));
     kv(&mut out, "主题", m.subject.as_deref().unwrap_or(""));
-    kv(&mut out, "收到时间", &m.received_at);
-    kv(&mut out, "信头日期", m.date_header.as_deref().unwrap_or(""));
+    kv(&mut out, "收到时间", &fmt_minute(&m.received_at));
+    kv(
+        &mut out,
+        "信头日期",
+        &fmt_minute(m.date_header.as_deref().unwrap_or("")),
+    );
     kv(&mut out, "逾期", if m.late { "是" } else { "否" });
     kv(&mut out, "类别", category_zh(m.category.as_deref()));
     let mut receipt = receipt_zh(&m.receipt.status).to_string();
@@ -292,8 +292,16 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     kv(
         &mut out,
         "原始邮件",
-        &format!("{} 字节，sha256 {}", m.size, m.sha256),
+        &format!("{}，sha256 {}", size_zh(m.size), m.sha256),
     );
+    if m.category.as_deref() == Some("question") {
+        if let Some(text) = crate::report::text::message_text(data_dir, m) {
+            let _ = writeln!(out, "咨询内容：");
+            for line in text.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
     let _ = writeln!(out, "附件：");
     if m.documents.is_empty() {
         let _ = writeln!(out, "  （无）");

@@ -9,13 +9,14 @@ pub mod matching;
 pub mod ocr;
 mod pages;
 mod pdf;
+pub mod preview;
 mod proc;
 pub mod seal;
 
 use crate::model::FormKind;
 use std::path::{Path, PathBuf};
 
-pub use pages::{MAX_PAGES, MAX_SIDE};
+pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
 
 /// What was learnt from one scan document.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// Resolution for rendering: 150 dpi keeps A4 at 1240×1754, enough for seal and OCR.
 const RENDER_DPI: &str = "150";
 const RENDER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Resolution of a page's preview on the web page: A4 at about 410×580, quick to render.
+const PREVIEW_DPI: &str = "50";
+const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Takes one image per page out of `bytes`; falls back to `pdftoppm` when a page has no
 /// image we can decode ourselves (CCITT fax, JBIG2, vector content…).
@@ -24,7 +27,7 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
         Ok(pages) if !pages.is_empty() => Ok(pages),
         Ok(_) | Err(_) if opts.pdftoppm.is_some() => {
             let tool = opts.pdftoppm.as_deref().unwrap_or(Path::new("pdftoppm"));
-            render(tool, bytes)
+            render(tool, bytes, RENDER_DPI, MAX_PAGES, RENDER_TIMEOUT)
         }
         Ok(_) => Err(PageError::Pdf(
             "页面不是 JPEG 图像，且未安装 poppler-utils (pdftoppm) / pages are not plain \
@@ -33,6 +36,27 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
         )),
         Err(e) => Err(PageError::Pdf(e)),
     }
+}
+
+/// Page 1 only, small, for a preview: its embedded image when every page has one we
+/// decode ourselves, else rendered by `pdftoppm` at [`PREVIEW_DPI`].
+pub fn first_page(bytes: &[u8], opts: &ScanOptions) -> Result<Page, PageError> {
+    let embedded = std::panic::catch_unwind(|| embedded_pages(bytes))
+        .unwrap_or_else(|_| Err("PDF 解析器崩溃 parser panicked".to_string()));
+    if let Ok(pages) = embedded {
+        if let Some(p) = pages.into_iter().next() {
+            return Ok(p);
+        }
+    }
+    let Some(tool) = opts.pdftoppm.as_deref() else {
+        return Err(PageError::Pdf(
+            "未安装 poppler-utils (pdftoppm)，无法预览 / pdftoppm is not installed".into(),
+        ));
+    };
+    render(tool, bytes, PREVIEW_DPI, 1, PREVIEW_TIMEOUT)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PageError::Pdf("pdftoppm 没有输出页面 rendered no pages".into()))
 }
 
 /// The largest image of every page, when every page has one we can decode; empty
@@ -129,8 +153,15 @@ fn raw_image(data: &[u8], w: i64, h: i64, cs: Option<&str>, bpc: Option<i64>) ->
     Some(bound(img))
 }
 
-/// Renders pages with `pdftoppm -r 150 -png` into a private temporary directory.
-fn render(tool: &Path, bytes: &[u8]) -> Result<Vec<Page>, PageError> {
+/// Renders pages 1..=`last` with `pdftoppm -r DPI -png` into a private temporary
+/// directory.
+fn render(
+    tool: &Path,
+    bytes: &[u8],
+    dpi: &str,
+    last: usize,
+    timeout: Duration,
+) -> Result<Vec<Page>, PageError> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "kepu-scan-{}-{}",
@@ -139,18 +170,25 @@ fn render(tool: &Path, bytes: &[u8]) -> Result<Vec<Page>, PageError> {
     ));
     std::fs::create_dir_all(&dir)
         .map_err(|e| PageError::Pdf(format!("临时目录 {}: {e}", dir.display())))?;
-    let result = render_into(tool, bytes, &dir);
+    let result = render_into(tool, bytes, &dir, dpi, last, timeout);
     // Best effort: a leftover temp dir is harmless, a failed scan is not its fault.
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn render_into(tool: &Path, bytes: &[u8], dir: &Path) -> Result<Vec<Page>, PageError> {
+fn render_into(
+    tool: &Path,
+    bytes: &[u8],
+    dir: &Path,
+    dpi: &str,
+    last: usize,
+    timeout: Duration,
+) -> Result<Vec<Page>, PageError> {
     let prefix = dir.join("p");
     let prefix = prefix.to_string_lossy();
-    let last = MAX_PAGES.to_string();
-    let args = ["-r", RENDER_DPI, "-png", "-l", &last, "-", &prefix];
-    proc::run(tool, &args, bytes, RENDER_TIMEOUT).map_err(|e| PageError::Pdf(e.to_string()))?;
+    let last = last.min(MAX_PAGES).to_string();
+    let args = ["-r", dpi, "-png", "-l", &last, "-", &prefix];
+    proc::run(tool, &args, bytes, timeout).map_err(|e| PageError::Pdf(e.to_string()))?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| PageError::Pdf(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -145,3 +145,17 @@ pub async fn restore(
     })
     .await
 }
+
+/// `POST /messages/{id}/receipt/retry`: the message's failed receipt queued again.
+pub async fn retry_receipt(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    act(&st, &s, &f, format!("/messages/{id}"), move |db, by, _| {
+        let receipt = office::receipt_of_message(db, id)?;
+        office::retry_receipt(db, receipt, by)
+    })
+    .await
+}

@@ -407,8 +407,11 @@ fn text_tables_show_applications_and_messages() {
     let apps: Vec<&DumpApplication> = dump.applications.iter().collect();
     let t = table::applications_table(&apps, apps.len());
     let lines: Vec<&str> = t.lines().collect();
-    assert_eq!(lines[0], "编号  申报表    申报单位/姓名                  状态          逾期  收到时间                   问题");
-    assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11T10:00:00+08:00  0"), "{}", lines[1]);
+    assert_eq!(
+        lines[0],
+        "编号  申报表    申报单位/姓名                  状态          逾期  收到时间          问题"
+    );
+    assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11 10:00  0"), "{}", lines[1]);
     assert_eq!(lines.last().unwrap(), &"共 2 项");
     let cut = table::applications_table(&apps[..1], 2);
     assert_eq!(cut.lines().count(), 3);
@@ -545,6 +548,7 @@ async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
         db_path,
         secure_cookies: false,
         match_threshold: 0.4,
+        scan: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

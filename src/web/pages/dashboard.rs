@@ -68,14 +68,17 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         "<div class=\"cards\"><div class=\"card\">邮件<b>{}</b></div>\
 <div class=\"card\">申报<b>{}</b></div><div class=\"card\">材料齐全<b>{complete}</b></div>\
 <div class=\"card\"><a href=\"/missing-scan\">待补扫描件</a><b>{chase}</b></div>\
-<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div></div>",
-        dump.messages.len(),
-        apps.len()
+<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div>\
+<div class=\"card\"><a href=\"/queue\">待处理</a><b>{}</b></div></div>",
+        dump.messages.iter().filter(|m| live(m)).count(),
+        apps.len(),
+        super::queue_count(dump)
     );
 
     b.push_str("<h2>申报情况（按申报表和状态）</h2>\n");
     let mut header = vec!["申报表"];
-    header.extend(STATUSES.iter().map(|s| status_zh(s)));
+    let labels: Vec<String> = STATUSES.iter().map(|s| zh(Code::Status(s))).collect();
+    header.extend(labels.iter().map(String::as_str));
     header.push("合计");
     header.push("逾期");
     let mut rows = Vec::new();
@@ -113,7 +116,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
                 format!(
                     "<a href=\"/messages?category={}\">{}</a>",
                     esc(&url_encode(&key)),
-                    esc(category_zh(c.as_deref()))
+                    esc(&zh(Code::Category(c.as_deref())))
                 ),
                 n.to_string(),
             ]
@@ -139,7 +142,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
                 };
                 vec![
                     esc(&c.name),
-                    esc(c.expires.as_deref().unwrap_or("")),
+                    esc(&fmt_minute(c.expires.as_deref().unwrap_or(""))),
                     due,
                     format!(
                         "<a href=\"/messages/{}\">#{} {}</a>",
