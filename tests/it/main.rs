@@ -20,4 +20,5 @@ mod scan_corpus;
 mod scan_pool;
 mod smtp_support;
 mod support;
+mod workbench;
 mod worker;

@@ -792,7 +792,7 @@ async fn web_pages_escape_applicant_text_and_filter() {
 
     let list = get(addr, "/apps?status=missing_scan", &[AUTH]).await.text();
     assert!(
-        list.contains("<p>共 1 项</p>") && list.contains("/apps/5"),
+        list.contains("共 1 项，第 1 / 1 页") && list.contains("/apps/5"),
         "{list}"
     );
     assert!(!list.contains("/apps/4\""));
@@ -800,11 +800,11 @@ async fn web_pages_escape_applicant_text_and_filter() {
         .await
         .text(); // q=一中
     assert!(
-        found.contains("<p>共 1 项</p>") && found.contains("/apps/4\""),
+        found.contains("共 1 项，第 1 / 1 页") && found.contains("/apps/4\""),
         "{found}"
     );
     let late = get(addr, "/apps?late=1&form=expert", &[AUTH]).await.text();
-    assert!(late.contains("<p>共 1 项</p>") && late.contains("/apps/5\""));
+    assert!(late.contains("共 1 项，第 1 / 1 页") && late.contains("/apps/5\""));
 
     let chase = get(addr, "/missing-scan", &[AUTH]).await.text();
     assert!(chase.contains("mailto:expert@uni.example"), "{chase}");
@@ -818,7 +818,7 @@ async fn web_pages_escape_applicant_text_and_filter() {
 
     let page = get(addr, "/apps/4", &[AUTH]).await.text();
     assert!(
-        page.contains("<img class=\"scan\" src=\"/doc/35?inline=1\""),
+        page.contains("<img class=\"scan\" src=\"/doc/35/preview\""),
         "{page}"
     );
     assert!(page.contains("科普讲座、科普展示"));

@@ -1,0 +1,487 @@
+//! A clerk's day on the web page (issue 18), in headless Chromium, BY CLICKING, while
+//! `kepu-intake run` is still fetching a large mailbox from the test Dovecot: log in,
+//! see the 待处理 queue, match a scan (its preview beside the form's fields), accept
+//! an application, excuse a late one, read a question, remove a junk message and
+//! restore it, read the audit log. Each action is checked on the page and in
+//! `dump --json`; screenshots go to `target/test-artifacts/workbench-*.png`.
+//!
+//! Needs chromium and chromium-driver like `browser.rs`; `KEPU_SKIP_BROWSER=1` skips.
+
+use crate::browser::{artifacts_dir, free_port, wait_http, Browser, Killed};
+use crate::support::dovecot::Dovecot;
+use crate::support::intake::{mail, seed, wait_output, Daemon, ImapTarget, Intake};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const CLERK: &str = "xiaowang";
+const PASSWORD: &str = "clerk-password-2022";
+/// Filler mail behind the day's mail, so the daemon is still fetching during the day.
+const FILLER: usize = 1500;
+const LATE_FIXTURE: &str = "01.eml";
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/match");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn recorded(it: &Intake) -> i64 {
+    let Ok(c) = rusqlite::Connection::open(it.data_dir.join("intake.db")) else {
+        return 0;
+    };
+    let _ = c.busy_timeout(Duration::from_secs(10));
+    c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+fn docs(d: &Value) -> Vec<&Value> {
+    d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["documents"].as_array().unwrap().iter())
+        .collect()
+}
+
+fn doc(d: &Value, id: i64) -> &Value {
+    docs(d).into_iter().find(|x| x["id"] == id).unwrap()
+}
+
+fn app(d: &Value, id: i64) -> &Value {
+    d["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no application {id}"))
+}
+
+fn message<'v>(d: &'v Value, message_id: &str) -> &'v Value {
+    d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["message_id"] == message_id)
+        .unwrap_or_else(|| panic!("no message {message_id}"))
+}
+
+/// A screenshot of the page as the clerk sees it: a real PNG with the navigation bar
+/// (looked for left of where a long page's scroll bar is).
+fn shot(b: &Browser, name: &str) {
+    let path = artifacts_dir().join(format!("workbench-{name}.png"));
+    let png = b.screenshot(&path);
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert!(
+        img.width() >= 1000 && png.len() > 10_000,
+        "{}",
+        path.display()
+    );
+    let nav = img.get_pixel(img.width() - 40, 3).0;
+    assert_eq!(
+        nav,
+        [0x1f, 0x4e, 0x79],
+        "{}: no navigation bar",
+        path.display()
+    );
+}
+
+/// Clicks the submit button of the first `form_css` form and waits for the page the
+/// POST redirects to (303 → GET) to be there.
+fn submit(b: &Browser, form_css: &str, expect_url: impl Fn(&str) -> bool) -> String {
+    let form = b.find(form_css);
+    let button = b
+        .find_all("button[type='submit']", Some(&form))
+        .pop()
+        .unwrap_or_else(|| panic!("{form_css} has no submit button"));
+    let before = b.find("h1");
+    b.click(&button);
+    // The old page's heading goes stale once the browser has navigated.
+    let t0 = Instant::now();
+    while b
+        .cmd("GET", &format!("/element/{before}/text"), None)
+        .is_ok()
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = b.wait_url(expect_url);
+    let title = b.title();
+    assert!(
+        !title.starts_with("操作未完成")
+            && !title.starts_with("出错")
+            && !title.starts_with("请求被拒绝"),
+        "{form_css}: {title}: {}",
+        b.text(&b.find("main"))
+    );
+    url
+}
+
+#[test]
+fn clerk_day_in_headless_chromium_while_run_fetches() {
+    if std::env::var("KEPU_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("SKIP: KEPU_SKIP_BROWSER=1");
+        return;
+    }
+    let t_start = Instant::now();
+    // The mailbox: the day's mail first (the matching corpus, one of it late, a
+    // question, a junk mail), then filler the daemon is still fetching all day.
+    let d = Dovecot::start();
+    for f in fixtures() {
+        let raw = std::fs::read(&f).unwrap();
+        let late = f.file_name().is_some_and(|n| n == LATE_FIXTURE);
+        let date = if late {
+            "21-Jul-2022 00:00:01 +0800"
+        } else {
+            "18-Jul-2022 10:32:05 +0800"
+        };
+        d.append("INBOX", &raw, date);
+    }
+    let question = "请问试点学校申报表需要教育局盖章吗？我们学校是唐山市第十一中学。";
+    d.append(
+        "INBOX",
+        &mail(
+            "<ask-1@school.example>",
+            "咨询申报表盖章问题",
+            "Mon, 18 Jul 2022 11:00:00 +0800",
+            question,
+        ),
+        "18-Jul-2022 11:00:05 +0800",
+    );
+    d.append(
+        "INBOX",
+        &mail(
+            "<junk-1@spam.example>",
+            "代开发票 优惠多多",
+            "Mon, 18 Jul 2022 12:00:00 +0800",
+            "代开各类发票，联系微信 xxx。",
+        ),
+        "18-Jul-2022 12:00:05 +0800",
+    );
+    seed(&d, "INBOX", "day", FILLER);
+    let total = fixtures().len() + 2 + FILLER;
+
+    let it = Intake::new(Some(ImapTarget::implicit(&d)));
+    let port = free_port();
+    let mut cfg = std::fs::read_to_string(&it.config).unwrap();
+    // Seal detection without Tesseract: the unmatched scans stay for the clerk.
+    cfg.push_str(&format!(
+        "\n[tools]\nocr = false\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"
+    ));
+    std::fs::write(&it.config, cfg).unwrap();
+    let mut add = it
+        .command(&["user", "add", CLERK])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
+    assert!(st.success(), "user add: {err}");
+
+    let daemon = Daemon::start(&it);
+    let server = it
+        .command(&["serve"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(it.dir().join("serve.stderr")).unwrap())
+        .spawn()
+        .expect("spawn kepu-intake serve");
+    let _server = Killed(server);
+    wait_http(port, "/healthz", "kepu-intake serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let b = Browser::start();
+
+    // The day's mail processed (the filler still coming in behind it).
+    let day_ids: Vec<String> = (1..=fixtures().len())
+        .map(|i| format!("<match-{i:02}@corpus.example>"))
+        .chain([
+            "<ask-1@school.example>".into(),
+            "<junk-1@spam.example>".into(),
+        ])
+        .collect();
+    let t0 = Instant::now();
+    let dump = loop {
+        let dump = it.dump();
+        let done = day_ids.iter().all(|id| {
+            dump["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["message_id"] == id.as_str() && !m["category"].is_null())
+        });
+        if done {
+            break dump;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            daemon.fail("the day's mail was not processed within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let at_first_action = recorded(&it);
+
+    // 1. Log in.
+    b.goto(&format!("{base}/queue"));
+    b.wait_url(|u| u.contains("/login"));
+    b.type_text(&b.find("input[name='user']"), CLERK);
+    b.type_text(&b.find("input[name='password']"), PASSWORD);
+    b.click(&b.find("form.login button[type='submit']"));
+    let url = b.wait_url(|u| u.ends_with("/queue"));
+    assert!(url.ends_with("/queue"), "{url}");
+
+    // 2. The queue: the unmatched scans, the question, the late application, the
+    //    unknown junk, each with its action.
+    let unmatched: Vec<i64> = docs(&dump)
+        .iter()
+        .filter(|x| x["kind"] == "scan" && x["scan_of"].is_null())
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        unmatched.len() >= 2,
+        "no unmatched scans without OCR: {dump}"
+    );
+    let rows = b.table_rows(&b.find("#q-unmatched table"));
+    let mut shown: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    shown.sort();
+    assert_eq!(shown, unmatched, "the queue's unmatched scans");
+    let ask = message(&dump, "<ask-1@school.example>");
+    assert_eq!(ask["category"], "question");
+    let q_rows = b.table_rows(&b.find("#q-questions table"));
+    assert!(
+        q_rows.iter().any(|r| r[0] == format!("#{}", ask["id"])),
+        "{q_rows:?}"
+    );
+    let late_apps: Vec<i64> = dump["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["late"] == true)
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !late_apps.is_empty(),
+        "the late fixture made no late application"
+    );
+    let l_rows = b.table_rows(&b.find("#q-late table"));
+    assert_eq!(l_rows.len(), late_apps.len(), "{l_rows:?}");
+    shot(&b, "queue");
+
+    // 3. Match a scan: the image-only PDF when it is unmatched (its first page is
+    //    rendered for the preview), else the first unmatched scan.
+    let pdf = docs(&dump)
+        .into_iter()
+        .find(|x| x["name"] == "扫描件.pdf")
+        .map(|x| x["id"].as_i64().unwrap());
+    let scan = pdf
+        .filter(|id| unmatched.contains(id))
+        .unwrap_or(unmatched[0]);
+    b.click(&b.find(&format!("#q-unmatched a[href='/scans/{scan}']")));
+    b.wait_url(|u| u.ends_with(&format!("/scans/{scan}")));
+    assert!(b.text(&b.find("#match-state")).contains("尚未匹配"));
+    let img = b.find("img.scan");
+    let t0 = Instant::now();
+    let width = loop {
+        let w = b
+            .ok(
+                "GET",
+                &format!("/element/{img}/property/naturalWidth"),
+                None,
+            )
+            .as_u64()
+            .unwrap_or(0);
+        if w > 0 || t0.elapsed() > Duration::from_secs(15) {
+            break w;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        (100..=1000).contains(&width),
+        "the scan's preview did not load (naturalWidth {width})"
+    );
+    // Pick the electronic form to compare with (the expected one for the PDF), look
+    // at its fields beside the scan, then match.
+    let want_e = docs(&dump)
+        .into_iter()
+        .find(|x| x["name"] == "附件2科普资源申报推荐表-唐山市科技馆.docx")
+        .map(|x| x["id"].as_i64().unwrap())
+        .filter(|_| Some(scan) == pdf);
+    let show = match want_e {
+        Some(e) => b.find(&format!("a.show[href='/scans/{scan}?e={e}']")),
+        None => b.find("a.show"),
+    };
+    b.click(&show);
+    let url = b.wait_url(|u| u.contains("?e="));
+    let electronic: i64 = url.rsplit("e=").next().unwrap().parse().unwrap();
+    let side = b.text(&b.find(".side"));
+    assert!(
+        side.contains("扫描件") && side.contains(&format!("电子版 #{electronic}")),
+        "{side}"
+    );
+    shot(&b, "match");
+    submit(&b, "form.match-this", |u| {
+        u.contains(&format!("/scans/{scan}"))
+    });
+    let state = b.text(&b.find("#match-state"));
+    assert!(
+        state.contains(&format!("已匹配到电子版 #{electronic}")),
+        "{state}"
+    );
+    let d1 = it.dump();
+    assert_eq!(
+        doc(&d1, scan)["scan_of"],
+        electronic,
+        "the match in the database"
+    );
+    let matched_app = d1["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["electronic"] == electronic)
+        .expect("the electronic form's application")["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(app(&d1, matched_app)["scan"], scan);
+    assert_eq!(
+        d1["audit"].as_array().unwrap().last().unwrap()["user"],
+        CLERK
+    );
+
+    // 4. Accept that application: from the match page to it, pick 已受理, save.
+    b.click(&b.find(&format!("#match-state a[href='/apps/{matched_app}']")));
+    b.wait_url(|u| u.ends_with(&format!("/apps/{matched_app}")));
+    b.click(&b.find("form.review input[value='accepted']"));
+    b.type_text(&b.find("form.review textarea[name='note']"), "材料齐全");
+    submit(&b, "form.review", |u| {
+        u.ends_with(&format!("/apps/{matched_app}"))
+    });
+    let st = b.text(&b.find("#review"));
+    assert!(st.contains("当前：已受理") && st.contains(CLERK), "{st}");
+    let d2 = it.dump();
+    let review = &app(&d2, matched_app)["review"];
+    assert_eq!(
+        (
+            review["state"].as_str(),
+            review["by"].as_str(),
+            review["note"].as_str()
+        ),
+        (Some("accepted"), Some(CLERK), Some("材料齐全"))
+    );
+    shot(&b, "review");
+
+    // 5. Excuse a late one, from the queue's late section.
+    b.click(&b.find("nav a[href='/queue']"));
+    b.wait_url(|u| u.ends_with("/queue"));
+    let late_form = b.find("#q-late form.excuse");
+    let late_id: i64 = {
+        let action = b.property(&late_form, "action");
+        action
+            .trim_end_matches("/late")
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    b.type_text(
+        &b.find("#q-late form.excuse input[name='reason']"),
+        "23:58 发出，服务器 00:00:01 收到",
+    );
+    submit(&b, "#q-late form.excuse", |u| {
+        u.ends_with(&format!("/apps/{late_id}"))
+    });
+    let ls = b.text(&b.find("#late-state"));
+    assert!(ls.contains("已准许") && ls.contains(CLERK), "{ls}");
+    let d3 = it.dump();
+    let ex = &app(&d3, late_id)["late_excused"];
+    assert_eq!(ex["reason"], "23:58 发出，服务器 00:00:01 收到");
+    assert_eq!(ex["by"], CLERK);
+    assert_eq!(app(&d3, late_id)["late"], true, "the late flag stays");
+    shot(&b, "late");
+
+    // 6. The question, readable on its page.
+    b.goto(&format!("{base}/messages/{}", ask["id"]));
+    let body = b.text(&b.find("#body-text"));
+    assert_eq!(body.trim(), question);
+    shot(&b, "question");
+
+    // 7. Remove the junk mail, then restore it.
+    let junk = message(&dump, "<junk-1@spam.example>")["id"]
+        .as_i64()
+        .unwrap();
+    b.goto(&format!("{base}/messages?q=%E5%8F%91%E7%A5%A8")); // q=发票
+    b.click(&b.find(&format!("tbody a[href='/messages/{junk}']")));
+    b.wait_url(|u| u.ends_with(&format!("/messages/{junk}")));
+    b.type_text(&b.find("form.remove input[name='reason']"), "垃圾邮件");
+    submit(&b, "form.remove", |u| {
+        u.ends_with(&format!("/messages/{junk}"))
+    });
+    assert!(b.text(&b.find("#removed")).contains("已移除"));
+    let d4 = it.dump();
+    let m = d4["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == junk)
+        .unwrap();
+    assert_eq!(m["removed"]["by"], CLERK);
+    assert_eq!(m["removed"]["reason"], "垃圾邮件");
+    shot(&b, "removed");
+    b.goto(&format!("{base}/messages"));
+    assert!(
+        b.find_all(&format!("tbody a[href='/messages/{junk}']"), None)
+            .is_empty(),
+        "a removed message is still listed"
+    );
+    b.goto(&format!("{base}/messages/{junk}"));
+    submit(&b, "form.restore", |u| {
+        u.ends_with(&format!("/messages/{junk}"))
+    });
+    assert!(b.find_all("#removed", None).is_empty());
+    let d5 = it.dump();
+    let m = d5["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == junk)
+        .unwrap();
+    assert!(m["removed"].is_null(), "restored: {m}");
+
+    // 8. The audit log: every click above, under the clerk's name, newest first.
+    b.click(&b.find("nav a[href='/audit']"));
+    b.wait_url(|u| u.ends_with("/audit"));
+    let rows = b.table_rows(&b.find("table"));
+    let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == CLERK).collect();
+    let actions: Vec<&str> = mine.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["移除邮件", "移除邮件", "逾期处理", "审核", "匹配扫描件"],
+        "{rows:?}"
+    );
+    assert!(
+        mine.iter().all(|r| r[0].len() == 16 && !r[0].contains('T')),
+        "times read 2022-07-16 14:03: {mine:?}"
+    );
+    shot(&b, "audit");
+
+    // All of it while the daemon was still fetching; it goes on without a restart.
+    let at_end = recorded(&it);
+    eprintln!(
+        "messages recorded: {at_first_action} at the first click, {at_end} at the last, of {total}; {:.1} s",
+        t_start.elapsed().as_secs_f64()
+    );
+    assert!(
+        (at_first_action as usize) < total,
+        "the catch-up was over before the day began: the test proves nothing"
+    );
+    drop(b);
+    let (status, _, err) = daemon.terminate();
+    assert!(status.success(), "daemon: {err}");
+}
