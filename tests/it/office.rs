@@ -61,7 +61,7 @@ fn write(it: &Intake, args: &[&str], stdin: Option<&str>) -> i64 {
     recorded(it)
 }
 
-fn app<'v>(d: &'v Value, id: i64) -> &'v Value {
+fn app(d: &Value, id: i64) -> &Value {
     d["applications"]
         .as_array()
         .unwrap()

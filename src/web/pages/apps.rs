@@ -139,7 +139,7 @@ fn decisions(app: &DumpApplication, csrf: &str) -> String {
         b,
         "</p><p><label>备注（退回时必填，会告诉申报单位缺什么）<br>\
 <textarea name=\"note\" rows=\"2\" cols=\"60\">{}</textarea></label></p>\
-<p><button type=\"submit\">保存审核结果</button></p></form></div>\n",
+<p><button type=\"submit\">保存审核结果</button></p></form></div>",
         esc(&r.note)
     );
     if app.late || app.late_excused.is_some() {

@@ -134,7 +134,7 @@ pub fn message_page(dump: &Dump, id: i64, text: Option<&str>, csrf: &str) -> Opt
         let _ = write!(
             b,
             "<div class=\"box\" id=\"removed\"><p class=\"bad\">此邮件已移除（{} 于 {}，理由：{}），\
-不计入统计和申报；原件仍保存。</p>{}</div>\n",
+不计入统计和申报；原件仍保存。</p>{}</div>",
             esc(&r.by),
             esc(&fmt_minute(&r.at)),
             esc(&r.reason),
@@ -187,7 +187,7 @@ pub fn message_page(dump: &Dump, id: i64, text: Option<&str>, csrf: &str) -> Opt
             "<h2>移除</h2><form method=\"post\" action=\"/messages/{}/remove\" class=\"remove box\">{csrf}\
 <p>垃圾邮件、测试邮件可移除：不计入统计和申报，原件仍保存，可随时恢复。</p>\
 <p><label>理由 <input name=\"reason\" size=\"40\" placeholder=\"例如：垃圾邮件\"></label> \
-<button type=\"submit\">移除此邮件</button></p></form>\n",
+<button type=\"submit\">移除此邮件</button></p></form>",
             m.id
         );
     }
