@@ -67,13 +67,16 @@ fn main() {
             .and_then(|s| s.to_str())
             .unwrap_or("?")
             .to_string();
-        let first = forms::parse_electronic("docx", &bytes).expect("parses");
+        let first = forms::parse_electronic(kepu_intake::call::Call::builtin(), "docx", &bytes)
+            .expect("parses");
         assert!(first.form.is_some(), "{name}: no form");
         // Interleaved, so a burst of load from other processes hits all three alike.
         let (mut inproc, mut one, mut wk) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
             let t = Instant::now();
-            std::hint::black_box(forms::parse_electronic("docx", &bytes).ok());
+            std::hint::black_box(
+                forms::parse_electronic(kepu_intake::call::Call::builtin(), "docx", &bytes).ok(),
+            );
             inproc.push(t.elapsed().as_secs_f64());
             let t = Instant::now();
             let p = worker.read_electronic("docx", &bytes);

@@ -35,6 +35,7 @@ with_lo=0
 with_tess=0
 systemd=1
 password_file=/run/credentials/kepu-intake.service/imap-password
+web_token_file=/run/credentials/kepu-intake-web.service/web-token
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -111,19 +112,22 @@ if [ -e "$config" ]; then
 fi
 # The example with every password source replaced by the credential file and the
 # data dir pointed at /var/lib/kepu-intake.
-awk -v pw="$password_file" -v data="$data_dir" '
+awk -v pw="$password_file" -v data="$data_dir" -v tok="$web_token_file" '
   /^[[:space:]]*\[[^]]*\][[:space:]]*$/ {
     sec = $0; gsub(/[[:space:]]/, "", sec); print; seen[sec] = 1
     if (sec == "[imap]" || sec == "[smtp]") print "password_file = \"" pw "\""
     if (sec == "[storage]") print "data_dir = \"" data "\""
+    if (sec == "[web]") print "token_file = \"" tok "\""
     next
   }
+  sec == "[web]" && /^[[:space:]]*#?[[:space:]]*token_file[[:space:]]*=/ { next }
   (sec == "[imap]" || sec == "[smtp]") && /^[[:space:]]*#?[[:space:]]*password_(env|file|command)[[:space:]]*=/ { next }
   sec == "[storage]" && /^[[:space:]]*#?[[:space:]]*data_dir[[:space:]]*=/ { next }
   { print }
   END {
     if (!seen["[imap]"]) print "\n[imap]\npassword_file = \"" pw "\""
     if (!seen["[storage]"]) print "\n[storage]\ndata_dir = \"" data "\""
+    if (!seen["[web]"]) print "\n[web]\ntoken_file = \"" tok "\""
   }
 ' "$example" > "$target"
 chmod 0640 "$target"
@@ -135,13 +139,40 @@ if [ ! -e "$secret" ]; then
   say "put the mailbox 客户端授权码 into $etc_dir/imap-password (one line, mode 0600)"
 fi
 
+# The web page's /metrics token: random, readable by root only (systemd passes it on).
+web_token="$destdir$etc_dir/web-token"
+if [ ! -e "$web_token" ]; then
+  install -m 0600 /dev/null "$web_token"
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$web_token"
+fi
+
 if [ "$systemd" = 1 ]; then
-  unit="$destdir/etc/systemd/system/kepu-intake.service"
-  install -D -m 0644 "$repo/deploy/kepu-intake.service" "$unit"
-  sed -i "s#/usr/local/bin/kepu-intake#$prefix/bin/kepu-intake#" "$unit"
-  web_unit="$destdir/etc/systemd/system/kepu-intake-web.service"
-  install -D -m 0644 "$repo/deploy/kepu-intake-web.service" "$web_unit"
-  sed -i "s#/usr/local/bin/kepu-intake#$prefix/bin/kepu-intake#" "$web_unit"
+  for name in kepu-intake kepu-intake-web; do
+    unit="$destdir/etc/systemd/system/$name.service"
+    install -D -m 0644 "$repo/deploy/$name.service" "$unit"
+    sed -i "s#/usr/local/bin/kepu-intake#$prefix/bin/kepu-intake#" "$unit"
+  done
+  # The daemon may reach only the mail servers (and DNS): their addresses now, from the
+  # config's hosts. Nothing resolved (no network while installing) → no address filter
+  # at all rather than a daemon that cannot fetch; re-run the installer to refresh.
+  conf="$config"; [ -e "$conf" ] || conf="$target"
+  hosts=$(sed -n 's/^[[:space:]]*host[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$conf" | sort -u | tr '\n' ' ')
+  [ -n "${hosts% }" ] || hosts="imap.126.com smtp.126.com"
+  addrs=""
+  for h in $hosts; do
+    addrs="$addrs $( (getent ahosts "$h" 2>/dev/null || true) | awk '{print $1}' | sort -u | tr '\n' ' ')"
+  done
+  dns=$( (awk '/^nameserver/ {print $2}' /etc/resolv.conf 2>/dev/null || true) | tr '\n' ' ')
+  dropin="$destdir/etc/systemd/system/kepu-intake.service.d/10-mail-servers.conf"
+  install -d -m 0755 "$(dirname "$dropin")"
+  if [ -n "$(echo $addrs)" ]; then
+    printf '# Written by install.sh for: %s\n[Service]\nIPAddressAllow=%s %s\n' \
+      "$hosts" "$(echo $addrs)" "$dns" > "$dropin"
+  else
+    say "could not resolve $hosts: the daemon runs without an IP address filter"
+    printf '# Written by install.sh: %s did not resolve; no address filter.\n[Service]\nIPAddressDeny=\n' \
+      "$hosts" > "$dropin"
+  fi
   if [ -z "$destdir" ] && command -v systemctl >/dev/null 2>&1; then
     systemctl daemon-reload || true
     say "then: edit $etc_dir/kepu-intake.toml and run: systemctl enable --now kepu-intake"

@@ -3,7 +3,7 @@
 //! document links (scan_of, superseded_by) out; [`crate::db`] stores the result.
 
 use crate::db::documents::DocForMatching;
-use crate::model::FormKind;
+use crate::model::FormKey;
 use std::collections::{BTreeMap, HashMap};
 
 /// An application as computed.
@@ -195,7 +195,7 @@ pub fn build(
         if used.contains(&si) || assigned[si].is_some() {
             continue;
         }
-        let Some(form) = s.form.as_deref().and_then(FormKind::parse) else {
+        let Some(form) = s.form.as_deref().and_then(FormKey::parse) else {
             continue;
         };
         let applicant = s

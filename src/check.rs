@@ -81,6 +81,13 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
     if cfg.receipts.mode == ReceiptMode::Send {
         out.push(Check::new("SMTP", true, smtp(cfg).await));
     }
+    if cfg.receipts.mode != ReceiptMode::Off {
+        out.push(Check::new(
+            "回执发件人认证 receipt sender authentication",
+            false,
+            Ok(crate::receipts_glue::auth_mode(cfg).await),
+        ));
+    }
     // The same look-ups the pipeline uses, so "found" here means "used" there.
     let tools = &cfg.tools;
     out.push(tool(
@@ -115,7 +122,36 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
         "pdftotext",
         "apt-get install poppler-utils poppler-data",
     ));
+    out.push(sandbox());
     out
+}
+
+/// Whether external tools run in the box, and by which mechanism: the same probe the
+/// tools' spawns use. A warning, not a failure: without it the tools still run.
+pub fn sandbox() -> Check {
+    use crate::isolate::sandbox::{self, Mechanism};
+    let st = sandbox::status();
+    let what = "隔离 sandbox (LibreOffice/poppler/Tesseract)";
+    let limits = "无网络、无环境变量中的密钥、限内存与 CPU 时间 \
+                  (no network, no secrets in the environment, memory and CPU caps)";
+    let r = match st.mechanism {
+        Mechanism::UserNetNamespace | Mechanism::NetNamespace => {
+            Ok(format!("{}: {limits}", st.mechanism.label_zh()))
+        }
+        Mechanism::Off => Err(format!(
+            "{} — 外部程序可访问网络 (tools run with network); 去掉 {}=off 即恢复",
+            st.mechanism.label_zh(),
+            sandbox::SWITCH_ENV
+        )),
+        Mechanism::Unavailable => Err(format!(
+            "{} ({}) — 外部程序仍会运行，但可访问网络 (tools still run, WITH network); \
+             在 systemd 单元中设 RestrictNamespaces=user net，或允许非特权用户命名空间 \
+             (sysctl user.max_user_namespaces > 0)",
+            st.mechanism.label_zh(),
+            st.detail
+        )),
+    };
+    Check::new(what, false, r)
 }
 
 fn tool(found: Option<std::path::PathBuf>, what: &str, name: &str, install: &str) -> Check {
@@ -137,7 +173,7 @@ async fn imap(cfg: &Config) -> std::result::Result<String, String> {
     let v = c.uidvalidity;
     let _ = c.session.logout().await;
     Ok(format!(
-        "{} 登录/ID/SELECT {} 成功 ok (UIDVALIDITY {v}); IDLE {}",
+        "{} 登录/ID/EXAMINE {} 成功 ok (只读 read-only, UIDVALIDITY {v}); IDLE {}",
         cfg.imap.host,
         cfg.imap.mailbox,
         if idle {

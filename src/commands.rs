@@ -122,7 +122,8 @@ pub fn ocr_available(cfg: &Config) -> bool {
 pub fn status(cfg: &Config, json: bool) -> Result<()> {
     let db = open_db(cfg)?;
     // Counted by SQLite, not by loading the whole intake: quick at 10,000 applications.
-    let r = status::from_counts(&db.status_counts()?, db.last_poll()?, ocr_available(cfg));
+    let mut r = status::from_counts(&db.status_counts()?, db.last_poll()?, ocr_available(cfg));
+    r.receipts_waiting = db.receipts_waiting()?.into_iter().collect();
     if json {
         print_json(&r)?;
     } else {
@@ -152,9 +153,14 @@ impl ListFilter {
     /// mistyped form or status instead of an empty list).
     pub fn query(&self, json: bool) -> Result<AppQuery> {
         if let Some(form) = &self.form {
-            if crate::model::FormKind::parse(form).is_none() {
+            if crate::model::FormKey::parse(form).is_none() {
+                let keys: Vec<&str> = crate::model::FormKey::all()
+                    .into_iter()
+                    .map(|k| k.as_str())
+                    .collect();
                 return Err(Error::Other(format!(
-                    "--form {form}: 应为 expert, resource, pilot_district 或 pilot_school"
+                    "--form {form}: 应为 {} (本次申报的表，见调用定义文件 / the call's forms)",
+                    keys.join(", ")
                 )));
             }
         }

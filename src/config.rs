@@ -224,6 +224,14 @@ pub struct ReceiptsConfig {
     pub contact: String,
     /// Optional template file replacing the built-in receipt text.
     pub template_file: Option<PathBuf>,
+    /// At most this many receipts per calendar day (Beijing time); 0 = no limit.
+    /// Receipts over it wait for the next day, never dropped.
+    pub max_per_day: u32,
+    /// At most this many receipts per hour to one recipient domain; 0 = no limit.
+    pub max_per_domain_per_hour: u32,
+    /// The receiving server's authserv-id whose `Authentication-Results:` headers are
+    /// trusted (e.g. "126.com"); empty = trust none (receipts answer `From:` unverified).
+    pub authserv_id: String,
 }
 
 impl Default for ReceiptsConfig {
@@ -236,6 +244,9 @@ impl Default for ReceiptsConfig {
             dry_run_dir: None,
             contact: "唐山市科协青少年科技中心（唐山市西山道9号340房间），联系电话 2830734，邮箱 tsqsnkj@126.com".into(),
             template_file: None,
+            max_per_day: 300,
+            max_per_domain_per_hour: 60,
+            authserv_id: String::new(),
         }
     }
 }
@@ -243,8 +254,10 @@ impl Default for ReceiptsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
-    /// RFC 3339; mail received after this instant is late.
-    pub deadline: String,
+    /// RFC 3339; mail received after this instant is late. Unset: the call's deadline.
+    pub deadline: Option<String>,
+    /// The call definition file (`config/calls/*.toml`); unset: the built-in 2022 call.
+    pub call: Option<PathBuf>,
     /// Addresses that are ours (never answered, never counted as applicants).
     pub own_addresses: Vec<String>,
     /// Largest attachment taken, bytes.
@@ -260,7 +273,8 @@ pub struct IntakeConfig {
 impl Default for IntakeConfig {
     fn default() -> Self {
         IntakeConfig {
-            deadline: crate::time::DEFAULT_DEADLINE.into(),
+            deadline: None,
+            call: None,
             own_addresses: vec!["tsqsnkj@126.com".into()],
             max_attachment_bytes: 64 * 1024 * 1024,
             parse_timeout_s: 30,
@@ -271,13 +285,25 @@ impl Default for IntakeConfig {
 }
 
 impl IntakeConfig {
+    /// `[intake] deadline` when set, else the deadline of the installed call.
     pub fn deadline(&self) -> Result<DateTime<FixedOffset>> {
-        crate::time::parse_rfc3339(&self.deadline).ok_or_else(|| {
+        let Some(d) = &self.deadline else {
+            return Ok(crate::call::current().deadline);
+        };
+        crate::time::parse_rfc3339(d).ok_or_else(|| {
             Error::Config(format!(
-                "intake.deadline: '{}' is not an RFC 3339 time such as 2022-07-20T23:59:59+08:00",
-                self.deadline
+                "intake.deadline: '{d}' is not an RFC 3339 time such as 2022-07-20T23:59:59+08:00"
             ))
         })
+    }
+
+    /// Reads `[intake] call` (the built-in call when unset), refusing a malformed file
+    /// with `path: line: what is wrong`.
+    pub fn load_call(&self) -> Result<crate::call::Call> {
+        match &self.call {
+            None => Ok(crate::call::Call::builtin().clone()),
+            Some(p) => load_call_file(p),
+        }
     }
 }
 
@@ -387,6 +413,12 @@ impl Config {
         };
         cfg.source = source;
         cfg.validate()?;
+        let mut call = cfg.intake.load_call()?;
+        // `[intake] deadline` wins over the call's: one deadline for every reader.
+        if cfg.intake.deadline.is_some() {
+            call.deadline = cfg.intake.deadline()?;
+        }
+        crate::call::install(call);
         Ok(cfg)
     }
 
@@ -469,6 +501,20 @@ impl Config {
         v.dedup();
         v
     }
+}
+
+/// Reads a call definition file ([`crate::call`]); its absolute path is kept so that
+/// parser child processes read the same file.
+pub fn load_call_file(path: &Path) -> Result<crate::call::Call> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "intake.call: cannot read {}: {e} (give the path of a call file such as config/calls/2022-tangshan.toml)",
+            path.display()
+        ))
+    })?;
+    let mut call = crate::call::Call::parse(&path.display().to_string(), &text)?;
+    call.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    Ok(call)
 }
 
 #[cfg(test)]

@@ -1,56 +1,41 @@
 //! External converters for documents our own readers cannot take directly:
 //! LibreOffice headless for Word 97 / WPS / RTF / ODT → .docx, and poppler's
-//! `pdftotext -layout` for the text of a PDF printed from Word. Each call gets its own
-//! temporary directory (and LibreOffice profile, so concurrent calls never share one),
-//! a timeout that kills the whole process group, no shell, and is judged by its output
-//! file — soffice exits 0 even when it could not load the input.
+//! `pdftotext -layout` for the text of a PDF printed from Word. Each call runs in the
+//! box ([`crate::isolate::tool`]: no network, no inherited environment, memory and CPU
+//! caps) with its own private temporary directory (and LibreOffice profile, so
+//! concurrent calls never share one), a timeout that kills the whole process group, no
+//! shell, and is judged by its output file — soffice exits 0 even when it could not
+//! load the input.
 
 use crate::config::ToolsConfig;
 use crate::forms::{FormError, NEEDS_SOFFICE};
+use crate::isolate::sandbox::Limits;
+use crate::isolate::tool::{self, Tool, ToolError};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Default time one LibreOffice conversion may take (first start with a fresh profile
 /// takes a few seconds).
 pub const SOFFICE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default time `pdftotext` may take.
 pub const PDFTOTEXT_TIMEOUT: Duration = Duration::from_secs(60);
+/// LibreOffice's box: it maps ~400 MB of address space just to start; 2 GiB leaves
+/// room for documents with images and stops one that balloons. CPU time as the timeout.
+pub const SOFFICE_LIMITS: Limits = Limits {
+    memory_mb: 2048,
+    cpu_s: Some(SOFFICE_TIMEOUT.as_secs()),
+};
+/// pdftotext's and pdftoppm's box (rendering is capped in pixels, see `scan::pdf`).
+pub const POPPLER_LIMITS: Limits = Limits {
+    memory_mb: 1024,
+    cpu_s: Some(PDFTOTEXT_TIMEOUT.as_secs()),
+};
 /// A PDF whose text layer has fewer non-whitespace characters than this is a scan.
 pub const MIN_TEXT_CHARS: usize = 20;
 
 /// What to tell the operator when poppler is missing.
 pub const NEEDS_POPPLER: &str =
     "安装 poppler-utils 与 poppler-data (apt-get install poppler-utils poppler-data) 后运行 kepu-intake reprocess";
-
-/// A private temporary directory removed on drop.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn new() -> std::io::Result<WorkDir> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        loop {
-            let n = SEQ.fetch_add(1, Ordering::Relaxed);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let p = base.join(format!("kepu-conv-{}-{n}-{nanos}", std::process::id()));
-            match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(WorkDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Finds a program: the configured path if set, else the first match on PATH.
 fn find_tool(configured: &str, dir: &str, name: &str) -> Option<PathBuf> {
@@ -84,41 +69,6 @@ pub fn pdftotext(tools: &ToolsConfig) -> Option<PathBuf> {
     find_tool("", &tools.poppler_dir, "pdftotext")
 }
 
-/// Runs a command in its own process group; on timeout the whole group is killed.
-pub fn run_with_timeout(
-    cmd: &mut Command,
-    timeout: Duration,
-) -> std::io::Result<Option<ExitStatus>> {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0);
-    let mut child = cmd.spawn()?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// SIGKILL to a process group we created (pid == pgid), so soffice.bin dies too.
-pub(crate) fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        if pid > 0 {
-            // SAFETY: kill(2) with a negative pid only signals that process group.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
 /// Converts a .doc / .wps / .rtf / .odt (given as `ext`) to .docx with LibreOffice.
 pub fn to_docx(
     tools: &ToolsConfig,
@@ -133,13 +83,15 @@ pub fn to_docx(
     let io = |what: &str, e: std::io::Error| {
         FormError::NeedsConversion(format!("LibreOffice 转换失败 ({what}): {e}"))
     };
-    let work = WorkDir::new().map_err(|e| io("临时目录 temp dir", e))?;
-    let input = work.0.join(format!("in.{ext}"));
-    let outdir = work.0.join("out");
+    let work = tool::workdir().map_err(|e| io("临时目录 temp dir", e))?;
+    let input = work.path().join(format!("in.{ext}"));
+    let outdir = work.path().join("out");
     std::fs::write(&input, bytes).map_err(|e| io("写入 write input", e))?;
-    let profile = format!("file://{}", work.0.join("profile").display());
-    let mut cmd = Command::new(&soffice);
-    cmd.arg("--headless")
+    // A fresh profile per call, thrown away with the directory: nothing one document
+    // sets (macros' security level, recent files, a planted config) reaches the next.
+    let profile = format!("file://{}", work.path().join("profile").display());
+    let call = Tool::new(&soffice, SOFFICE_LIMITS, timeout)
+        .arg("--headless")
         .arg("--norestore")
         .arg("--nolockcheck")
         .arg(format!("-env:UserInstallation={profile}"))
@@ -147,17 +99,17 @@ pub fn to_docx(
         .arg("docx:MS Word 2007 XML")
         .arg("--outdir")
         .arg(&outdir)
-        .arg(&input)
-        .env("HOME", &work.0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let status = run_with_timeout(&mut cmd, timeout).map_err(|e| io("启动 soffice", e))?;
-    if status.is_none() {
-        return Err(FormError::Corrupt(format!(
-            "LibreOffice 转换 .{ext} 超时 (timed out after {} s)",
-            timeout.as_secs()
-        )));
+        .arg(&input);
+    match tool::run(&call, work.path(), b"") {
+        Err(ToolError::Timeout { .. }) => {
+            return Err(FormError::Corrupt(format!(
+                "LibreOffice 转换 .{ext} 超时 (timed out after {} s)",
+                timeout.as_secs()
+            )))
+        }
+        Err(ToolError::Spawn { source, .. }) => return Err(io("启动 soffice", source)),
+        // A non-zero exit (the memory cap, a crash) is judged like any other: by the file.
+        Err(ToolError::Failed { .. }) | Ok(_) => {}
     }
     // soffice exits 0 on "source file could not be loaded": only the file tells.
     match std::fs::read(outdir.join("in.docx")) {
@@ -180,29 +132,30 @@ pub fn pdf_text_with(
         return Err(FormError::NeedsConversion(NEEDS_POPPLER.into()));
     };
     let io = |e: std::io::Error| FormError::Corrupt(format!("pdftotext 运行失败 (failed): {e}"));
-    let work = WorkDir::new().map_err(io)?;
-    let input = work.0.join("in.pdf");
-    let output = work.0.join("out.txt");
+    let work = tool::workdir().map_err(io)?;
+    let input = work.path().join("in.pdf");
+    let output = work.path().join("out.txt");
     std::fs::write(&input, bytes).map_err(io)?;
-    let mut cmd = Command::new(tool);
-    cmd.arg("-layout")
+    let call = Tool::new(&tool, POPPLER_LIMITS, timeout)
+        .arg("-layout")
         .arg("-enc")
         .arg("UTF-8")
         .arg(&input)
-        .arg(&output)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    match run_with_timeout(&mut cmd, timeout).map_err(io)? {
-        None => Err(FormError::Corrupt(format!(
+        .arg(&output);
+    match tool::run(&call, work.path(), b"") {
+        Err(ToolError::Timeout { .. }) => Err(FormError::Corrupt(format!(
             "pdftotext 超时 (timed out after {} s)",
             timeout.as_secs()
         ))),
-        Some(st) if !st.success() => Err(FormError::Corrupt(format!(
-            "PDF 无法读取 (pdftotext exit {})",
-            st.code().unwrap_or(-1)
+        Err(ToolError::Spawn { source, .. }) => Err(io(source)),
+        Err(e @ ToolError::Failed { .. }) => Err(FormError::Corrupt(format!(
+            "PDF 无法读取 (unreadable PDF): {e}"
         ))),
-        Some(_) => {
+        Ok(out) if !out.status.success() => Err(FormError::Corrupt(format!(
+            "PDF 无法读取 (pdftotext {})",
+            tool::describe(out.status)
+        ))),
+        Ok(_) => {
             let text = std::fs::read(&output).map_err(io)?;
             let text = String::from_utf8_lossy(&text).into_owned();
             let chars = text.chars().filter(|c| !c.is_whitespace()).count();

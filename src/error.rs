@@ -9,6 +9,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("配置错误 config: {0}")]
     Config(String),
+    /// A call file that cannot be used: `path: line: what is wrong`.
+    #[error("{0}")]
+    Call(#[from] crate::call::CallError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

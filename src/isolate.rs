@@ -9,9 +9,15 @@
 //!
 //! Conversion (.doc/.wps/.rtf/.odt through LibreOffice, PDF text through poppler) is
 //! done first by [`crate::convert`], itself in separate processes with timeouts.
+//!
+//! Every child, parser or tool, starts in the box of [`sandbox`] (cleared environment,
+//! limits, own process group, no network); tools run through [`tool::run`].
 
 pub mod frame;
+pub mod problems;
+pub mod sandbox;
 pub mod serve;
+pub mod tool;
 pub mod worker;
 
 pub use worker::Worker;
@@ -180,36 +186,21 @@ pub fn parse_in_child(
     format: &str,
     bytes: &[u8],
 ) -> Result<ParsedForm, FormError> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(&opts.exe);
+    let mut cmd = sandbox::command(&opts.exe, None);
+    pass_call(&mut cmd);
     cmd.arg("__parse-doc")
         .arg("--format")
         .arg(format)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0);
-    let limit = opts.memory_mb.saturating_mul(1 << 20);
-    let cpu = opts.timeout.as_secs().saturating_add(2);
-    // SAFETY: only async-signal-safe setrlimit(2) calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let as_lim = libc::rlimit {
-                rlim_cur: limit as libc::rlim_t,
-                rlim_max: limit as libc::rlim_t,
-            };
-            let cpu_lim = libc::rlimit {
-                rlim_cur: cpu as libc::rlim_t,
-                rlim_max: cpu as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0
-                || libc::setrlimit(libc::RLIMIT_CPU, &cpu_lim) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+        .stderr(Stdio::null());
+    sandbox::confine(
+        &mut cmd,
+        sandbox::Limits {
+            memory_mb: opts.memory_mb,
+            cpu_s: Some(opts.timeout.as_secs().saturating_add(2)),
+        },
+    );
     let corrupt = |why: String| FormError::Corrupt(format!("文档解析进程{why} ({format})"));
     let mut child = cmd.spawn().map_err(|e| {
         corrupt(format!(
@@ -238,7 +229,7 @@ pub fn parse_in_child(
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) if Instant::now() >= deadline => {
-                convert::kill_group(child.id());
+                sandbox::kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -268,12 +259,31 @@ pub fn parse_in_child(
     }
 }
 
+/// Parser children read forms by their parent's call: the parent names its call file
+/// (none for the built-in call) in [`crate::call::CALL_ENV`].
+pub fn pass_call(cmd: &mut Command) {
+    match &crate::call::current().source {
+        Some(p) => cmd.env(crate::call::CALL_ENV, p),
+        None => cmd.env_remove(crate::call::CALL_ENV),
+    };
+}
+
+/// The child side of [`pass_call`]: installs the call file the parent named.
+pub fn adopt_parent_call() -> Result<(), String> {
+    if let Some(p) = std::env::var_os(crate::call::CALL_ENV) {
+        let call =
+            crate::config::load_call_file(std::path::Path::new(&p)).map_err(|e| e.to_string())?;
+        crate::call::install(call);
+    }
+    Ok(())
+}
+
 /// What a parser child does with one document: the precheck again (the child must
 /// not trust its parent's), then the parse, a panic in either becoming `Corrupt`.
 pub fn parse_untrusted(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
     let parsed = std::panic::catch_unwind(|| {
         precheck(format, bytes)?;
-        forms::parse_electronic(format, bytes)
+        forms::parse_electronic(crate::call::current(), format, bytes)
     });
     parsed.unwrap_or_else(|_| {
         Err(FormError::Corrupt(format!(
@@ -286,6 +296,7 @@ pub fn parse_untrusted(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormErr
 /// Called by the binary's hidden `__parse-doc --format F` subcommand; returns the exit
 /// code (0 whenever a JSON answer was written).
 pub fn child_main(format: &str) -> i32 {
+    let adopted = adopt_parent_call();
     let mut bytes = Vec::new();
     let read = std::io::stdin()
         .lock()
@@ -297,7 +308,12 @@ pub fn child_main(format: &str) -> i32 {
             "文件过大 (larger than {} MB)",
             MAX_INPUT >> 20
         ))),
-        Ok(_) => parse_untrusted(format, &bytes),
+        Ok(_) => match adopted {
+            Ok(()) => parse_untrusted(format, &bytes),
+            Err(e) => Err(FormError::Corrupt(format!(
+                "调用定义文件无法读取 (call file): {e}"
+            ))),
+        },
     };
     match serde_json::to_string(&result) {
         Ok(json) => {

@@ -7,7 +7,7 @@
 //! receipt ([`receipts`]). Operators read the result through [`report`] and [`web`].
 //!
 //! Without the default `service` feature only the pure core is compiled — [`extract`],
-//! [`forms`] and [`model`], which do no IO and need no runtime, database or network
+//! [`forms`], [`call`] and [`model`], which do no IO and need no runtime, database or network
 //! crate. The fuzz targets (`fuzz/`) build it that way, and the compiler holds the core
 //! to the architecture: it cannot reach the database, the network or the file store.
 
@@ -15,6 +15,7 @@
 pub mod apps;
 #[cfg(feature = "service")]
 pub mod backup;
+pub mod call;
 #[cfg(feature = "service")]
 pub mod check;
 #[cfg(feature = "service")]

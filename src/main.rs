@@ -43,7 +43,7 @@ enum Cmd {
     },
     /// Applications, optionally filtered.
     List {
-        /// expert | resource | pilot_district | pilot_school
+        /// A form key of the call (2022: expert | resource | pilot_district | pilot_school)
         #[arg(long)]
         form: Option<String>,
         /// complete | missing_scan | missing_electronic | unstamped_scan | invalid
@@ -93,10 +93,17 @@ enum Cmd {
     Serve,
     /// Copy the data dir (database snapshot + stored mail) to DEST, safe while running.
     Backup { dest: PathBuf },
-    /// Receipts waiting or failed; --retry ID sends one again.
+    /// Receipts held, waiting or failed; --retry ID sends one again, --approve ID
+    /// releases a held one.
     Receipts {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "approve")]
         retry: Option<i64>,
+        /// Release held receipt ID (the sender could not be authenticated).
+        #[arg(long)]
+        approve: Option<i64>,
+        /// Who approves (default: the OS user); recorded in the receipt row.
+        #[arg(long, requires = "approve")]
+        by: Option<String>,
     },
     /// Check the configuration, the mail servers and the helper tools.
     Check {
@@ -179,6 +186,8 @@ enum UserSub {
 }
 
 fn main() {
+    // Before anything is created: no file of ours is world-readable (issue 17).
+    kepu_intake::store::restrict_umask();
     let cli = Cli::parse();
     if let Cmd::ParseDoc { format } = &cli.cmd {
         std::process::exit(kepu_intake::isolate::child_main(format));
@@ -282,7 +291,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                     dest.display()
                 );
             }
-            Cmd::Receipts { retry } => kepu_intake::receipts_glue::command(&cfg, retry)?,
+            Cmd::Receipts { retry, approve, by } => {
+                kepu_intake::receipts_glue::command(&cfg, retry, approve, by)?
+            }
             Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::Review {

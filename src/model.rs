@@ -1,65 +1,11 @@
-//! Shared vocabulary of the pipeline: categories, document kinds, the four forms and
+//! Shared vocabulary of the pipeline: categories, document kinds, the call's forms and
 //! field values. Plain data, no IO; every stage speaks these types.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Which of the notice's four forms (附件1–4) a document is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormKind {
-    /// 附件1 科技教育专家服务团成员推荐表
-    Expert,
-    /// 附件2 科普资源申报推荐表
-    Resource,
-    /// 附件3 科技教育试点县（市）区申报表
-    PilotDistrict,
-    /// 附件4 科技教育试点学校申报表
-    PilotSchool,
-}
-
-impl FormKind {
-    pub const ALL: [FormKind; 4] = [
-        FormKind::Expert,
-        FormKind::Resource,
-        FormKind::PilotDistrict,
-        FormKind::PilotSchool,
-    ];
-
-    /// The machine name used in JSON, the database and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FormKind::Expert => "expert",
-            FormKind::Resource => "resource",
-            FormKind::PilotDistrict => "pilot_district",
-            FormKind::PilotSchool => "pilot_school",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FormKind> {
-        FormKind::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
-    /// The Chinese name operators and applicants read.
-    pub fn title_zh(self) -> &'static str {
-        match self {
-            FormKind::Expert => "附件1 科技教育专家服务团成员推荐表",
-            FormKind::Resource => "附件2 科普资源申报推荐表",
-            FormKind::PilotDistrict => "附件3 科技教育试点县（市）区申报表",
-            FormKind::PilotSchool => "附件4 科技教育试点学校申报表",
-        }
-    }
-
-    /// The canonical field key that names the applicant on this form.
-    pub fn applicant_key(self) -> &'static str {
-        match self {
-            FormKind::Expert => "姓名",
-            FormKind::Resource => "申报单位名称",
-            FormKind::PilotDistrict => "申报单位",
-            FormKind::PilotSchool => "申报学校",
-        }
-    }
-}
+/// Which of the call's forms a document is (defined by the call file, see [`crate::call`]).
+pub use crate::call::FormKey;
 
 /// What a document is to the intake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

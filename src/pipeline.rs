@@ -402,8 +402,11 @@ impl Pipeline {
                 documents: vec![],
                 receipt: Some((
                     String::new(),
-                    "suppressed".into(),
-                    Some(format!("duplicate of message {orig}")),
+                    crate::receipts::ReceiptStatus::Suppressed.as_str().into(),
+                    Some(
+                        crate::receipts::ReceiptReason::Duplicate
+                            .with(format!("重复收到的邮件，原邮件 m{orig} 已处理")),
+                    ),
                 )),
             }));
         }
@@ -434,7 +437,7 @@ impl Pipeline {
     /// Category and receipt of a message whose documents are all known.
     fn finish_message(&self, id: i64, ex: &Extracted, documents: Vec<NewDocument>) -> Processed {
         let category = categorize(ex, &documents);
-        let receipt = self.receipt_decision(ex, category);
+        let receipt = self.receipt_decision(ex, category, &documents);
         Processed {
             message: id,
             category: category.as_str().into(),
@@ -528,7 +531,8 @@ impl Pipeline {
     /// same bytes always get — a form, "no form in this document", or a file the
     /// converter ran on and could not read (`Unreadable`). Not kept: a missing tool,
     /// a timeout under load, a killed worker, which may answer differently next time.
-    /// The key carries the program version, so an upgrade parses again.
+    /// The key carries the program version and the call file's fingerprint, so an
+    /// upgrade or another call parses again.
     fn read_form_cached(
         &self,
         db: &Db,
@@ -536,7 +540,11 @@ impl Pipeline {
         format: &str,
         bytes: &[u8],
     ) -> Result<Result<ParsedForm, FormError>> {
-        let key = format!("{sha}:{format}:{}", env!("CARGO_PKG_VERSION"));
+        let key = format!(
+            "{sha}:{format}:{}:{:016x}",
+            env!("CARGO_PKG_VERSION"),
+            crate::call::current().fingerprint
+        );
         if self.reuse_forms {
             if let Some(hit) = db
                 .form_cache_get(&key)?
@@ -566,10 +574,16 @@ impl Pipeline {
         &self,
         ex: &Extracted,
         category: Category,
+        documents: &[NewDocument],
     ) -> (String, String, Option<String>) {
-        let decision = crate::receipts::decide(&ex.meta, category, false, &self.own);
+        let facts = crate::receipts::Facts {
+            authserv_id: &self.cfg.receipts.authserv_id,
+            blank_forms_only: crate::receipts_glue::blank_forms_only(documents),
+        };
+        let decision = crate::receipts::decide_with(&ex.meta, category, false, &self.own, &facts);
         let to = match &decision {
-            crate::receipts::Decision::Reply { to } => to.clone(),
+            crate::receipts::Decision::Reply { to }
+            | crate::receipts::Decision::Hold { to, .. } => to.clone(),
             crate::receipts::Decision::Suppress { .. } => ex.meta.from.clone().unwrap_or_default(),
         };
         let (status, reason) = crate::receipts::initial_status(self.cfg.receipts.mode, &decision);
@@ -703,7 +717,9 @@ fn apply_form(doc: &mut NewDocument, p: ParsedForm) {
     doc.kind = DocKind::Electronic.as_str().into();
     if let Some(form) = p.form {
         doc.form = Some(form.as_str().into());
-        doc.applicant = crate::forms::applicant(form, &p.fields);
+        doc.applicant = form
+            .def()
+            .and_then(|def| crate::forms::applicant(def, &p.fields));
     }
     doc.fields = p.fields;
     doc.problems.extend(p.problems);
@@ -738,7 +754,7 @@ pub fn categorize(ex: &Extracted, docs: &[NewDocument]) -> Category {
         .iter()
         .any(|d| ELECTRONIC.contains(&d.format.as_str()) || d.format == "pdf")
     {
-        // Office files that are not one of the four forms: a person sent something.
+        // Office files that are not one of the call's forms: a person sent something.
         return Category::Submission;
     }
     Category::Other

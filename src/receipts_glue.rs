@@ -20,10 +20,11 @@ pub async fn drain(cfg: &Config, shutdown: &CancellationToken) -> Result<()> {
     let mut db = Db::open(&cfg.storage.db_path())?;
     let dump = db.load_dump()?;
     let s = crate::receipts::drain(cfg, &mut db, &dump, shutdown).await?;
-    if s.sent + s.dry_run + s.failed + s.deferred > 0 {
+    if s.sent + s.dry_run + s.failed + s.deferred + s.capped > 0 {
         info!(
             sent = s.sent,
-            dry_run = s.dry_run,
+            previewed = s.dry_run,
+            capped = s.capped,
             failed = s.failed,
             deferred = s.deferred,
             folded = s.folded,
@@ -48,14 +49,83 @@ pub async fn check_smtp(cfg: &Config) -> std::result::Result<String, String> {
     ))
 }
 
-/// `kepu-intake receipts [--retry ID]`.
-pub fn command(cfg: &Config, retry: Option<i64>) -> Result<()> {
+/// `kepu-intake receipts [--retry ID | --approve ID [--by NAME]]`.
+pub fn command(
+    cfg: &Config,
+    retry: Option<i64>,
+    approve: Option<i64>,
+    by: Option<String>,
+) -> Result<()> {
     let mut db = Db::open(&cfg.storage.db_path())?;
     if let Some(id) = retry {
-        crate::office::retry_receipt(&mut db, id, &crate::office::os_user())?;
+        let by = by.clone().unwrap_or_else(os_user);
+        crate::office::retry_receipt(&mut db, id, &by)?;
         println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
+        return Ok(());
+    }
+    if let Some(id) = approve {
+        let by = by.unwrap_or_else(os_user);
+        crate::office::approve_receipt(&mut db, id, &by)?;
+        println!("回执 {id} 已由 {by} 放行 approved; it goes out with the next `run`");
         return Ok(());
     }
     print!("{}", crate::receipts::list_text(&db)?);
     Ok(())
+}
+
+/// The operator's login name, for `--by` when it is not given.
+pub fn os_user() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The mail carries the call's forms, all blank, and no scan: the notice itself passed
+/// on to us (a bureau circulating it with our address in Cc), not an application.
+pub fn blank_forms_only(docs: &[crate::db::documents::NewDocument]) -> bool {
+    use crate::model::DocKind;
+    let forms: Vec<_> = docs.iter().filter(|d| d.form.is_some()).collect();
+    !forms.is_empty()
+        && forms.iter().all(|d| {
+            d.kind == DocKind::Electronic.as_str() && d.fields.values().all(|v| v.is_empty())
+        })
+        && !docs.iter().any(|d| d.kind == DocKind::Scan.as_str())
+}
+
+/// For `check`: how senders are authenticated before a receipt goes out.
+pub async fn auth_mode(cfg: &Config) -> String {
+    let id = cfg.receipts.authserv_id.trim();
+    let trusted = if id.is_empty() {
+        "未设置 [receipts] authserv_id：不信任任何 Authentication-Results 头".to_string()
+    } else {
+        format!(
+            "信任 authserv-id = {id} 的 Authentication-Results 头（只看最上面一个）；SPF/DKIM/DMARC 未通过的回执待审核 (held)"
+        )
+    };
+    let dns = if dns_reachable().await {
+        "DNS 可用，但本版本不自行验证 DKIM"
+    } else {
+        "DNS 不可用，不自行验证 DKIM"
+    };
+    format!(
+        "{trusted}；没有可信认证头时：{dns}，只回复 From 地址 \
+         (fallback: no own DKIM check, reply to From only)"
+    )
+}
+
+/// Whether a public name resolves within a few seconds (the DKIM check would need it).
+async fn dns_reachable() -> bool {
+    use std::net::ToSocketAddrs;
+    let lookup = tokio::task::spawn_blocking(|| {
+        ("126.com", 25)
+            .to_socket_addrs()
+            .is_ok_and(|mut a| a.next().is_some())
+    });
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(3), lookup).await,
+        Ok(Ok(true))
+    )
 }

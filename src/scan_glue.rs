@@ -2,7 +2,7 @@
 //! database rows, and the scan-analysis cache format.
 
 use crate::db::documents::DocForMatching;
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::scan::matching::{assign as assign_sides, ElectronicSide, ScanSide};
 use crate::scan::ScanInfo;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ pub fn assign(
             doc: d.id,
             message: d.message,
             ocr_text: d.ocr_text.clone(),
-            form: d.form.as_deref().and_then(FormKind::parse),
+            form: d.form.as_deref().and_then(FormKey::parse),
             from: d.from_addr.clone(),
             received_at: when(&d.received_at),
             name: d.name.clone(),
@@ -35,7 +35,7 @@ pub fn assign(
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let form = d.form.as_deref().and_then(FormKind::parse)?;
+            let form = d.form.as_deref().and_then(FormKey::parse)?;
             idx.push(i);
             Some(ElectronicSide {
                 doc: d.id,
@@ -61,7 +61,8 @@ struct Cached {
     seal_score: f64,
     pages: usize,
     ocr_text: Option<String>,
-    form: Option<FormKind>,
+    /// The form as identified when cached (kept for older readers; see `from_cache`).
+    form: Option<String>,
     problems: Vec<String>,
 }
 
@@ -71,7 +72,7 @@ pub fn to_cache(i: &ScanInfo) -> String {
         seal_score: i.seal_score,
         pages: i.pages,
         ocr_text: i.ocr_text.clone(),
-        form: i.form,
+        form: i.form.map(|f| f.as_str().to_string()),
         problems: i.problems.clone(),
     })
     .unwrap_or_default()
@@ -79,12 +80,17 @@ pub fn to_cache(i: &ScanInfo) -> String {
 
 pub fn from_cache(s: &str) -> Option<ScanInfo> {
     let c: Cached = serde_json::from_str(s).ok()?;
+    // Identified again from the cached OCR text: the call may have changed since.
+    let form = c
+        .ocr_text
+        .as_deref()
+        .and_then(|t| crate::scan::ocr::identify_form(crate::call::current(), t));
     Some(ScanInfo {
         stamped: c.stamped,
         seal_score: c.seal_score,
         pages: c.pages,
         ocr_text: c.ocr_text,
-        form: c.form,
+        form,
         problems: c.problems,
         ..Default::default()
     })

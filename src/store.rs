@@ -3,12 +3,43 @@
 //! name and renamed into place, so a reader never sees half a file; [`Store::sync`]
 //! makes a whole batch durable with one `syncfs`, so durability does not cost one sync
 //! per message. Names given by senders never become paths here.
+//!
+//! Mail and documents are applicants' personal data: folders are created 0750 and
+//! files 0640 (owner and the service group only), whatever the umask, and
+//! [`restrict_umask`] makes the same true of everything else the program creates
+//! (the database, exports).
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+/// Mode of every folder the program creates.
+pub const DIR_MODE: u32 = 0o750;
+/// Mode of every file the store writes.
+pub const FILE_MODE: u32 = 0o640;
+/// The process umask set at start: no permission for others, no write for the group.
+pub const UMASK: u32 = 0o027;
+
+/// Sets the process umask to [`UMASK`], so files created by SQLite, exports and
+/// anything else are not world-readable either. Called first thing by the binary.
+pub fn restrict_umask() {
+    // SAFETY: umask(2) only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(UMASK as libc::mode_t);
+    }
+}
+
+/// `dir` and its missing parents, created with [`DIR_MODE`].
+pub fn create_dirs(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .map_err(|e| Error::io(dir, e))
+}
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -23,8 +54,7 @@ impl Store {
     /// Opens the store in `data_dir`, creating its folders.
     pub fn open(data_dir: &Path) -> Result<Store> {
         for sub in ["raw", "docs", "tmp"] {
-            let d = data_dir.join(sub);
-            fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+            create_dirs(&data_dir.join(sub))?;
         }
         Ok(Store {
             root: data_dir.to_path_buf(),
@@ -103,7 +133,7 @@ impl Store {
             return Ok(None);
         }
         if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            create_dirs(dir)?;
         }
         Ok(Some(dest))
     }
@@ -130,7 +160,13 @@ impl Store {
 /// Creates (or truncates) `path` with `bytes`; on failure removes it again, since a
 /// half-written file (disk full) would keep the space it took.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    let written = File::create(path).and_then(|mut f| f.write_all(bytes));
+    let written = File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes));
     if let Err(e) = written {
         let _ = fs::remove_file(path);
         return Err(Error::io(path, e));
@@ -174,7 +210,7 @@ impl DataLock {
     }
 
     fn try_named(data_dir: &Path, name: &str) -> Result<Option<DataLock>> {
-        fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+        create_dirs(data_dir)?;
         let p = data_dir.join(name);
         let file = File::options()
             .create(true)
@@ -211,6 +247,22 @@ mod tests {
             .path()
             .join(Store::raw_rel(&a))
             .starts_with(d.path().join("raw/2c")));
+    }
+
+    #[test]
+    fn folders_and_files_are_not_world_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let data = d.path().join("data");
+        let _l = DataLock::acquire(&data).unwrap();
+        let s = Store::open(&data).unwrap();
+        let sha = s.put_raw(b"mail").unwrap();
+        s.put_doc(&sha256_hex(b"doc"), b"doc").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o750);
+        assert_eq!(mode(&data.join("raw").join(shard(&sha))), 0o750);
+        assert_eq!(mode(&data.join(Store::raw_rel(&sha))), 0o640);
+        assert_eq!(mode(&data.join(Store::doc_rel(&sha256_hex(b"doc")))), 0o640);
     }
 
     #[test]

@@ -10,9 +10,6 @@ pub fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
-/// The notice's deadline: "2022年7月20日前", read as received by 2022-07-20 23:59:59 +08:00.
-pub const DEFAULT_DEADLINE: &str = "2022-07-20T23:59:59+08:00";
-
 /// An instant shown in the office's zone.
 pub fn to_shanghai<Tz: TimeZone>(t: &DateTime<Tz>) -> DateTime<FixedOffset> {
     t.with_timezone(&shanghai())
@@ -56,7 +53,8 @@ mod tests {
 
     #[test]
     fn boundary_of_the_default_deadline() {
-        let d = parse_rfc3339(DEFAULT_DEADLINE).unwrap();
+        // The notice's "2022年7月20日前", read as received by 2022-07-20 23:59:59 +08:00.
+        let d = crate::call::Call::builtin().deadline;
         assert!(!is_late(
             &parse_rfc3339("2022-07-20T23:58:59+08:00").unwrap(),
             &d

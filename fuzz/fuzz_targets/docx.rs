@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         wrap_document_xml(rest)
     };
-    if let Ok(parsed) = parse_electronic("docx", &bytes) {
+    if let Ok(parsed) = parse_electronic(kepu_intake::call::Call::builtin(), "docx", &bytes) {
         contract::assert_field_contract(&parsed);
     }
 });

@@ -105,7 +105,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let format = if mode & 1 == 0 { "xlsx" } else { "xls" };
-    if let Ok(parsed) = parse_electronic(format, rest) {
+    if let Ok(parsed) = parse_electronic(kepu_intake::call::Call::builtin(), format, rest) {
         contract::assert_field_contract(&parsed);
     }
 });

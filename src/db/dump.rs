@@ -141,6 +141,7 @@ impl Db {
             messages,
             applications,
             audit: self.audit_log()?,
+            call: crate::report::dump::DumpCall::of(crate::call::current()),
         })
     }
 

@@ -9,7 +9,8 @@ use rusqlite::TransactionBehavior;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 /// Creates the outbox row for `message` unless one exists (reprocessing never queues a
-/// second receipt). `status` is `pending` or `suppressed`.
+/// second receipt). `status` is `pending`, `held` or `suppressed`. The mailbox key
+/// (lower case, no `+tag`) is what the per-mailbox window counts by.
 pub fn insert_receipt(
     tx: &Transaction<'_>,
     message: i64,
@@ -18,9 +19,10 @@ pub fn insert_receipt(
     reason: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO receipts(message, to_addr, status, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+    let key = crate::receipts::policy::mailbox_key(to_addr);
+    tx.prepare_cached("INSERT INTO receipts(message, to_addr, status, reason, created_at, to_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(message) DO NOTHING")?.execute(
-        params![message, to_addr, status, reason, now],
+        params![message, to_addr, status, reason, now, key],
     )?;
     Ok(())
 }
@@ -40,10 +42,18 @@ pub struct ReceiptRow {
     pub folded_into: Option<i64>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// The mailbox counted by the per-mailbox window (lower case, no `+tag`).
+    pub to_key: String,
+    /// Who released a held receipt, and when.
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    /// When a dry run wrote it as a file.
+    pub previewed_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, message, to_addr, status, reason, attempts, next_attempt_at, \
-     our_message_id, smtp_reply, folded_into, created_at, sent_at";
+     our_message_id, smtp_reply, folded_into, created_at, sent_at, \
+     coalesce(to_key, lower(to_addr)), approved_by, approved_at, previewed_at";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<ReceiptRow> {
     Ok(ReceiptRow {
@@ -59,6 +69,10 @@ fn row(r: &Row<'_>) -> rusqlite::Result<ReceiptRow> {
         folded_into: r.get(9)?,
         created_at: r.get(10)?,
         sent_at: r.get(11)?,
+        to_key: r.get(12)?,
+        approved_by: r.get(13)?,
+        approved_at: r.get(14)?,
+        previewed_at: r.get(15)?,
     })
 }
 
@@ -139,15 +153,84 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// When the last receipt to `addr` (any case) went out, if one did.
-    pub fn receipt_last_sent_to(&self, addr: &str) -> Result<Option<String>> {
+    /// When the last receipt to mailbox `key` (see [`crate::receipts::policy::mailbox_key`])
+    /// went out, if one did; with `previewed`, a dry run's file counts as sent.
+    pub fn receipt_last_sent_to(&self, key: &str, previewed: bool) -> Result<Option<String>> {
         self.conn
             .query_row(
-                "SELECT max(sent_at) FROM receipts WHERE status = 'sent' AND lower(to_addr) = lower(?1)",
-                [addr],
+                "SELECT max(CASE WHEN status = 'sent' THEN sent_at
+                                 WHEN ?2 AND status = 'previewed' THEN previewed_at END)
+                 FROM receipts WHERE coalesce(to_key, lower(to_addr)) = ?1",
+                params![key, previewed],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
+    }
+
+    /// How many receipts really went out since `since` (for `[receipts] max_per_day`).
+    pub fn receipt_sent_count_since(&self, since: &str) -> Result<usize> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM receipts WHERE status = 'sent' AND sent_at >= ?1
+                   AND coalesce(smtp_reply, '') <> 'dry-run'",
+                [since],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Times of receipts sent to addresses at `domain` after `since`, oldest first (for
+    /// `[receipts] max_per_domain_per_hour`).
+    pub fn receipt_sent_times_to_domain_since(
+        &self,
+        domain: &str,
+        since: &str,
+    ) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT sent_at FROM receipts WHERE status = 'sent' AND sent_at > ?2
+               AND coalesce(smtp_reply, '') <> 'dry-run'
+               AND substr(coalesce(to_key, lower(to_addr)),
+                          instr(coalesce(to_key, lower(to_addr)), '@') + 1) = ?1
+             ORDER BY sent_at",
+            params![domain, since],
+            |r| r.get(0),
+        )
+    }
+
+    /// A dry run wrote the receipt to a file: `previewed`, never `sent`, so a later
+    /// `send` mode still sends it (once).
+    pub fn receipt_mark_previewed(&self, id: i64, our_message_id: &str, now: &str) -> Result<()> {
+        self.update(
+            "UPDATE receipts SET status = 'previewed', our_message_id = ?2, previewed_at = ?3,
+               next_attempt_at = NULL WHERE id = ?1",
+            params![id, our_message_id, now],
+        )
+    }
+
+    /// An operator released held receipt `id`: due now, with who and when recorded.
+    /// False when the row is not held (nothing changed).
+    pub fn receipt_approve(&self, id: i64, by: &str, now: &str) -> Result<bool> {
+        self.conn
+            .execute(
+                "UPDATE receipts SET status = 'pending', approved_by = ?2, approved_at = ?3,
+                   reason = 'approved by ' || ?2 || ' (was: ' || coalesce(reason, '') || ')',
+                   next_attempt_at = NULL WHERE id = ?1 AND status = 'held'",
+                params![id, by, now],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Pending receipts waiting for a cap, by reason code (`waiting:<code>: …`).
+    pub fn receipts_waiting(&self) -> Result<Vec<(String, usize)>> {
+        self.rows(
+            "SELECT substr(reason, 9, instr(substr(reason, 9), ':') - 1) AS code, count(*)
+             FROM receipts WHERE status = 'pending' AND reason LIKE 'waiting:%:%'
+             GROUP BY code ORDER BY code",
+            [],
+            |r| Ok((r.get(0)?, usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0))),
+        )
     }
 
     /// Times of receipts really handed to SMTP after `since` (dry runs excluded).

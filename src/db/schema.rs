@@ -163,6 +163,18 @@ CREATE TABLE form_cache (
         fill_app_senders!(),
         ";"
     ),
+    // issue 16 (receipts): the per-mailbox window counts by mailbox (lower case, no
+    //    `+tag`), a held receipt records who released it, a dry run's file is
+    //    `previewed` with its time; indexes for the daily and per-domain caps.
+    r#"
+ALTER TABLE receipts ADD COLUMN to_key TEXT;
+ALTER TABLE receipts ADD COLUMN approved_by TEXT;
+ALTER TABLE receipts ADD COLUMN approved_at TEXT;
+ALTER TABLE receipts ADD COLUMN previewed_at TEXT;
+UPDATE receipts SET to_key = lower(to_addr);
+CREATE INDEX receipts_to_key ON receipts(to_key);
+CREATE INDEX receipts_sent_at ON receipts(sent_at) WHERE status = 'sent';
+"#,
     // Issue 18, the office at work: the audit log of every operator write, the office's
     // decisions (review, late excuse, soft removal) keyed by what survives `reprocess
     // --all` (an application's form + applicant key, a message's sha256), operator

@@ -84,6 +84,11 @@ pub fn extract(raw: &[u8], limits: &Limits) -> Extracted {
         auto_response_suppress: get("X-Auto-Response-Suppress").map(|v| v.trim().to_string()),
         robot: None,
         robot_reason: None,
+        authentication_results: list
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Authentication-Results"))
+            .map(|(_, v)| v.clone())
+            .collect(),
     };
     if let Some((cat, why)) =
         robots::classify(&list, &root_ct, meta.subject.as_deref().unwrap_or_default())

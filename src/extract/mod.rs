@@ -38,7 +38,7 @@ pub struct Limits {
     pub max_entries: usize,
     /// Nesting of archives and forwarded messages.
     pub max_depth: u32,
-    /// MIME parts per message. A submission has a handful (four forms and their scans);
+    /// MIME parts per message. A submission has a handful (the call's forms and their scans);
     /// a district forwarding its schools' mails a few hundred. Past this the message is
     /// flagged `too_many_parts` and the rest stays only in the raw mail, which is kept.
     pub max_parts: usize,
@@ -81,6 +81,8 @@ pub struct MessageMeta {
     pub robot: Option<Category>,
     /// Why `robot` was set, e.g. "Auto-Submitted: auto-replied".
     pub robot_reason: Option<String>,
+    /// `Authentication-Results:` values, topmost first (judged by `receipts::auth`).
+    pub authentication_results: Vec<String>,
 }
 
 /// One document found in the message.

@@ -1,6 +1,8 @@
 //! One IMAP session: connect, greeting, optional STARTTLS, LOGIN, ID, CAPABILITY,
-//! SELECT; then listing and downloading new messages by UID. Every network step has a
-//! timeout, so a stalled server becomes an error (and a reconnect), never a hang.
+//! EXAMINE (the read-only SELECT: nothing is ever written to the mailbox, so the
+//! server is told so, and not even a `\Seen` flag can be set by accident); then
+//! listing and downloading new messages by UID. Every network step has a timeout, so
+//! a stalled server becomes an error (and a reconnect), never a hang.
 
 use super::tls::{self, BoxIo};
 use crate::config::{ImapConfig, TlsMode};
@@ -64,7 +66,7 @@ async fn timed<T, E: std::fmt::Display>(
     }
 }
 
-/// Opens a logged-in session with the mailbox selected.
+/// Opens a logged-in session with the mailbox selected read-only (EXAMINE).
 pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
     let password = cfg.secret().resolve("imap")?;
     let password = password.as_str();
@@ -108,10 +110,10 @@ pub async fn open(cfg: &ImapConfig) -> Result<Connected> {
     timed(&host, "ID", t, session.id(ID_FIELDS)).await?;
     let caps = timed(&host, "CAPABILITY", t, session.capabilities()).await?;
     let idle = caps.has_str("IDLE");
-    let mailbox = timed(&host, "SELECT", t, session.select(&cfg.mailbox)).await?;
+    let mailbox = timed(&host, "EXAMINE", t, session.examine(&cfg.mailbox)).await?;
     let uidvalidity = mailbox
         .uid_validity
-        .ok_or_else(|| imap_err(&host, "SELECT", "server sent no UIDVALIDITY"))?;
+        .ok_or_else(|| imap_err(&host, "EXAMINE", "server sent no UIDVALIDITY"))?;
     drain_unsolicited(&mut session);
     Ok(Connected {
         session,

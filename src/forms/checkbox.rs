@@ -118,7 +118,7 @@ fn is_bracket(c: char) -> bool {
 }
 
 /// The checked options of a checkbox field, in form order, read from its value text.
-pub fn read_choices(text: &str, options: &[&str]) -> Vec<String> {
+pub fn read_choices<S: AsRef<str>>(text: &str, options: &[S]) -> Vec<String> {
     let s: Vec<char> = normalize_pua(text)
         .chars()
         .filter(|c| !c.is_whitespace() && !is_bracket(*c))
@@ -126,7 +126,7 @@ pub fn read_choices(text: &str, options: &[&str]) -> Vec<String> {
     let found: Vec<Option<(usize, usize)>> = options
         .iter()
         .map(|o| {
-            let o: Vec<char> = o.chars().collect();
+            let o: Vec<char> = o.as_ref().chars().collect();
             find(&s, &o).map(|i| (i, i + o.len()))
         })
         .collect();
@@ -154,7 +154,7 @@ pub fn read_choices(text: &str, options: &[&str]) -> Vec<String> {
             .iter()
             .zip(&states)
             .filter(|(_, s)| want(**s))
-            .map(|(o, _)| o.to_string())
+            .map(|(o, _)| o.as_ref().to_string())
             .collect()
     };
     let checked = pick(&|s| s == State::Checked);

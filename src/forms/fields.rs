@@ -6,7 +6,8 @@
 use super::checkbox;
 use super::grid::{Block, Cell, Grid};
 use super::spec::{self, FieldSpec, Kind};
-use crate::model::{FieldValue, Fields, FormKind};
+use crate::call::FormDef;
+use crate::model::{FieldValue, Fields};
 
 /// Character folding for label comparison: full-width ASCII to ASCII, ASCII lower
 /// case, and the dash / quote / bracket / colon variants typed for one another.
@@ -46,18 +47,19 @@ fn match_prefix(text: &str, label: &str) -> Option<usize> {
 }
 
 /// The labels of one form, longest first so `申报单位意见` wins over `申报单位`.
-struct Labels {
-    list: Vec<(&'static str, &'static FieldSpec)>,
+struct Labels<'a> {
+    list: Vec<(&'a str, &'a FieldSpec)>,
     /// PDF text: a label after whitespace also starts a new field without a colon
     /// (`性别 男 出生年月 1978.05` on one line).
     loose: bool,
 }
 
-impl Labels {
-    fn new(form: FormKind) -> Labels {
-        let mut list: Vec<(&'static str, &'static FieldSpec)> = spec::fields(form)
+impl<'a> Labels<'a> {
+    fn new(form: &'a FormDef) -> Labels<'a> {
+        let mut list: Vec<(&'a str, &'a FieldSpec)> = form
+            .fields
             .iter()
-            .flat_map(|s| s.labels.iter().map(move |l| (*l, s)))
+            .flat_map(|s| s.labels.iter().map(move |l| (l.as_str(), s)))
             .collect();
         list.sort_by_key(|(l, _)| std::cmp::Reverse(l.chars().count()));
         Labels { list, loose: false }
@@ -66,11 +68,7 @@ impl Labels {
     /// A label at the start of `text`, and the rest after it (colon and instruction
     /// parentheses skipped). With `need_colon`, only `label：` counts (used inside a
     /// value, where a bare word may be ordinary text).
-    fn at_start<'t>(
-        &self,
-        text: &'t str,
-        need_colon: bool,
-    ) -> Option<(&'static FieldSpec, &'t str)> {
+    fn at_start<'t>(&self, text: &'t str, need_colon: bool) -> Option<(&'a FieldSpec, &'t str)> {
         // Cheap filter first: most cells and paragraphs start with no label's first char.
         let first = fold(text.chars().find(|c| !c.is_whitespace())?);
         for (label, spec) in &self.list {
@@ -106,7 +104,7 @@ impl Labels {
     }
 
     /// Splits an inline value at the next `label：` inside it.
-    fn split_inline<'t>(&self, text: &'t str) -> (&'t str, Option<(&'static FieldSpec, &'t str)>) {
+    fn split_inline<'t>(&self, text: &'t str) -> (&'t str, Option<(&'a FieldSpec, &'t str)>) {
         let mut prev_space = false;
         for (i, ch) in text.char_indices() {
             if i > 0 {
@@ -170,7 +168,7 @@ fn is_instruction(group: &str) -> bool {
 }
 
 /// Removes the form's pre-printed words from a value; paragraphs joined with `\n`.
-pub fn clean_value(form: FormKind, text: &str) -> String {
+pub fn clean_value(form: &FormDef, text: &str) -> String {
     let text = checkbox::normalize_pua(text);
     let text = remove_instruction_parens(&text);
     let mut lines: Vec<String> = Vec::new();
@@ -191,7 +189,7 @@ pub fn clean_value(form: FormKind, text: &str) -> String {
         let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
         let squeezed = squeezed.trim_end_matches([':', '：']);
         let tail = matches!(squeezed, "页）" | "页)" | "附页）" | "附页)");
-        if squeezed.is_empty() || tail || spec::line_placeholders(form).contains(&squeezed) {
+        if squeezed.is_empty() || tail || form.placeholders.iter().any(|p| p == squeezed) {
             continue;
         }
         lines.push(l);
@@ -237,24 +235,24 @@ fn remove_instruction_parens(text: &str) -> String {
 }
 
 /// Collects values; the first non-empty value of a key wins.
-struct Collector {
-    form: FormKind,
+struct Collector<'a> {
+    form: &'a FormDef,
     fields: Fields,
 }
 
-impl Collector {
+impl Collector<'_> {
     fn set(&mut self, spec: &FieldSpec, raw: &str) {
-        let value = match spec.kind {
+        let value = match &spec.kind {
             Kind::Choices(opts) => FieldValue::Choices(checkbox::read_choices(raw, opts)),
-            Kind::Text | Kind::Narrative => FieldValue::Text(clean_value(self.form, raw)),
+            Kind::Text => FieldValue::Text(clean_value(self.form, raw)),
         };
-        let keep = self.fields.get(spec.key).is_some_and(|v| !v.is_empty());
+        let keep = self.fields.get(&spec.key).is_some_and(|v| !v.is_empty());
         if !keep {
             self.fields.insert(spec.key.to_string(), value);
         }
     }
     fn set_key(&mut self, key: &str, raw: &str) {
-        if let Some(s) = spec::field(self.form, key) {
+        if let Some(s) = self.form.field(key) {
             self.set(s, raw);
         }
     }
@@ -262,29 +260,29 @@ impl Collector {
 
 /// Reads all fields of `form` from `grid`; every key of the form is present (empty
 /// text or an empty list when the applicant left it blank).
-pub fn extract(form: FormKind, grid: &Grid) -> Fields {
+pub fn extract(form: &FormDef, grid: &Grid) -> Fields {
     extract_with(form, grid, false)
 }
 
 /// [`extract`] for a grid made from PDF text, where cells are only guessed from spacing.
-pub fn extract_text(form: FormKind, grid: &Grid) -> Fields {
+pub fn extract_text(form: &FormDef, grid: &Grid) -> Fields {
     extract_with(form, grid, true)
 }
 
 /// Whether `text` starts with one of `form`'s labels.
-pub fn is_label(form: FormKind, text: &str) -> bool {
+pub fn is_label(form: &FormDef, text: &str) -> bool {
     Labels::new(form).at_start(text, false).is_some()
 }
 
 /// Whether `text` is exactly one of `form`'s labels (instruction parentheses and a
 /// colon after it allowed, nothing else).
-pub fn is_exact_label(form: FormKind, text: &str) -> bool {
+pub fn is_exact_label(form: &FormDef, text: &str) -> bool {
     Labels::new(form)
         .at_start(text, false)
         .is_some_and(|(_, rest)| rest.trim().is_empty())
 }
 
-fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
+fn extract_with(form: &FormDef, grid: &Grid, loose: bool) -> Fields {
     let mut labels = Labels::new(form);
     labels.loose = loose;
     let mut c = Collector {
@@ -320,7 +318,7 @@ fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
             }
         }
     }
-    for s in spec::fields(form) {
+    for s in &form.fields {
         c.fields
             .entry(s.key.to_string())
             .or_insert_with(|| match s.kind {
@@ -333,12 +331,12 @@ fn extract_with(form: FormKind, grid: &Grid, loose: bool) -> Fields {
 
 /// Handles `label：value  label2：value2` in one cell or paragraph. Returns the last
 /// label when nothing follows it in the cell (its value is in another cell).
-fn inline(
-    labels: &Labels,
+fn inline<'a>(
+    labels: &Labels<'a>,
     c: &mut Collector,
-    spec: &'static FieldSpec,
+    spec: &'a FieldSpec,
     rest: &str,
-) -> Option<&'static FieldSpec> {
+) -> Option<&'a FieldSpec> {
     let mut cur = Some((spec, rest));
     while let Some((s, r)) = cur {
         let (v, next) = labels.split_inline(r);
@@ -367,7 +365,7 @@ fn has_mark(s: &str) -> bool {
 fn take_neighbour(
     labels: &Labels,
     c: &mut Collector,
-    spec: &'static FieldSpec,
+    spec: &FieldSpec,
     rows: &[super::grid::Row],
     ri: usize,
     ci: usize,
@@ -413,12 +411,12 @@ fn take_neighbour(
 
 /// Number of cells or paragraphs that start with one of `form`'s labels (used to
 /// recognise a form whose title was deleted).
-pub fn label_hits(form: FormKind, grid: &Grid) -> usize {
+pub fn label_hits(form: &FormDef, grid: &Grid) -> usize {
     let labels = Labels::new(form);
     let mut keys = std::collections::BTreeSet::new();
     let mut see = |t: &str| {
         if let Some((s, _)) = labels.at_start(t, false) {
-            keys.insert(s.key);
+            keys.insert(s.key.as_str());
         }
     };
     for b in &grid.blocks {
@@ -437,6 +435,11 @@ pub fn label_hits(form: FormKind, grid: &Grid) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::call::Call;
+
+    fn form(key: &str) -> &'static FormDef {
+        Call::builtin().form(key).unwrap()
+    }
 
     #[test]
     fn prefix_ignores_whitespace_and_width() {
@@ -448,7 +451,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_not_values() {
-        let f = FormKind::Resource;
+        let f = form("resource");
         assert_eq!(
             clean_value(f, "（本单位科技教育活动资源服务等情况。不超过1000字。）"),
             ""
@@ -458,26 +461,26 @@ mod tests {
             "我单位于2019年…\n第二段"
         );
         assert_eq!(
-            clean_value(FormKind::Expert, "同意推荐。\n\n   盖   章\n  年   月   日"),
+            clean_value(form("expert"), "同意推荐。\n\n   盖   章\n  年   月   日"),
             "同意推荐。"
         );
         assert_eq!(
-            clean_value(FormKind::Expert, "同意\n2022年7月15日"),
+            clean_value(form("expert"), "同意\n2022年7月15日"),
             "同意\n2022年7月15日"
         );
         assert_eq!(
-            clean_value(FormKind::PilotSchool, "同意申报\n\n申报学校（盖章）"),
+            clean_value(form("pilot_school"), "同意申报\n\n申报学校（盖章）"),
             "同意申报"
         );
         assert_eq!(
-            clean_value(FormKind::Resource, "唐山市（有限公司）"),
+            clean_value(form("resource"), "唐山市（有限公司）"),
             "唐山市（有限公司）"
         );
     }
 
     #[test]
     fn inline_labels_split() {
-        let labels = Labels::new(FormKind::Expert);
+        let labels = Labels::new(form("expert"));
         let (s, rest) = labels
             .at_start("推荐单位：唐山市科协      填报时间：2022年7月15日", false)
             .unwrap();

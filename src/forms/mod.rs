@@ -1,10 +1,12 @@
-//! Form stage: the four application forms (附件1–4) read out of electronic documents,
-//! following `forms.md` (canonical keys, checkbox values, named problems).
-//! Pure: bytes in, fields out, no IO. Untrusted input runs through [`crate::isolate`].
+//! Form stage: the call's application forms (附件1–4 of the 2022 call, or whatever the
+//! call file defines, [`crate::call`]) read out of electronic documents, following
+//! `forms.md` (canonical keys, checkbox values, named problems).
+//! Pure: the call and bytes in, fields out, no IO. Untrusted input runs through
+//! [`crate::isolate`].
 //!
 //! Every reader (docx, xlsx/xls, PDF text) produces the neutral [`grid::Grid`]; one
-//! label→value engine ([`fields`]) reads all four forms from it; [`validate`] names
-//! the problems.
+//! label→value engine ([`fields`]) reads every form from it; [`validate`] names the
+//! problems.
 
 pub mod checkbox;
 pub mod docx;
@@ -15,14 +17,15 @@ pub mod spec;
 pub mod text;
 pub mod validate;
 
-use crate::model::{FieldValue, Fields, FormKind};
+use crate::call::{Call, FormDef};
+use crate::model::{FieldValue, Fields, FormKey};
 use serde::{Deserialize, Serialize};
 
 /// Result of reading one electronic document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParsedForm {
-    /// Which form, None when the document is not one of the four.
-    pub form: Option<FormKind>,
+    /// Which form, None when the document is not one of the call's forms.
+    pub form: Option<FormKey>,
     pub fields: Fields,
     /// missing_field:<key>, over_limit:<key>, bad_format:<key>
     pub problems: Vec<String>,
@@ -52,40 +55,78 @@ pub const NEEDS_SOFFICE: &str =
 /// Reads the form in `bytes` of sniffed `format`: `docx` (also `docm`, `dotx`),
 /// `xlsx`, `xls`, or `pdf-text` / `txt` (UTF-8 text of a PDF). `doc`, `wps`, `rtf`
 /// and `odt` need [`crate::convert`] first.
-pub fn parse_electronic(format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
+pub fn parse_electronic(call: &Call, format: &str, bytes: &[u8]) -> Result<ParsedForm, FormError> {
     match format {
-        "docx" | "docm" | "dotx" => Ok(parse_grid(&docx::read(bytes)?)),
-        "xlsx" | "xls" => Ok(parse_grid(&sheet::read(format, bytes)?)),
-        "pdf-text" | "txt" => Ok(parse_text(&String::from_utf8_lossy(bytes))),
+        "docx" | "docm" | "dotx" => Ok(parse_grid(call, &docx::read(bytes)?)),
+        "xlsx" | "xls" => Ok(parse_grid(call, &sheet::read(format, bytes)?)),
+        "pdf-text" | "txt" => Ok(parse_text(call, &String::from_utf8_lossy(bytes))),
         "doc" | "wps" | "rtf" | "odt" => Err(FormError::NeedsConversion(NEEDS_SOFFICE.into())),
         other => Err(FormError::Unsupported(other.into())),
     }
 }
 
-/// Reads the fields of whichever form `grid` is.
-pub fn parse_grid(grid: &grid::Grid) -> ParsedForm {
-    let form = identify_form(&grid.all_text()).or_else(|| guess_by_labels(grid));
-    let Some(form) = form else {
+/// Reads the fields of whichever of the call's forms `grid` is.
+pub fn parse_grid(call: &Call, grid: &grid::Grid) -> ParsedForm {
+    let Some(form) = identify(call, &grid.all_text(), grid) else {
         return ParsedForm::default();
     };
     let fields = fields::extract(form, grid);
     finish(form, fields)
 }
 
-fn finish(form: FormKind, fields: Fields) -> ParsedForm {
+fn finish(form: &FormDef, fields: Fields) -> ParsedForm {
     let problems = validate::problems(form, &fields);
     ParsedForm {
-        form: Some(form),
+        form: Some(form.key),
         fields,
         problems,
     }
 }
 
+/// Title first: a form of the call named by its title; else, when the document has no
+/// title of its own, the form whose labels it carries ([`guess_by_labels`]). A document
+/// titled as some other form (a volunteer sign-up sheet with 姓名, 性别, 工作单位) is no
+/// form of the call, however many labels it shares with one.
+fn identify<'c>(call: &'c Call, text: &str, grid: &grid::Grid) -> Option<&'c FormDef> {
+    if let Some(f) = call.identify(text) {
+        return Some(f);
+    }
+    if foreign_title(call, text).is_some() {
+        return None;
+    }
+    guess_by_labels(call, grid)
+}
+
+/// Lines looked at for a document's own title.
+const TITLE_LINES: usize = 6;
+
+/// A title near the top of `text` naming a form the call does not have: a short line
+/// (no colon, not one of the call's labels) ending in 表 (…报名表, …登记表, …申请表).
+pub fn foreign_title(call: &Call, text: &str) -> Option<String> {
+    text.lines()
+        .map(|l| {
+            l.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .trim_end_matches(['。', '.', '）', ')'])
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .take(TITLE_LINES)
+        .find(|l| {
+            let n = l.chars().count();
+            (4..=40).contains(&n)
+                && l.ends_with('表')
+                && !l.contains([':', '：'])
+                && !call.forms.iter().any(|f| fields::is_label(f, l))
+        })
+}
+
 /// A form whose title was deleted: the one with the most of its labels present,
 /// if at least four distinct ones are.
-fn guess_by_labels(grid: &grid::Grid) -> Option<FormKind> {
-    FormKind::ALL
-        .into_iter()
+fn guess_by_labels<'c>(call: &'c Call, grid: &grid::Grid) -> Option<&'c FormDef> {
+    call.forms
+        .iter()
         .map(|f| (fields::label_hits(f, grid), f))
         .filter(|(n, _)| *n >= 4)
         .max_by_key(|(n, _)| *n)
@@ -93,11 +134,10 @@ fn guess_by_labels(grid: &grid::Grid) -> Option<FormKind> {
 }
 
 /// Best-effort reading of plain text (a PDF text layer or OCR output).
-pub fn parse_text(text: &str) -> ParsedForm {
+pub fn parse_text(call: &Call, text: &str) -> ParsedForm {
     let text = &text::normalize(text);
     let g = text::grid(text);
-    let form = identify_form(text).or_else(|| guess_by_labels(&g));
-    let Some(form) = form else {
+    let Some(form) = identify(call, text, &g) else {
         return ParsedForm::default();
     };
     let g = text::join_split_labels(g, |t| fields::is_exact_label(form, t));
@@ -106,37 +146,25 @@ pub fn parse_text(text: &str) -> ParsedForm {
     // Options of a checkbox field wrap onto lines of their own in a PDF: read them from
     // every line that carries a box.
     let marks = text::choice_lines(text);
-    for s in spec::fields(form) {
-        if let spec::Kind::Choices(opts) = s.kind {
+    for s in &form.fields {
+        if let spec::Kind::Choices(opts) = &s.kind {
             let v = checkbox::read_choices(&marks, opts);
             if !v.is_empty() {
-                fields.insert(s.key.to_string(), FieldValue::Choices(v));
+                fields.insert(s.key.clone(), FieldValue::Choices(v));
             }
         }
     }
     finish(form, fields)
 }
 
-/// Which form a text is, by its title.
-pub fn identify_form(text: &str) -> Option<FormKind> {
-    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if t.contains("科技教育专家服务团成员推荐表") {
-        Some(FormKind::Expert)
-    } else if t.contains("科普资源申报推荐表") {
-        Some(FormKind::Resource)
-    } else if t.contains("试点县（市）区申报表") || t.contains("试点县(市)区申报表")
-    {
-        Some(FormKind::PilotDistrict)
-    } else if t.contains("试点学校申报表") {
-        Some(FormKind::PilotSchool)
-    } else {
-        None
-    }
+/// Which of the call's forms a text is, by its title.
+pub fn identify_form(call: &Call, text: &str) -> Option<FormKey> {
+    call.identify(text).map(|f| f.key)
 }
 
-/// The applicant named on the form (the value of [`FormKind::applicant_key`]),
-/// whitespace runs collapsed to one space; None when empty.
-pub fn applicant(form: FormKind, fields: &Fields) -> Option<String> {
+/// The applicant named on the form (the value of its `applicant` field), whitespace
+/// runs collapsed to one space; None when empty.
+pub fn applicant(form: &FormDef, fields: &Fields) -> Option<String> {
     let v = fields.get(form.applicant_key())?.display();
     let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
     (!v.is_empty()).then_some(v)

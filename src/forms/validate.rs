@@ -1,20 +1,18 @@
 //! The named problems of `forms.md`: `missing_field:<key>` for an empty required
-//! field, `over_limit:<key>` for 附件2's narrative fields over 1000 characters
-//! (non-whitespace), `bad_format:<key>` for a malformed e-mail, mobile, landline or
+//! field, `over_limit:<key>` for a field over its `max_chars` (附件2's narrative fields:
+//! 1000 non-whitespace characters), `bad_format:<key>` for a malformed e-mail, mobile, landline or
 //! postcode. Checks only; values are never changed.
 
 use super::fields::fold;
-use super::spec::{self, Format, Kind};
-use crate::model::{FieldValue, Fields, FormKind};
-
-/// 附件2: 不超过1000字.
-pub const NARRATIVE_LIMIT: usize = 1000;
+use super::spec::Format;
+use crate::call::FormDef;
+use crate::model::{FieldValue, Fields};
 
 /// Problems of one parsed form, in form order.
-pub fn problems(form: FormKind, fields: &Fields) -> Vec<String> {
+pub fn problems(form: &FormDef, fields: &Fields) -> Vec<String> {
     let mut out = Vec::new();
-    for s in spec::fields(form) {
-        let value = fields.get(s.key);
+    for s in &form.fields {
+        let value = fields.get(&s.key);
         let empty = value.is_none_or(FieldValue::is_empty);
         if empty {
             if s.required {
@@ -25,8 +23,8 @@ pub fn problems(form: FormKind, fields: &Fields) -> Vec<String> {
         let Some(FieldValue::Text(text)) = value else {
             continue;
         };
-        if s.kind == Kind::Narrative
-            && text.chars().filter(|c| !c.is_whitespace()).count() > NARRATIVE_LIMIT
+        if s.max_chars
+            .is_some_and(|max| text.chars().filter(|c| !c.is_whitespace()).count() > max)
         {
             out.push(format!("over_limit:{}", s.key));
         }
@@ -165,7 +163,7 @@ mod tests {
             FieldValue::Text("字 ".repeat(1000)),
         );
         assert_eq!(
-            problems(FormKind::Resource, &f),
+            problems(crate::call::Call::builtin().form("resource").unwrap(), &f),
             vec![
                 "missing_field:申报联系人",
                 "bad_format:联系电话",

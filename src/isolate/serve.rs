@@ -15,11 +15,17 @@ use std::os::fd::{FromRawFd, OwnedFd};
 /// Exit codes of the worker, for the parent's "crashed: exit status" messages.
 const EXIT_PROTOCOL: i32 = 65;
 const EXIT_IO: i32 = 74;
+/// The parent's call file could not be read (it was checked at the parent's start).
+const EXIT_CONFIG: i32 = 78;
 
 /// Runs the worker loop; returns the process exit code (0 when stdin closed cleanly).
 /// `alarm_s` is the backstop: a parse still running after that many seconds kills the
 /// worker by SIGALRM (the parent's own timeout is shorter and normally fires first).
 pub fn worker_main(alarm_s: u32) -> i32 {
+    if let Err(e) = super::adopt_parent_call() {
+        eprintln!("__parse-worker: {e}");
+        return EXIT_CONFIG;
+    }
     // Answers go to a private copy of fd 1, and fd 1 itself is pointed at stderr: a
     // stray print anywhere in the parsing code can then never corrupt the framing.
     // SAFETY: dup/dup2 on the process's own standard descriptors; the new descriptor

@@ -2,8 +2,8 @@
 //! (`<exe> __parse-worker`) that parses document after document, so isolation costs a
 //! pipe round trip per document instead of a process spawn.
 //!
-//! Guarantees kept from the one-shot child: the worker runs under RLIMIT_AS, in its own
-//! process group; a request that takes longer than the timeout gets the whole group
+//! Guarantees kept from the one-shot child: the worker runs in the box of
+//! [`super::sandbox`] (RLIMIT_AS, its own process group, no environment, no network); a request that takes longer than the timeout gets the whole group
 //! SIGKILLed by a watchdog thread and answers `FormError::Corrupt`. A worker that dies,
 //! answers garbage, or announces an oversized answer costs that one document and is
 //! replaced lazily on the next request. Concurrent callers share the worker through a
@@ -11,11 +11,12 @@
 //! would only make parses compete for the same cores.
 
 use super::frame::{self, FrameError};
+use super::sandbox::{self, Limits};
 use super::IsolateOptions;
 use crate::forms::{FormError, ParsedForm};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -207,42 +208,34 @@ impl Worker {
     }
 
     fn spawn(&self) -> Result<Live, WorkerError> {
-        use std::os::unix::process::CommandExt;
         // The worker's own alarm is a backstop behind the parent's watchdog.
         let alarm_s = self.opts.timeout.as_secs().saturating_add(3).min(3600);
-        let mut cmd = Command::new(&self.opts.exe);
+        let mut cmd = sandbox::command(&self.opts.exe, None);
+        super::pass_call(&mut cmd);
         cmd.arg("__parse-worker")
             .arg("--alarm-s")
             .arg(alarm_s.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .process_group(0);
+            .stderr(Stdio::null());
         // No RLIMIT_CPU here, unlike the one-shot child: CPU time adds up over a
         // worker's life, so a per-process CPU cap would end up killing a healthy worker
         // in the middle of an innocent document. The watchdog (wall clock, per request)
         // and the worker's alarm bound each parse instead.
-        let limit = self.opts.memory_mb.saturating_mul(1 << 20);
-        // SAFETY: only the async-signal-safe setrlimit(2) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let as_lim = libc::rlimit {
-                    rlim_cur: limit as libc::rlim_t,
-                    rlim_max: limit as libc::rlim_t,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        sandbox::confine(
+            &mut cmd,
+            Limits {
+                memory_mb: self.opts.memory_mb,
+                cpu_s: None,
+            },
+        );
         let spawn_err = |source| WorkerError::Spawn {
             exe: self.opts.exe.clone(),
             source,
         };
         let mut child = cmd.spawn().map_err(spawn_err)?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            crate::convert::kill_group(child.id());
+            sandbox::kill_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
             return Err(spawn_err(std::io::Error::other("no pipes to the worker")));
@@ -359,7 +352,7 @@ impl Drop for Worker {
 /// Ends a worker (idle or not) and reaps it; returns how it ended, for messages.
 fn retire(mut live: Live) -> String {
     drop(live.stdin);
-    crate::convert::kill_group(live.child.id());
+    sandbox::kill_group(live.child.id());
     let _ = live.child.kill();
     match live.child.wait() {
         Ok(st) => describe(st),
@@ -455,7 +448,7 @@ fn watch(shared: &(Mutex<DogState>, Condvar)) {
             Some((pid, deadline)) => {
                 let now = Instant::now();
                 if now >= deadline {
-                    crate::convert::kill_group(pid);
+                    sandbox::kill_group(pid);
                     s.armed = None;
                     s.fired = true;
                     continue;
@@ -472,6 +465,7 @@ fn watch(shared: &(Mutex<DogState>, Condvar)) {
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
+    use std::process::Command;
     use std::time::Duration;
 
     #[test]

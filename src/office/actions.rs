@@ -170,6 +170,19 @@ pub fn retry_receipt(db: &mut Db, id: i64, by: &str) -> Result<()> {
     )
 }
 
+/// `receipts --approve ID` and the page's 批准发送: a held receipt may go out (it is
+/// sent at the next drain); audited with who approved it.
+pub fn approve_receipt(db: &mut Db, id: i64, by: &str) -> Result<()> {
+    crate::receipts::approve_receipt(db, id, by)?;
+    super::audit(
+        db,
+        by,
+        super::Action::ReceiptApprove,
+        super::Target::Receipt(id),
+        "待批准 → 待发送",
+    )
+}
+
 /// The receipt row answering message `message` (the page names receipts by message).
 pub fn receipt_of_message(db: &Db, message: i64) -> Result<i64> {
     db.receipt_for_message(message)?

@@ -7,7 +7,8 @@
 //! - [`late_excuse`]: a late application accepted anyway, with a reason;
 //! - [`set_match`]: a scan matched to an electronic version, or unmatched;
 //! - [`soft_remove`] / [`restore`]: a junk message hidden from counts, kept on disk;
-//! - [`retry_receipt`]: a failed receipt queued again;
+//! - [`retry_receipt`] / [`approve_receipt`]: a failed receipt queued again, a held
+//!   one let go;
 //! - [`audit`]: the audit row of a write made elsewhere (import, reprocess);
 //! - [`accounts`]: operator accounts, sessions and login throttling.
 
@@ -15,8 +16,8 @@ pub mod accounts;
 mod actions;
 
 pub use actions::{
-    late_excuse, receipt_of_message, restore, retry_receipt, review, set_match, soft_remove,
-    MatchChange,
+    approve_receipt, late_excuse, receipt_of_message, restore, retry_receipt, review, set_match,
+    soft_remove, MatchChange,
 };
 
 use crate::db::office::NewAudit;
@@ -33,6 +34,7 @@ pub enum Action {
     Reprocess,
     Remind,
     ReceiptRetry,
+    ReceiptApprove,
     User,
     Remove,
 }
@@ -47,6 +49,7 @@ impl Action {
             Action::Reprocess => "reprocess",
             Action::Remind => "remind",
             Action::ReceiptRetry => "receipt_retry",
+            Action::ReceiptApprove => "receipt_approve",
             Action::User => "user",
             Action::Remove => "remove",
         }
@@ -62,6 +65,7 @@ impl Action {
             Action::Reprocess => "重新处理",
             Action::Remind => "提醒",
             Action::ReceiptRetry => "重发回执",
+            Action::ReceiptApprove => "批准回执",
             Action::User => "账号",
             Action::Remove => "移除邮件",
         }

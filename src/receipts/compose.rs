@@ -1,20 +1,32 @@
-//! The receipt itself: Chinese text from the template (what arrived, what each
-//! application still lacks, late and cloud-attachment notices) and the MIME message
-//! with the headers that keep robots from answering it (RFC 3834).
+//! The receipt's text: what arrived, form by form (附件1–4), and what each application
+//! still lacks, in our own words. It says only what we know:
+//!
+//! * the mail is named by its receipt time, never by its subject; nothing of the
+//!   sender's subject or body is repeated, and the names it does repeat (attachments,
+//!   the unit named in a form) are cleaned of links and control characters
+//!   ([`super::text`]);
+//! * a scan we could not match to a form is "已收到，工作人员将核对", never a request
+//!   to resend;
+//! * only a problem the applicant can fix asks for a resend: a file that cannot be
+//!   opened (corrupt, encrypted, empty), a missing electronic version, and a scan
+//!   without a seal when both the OCR and the seal detector are sure of it.
 
 use super::template::Template;
-use crate::error::{Error, Result};
-use crate::model::FormKind;
+use super::text;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use chrono::{DateTime, FixedOffset};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
-use lettre::Message;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
-/// The display name receipts are signed with.
-pub const SENDER_NAME: &str = "唐山市科协青少年科技中心";
+pub use super::message::{build_message, our_message_id, Threading, SENDER_NAME};
+
+/// Longest attachment name a receipt repeats, in characters.
+const NAME_CHARS: usize = 30;
+/// Longest applicant name a receipt repeats, in characters.
+const APPLICANT_CHARS: usize = 40;
+/// Below this seal score an unstamped verdict counts as sure (half the detector's
+/// threshold: far from any seal it has seen).
+const SURE_NO_SEAL: f64 = crate::scan::seal::SEAL_THRESHOLD / 2.0;
 
 /// Subject and plain-text body of one receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +42,20 @@ pub struct ComposeContext<'a> {
     pub contact: &'a str,
     /// The call's deadline, named in the late notice.
     pub deadline: Option<DateTime<FixedOffset>>,
+    /// Scans are OCR'd: a scan's form and an unstamped verdict can be trusted.
+    pub ocr: bool,
+}
+
+/// One attachment as the receipt speaks of it.
+enum Item<'a> {
+    /// One of the four forms: the form, the applicant it names, how it arrived.
+    Form(&'a DumpDocument, FormKey, Option<String>),
+    /// A scan not matched to any form.
+    UnmatchedScan(&'a DumpDocument),
+    /// Cannot be opened: the applicant should send it again.
+    Unreadable(&'a DumpDocument),
+    /// Anything else a person attached.
+    Other(&'a DumpDocument),
 }
 
 /// Composes the receipt answering `messages` (the receipt's own message first, then
@@ -42,34 +68,40 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
         .map(|d| (d.id, d))
         .collect();
     let apps = related_applications(dump, messages);
-    let recognised: Vec<(&DumpDocument, FormKind, Option<String>)> = messages
+    let mut items: Vec<Item<'_>> = messages
         .iter()
         .flat_map(|m| m.documents.iter())
-        .filter(|d| matches!(d.kind.as_str(), "electronic" | "scan"))
-        .filter_map(|d| {
-            let form = d.form.as_deref().and_then(FormKind::parse)?;
-            Some((d, form, applicant_of(d, form, &docs, &apps)))
-        })
+        .filter_map(|d| classify(d, &docs, &apps))
         .collect();
+    // By form (附件1–4), then as they came.
+    items.sort_by_key(|i| match i {
+        Item::Form(_, f, _) => (0, Some(*f)),
+        Item::UnmatchedScan(_) => (1, None),
+        Item::Other(_) => (2, None),
+        Item::Unreadable(_) => (3, None),
+    });
 
     let mut applicants: Vec<String> = Vec::new();
-    let mut forms: Vec<FormKind> = Vec::new();
-    for (_, form, who) in &recognised {
-        if let Some(w) = who {
-            if !applicants.contains(w) {
-                applicants.push(w.clone());
+    let mut forms: Vec<FormKey> = Vec::new();
+    for i in &items {
+        if let Item::Form(_, form, who) = i {
+            if let Some(w) = who {
+                if !applicants.contains(w) {
+                    applicants.push(w.clone());
+                }
+            }
+            if !forms.contains(form) {
+                forms.push(*form);
             }
         }
-        if !forms.contains(form) {
-            forms.push(*form);
-        }
     }
-    let is_question = messages
+    let has_category = |c: &str| messages.iter().any(|m| m.category.as_deref() == Some(c));
+    let is_question = has_category("question");
+    let is_submission = has_category("submission");
+    let times: Vec<String> = messages
         .iter()
-        .any(|m| m.category.as_deref() == Some("question"));
-    let is_submission = messages
-        .iter()
-        .any(|m| m.category.as_deref() == Some("submission"));
+        .map(|m| human_time(&m.received_at))
+        .collect();
 
     let mut v: BTreeMap<&str, String> = BTreeMap::new();
     v.insert(
@@ -79,20 +111,11 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
             _ => "您好！".to_string(),
         },
     );
-    v.insert(
-        "received_at",
-        messages
-            .iter()
-            .map(|m| human_time(&m.received_at))
-            .collect::<Vec<_>>()
-            .join("、"),
-    );
-    v.insert("original_subject", original_subjects(messages));
-    v.insert(
-        "documents",
-        documents_section(messages, &recognised, is_submission),
-    );
-    v.insert("missing", missing_section(&apps, &docs));
+    v.insert("received_at", times.join("、"));
+    // Kept for operators' own templates; a sender's subject is never repeated.
+    v.insert("original_subject", String::new());
+    v.insert("documents", documents_section(ctx, &items, is_submission));
+    v.insert("missing", missing_section(ctx, dump, &apps, &docs));
     v.insert("late", late_section(messages, ctx.deadline.as_ref()));
     v.insert("cloud", cloud_section(messages));
     v.insert(
@@ -105,10 +128,66 @@ pub fn compose(ctx: &ComposeContext<'_>, dump: &Dump, messages: &[&DumpMessage])
     );
     v.insert("contact", ctx.contact.to_string());
 
+    let first_time = messages
+        .first()
+        .map(|m| short_time(&m.received_at))
+        .unwrap_or_default();
     Receipt {
-        subject: subject(&applicants, &forms, messages, is_question),
+        subject: subject(&applicants, &forms, &first_time, is_question),
         body: ctx.template.render(&v),
     }
+}
+
+fn classify<'a>(
+    d: &'a DumpDocument,
+    docs: &HashMap<i64, &'a DumpDocument>,
+    apps: &[&DumpApplication],
+) -> Option<Item<'a>> {
+    if d.superseded_by.is_some() || d.container.is_some() && d.kind == "other" {
+        return None;
+    }
+    if d.problems.iter().any(|p| applicant_can_fix(p)) {
+        return Some(Item::Unreadable(d));
+    }
+    match d.kind.as_str() {
+        "electronic" | "scan" => match form_of(d, docs, apps) {
+            Some(form) => Some(Item::Form(d, form, applicant_of(d, form, docs, apps))),
+            None if d.kind == "scan" => Some(Item::UnmatchedScan(d)),
+            None => Some(Item::Other(d)),
+        },
+        // Containers speak through their members; cloud links have their own section.
+        "archive" | "cloud_link" => None,
+        _ if is_small_image(d) || d.format == "eml" => None,
+        _ => Some(Item::Other(d)),
+    }
+}
+
+/// File problems only the sender can repair by sending the file again.
+fn applicant_can_fix(problem: &str) -> bool {
+    let code = problem.split(':').next().unwrap_or(problem);
+    match code {
+        "corrupt_attachment" | "encrypted_attachment" | "empty_attachment" => true,
+        // A panic of ours is not the file's fault.
+        "scan_unreadable" => !problem.contains(":panic"),
+        _ => false,
+    }
+}
+
+/// The form a document is: its own, else its electronic version's, else its
+/// application's.
+fn form_of(
+    d: &DumpDocument,
+    docs: &HashMap<i64, &DumpDocument>,
+    apps: &[&DumpApplication],
+) -> Option<FormKey> {
+    let own = |x: &DumpDocument| x.form.as_deref().and_then(FormKey::parse);
+    own(d)
+        .or_else(|| d.scan_of.and_then(|e| docs.get(&e)).and_then(|e| own(e)))
+        .or_else(|| {
+            apps.iter()
+                .find(|a| a.electronic == Some(d.id) || a.scan == Some(d.id))
+                .and_then(|a| FormKey::parse(&a.form))
+        })
 }
 
 /// Applications this receipt speaks about: those holding a document of these
@@ -118,11 +197,7 @@ fn related_applications<'a>(dump: &'a Dump, messages: &[&DumpMessage]) -> Vec<&'
         .iter()
         .flat_map(|m| m.documents.iter().map(|d| d.id))
         .collect();
-    let senders: Vec<String> = messages
-        .iter()
-        .filter_map(|m| m.from.as_deref())
-        .map(str::to_lowercase)
-        .collect();
+    let senders = senders(messages);
     dump.applications
         .iter()
         .filter(|a| {
@@ -135,18 +210,27 @@ fn related_applications<'a>(dump: &'a Dump, messages: &[&DumpMessage]) -> Vec<&'
         .collect()
 }
 
+fn senders(messages: &[&DumpMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| m.from.as_deref())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// The applicant a document names: its own field, else the electronic version it was
-/// matched to, else the application holding it.
+/// matched to, else the application holding it; cleaned for repeating.
 fn applicant_of(
     d: &DumpDocument,
-    form: FormKind,
+    form: FormKey,
     docs: &HashMap<i64, &DumpDocument>,
     apps: &[&DumpApplication],
 ) -> Option<String> {
     let own = |doc: &DumpDocument| {
         doc.fields
             .get(form.applicant_key())
-            .map(|v| v.display().trim().to_string())
+            .map(|v| v.display())
+            .map(|s| text::clean(&s, APPLICANT_CHARS))
             .filter(|s| !s.is_empty())
     };
     own(d)
@@ -154,43 +238,33 @@ fn applicant_of(
         .or_else(|| {
             apps.iter()
                 .find(|a| a.electronic == Some(d.id) || a.scan == Some(d.id))
-                .map(|a| a.applicant.trim().to_string())
+                .map(|a| text::clean(&a.applicant, APPLICANT_CHARS))
                 .filter(|s| !s.is_empty())
         })
 }
 
-/// `科普资源申报推荐表` out of `附件2 科普资源申报推荐表`.
-fn short_title(form: FormKind) -> &'static str {
-    let t = form.title_zh();
-    t.split_once(' ').map_or(t, |(_, rest)| rest)
+/// The form's printed title (`科普资源申报推荐表`), from the call file.
+fn short_title(form: FormKey) -> &'static str {
+    form.def().map_or(form.as_str(), |f| f.title.as_str())
 }
 
-fn subject(
-    applicants: &[String],
-    forms: &[FormKind],
-    messages: &[&DumpMessage],
-    is_question: bool,
-) -> String {
+/// The form's name as the notice prints it (the one place the receipt asks for it).
+fn form_title(form: FormKey) -> &'static str {
+    form.title_zh()
+}
+
+fn subject(applicants: &[String], forms: &[FormKey], when: &str, is_question: bool) -> String {
     let form_names = forms
         .iter()
         .map(|f| short_title(*f))
         .collect::<Vec<_>>()
         .join("、");
     match applicants {
-        // The sender's own subject keeps receipts from looking identical (NetEase
-        // rejects look-alike mail as spam).
-        [] if !forms.is_empty() => format!(
-            "回执：已收到您的申报材料（{form_names}；来信主题：{}）",
-            truncate(&original_subjects(messages), 20)
-        ),
-        [] => {
-            let orig = truncate(&original_subjects(messages), 30);
-            if is_question {
-                format!("回执：您的咨询已收到（{orig}）")
-            } else {
-                format!("回执：已收到您的来信（{orig}）")
-            }
-        }
+        // The receipt time keeps receipts from looking identical (NetEase rejects
+        // look-alike mail as spam) without repeating anything the sender wrote.
+        [] if !forms.is_empty() => format!("回执：已收到您的申报材料（{form_names}，{when}）"),
+        [] if is_question => format!("回执：您的咨询已收到（{when}）"),
+        [] => format!("回执：已收到您的来信（{when}）"),
         [one] => format!("回执：已收到「{one}」的申报材料（{form_names}）"),
         [first, rest @ ..] => format!(
             "回执：已收到「{first}」等{}份申报材料（{form_names}）",
@@ -199,88 +273,101 @@ fn subject(
     }
 }
 
-fn original_subjects(messages: &[&DumpMessage]) -> String {
-    let subjects: Vec<&str> = messages
-        .iter()
-        .map(|m| m.subject.as_deref().map(str::trim).unwrap_or(""))
-        .map(|s| if s.is_empty() { "无主题" } else { s })
-        .collect();
-    match subjects.as_slice() {
-        [] => "无主题".into(),
-        [one] => (*one).to_string(),
-        many => format!("「{}」等{}封邮件", many[0], many.len()),
-    }
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max_chars).collect();
-        t.push('…');
-        t
-    }
-}
-
 fn human_time(rfc3339: &str) -> String {
     crate::time::parse_rfc3339(rfc3339)
         .map(|t| crate::time::fmt_human(&t))
-        .unwrap_or_else(|| rfc3339.to_string())
+        .unwrap_or_else(|| text::clean(rfc3339, 30))
 }
 
-fn documents_section(
-    messages: &[&DumpMessage],
-    recognised: &[(&DumpDocument, FormKind, Option<String>)],
-    is_submission: bool,
-) -> String {
+/// `07-18 10:32` for subjects.
+fn short_time(rfc3339: &str) -> String {
+    crate::time::parse_rfc3339(rfc3339)
+        .map(|t| t.format("%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn names(docs: &[&DumpDocument]) -> String {
+    docs.iter()
+        .map(|d| text::file_name(&d.name, NAME_CHARS))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn documents_section(ctx: &ComposeContext<'_>, items: &[Item<'_>], is_submission: bool) -> String {
     let mut out = String::new();
-    if !recognised.is_empty() {
-        out.push_str("我们在来信中识别到以下申报材料：\n");
-        for (i, (d, form, who)) in recognised.iter().enumerate() {
+    let forms: Vec<_> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Form(d, f, who) => Some((*d, *f, who)),
+            _ => None,
+        })
+        .collect();
+    let mut unmatched = Vec::new();
+    let mut others = Vec::new();
+    let mut broken = Vec::new();
+    for i in items {
+        match i {
+            Item::UnmatchedScan(d) => unmatched.push(*d),
+            Item::Other(d) => others.push(*d),
+            Item::Unreadable(d) => broken.push(*d),
+            Item::Form(..) => {}
+        }
+    }
+    if !forms.is_empty() {
+        out.push_str("我们在来信中收到以下申报材料（按通知附件）：\n");
+        for (i, (d, form, who)) in forms.iter().enumerate() {
             let who = who
                 .as_deref()
                 .map(|w| format!("「{w}」"))
-                .unwrap_or_else(|| "（未能识别申报单位/申报人）".into());
+                .unwrap_or_else(|| "（申报单位/申报人由工作人员核对）".into());
             let what = if d.kind == "electronic" {
                 "电子版".to_string()
             } else {
                 match d.stamped {
                     Some(true) => "盖章扫描件（已识别到公章）".into(),
-                    Some(false) => "扫描件（未识别到公章）".into(),
-                    None => "扫描件（未能自动判断是否盖章，将由工作人员核对）".into(),
+                    Some(false) if sure_unstamped(ctx, d) => "扫描件（未找到公章）".into(),
+                    _ => "扫描件（是否盖章由工作人员核对）".into(),
                 }
             };
             out.push_str(&format!(
                 "  {}. {}：{who}，{what}（文件：{}）\n",
                 i + 1,
-                form.title_zh(),
-                d.name
+                form_title(*form),
+                text::file_name(&d.name, NAME_CHARS)
             ));
         }
     }
-    let unknown: Vec<&str> = messages
-        .iter()
-        .flat_map(|m| m.documents.iter())
-        .filter(|d| d.superseded_by.is_none())
-        .filter(|d| match d.kind.as_str() {
-            "electronic" | "scan" => d.form.is_none(),
-            "other" => !is_small_image(d),
-            _ => false,
-        })
-        .map(|d| d.name.as_str())
-        .collect();
-    if !unknown.is_empty() {
+    if !unmatched.is_empty() {
         out.push_str(&format!(
-            "以下附件未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：{}\n",
-            unknown.join("、")
+            "以下扫描件已收到，工作人员将核对：{}\n",
+            names(&unmatched)
         ));
     }
-    if recognised.is_empty() && is_submission {
-        out.push_str(
-            "未能在来信中识别出申报表（附件1–4）。如您已添加附件，请确认文件可以正常打开后重新发送。\n",
-        );
+    if !others.is_empty() {
+        out.push_str(&format!("以下其他附件已收到：{}\n", names(&others)));
+    }
+    if !broken.is_empty() {
+        out.push_str(&format!(
+            "以下文件无法打开（文件损坏、加密或内容为空），请检查后重新发送：{}\n",
+            names(&broken)
+        ));
+    }
+    if out.is_empty() && is_submission {
+        out.push_str("您的来信已收到，工作人员将核对。\n");
     }
     out.trim_end().to_string()
+}
+
+/// A scan is surely without a seal only when the OCR read it (it knows its form) and
+/// the seal detector found nothing close to a seal.
+fn sure_unstamped(ctx: &ComposeContext<'_>, d: &DumpDocument) -> bool {
+    ctx.ocr
+        && d.stamped == Some(false)
+        && d.form.is_some()
+        && !d.problems.iter().any(|p| {
+            p.starts_with(crate::scan::OCR_UNAVAILABLE) || p.starts_with(crate::scan::OCR_FAILED)
+        })
+        && d.seal_score.is_some_and(|s| s < SURE_NO_SEAL)
 }
 
 /// Signature logos and inline icons: images too small to be a scanned page.
@@ -289,7 +376,12 @@ fn is_small_image(d: &DumpDocument) -> bool {
 }
 
 /// What one application still lacks, in words an applicant understands.
-fn missing_items(a: &DumpApplication, docs: &HashMap<i64, &DumpDocument>) -> Vec<String> {
+fn missing_items(
+    ctx: &ComposeContext<'_>,
+    a: &DumpApplication,
+    docs: &HashMap<i64, &DumpDocument>,
+    scan_waiting: bool,
+) -> Vec<String> {
     let mut codes: Vec<&str> = vec![a.status.as_str()];
     codes.extend(a.problems.iter().map(String::as_str));
     for id in [a.electronic, a.scan].into_iter().flatten() {
@@ -297,14 +389,25 @@ fn missing_items(a: &DumpApplication, docs: &HashMap<i64, &DumpDocument>) -> Vec
             codes.extend(d.problems.iter().map(String::as_str));
         }
     }
+    let scan_sure_unstamped = a
+        .scan
+        .and_then(|s| docs.get(&s))
+        .is_some_and(|d| sure_unstamped(ctx, d));
     let mut items: Vec<String> = Vec::new();
     for code in codes {
         let (head, key) = code.split_once(':').unwrap_or((code, ""));
+        let key = text::clean(key, NAME_CHARS);
         let item = match head {
-            "missing_scan" => "尚缺加盖公章的扫描件".to_string(),
-            "missing_electronic" => "尚缺电子版（Word 文档）".to_string(),
-            "unstamped_scan" => "扫描件上未识别到公章，请补交加盖公章的扫描件".to_string(),
-            "invalid" => "申报表内容未能识别，请检查文件后重新发送".to_string(),
+            "missing_scan" if scan_waiting || !ctx.ocr => {
+                "尚未对应到盖章扫描件（如已发送，工作人员将核对）".to_string()
+            }
+            "missing_scan" => "尚缺加盖公章的扫描件，请补交".to_string(),
+            "missing_electronic" => "尚缺电子版（Word 文档），请补交电子版".to_string(),
+            "unstamped_scan" if scan_sure_unstamped => {
+                "扫描件上未找到公章，请补交加盖公章的扫描件".to_string()
+            }
+            "unstamped_scan" => "扫描件是否盖章由工作人员核对".to_string(),
+            "invalid" => "申报表内容由工作人员核对".to_string(),
             "missing_field" if !key.is_empty() => format!("「{key}」未填写"),
             "over_limit" if !key.is_empty() => format!("「{key}」超出字数限制（不超过1000字）"),
             "bad_format" if !key.is_empty() => format!("「{key}」格式有误"),
@@ -317,23 +420,48 @@ fn missing_items(a: &DumpApplication, docs: &HashMap<i64, &DumpDocument>) -> Vec
     items
 }
 
-fn missing_section(apps: &[&DumpApplication], docs: &HashMap<i64, &DumpDocument>) -> String {
+fn missing_section(
+    ctx: &ComposeContext<'_>,
+    dump: &Dump,
+    apps: &[&DumpApplication],
+    docs: &HashMap<i64, &DumpDocument>,
+) -> String {
     if apps.is_empty() {
         return String::new();
     }
+    // A scan from the same sender that matched nothing may be the missing one.
+    let scan_waiting = |a: &DumpApplication| {
+        let Some(email) = a.email.as_deref() else {
+            return false;
+        };
+        dump.messages
+            .iter()
+            .filter(|m| {
+                m.from
+                    .as_deref()
+                    .is_some_and(|f| f.eq_ignore_ascii_case(email))
+            })
+            .flat_map(|m| m.documents.iter())
+            .any(|d| {
+                d.kind == "scan"
+                    && d.scan_of.is_none()
+                    && !dump.applications.iter().any(|x| x.scan == Some(d.id))
+            })
+    };
     let mut out = String::from("材料核对情况：\n");
     for a in apps {
-        let form: &str = match FormKind::parse(&a.form) {
-            Some(f) => f.title_zh(),
+        let form: &str = match FormKey::parse(&a.form) {
+            Some(f) => form_title(f),
             None => &a.form,
         };
-        let items = missing_items(a, docs);
+        let items = missing_items(ctx, a, docs, scan_waiting(a));
         let state = if items.is_empty() {
             "材料齐全".to_string()
         } else {
             items.join("；")
         };
-        out.push_str(&format!("  · 「{}」{form}：{state}\n", a.applicant));
+        let who = text::clean(&a.applicant, APPLICANT_CHARS);
+        out.push_str(&format!("  · 「{who}」{form}：{state}\n"));
     }
     out.trim_end().to_string()
 }
@@ -384,10 +512,11 @@ fn cloud_section(messages: &[&DumpMessage]) -> String {
     let mut out = String::from("您的邮件含有超大附件（网盘链接）：\n");
     for (name, (expiry, unusable)) in &links {
         let name = if name.is_empty() {
-            "（未注明文件名）"
+            "（未注明文件名）".to_string()
         } else {
-            name
+            text::file_name(name, NAME_CHARS)
         };
+        let expiry = text::clean(expiry, 20);
         let until = if expiry.is_empty() {
             String::new()
         } else {
@@ -401,59 +530,4 @@ fn cloud_section(messages: &[&DumpMessage]) -> String {
         out.push_str(&format!("  · {name}{until}：{what}\n"));
     }
     out.trim_end().to_string()
-}
-
-/// Our Message-ID for receipt row `row_id`: derived from the row alone, so a retry after
-/// a crash sends the same id and mail clients can recognise the copy.
-pub fn our_message_id(row_id: i64, message_row: i64, created_at: &str) -> String {
-    let digest = Sha256::digest(format!("{row_id}|{message_row}|{created_at}").as_bytes());
-    let sha8 = hex::encode(&digest[..4]);
-    format!("<receipt-{row_id}-{sha8}@kepu-intake.local>")
-}
-
-/// Headers of the receipt besides the usual ones.
-pub struct Threading<'a> {
-    /// Message-IDs of the mails answered (the first is `In-Reply-To`).
-    pub answers: &'a [String],
-    pub our_message_id: &'a str,
-    pub date: std::time::SystemTime,
-}
-
-/// Builds the MIME message: plain UTF-8 text, `Auto-Submitted: auto-replied` and
-/// `X-Auto-Response-Suppress: All` so auto-responders do not answer it.
-pub fn build_message(r: &Receipt, from: &str, to: &str, th: &Threading<'_>) -> Result<Message> {
-    let from_addr = from
-        .parse()
-        .map_err(|e| Error::Smtp(format!("smtp.from '{from}' is not an address: {e}")))?;
-    let to_addr = to
-        .parse()
-        .map_err(|e| Error::Smtp(format!("recipient '{to}' is not an address: {e}")))?;
-    let mut b = Message::builder()
-        .from(Mailbox::new(Some(SENDER_NAME.into()), from_addr))
-        .to(Mailbox::new(None, to_addr))
-        .subject(r.subject.clone())
-        .date(th.date)
-        .message_id(Some(th.our_message_id.to_string()))
-        .raw_header(raw("Auto-Submitted", "auto-replied")?)
-        .raw_header(raw("X-Auto-Response-Suppress", "All")?);
-    let ids: Vec<&str> = th
-        .answers
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| s.starts_with('<') && s.ends_with('>') && s.is_ascii())
-        .collect();
-    if let Some(first) = ids.first() {
-        b = b
-            .in_reply_to((*first).to_string())
-            .references(ids.join(" "));
-    }
-    b.header(ContentType::TEXT_PLAIN)
-        .body(r.body.clone())
-        .map_err(|e| Error::Smtp(format!("cannot build receipt to {to}: {e}")))
-}
-
-fn raw(name: &str, value: &str) -> Result<HeaderValue> {
-    let n = HeaderName::new_from_ascii(name.to_string())
-        .map_err(|e| Error::Smtp(format!("header name {name}: {e}")))?;
-    Ok(HeaderValue::new(n, value.to_string()))
 }

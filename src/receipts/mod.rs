@@ -5,15 +5,23 @@
 //! [`initial_status`], [`outbox::drain`] composes ([`compose`]), sends ([`smtp`]) and
 //! files a copy in the Sent folder ([`sent_folder`]).
 
+pub mod auth;
+pub mod caps;
 pub mod compose;
+pub mod kinds;
+pub mod message;
+pub mod operator;
 pub mod outbox;
 pub mod policy;
 pub mod sent_folder;
 pub mod smtp;
 pub mod template;
+pub mod text;
 
-pub use outbox::{drain, drain_at, list_text, retry, DrainStats};
-pub use policy::{decide, Decision};
+pub use kinds::{ReceiptReason, ReceiptStatus};
+pub use operator::{approve_receipt, list_text, retry};
+pub use outbox::{drain, drain_at, DrainStats};
+pub use policy::{decide, decide_with, Decision, Facts};
 
 use crate::config::ReceiptMode;
 
@@ -21,11 +29,18 @@ use crate::config::ReceiptMode;
 /// [`crate::db::receipts::insert_receipt`]. With receipts off nothing is queued, so
 /// turning them on later does not answer old mail.
 pub fn initial_status(mode: ReceiptMode, decision: &Decision) -> (&'static str, Option<String>) {
-    match (decision, mode) {
-        (Decision::Suppress { reason }, _) => ("suppressed", Some(reason.clone())),
-        (Decision::Reply { .. }, ReceiptMode::Off) => {
-            ("suppressed", Some("receipts_off: 回执功能未开启".into()))
+    let (status, reason) = match (decision, mode) {
+        (Decision::Suppress { reason }, _) => (ReceiptStatus::Suppressed, Some(reason.clone())),
+        (Decision::Reply { .. } | Decision::Hold { .. }, ReceiptMode::Off) => (
+            ReceiptStatus::Suppressed,
+            Some(ReceiptReason::ReceiptsOff.with("回执功能未开启")),
+        ),
+        (Decision::Hold { reason, .. }, ReceiptMode::DryRun | ReceiptMode::Send) => {
+            (ReceiptStatus::Held, Some(reason.clone()))
         }
-        (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => ("pending", None),
-    }
+        (Decision::Reply { .. }, ReceiptMode::DryRun | ReceiptMode::Send) => {
+            (ReceiptStatus::Pending, None)
+        }
+    };
+    (status.as_str(), reason)
 }

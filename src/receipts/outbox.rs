@@ -16,17 +16,26 @@
 //!   is committed, and the operator then retries although the first copy arrived.
 //!   A rejected `DATA` (4xx/5xx) is definite and handled like any refusal.
 //!
-//! Per-sender window (`per_sender_window_s`, 0 = off): receipts to one address that
-//! were queued within one window of the oldest still-unsent one are folded into it
-//! (`suppressed`, `folded_into:<id>`) and that one receipt covers all their messages.
-//! A receipt whose address already got one less than a window ago waits (stays
-//! `pending`, due when the window closes, no attempt counted) and then goes out on its
-//! own. Only one drain may run at a time (`receipts_glue::drain` holds the outbox lock, `.outbox.lock`).
+//! Per-mailbox window (`per_sender_window_s`, 0 = off): receipts to one mailbox (case
+//! and `+tag` ignored) that were queued within one window of the oldest still-unsent
+//! one are folded into it (`suppressed`, `folded_into:<id>`) and that one receipt
+//! covers all their messages. A receipt whose mailbox already got one less than a
+//! window ago waits (stays `pending`, due when the window closes, no attempt counted)
+//! and then goes out on its own. The daily and per-domain caps ([`super::caps`]) make
+//! a receipt wait the same way. Only one drain may run at a time (`receipts_glue::drain` holds
+//! the outbox lock, `.outbox.lock`).
+//!
+//! Dry run: the receipt is written to `<dry_run_dir>/<id>.eml` and the row becomes
+//! `previewed`, never `sent`; once the mode is `send`, previewed receipts are sent like
+//! pending ones, once. `held` receipts wait for [`approve_receipt`].
 //!
 //! After the sends, receipts that went out are copied to `smtp.sent_folder` over the
 //! `[imap]` account ([`super::sent_folder`]), best effort.
 
+use super::caps::{Caps, Slot};
 use super::compose::{build_message, compose, our_message_id, ComposeContext, Threading};
+use super::kinds::{ReceiptReason, ReceiptStatus, WAITING};
+use super::policy::domain_of;
 use super::smtp::{Outcome, Session};
 use super::template::Template;
 use crate::config::{Config, ReceiptMode};
@@ -53,8 +62,10 @@ pub const MAX_BACKOFF_S: i64 = 3600;
 pub struct DrainStats {
     /// Accepted by the SMTP server.
     pub sent: usize,
-    /// Written as `.eml` in dry-run mode.
+    /// Written as `.eml` in dry-run mode (`previewed`).
     pub dry_run: usize,
+    /// Waiting for the daily or per-domain cap.
+    pub capped: usize,
     /// Put back with a later due time after a transient failure.
     pub deferred: usize,
     /// Refused for good, or given up.
@@ -112,10 +123,18 @@ pub async fn drain_at(
         template: &template,
         contact: &cfg.receipts.contact,
         deadline,
+        ocr: crate::scan::ScanOptions::detect(&cfg.tools).ocr,
     };
     let window = i64::try_from(cfg.receipts.per_sender_window_s).unwrap_or(i64::MAX);
+    let dry = cfg.receipts.mode == ReceiptMode::DryRun;
 
-    let pending = db.receipts_with_status(&["pending"])?;
+    // A dry run previews what is pending; sending takes the previews too, once.
+    let mut wanted = vec![ReceiptStatus::Pending.as_str()];
+    if !dry {
+        wanted.push(ReceiptStatus::Previewed.as_str());
+    }
+    let mut pending = db.receipts_with_status(&wanted)?;
+    pending.sort_by_key(|r| r.id);
     let pending = fold_same_sender(db, pending, window, &mut stats)?;
     let now = crate::time::fmt(&clock());
     let due: Vec<ReceiptRow> = pending
@@ -132,20 +151,33 @@ pub async fn drain_at(
 
     let dry_dir = dry_run_dir(cfg);
     let mut limiter = RateLimiter::new(db, cfg.receipts.max_per_minute, &clock())?;
+    let mut caps = Caps::load(db, &cfg.receipts, &clock())?;
     let mut session: Option<Session> = None;
     let mut copies: Vec<Vec<u8>> = Vec::new();
     for (i, r) in due.iter().enumerate() {
         if shutdown.is_cancelled() {
             break;
         }
-        if let Some(until) = window_open_until(db, r, window)? {
+        if let Some(until) = window_open_until(db, r, window, dry)? {
             if until > clock() {
                 let reason = format!(
-                    "waiting: per-sender window, 同一发件人 {window} 秒内只发一封回执，{} 后发送",
-                    crate::time::fmt_human(&until)
+                    "{WAITING}{}",
+                    ReceiptReason::SenderWindow.with(format!(
+                        "同一邮箱 {window} 秒内只发一封回执，{} 后发送",
+                        crate::time::fmt_human(&until)
+                    ))
                 );
                 db.receipt_defer(r.id, &crate::time::fmt(&until), &reason, None, false)?;
                 stats.waiting += 1;
+                continue;
+            }
+        }
+        // A dry run sends nothing, so only sending counts against the caps.
+        let domain = domain_of(&r.to_key);
+        if !dry {
+            if let Slot::Wait { until, reason } = caps.check(db, &domain, &clock())? {
+                db.receipt_defer(r.id, &crate::time::fmt(&until), &reason, None, false)?;
+                stats.capped += 1;
                 continue;
             }
         }
@@ -182,9 +214,9 @@ pub async fn drain_at(
         };
         let bytes = msg.formatted();
 
-        if cfg.receipts.mode == ReceiptMode::DryRun {
+        if dry {
             write_eml(&dry_dir, r.id, &bytes)?;
-            db.receipt_mark_sent(r.id, &our_id, "dry-run", &crate::time::fmt(&clock()))?;
+            db.receipt_mark_previewed(r.id, &our_id, &crate::time::fmt(&clock()))?;
             stats.dry_run += 1;
             continue;
         }
@@ -234,6 +266,7 @@ pub async fn drain_at(
         limiter.used();
         match outcome {
             Outcome::Accepted(reply) => {
+                caps.used(&domain, &clock());
                 db.receipt_mark_sent(r.id, &our_id, &reply, &crate::time::fmt(&clock()))?;
                 tracing::info!(receipt = r.id, to = %r.to_addr, %reply, "receipt sent");
                 stats.sent += 1;
@@ -356,7 +389,7 @@ fn fold_same_sender(
     for r in pending {
         let created = crate::time::parse_rfc3339(&r.created_at);
         let into = kept.iter().find(|e| {
-            e.to_addr.eq_ignore_ascii_case(&r.to_addr)
+            e.to_key == r.to_key
                 && match (crate::time::parse_rfc3339(&e.created_at), created) {
                     (Some(a), Some(b)) => (b - a).num_seconds() <= window,
                     _ => false,
@@ -373,18 +406,19 @@ fn fold_same_sender(
     Ok(kept)
 }
 
-/// When the address's previous receipt went out less than a window ago: the instant
-/// the window closes.
+/// When the mailbox's previous receipt went out (or, in a dry run, was previewed) less
+/// than a window ago: the instant the window closes.
 fn window_open_until(
     db: &Db,
     r: &ReceiptRow,
     window: i64,
+    dry: bool,
 ) -> Result<Option<DateTime<FixedOffset>>> {
     if window <= 0 {
         return Ok(None);
     }
     Ok(db
-        .receipt_last_sent_to(&r.to_addr)?
+        .receipt_last_sent_to(&r.to_key, dry)?
         .and_then(|t| crate::time::parse_rfc3339(&t))
         .map(|t| t + chrono::Duration::seconds(window)))
 }
@@ -500,75 +534,6 @@ impl RateLimiter {
             self.frees_at
                 .push_back(Instant::now() + Duration::from_secs(60));
         }
-    }
-}
-
-/// Pending, sending and failed receipts as a table for `kepu-intake receipts`.
-pub fn list_text(db: &Db) -> Result<String> {
-    let rows = db.receipts_with_status(&["pending", "sending", "failed"])?;
-    if rows.is_empty() {
-        return Ok("没有待发送或失败的回执 / no pending or failed receipts\n".into());
-    }
-    let mut out = String::from("ID\t状态\t收件人\t尝试\t下次尝试\t邮件主题\t原因 / 服务器回复\n");
-    for r in rows {
-        let subject = db
-            .receipt_message_summary(r.message)?
-            .map(|(s, _)| s)
-            .unwrap_or_default();
-        let why = match (&r.reason, &r.smtp_reply) {
-            (Some(a), Some(b)) if !a.contains(b.as_str()) => format!("{a} / {b}"),
-            (Some(a), _) => a.clone(),
-            (None, Some(b)) => b.clone(),
-            (None, None) => String::new(),
-        };
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            r.id,
-            status_zh(&r.status),
-            r.to_addr,
-            r.attempts,
-            r.next_attempt_at
-                .as_deref()
-                .and_then(crate::time::parse_rfc3339)
-                .map(|t| crate::time::fmt_human(&t))
-                .unwrap_or_else(|| "-".into()),
-            subject.replace(['\t', '\n'], " "),
-            why.replace(['\t', '\n'], " "),
-        ));
-    }
-    Ok(out)
-}
-
-fn status_zh(s: &str) -> &'static str {
-    match s {
-        "pending" => "待发送 pending",
-        "sending" => "发送中 sending",
-        "failed" => "失败 failed",
-        "sent" => "已发送 sent",
-        "suppressed" => "不发送 suppressed",
-        _ => "未知",
-    }
-}
-
-/// Queues a failed (or deliberately suppressed) receipt again, due at once, with the
-/// same Message-ID as before.
-pub fn retry(db: &Db, id: i64) -> Result<()> {
-    let r = db
-        .receipt(id)?
-        .ok_or_else(|| Error::Other(format!("回执 {id} 不存在 / receipt {id} not found")))?;
-    match r.status.as_str() {
-        "pending" => Ok(()),
-        "failed" | "suppressed" => {
-            let was = r.reason.unwrap_or_default();
-            db.receipt_requeue(id, &format!("retry requested by operator (was: {was})"))
-        }
-        "sent" => Err(Error::Other(format!(
-            "回执 {id} 已于 {} 发送，不再重发 / receipt {id} was already sent",
-            r.sent_at.unwrap_or_default()
-        ))),
-        other => Err(Error::Other(format!(
-            "回执 {id} 状态为 {other}，不能重发 / receipt {id} is {other}, cannot retry"
-        ))),
     }
 }
 

@@ -1,7 +1,15 @@
 //! Whom a receipt goes to, and whom never (RFC 3834 and the Sieve vacation practice):
 //! only people who sent a submission or a question, never a robot, a list, our own
-//! address or a duplicate. Every "no" carries a short code plus a Chinese reason.
+//! address or a duplicate. Every "no" carries a short code plus a Chinese reason
+//! ([`ReceiptReason`]).
+//!
+//! A receipt goes to the `From:` address only: `Reply-To:` is anybody's to write, and
+//! answering it let a stranger make our mailbox write to a third party. When our own
+//! server's `Authentication-Results:` says SPF, DKIM or DMARC failed for the From
+//! domain, the receipt is held for an operator ([`super::auth`]).
 
+use super::auth::{self, AuthVerdict};
+use super::kinds::ReceiptReason;
 use crate::extract::MessageMeta;
 use crate::model::Category;
 
@@ -10,17 +18,66 @@ use crate::model::Category;
 pub enum Decision {
     /// Answer, to this address (lower-cased).
     Reply { to: String },
+    /// Would answer `to`, but an operator must approve first; `reason` is `code: 说明`.
+    Hold { to: String, reason: String },
     /// Do not answer; `reason` is `code: 说明`.
     Suppress { reason: String },
 }
 
-fn suppress(code: &str, detail: impl AsRef<str>) -> Decision {
+fn suppress(code: ReceiptReason, detail: impl AsRef<str>) -> Decision {
     Decision::Suppress {
-        reason: format!("{code}: {}", detail.as_ref()),
+        reason: code.with(detail),
     }
 }
 
-/// Decides whether `meta`'s sender gets a receipt.
+/// What the pipeline knows besides the headers.
+#[derive(Debug, Clone, Default)]
+pub struct Facts<'a> {
+    /// `[receipts] authserv_id`: whose `Authentication-Results:` are trusted.
+    pub authserv_id: &'a str,
+    /// The mail carries the call's forms, every one of them blank, and no scan: the
+    /// notice passed on to us, not an application.
+    pub blank_forms_only: bool,
+}
+
+/// [`decide`], then the checks that need more than the headers: the notice forwarded
+/// to us is not answered, and a sender our server could not authenticate is held.
+pub fn decide_with(
+    meta: &MessageMeta,
+    category: Category,
+    is_duplicate: bool,
+    own_addresses: &[String],
+    facts: &Facts<'_>,
+) -> Decision {
+    let d = decide(meta, category, is_duplicate, own_addresses);
+    let Decision::Reply { to } = d else {
+        return d;
+    };
+    if facts.blank_forms_only && category == Category::Submission {
+        return suppress(
+            ReceiptReason::NoticeForward,
+            "来信只含空白申报表（转发的通知），不回复",
+        );
+    }
+    match auth::evaluate(
+        &meta.authentication_results,
+        facts.authserv_id,
+        meta.from.as_deref(),
+    ) {
+        AuthVerdict::Failed(what) => Decision::Hold {
+            to,
+            reason: ReceiptReason::Unauthenticated.with(format!(
+                "{what}（{} 的认证结果；发件人可能被冒用，请核对后用 kepu-intake receipts --approve 放行）",
+                facts.authserv_id
+            )),
+        },
+        AuthVerdict::Unverified | AuthVerdict::NoResult | AuthVerdict::Passed(_) => {
+            Decision::Reply { to }
+        }
+    }
+}
+
+/// Decides from the headers alone whether `meta`'s sender gets a receipt.
 pub fn decide(
     meta: &MessageMeta,
     category: Category,
@@ -28,34 +85,43 @@ pub fn decide(
     own_addresses: &[String],
 ) -> Decision {
     if is_duplicate {
-        return suppress("duplicate", "重复收到的同一封邮件，原邮件已处理");
+        return suppress(
+            ReceiptReason::Duplicate,
+            "重复收到的同一封邮件，原邮件已处理",
+        );
     }
     if category.is_robot() {
         return suppress(
-            "robot_category",
+            ReceiptReason::RobotCategory,
             format!("{}（自动发送的邮件，不回复）", category.as_str()),
         );
     }
     if !matches!(category, Category::Submission | Category::Question) {
         return suppress(
-            "not_applicable",
+            ReceiptReason::NotApplicable,
             format!("{}（非申报或咨询邮件，不回复）", category.as_str()),
         );
     }
     if let Some(robot) = meta.robot {
         let why = meta.robot_reason.as_deref().unwrap_or(robot.as_str());
-        return suppress("robot_header", format!("{why}（自动邮件，不回复）"));
+        return suppress(
+            ReceiptReason::RobotHeader,
+            format!("{why}（自动邮件，不回复）"),
+        );
     }
     if let Some(v) = &meta.auto_response_suppress {
         if suppresses_auto_reply(v) {
             return suppress(
-                "auto_response_suppress",
+                ReceiptReason::AutoResponseSuppress,
                 format!("X-Auto-Response-Suppress: {v}（发件人要求不自动回复）"),
             );
         }
     }
     if meta.return_path.as_deref() == Some("") {
-        return suppress("empty_return_path", "Return-Path 为空（系统退信或通知）");
+        return suppress(
+            ReceiptReason::EmptyReturnPath,
+            "Return-Path 为空（系统退信或通知）",
+        );
     }
     let from = match meta
         .from
@@ -64,27 +130,25 @@ pub fn decide(
         .filter(|a| !a.is_empty())
     {
         Some(a) => a,
-        None => return suppress("no_sender", "没有发件人地址"),
+        None => return suppress(ReceiptReason::NoSender, "没有发件人地址"),
     };
     if let Some(local) = robot_local_part(&from) {
-        return suppress("robot_sender", format!("{local}（系统地址，不回复）"));
+        return suppress(
+            ReceiptReason::RobotSender,
+            format!("{local}（系统地址，不回复）"),
+        );
     }
     if is_own(&from, own_addresses) {
-        return suppress("own_address", format!("{from}（本机构自己的地址）"));
+        return suppress(
+            ReceiptReason::OwnAddress,
+            format!("{from}（本机构自己的地址）"),
+        );
     }
-    // Reply-To wins only when it names a person we may write to.
-    let to = match meta.reply_to.as_deref().map(normalize) {
-        Some(rt)
-            if is_valid_address(&rt)
-                && robot_local_part(&rt).is_none()
-                && !is_own(&rt, own_addresses) =>
-        {
-            rt
-        }
-        _ => from,
-    };
+    // Always `From:`. A `Reply-To:` naming the same address changes nothing; one naming
+    // another address is ignored, never answered.
+    let to = from;
     if !is_valid_address(&to) {
-        return suppress("bad_address", format!("{to}（地址格式无效）"));
+        return suppress(ReceiptReason::BadAddress, format!("{to}（地址格式无效）"));
     }
     Decision::Reply { to }
 }
@@ -98,6 +162,28 @@ fn suppresses_auto_reply(value: &str) -> bool {
         .any(|t| matches!(t.as_str(), "all" | "autoreply" | "oof"))
 }
 
+/// The mailbox an address delivers to, for counting receipts per mailbox: lower case,
+/// without a `+tag` (`Office+1@School.example` and `office+2@school.example` are one
+/// mailbox). Only for counting: the receipt itself goes to the address as written.
+pub fn mailbox_key(addr: &str) -> String {
+    let a = normalize(addr);
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(l, _)| l);
+            format!("{local}@{domain}")
+        }
+        None => a,
+    }
+}
+
+/// The domain of an address (lower case), for the per-domain cap.
+pub fn domain_of(addr: &str) -> String {
+    normalize(addr)
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default()
+}
+
 fn normalize(addr: &str) -> String {
     addr.trim()
         .trim_start_matches('<')
@@ -107,7 +193,7 @@ fn normalize(addr: &str) -> String {
 }
 
 fn is_own(addr: &str, own: &[String]) -> bool {
-    own.iter().any(|o| normalize(o) == addr)
+    own.iter().any(|o| mailbox_key(o) == mailbox_key(addr))
 }
 
 fn is_valid_address(addr: &str) -> bool {

@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Placeholders a template may use.
+/// Placeholders a template may use. `original_subject` is accepted so older operator
+/// templates still load, and renders empty: a receipt never repeats a sender's subject.
 pub const PLACEHOLDERS: &[&str] = &[
     "greeting",
     "received_at",
@@ -22,7 +23,7 @@ pub const PLACEHOLDERS: &[&str] = &[
 /// The built-in wording.
 pub const DEFAULT_TEMPLATE: &str = "{{greeting}}
 
-您发送至唐山市科协申报邮箱的邮件（主题：{{original_subject}}）已于 {{received_at}}（北京时间）收到。这是系统自动发送的回执。
+您发送至唐山市科协申报邮箱的邮件已于 {{received_at}}（北京时间）收到。这是系统自动发送的回执。
 
 {{documents}}
 

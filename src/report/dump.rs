@@ -12,6 +12,42 @@ pub struct Dump {
     /// Every write by the office, oldest first (issue 18).
     #[serde(default)]
     pub audit: Vec<DumpAudit>,
+    /// The call the intake runs (name, effective deadline, forms).
+    #[serde(default)]
+    pub call: DumpCall,
+}
+
+/// `call` of `dump --json`: `{"name","deadline","forms":[{"key","number","title"}]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DumpCall {
+    pub name: String,
+    pub deadline: String,
+    pub forms: Vec<DumpForm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DumpForm {
+    pub key: String,
+    pub number: u32,
+    pub title: String,
+}
+
+impl DumpCall {
+    pub fn of(call: &crate::call::Call) -> DumpCall {
+        DumpCall {
+            name: call.name.clone(),
+            deadline: crate::time::fmt(&call.deadline),
+            forms: call
+                .forms
+                .iter()
+                .map(|f| DumpForm {
+                    key: f.key.as_str().to_string(),
+                    number: f.number,
+                    title: f.title.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ pub use labels::*;
 pub use rows::*;
 
 use crate::error::Error;
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::Dump;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::path::{Path, PathBuf};
@@ -140,7 +140,7 @@ fn build_workbook(dump: &Dump) -> Result<Workbook, XlsxError> {
         set_widths(ws, &head, &body)?;
         ws.set_freeze_panes(1, 0)?;
     }
-    for form in FormKind::ALL {
+    for form in FormKey::all() {
         let (header, rows) = form_table(dump, form);
         let ws = wb.add_worksheet();
         ws.set_name(form_short_zh(form))?;
@@ -174,11 +174,13 @@ pub fn xlsx_bytes(dump: &Dump) -> Result<Vec<u8>, Error> {
 }
 
 /// One CSV field, quoted per RFC 4180 when it holds a separator, quote or line break.
-/// A leading `= + - @` (a formula to Excel) is defused with an apostrophe, since the
-/// text comes from applicants.
+/// A leading `= + - @` (a formula to Excel), tab or carriage return (which spreadsheets
+/// skip before reading a formula) is defused with an apostrophe, since the text comes
+/// from applicants. A lone `-` stays: it is the sheets' "nothing".
 pub fn csv_field(v: &str) -> String {
     let mut v = std::borrow::Cow::Borrowed(v);
-    if v.len() > 1 && v.starts_with(['=', '+', '-', '@']) {
+    let formula = v.len() > 1 && v.starts_with(['=', '+', '-', '@']);
+    if formula || v.starts_with(['\t', '\r']) {
         v = std::borrow::Cow::Owned(format!("'{v}"));
     }
     if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
@@ -204,7 +206,7 @@ pub fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
 /// returns the files written.
 pub fn write_csv(dump: &Dump, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tables: Vec<(String, Table)> = FormKind::ALL
+    let mut tables: Vec<(String, Table)> = FormKey::all()
         .iter()
         .map(|f| (form_short_zh(*f).to_string(), form_table(dump, *f)))
         .collect();
@@ -229,6 +231,9 @@ mod tests {
         assert_eq!(csv_field("一\n二"), "\"一\n二\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-"), "-");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=cmd"), "\"'\r=cmd\"");
+        assert_eq!(csv_field("\t"), "'\t");
         assert_eq!(csv_field("唐山"), "唐山");
     }
 

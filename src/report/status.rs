@@ -1,7 +1,7 @@
 //! `status`: the counts an operator looks at first — messages by category, applications
 //! by form × status, late ones, problems to act on, and the daemon's health.
 
-use crate::model::{Category, FormKind};
+use crate::model::{Category, FormKey};
 use crate::report::dump::Dump;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,6 +29,9 @@ pub struct StatusReport {
     pub problems: BTreeMap<String, usize>,
     /// receipt status → count
     pub receipts: BTreeMap<String, usize>,
+    /// Pending receipts waiting for a cap, by cap (`daily_cap`, `domain_cap`,
+    /// `sender_window`): they are sent when it frees, never dropped.
+    pub receipts_waiting: BTreeMap<String, usize>,
     /// Cloud attachments with their expiry, to download before they vanish.
     pub cloud_attachments: Vec<String>,
     pub last_poll: Option<String>,
@@ -59,7 +62,7 @@ fn empty(last_poll: Option<String>, ocr_available: bool) -> StatusReport {
     for c in Category::ALL {
         r.by_category.insert(c.as_str().into(), 0);
     }
-    for f in FormKind::ALL {
+    for f in FormKey::all() {
         let e = r.by_form_status.entry(f.as_str().into()).or_default();
         for s in APP_STATUSES {
             e.insert(s.into(), 0);
@@ -81,6 +84,12 @@ pub fn compute(dump: &Dump, last_poll: Option<String>, ocr_available: bool) -> S
             r.late_messages += 1;
         }
         *r.receipts.entry(m.receipt.status.clone()).or_default() += 1;
+        if m.receipt.status == crate::receipts::ReceiptStatus::Pending.as_str() {
+            let reason = m.receipt.reason.as_deref().unwrap_or_default();
+            if let Some(code) = crate::receipts::kinds::waiting_code(reason) {
+                *r.receipts_waiting.entry(code.to_string()).or_default() += 1;
+            }
+        }
         let doc_problems = m.documents.iter().flat_map(|d| d.problems.iter());
         for p in m.problems.iter().chain(doc_problems) {
             let code = p.split(':').next().unwrap_or(p).to_string();
@@ -160,7 +169,7 @@ pub fn render(r: &StatusReport) -> String {
         "申报 {} 份（逾期 {}）",
         r.applications, r.late_applications
     );
-    let rows: Vec<Vec<String>> = FormKind::ALL
+    let rows: Vec<Vec<String>> = FormKey::all()
         .iter()
         .map(|f| {
             let row = r
@@ -192,6 +201,7 @@ pub fn render(r: &StatusReport) -> String {
         let list: Vec<String> = r.receipts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "回执：{}", list.join("，"));
     }
+    s.push_str(&receipt_caps_lines(r));
     if !r.problems.is_empty() {
         let list: Vec<String> = r.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "问题：{}", list.join("，"));
@@ -235,6 +245,37 @@ fn category_label(c: &str) -> String {
         _ => c,
     };
     format!("{zh}({c})")
+}
+
+/// Held receipts and receipts waiting for a cap, each with what to do.
+fn receipt_caps_lines(r: &StatusReport) -> String {
+    use crate::receipts::{ReceiptReason, ReceiptStatus};
+    let mut s = String::new();
+    if let Some(n) = r
+        .receipts
+        .get(ReceiptStatus::Held.as_str())
+        .filter(|n| **n > 0)
+    {
+        s.push_str(&format!(
+            "回执待审核 {n} 封（发件人未通过认证）：运行 kepu-intake receipts 查看，核对后 kepu-intake receipts --approve ID 放行\n"
+        ));
+    }
+    let total: usize = r.receipts_waiting.values().sum();
+    if total > 0 {
+        let parts: Vec<String> = r
+            .receipts_waiting
+            .iter()
+            .map(|(code, n)| {
+                let label = ReceiptReason::of(code).map_or(code.as_str(), |x| x.label_zh());
+                format!("{label} {n}")
+            })
+            .collect();
+        s.push_str(&format!(
+            "回执等待中 {total} 封（已达发送上限，不会丢弃，上限解除后自动发送）：{}\n",
+            parts.join("，")
+        ));
+    }
+    s
 }
 
 #[cfg(test)]

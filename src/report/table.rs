@@ -1,7 +1,7 @@
 //! Plain-text tables and detail views for the terminal (`list`, `show`), aligned by
 //! display width so columns of Chinese text line up in a monospace terminal.
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use crate::report::export::{
     category_zh, form_keys, form_name_zh, kind_zh, problem_cell, receipt_zh, size_zh, status_zh,
@@ -221,7 +221,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
     let mut out = String::new();
     let _ = writeln!(out, "申报 #{}  {}", app.id, app.applicant);
     let (received, sender) = idx.received_and_sender(app);
-    let form_title = FormKind::parse(&app.form)
+    let form_title = FormKey::parse(&app.form)
         .map(|f| f.title_zh())
         .unwrap_or(app.form.as_str());
     kv(&mut out, "申报表", form_title);
@@ -232,9 +232,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
     let electronic = app.electronic.and_then(|i| idx.get(i));
     if let Some((_, doc)) = electronic {
         let _ = writeln!(out, "填报内容：");
-        let keys: Vec<&str> = FormKind::parse(&app.form)
-            .map(|f| form_keys(f).to_vec())
-            .unwrap_or_default();
+        let keys: Vec<&str> = FormKey::parse(&app.form).map(form_keys).unwrap_or_default();
         for k in &keys {
             let v = doc.fields.get(*k).map(|v| v.display()).unwrap_or_default();
             kv(&mut out, k, &v);

@@ -4,7 +4,8 @@
 //! scan (unit and person names, phone numbers) is the strongest evidence.
 
 use super::fuzzy::{self, compact};
-use crate::model::{FieldValue, Fields, FormKind};
+use crate::call::Format;
+use crate::model::{FieldValue, Fields, FormKey};
 use chrono::{DateTime, Duration, FixedOffset};
 
 /// A scan document to place.
@@ -13,7 +14,7 @@ pub struct ScanSide {
     pub doc: i64,
     pub message: i64,
     pub ocr_text: Option<String>,
-    pub form: Option<FormKind>,
+    pub form: Option<FormKey>,
     /// Sender address of the message the scan came in.
     pub from: Option<String>,
     pub received_at: DateTime<FixedOffset>,
@@ -26,7 +27,7 @@ pub struct ScanSide {
 pub struct ElectronicSide {
     pub doc: i64,
     pub message: i64,
-    pub form: FormKind,
+    pub form: FormKey,
     pub fields: Fields,
     pub applicant: Option<String>,
     pub from: Option<String>,
@@ -91,30 +92,9 @@ const FREE_DOMAINS: &[&str] = &[
     "icloud.com",
 ];
 
-/// Field keys holding people's or units' names, other than the applicant key.
-const NAME_KEYS: &[&str] = &[
-    "申报联系人",
-    "联系人",
-    "姓名",
-    "工作单位",
-    "推荐单位",
-    "申报单位名称",
-    "申报单位",
-    "申报学校",
-    "电子邮箱",
-    "邮箱",
-    "E-mail",
-];
-const PHONE_KEYS: &[&str] = &["联系电话", "电话", "移动电话", "固定电话"];
-
-/// Words every applicant's file name may contain: they say nothing about who sent it.
+/// Words every applicant's file name may contain besides the call's form titles: they
+/// say nothing about who sent it.
 const GENERIC_NAME_PARTS: &[&str] = &[
-    "科技教育专家服务团成员推荐表",
-    "科普资源申报推荐表",
-    "唐山市科技教育试点县（市）区申报表",
-    "唐山市科技教育试点学校申报表",
-    "科技教育试点县(市)区申报表",
-    "科技教育试点学校申报表",
     "扫描件",
     "扫描",
     "盖章",
@@ -160,7 +140,14 @@ fn applicant(e: &ElectronicSide) -> Option<String> {
 /// A file name without its extension and the words every applicant uses.
 fn distinctive_name(name: &str) -> Vec<char> {
     let mut s = name.to_lowercase();
-    for g in GENERIC_NAME_PARTS {
+    let mut titles: Vec<&str> = crate::call::current()
+        .forms
+        .iter()
+        .flat_map(|f| f.titles.iter().map(String::as_str))
+        .collect();
+    // Longest first: `唐山市科技教育试点学校申报表` goes whole, not leaving `唐山市`.
+    titles.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
+    for g in titles.into_iter().chain(GENERIC_NAME_PARTS.iter().copied()) {
         s = s.replace(g, " ");
     }
     // Digits and punctuation (附件2, dates, "-") are not distinctive either.
@@ -204,17 +191,22 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
             s += W_OCR_APPLICANT * ramp(fuzzy::occurs(name, &hay));
         }
         let digits = fuzzy::digit_stream(text);
-        let phone = PHONE_KEYS
+        let def = e.form.def();
+        let fields = def.map(|d| d.fields.as_slice()).unwrap_or_default();
+        let phone = fields
             .iter()
-            .filter_map(|k| text_of(&e.fields, k))
+            .filter(|f| matches!(f.format, Format::Phone | Format::Mobile | Format::Landline))
+            .filter_map(|f| text_of(&e.fields, &f.key))
             .any(|p| fuzzy::phone_in(&fuzzy::phone_digits(&p), &digits));
         if phone {
             s += W_OCR_PHONE;
         }
-        let other = NAME_KEYS
+        // Other names on the form (contact person, work unit, e-mail): the fields the
+        // call marks `identifies`.
+        let other = fields
             .iter()
-            .filter(|k| **k != e.form.applicant_key())
-            .filter_map(|k| text_of(&e.fields, k))
+            .filter(|f| f.identifies && !f.applicant)
+            .filter_map(|f| text_of(&e.fields, &f.key))
             .map(|v| ramp(fuzzy::occurs(&v, &hay)))
             .fold(0.0, f64::max);
         s += W_OCR_OTHER * other;

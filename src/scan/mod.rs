@@ -13,10 +13,11 @@ pub mod preview;
 mod proc;
 pub mod seal;
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
 pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
+pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
 /// What was learnt from one scan document.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,7 +30,7 @@ pub struct ScanInfo {
     pub pages: usize,
     /// OCR text, when Tesseract is installed.
     pub ocr_text: Option<String>,
-    pub form: Option<FormKind>,
+    pub form: Option<FormKey>,
     pub problems: Vec<String>,
     /// 1-based page numbers on which a seal was found.
     pub stamped_pages: Vec<usize>,
@@ -107,6 +108,18 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
     let mut info = ScanInfo::default();
     let pages = match pages::load(format, bytes, opts) {
         Ok(p) => p,
+        Err(pages::PageError::PageTooLarge {
+            page,
+            width,
+            height,
+        }) => {
+            tracing::warn!(format, page, width, height, "scan page too large to render");
+            info.problems.push(format!(
+                "{}:{page}:{width}x{height}pt",
+                crate::isolate::problems::PAGE_TOO_LARGE
+            ));
+            return info;
+        }
         Err(e) => {
             tracing::warn!(format, error = %e, "scan unreadable");
             info.problems.push(format!("{SCAN_UNREADABLE}:{e}"));
@@ -114,7 +127,13 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
         }
     };
     info.pages = pages.len();
-    if pages.len() >= MAX_PAGES {
+    // Over the cap: the first MAX_PAGES were analysed, the rest not. The count is
+    // exact when the PDF can be read; otherwise a full set of pages may mean more.
+    let total = match format.eq_ignore_ascii_case("pdf") {
+        true => pdf::page_count(bytes),
+        false => Some(pages.len()),
+    };
+    if total.map_or(pages.len() >= MAX_PAGES, |n| n > MAX_PAGES) {
         info.problems.push(TOO_MANY_PAGES.to_string());
     }
 
@@ -159,7 +178,7 @@ pub fn analyze(format: &str, bytes: &[u8], opts: &ScanOptions) -> ScanInfo {
             }
             if !texts.is_empty() {
                 let text = texts.join("\u{c}\n");
-                info.form = ocr::identify_form(&text);
+                info.form = ocr::identify_form(crate::call::current(), &text);
                 info.ocr_text = Some(text);
             }
         }
@@ -181,6 +200,64 @@ mod tests {
         };
         let opts = ScanOptions::detect(&tools);
         assert_eq!(opts, ScanOptions::default());
+    }
+
+    /// A 21-page scan: the first 20 pages analysed, the problem says there were more.
+    #[test]
+    fn pages_over_the_cap_are_a_named_problem() {
+        let opts = ScanOptions {
+            ocr: false,
+            ..ScanOptions::detect(&ToolsConfig::default())
+        };
+        if opts.pdftoppm.is_none() {
+            eprintln!("pdftoppm not installed: skipped");
+            return;
+        }
+        let over = vector_pdf(MAX_PAGES + 1);
+        assert_eq!(pdf::page_count(&over), Some(MAX_PAGES + 1));
+        assert_eq!(pdf::page_count(&vector_pdf(MAX_PAGES)), Some(MAX_PAGES));
+        let info = analyze("pdf", &over, &opts);
+        assert_eq!(info.pages, MAX_PAGES, "{:?}", info.problems);
+        assert!(
+            info.problems.contains(&TOO_MANY_PAGES.to_string()),
+            "{:?}",
+            info.problems
+        );
+    }
+
+    /// `n` small A-series pages with a line each (vector content: rendered by poppler).
+    fn vector_pdf(n: usize) -> Vec<u8> {
+        use lopdf::{dictionary, Document, Object, Stream};
+        let mut doc = Document::with_version("1.4");
+        let pages_id = doc.new_object_id();
+        let kids: Vec<Object> = (0..n)
+            .map(|_| {
+                let content = doc.add_object(Stream::new(
+                    dictionary! {},
+                    b"0 0 0 RG 2 w 10 10 m 90 130 l S".to_vec(),
+                ));
+                doc.add_object(dictionary! {
+                    "Type" => "Page",
+                    "Parent" => pages_id,
+                    "MediaBox" => vec![0.into(), 0.into(), 105.into(), 148.into()],
+                    "Contents" => content,
+                })
+                .into()
+            })
+            .collect();
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages",
+                "Kids" => kids,
+                "Count" => n as i64,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
     }
 
     #[test]

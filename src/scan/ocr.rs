@@ -1,9 +1,11 @@
 //! OCR of a scan page with the Tesseract command-line tool: on the red channel (a red
 //! seal turns white and stops hiding the text under it), background-flattened, in the
-//! orientation whose text reads most like one of the four forms.
+//! orientation whose text reads most like one of the call's forms (its titles and its
+//! `ocr_vocabulary`, [`crate::call`]).
 
 use super::{fuzzy, proc};
-use crate::model::FormKind;
+use crate::call::{current, Call};
+use crate::model::FormKey;
 use image::{GrayImage, ImageFormat, Luma, RgbImage};
 use std::io::Cursor;
 use std::path::Path;
@@ -11,37 +13,6 @@ use std::time::Duration;
 
 /// Tesseract takes 2–3 s a page; a minute means it is stuck.
 const OCR_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Words printed on the four forms: titles and field labels. How many of them an OCR
-/// text contains tells a right-way-up page from a sideways one.
-const VOCABULARY: &[&str] = &[
-    "推荐表",
-    "申报表",
-    "科普资源",
-    "专家服务团",
-    "试点学校",
-    "试点县",
-    "申报单位",
-    "联系人",
-    "联系电话",
-    "电话",
-    "电子邮箱",
-    "邮箱",
-    "通讯地址",
-    "姓名",
-    "性别",
-    "出生年月",
-    "工作单位",
-    "移动电话",
-    "研究专业",
-    "基本情况",
-    "盖章",
-    "年月日",
-    "科技教育",
-    "青少年",
-    "申报学校",
-    "教育局",
-];
 
 /// One page's OCR result.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,21 +102,13 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
 
 /// Enough form words (or the form's title) that no other orientation needs trying.
 fn reads_like_form(text: &str, hits: usize) -> bool {
-    identify_form(text).is_some() || hits >= 4
+    identify_form(current(), text).is_some() || hits >= 4
 }
-
-/// The four forms' titles as printed (brackets full-width).
-const TITLES: [(FormKind, &str); 4] = [
-    (FormKind::Expert, "科技教育专家服务团成员推荐表"),
-    (FormKind::Resource, "科普资源申报推荐表"),
-    (FormKind::PilotDistrict, "科技教育试点县（市）区申报表"),
-    (FormKind::PilotSchool, "科技教育试点学校申报表"),
-];
 
 /// Which form an OCR text shows: the forms stage's title rule on the text with OCR's
 /// bracket look-alikes fixed, else the title found with at most one wrong character in
 /// five (OCR drops or misreads title characters too).
-pub fn identify_form(text: &str) -> Option<FormKind> {
+pub fn identify_form(call: &Call, text: &str) -> Option<FormKey> {
     let fixed: String = text
         .chars()
         .map(|c| match c {
@@ -154,25 +117,34 @@ pub fn identify_form(text: &str) -> Option<FormKind> {
             c => c,
         })
         .collect();
-    if let Some(f) = crate::forms::identify_form(&fixed) {
+    if let Some(f) = crate::forms::identify_form(call, &fixed) {
         return Some(f);
     }
     let hay = fuzzy::compact(&fixed);
-    TITLES
+    call.forms
         .iter()
-        .map(|(f, t)| {
-            let t = fuzzy::compact(t);
-            (*f, fuzzy::approx_find(&t, &hay) as f64 / t.len() as f64)
+        .map(|f| {
+            let t = fuzzy::compact(&f.title);
+            (
+                f.key,
+                fuzzy::approx_find(&t, &hay) as f64 / t.len().max(1) as f64,
+            )
         })
         .filter(|(_, err)| *err <= 0.25)
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(f, _)| f)
 }
 
-/// Counts the form words present in `text` (whitespace removed: OCR splits words).
+/// Counts the call's form words (`ocr_vocabulary`: titles and field labels) present in
+/// `text` (whitespace removed: OCR splits words). How many tells a right-way-up page
+/// from a sideways one.
 pub fn vocabulary_hits(text: &str) -> usize {
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    VOCABULARY.iter().filter(|w| t.contains(*w)).count()
+    current()
+        .ocr_vocabulary
+        .iter()
+        .filter(|w| t.contains(w.as_str()))
+        .count()
 }
 
 /// Red channel with the background flattened: uneven light in a phone photo becomes
@@ -411,19 +383,15 @@ mod tests {
 
     #[test]
     fn form_from_imperfect_ocr_titles() {
+        let c = Call::builtin();
+        let id = |t: &str| identify_form(c, t).map(FormKey::as_str);
         assert_eq!(
-            identify_form("唐山市科技教育试点县〈市)区申报表"),
-            Some(FormKind::PilotDistrict)
+            id("唐山市科技教育试点县〈市)区申报表"),
+            Some("pilot_district")
         );
-        assert_eq!(
-            identify_form("资源申报推荐表\n申报单位名称"),
-            Some(FormKind::Resource)
-        );
-        assert_eq!(
-            identify_form("科技教育专家服务团成贝推荐表"),
-            Some(FormKind::Expert)
-        );
-        assert_eq!(identify_form("申报单位名称 联系电话"), None);
+        assert_eq!(id("资源申报推荐表\n申报单位名称"), Some("resource"));
+        assert_eq!(id("科技教育专家服务团成贝推荐表"), Some("expert"));
+        assert_eq!(id("申报单位名称 联系电话"), None);
     }
 
     #[test]

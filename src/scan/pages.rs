@@ -34,6 +34,13 @@ pub enum PageError {
     Pdf(String),
     #[error("不支持的扫描件格式 unsupported scan format {0}")]
     Unsupported(String),
+    /// A page too large to be a scanned form; refused before rendering.
+    #[error("页面过大 page {page} is {width}×{height} pt, over the {max} pt cap", max = super::pdf::MAX_PAGE_POINTS)]
+    PageTooLarge {
+        page: usize,
+        width: f64,
+        height: f64,
+    },
 }
 
 /// Decodes `bytes` of sniffed `format` into at most [`MAX_PAGES`] pages.

@@ -1,20 +1,28 @@
 //! Page images out of an image-only PDF: the embedded JPEG of each page taken as it is
 //! (no re-encoding), or, for anything else, pages rendered by poppler's `pdftoppm`.
+//!
+//! Rendering is bounded twice: pages larger than [`MAX_PAGE_POINTS`] are refused
+//! before `pdftoppm` starts (a named problem), and every page is rendered at a capped
+//! pixel size (`-scale-to`), whatever size the PDF claims, in case our reading of the
+//! page sizes and poppler's differ on a broken file.
 
 use super::pages::{bound, decode_image, Page, PageError, MAX_PAGES};
 use super::proc;
 use super::ScanOptions;
 use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
-use lopdf::{Document, Object};
+use lopdf::{Document, Object, ObjectId};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Resolution for rendering: 150 dpi keeps A4 at 1240×1754, enough for seal and OCR.
-const RENDER_DPI: &str = "150";
+/// Longest side of a rendered page in pixels: A4 at 150 dpi (1240×1754), enough for
+/// seal and OCR; every page is scaled to it, so no page costs more than ~9 MB.
+pub const RENDER_SIDE: u32 = 1754;
+/// Longest page side accepted for rendering, in points (1/72 in): A0's long side
+/// (1189 mm). A scanned form is A4; anything beyond A0 is not a scan.
+pub const MAX_PAGE_POINTS: f64 = 3370.0;
 const RENDER_TIMEOUT: Duration = Duration::from_secs(120);
-/// Resolution of a page's preview on the web page: A4 at about 410×580, quick to render.
-const PREVIEW_DPI: &str = "50";
+/// Longest side of a page's preview on the web page, in pixels: quick to render.
+const PREVIEW_SIDE: u32 = 800;
 const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Takes one image per page out of `bytes`; falls back to `pdftoppm` when a page has no
@@ -27,7 +35,8 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
         Ok(pages) if !pages.is_empty() => Ok(pages),
         Ok(_) | Err(_) if opts.pdftoppm.is_some() => {
             let tool = opts.pdftoppm.as_deref().unwrap_or(Path::new("pdftoppm"));
-            render(tool, bytes, RENDER_DPI, MAX_PAGES, RENDER_TIMEOUT)
+            check_page_sizes(bytes)?;
+            render(tool, bytes, RENDER_SIDE, MAX_PAGES, RENDER_TIMEOUT)
         }
         Ok(_) => Err(PageError::Pdf(
             "页面不是 JPEG 图像，且未安装 poppler-utils (pdftoppm) / pages are not plain \
@@ -39,7 +48,7 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
 }
 
 /// Page 1 only, small, for a preview: its embedded image when every page has one we
-/// decode ourselves, else rendered by `pdftoppm` at [`PREVIEW_DPI`].
+/// decode ourselves, else rendered by `pdftoppm` at [`PREVIEW_SIDE`] pixels.
 pub fn first_page(bytes: &[u8], opts: &ScanOptions) -> Result<Page, PageError> {
     let embedded = std::panic::catch_unwind(|| embedded_pages(bytes))
         .unwrap_or_else(|_| Err("PDF 解析器崩溃 parser panicked".to_string()));
@@ -53,7 +62,8 @@ pub fn first_page(bytes: &[u8], opts: &ScanOptions) -> Result<Page, PageError> {
             "未安装 poppler-utils (pdftoppm)，无法预览 / pdftoppm is not installed".into(),
         ));
     };
-    render(tool, bytes, PREVIEW_DPI, 1, PREVIEW_TIMEOUT)?
+    check_page_sizes(bytes)?;
+    render(tool, bytes, PREVIEW_SIDE, 1, PREVIEW_TIMEOUT)?
         .into_iter()
         .next()
         .ok_or_else(|| PageError::Pdf("pdftoppm 没有输出页面 rendered no pages".into()))
@@ -153,42 +163,111 @@ fn raw_image(data: &[u8], w: i64, h: i64, cs: Option<&str>, bpc: Option<i64>) ->
     Some(bound(img))
 }
 
-/// Renders pages 1..=`last` with `pdftoppm -r DPI -png` into a private temporary
-/// directory.
+/// How many pages a PDF has, None when lopdf cannot read it.
+pub fn page_count(bytes: &[u8]) -> Option<usize> {
+    std::panic::catch_unwind(|| Document::load_mem(bytes).ok().map(|d| d.get_pages().len()))
+        .ok()
+        .flatten()
+}
+
+/// Refuses a PDF one of whose first [`MAX_PAGES`] pages is larger than
+/// [`MAX_PAGE_POINTS`]. A PDF we cannot read ourselves passes: poppler may repair it,
+/// and the pixel cap of [`render`] still holds.
+fn check_page_sizes(bytes: &[u8]) -> Result<(), PageError> {
+    let sizes = std::panic::catch_unwind(|| page_sizes(bytes)).unwrap_or_default();
+    for (i, (w, h)) in sizes.into_iter().enumerate().take(MAX_PAGES) {
+        if w.max(h) > MAX_PAGE_POINTS || !w.is_finite() || !h.is_finite() {
+            return Err(PageError::PageTooLarge {
+                page: i + 1,
+                width: w.round(),
+                height: h.round(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Each page's visible size in points (crop box, else media box, inherited from the
+/// page tree, times `UserUnit`); empty when lopdf cannot read the file.
+fn page_sizes(bytes: &[u8]) -> Vec<(f64, f64)> {
+    let Ok(doc) = Document::load_mem(bytes) else {
+        return Vec::new();
+    };
+    doc.get_pages()
+        .into_values()
+        .take(MAX_PAGES)
+        .map(|id| page_size(&doc, id).unwrap_or((0.0, 0.0)))
+        .collect()
+}
+
+fn page_size(doc: &Document, page: ObjectId) -> Option<(f64, f64)> {
+    let rect = inherited(doc, page, b"CropBox").or_else(|| inherited(doc, page, b"MediaBox"))?;
+    let nums: Vec<f64> = match doc.dereference(rect).ok()?.1 {
+        Object::Array(a) => a
+            .iter()
+            .filter_map(|o| doc.dereference(o).ok().and_then(|(_, o)| number(o)))
+            .collect(),
+        _ => return None,
+    };
+    let [x1, y1, x2, y2] = nums.as_slice() else {
+        return None;
+    };
+    let unit = inherited(doc, page, b"UserUnit")
+        .and_then(number)
+        .unwrap_or(1.0);
+    Some(((x2 - x1).abs() * unit, (y2 - y1).abs() * unit))
+}
+
+/// A page attribute, looked up through its `Parent` chain (at most 32 levels, so a
+/// cyclic tree ends).
+fn inherited<'a>(doc: &'a Document, page: ObjectId, key: &[u8]) -> Option<&'a Object> {
+    let mut id = page;
+    for _ in 0..32 {
+        let dict = doc.get_dictionary(id).ok()?;
+        if let Ok(v) = dict.get(key) {
+            return Some(v);
+        }
+        id = dict.get(b"Parent").ok()?.as_reference().ok()?;
+    }
+    None
+}
+
+fn number(o: &Object) -> Option<f64> {
+    match o {
+        Object::Integer(i) => Some(*i as f64),
+        Object::Real(r) => Some(f64::from(*r)),
+        _ => None,
+    }
+}
+
+/// Renders pages 1..=`last` with `pdftoppm -scale-to SIDE` into a private temporary
+/// directory (mode 0700, random name, removed afterwards).
 fn render(
     tool: &Path,
     bytes: &[u8],
-    dpi: &str,
+    side: u32,
     last: usize,
     timeout: Duration,
 ) -> Result<Vec<Page>, PageError> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let dir: PathBuf = std::env::temp_dir().join(format!(
-        "kepu-scan-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| PageError::Pdf(format!("临时目录 {}: {e}", dir.display())))?;
-    let result = render_into(tool, bytes, &dir, dpi, last, timeout);
-    // Best effort: a leftover temp dir is harmless, a failed scan is not its fault.
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let dir = crate::isolate::tool::workdir()
+        .map_err(|e| PageError::Pdf(format!("临时目录 temp dir: {e}")))?;
+    render_into(tool, bytes, dir.path(), side, last, timeout)
 }
 
 fn render_into(
     tool: &Path,
     bytes: &[u8],
     dir: &Path,
-    dpi: &str,
+    side: u32,
     last: usize,
     timeout: Duration,
 ) -> Result<Vec<Page>, PageError> {
     let prefix = dir.join("p");
     let prefix = prefix.to_string_lossy();
     let last = last.min(MAX_PAGES).to_string();
-    let args = ["-r", dpi, "-png", "-l", &last, "-", &prefix];
-    proc::run(tool, &args, bytes, timeout).map_err(|e| PageError::Pdf(e.to_string()))?;
+    let side = side.to_string();
+    let args = ["-scale-to", &side, "-png", "-l", &last, "-", &prefix];
+    proc::run_in(dir, tool, &args, bytes, timeout).map_err(|e| PageError::Pdf(e.to_string()))?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| PageError::Pdf(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -208,4 +287,44 @@ fn render_into(
         ));
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn bomb() -> Vec<u8> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(root.join("fixtures/hostile/page_bomb.pdf")).unwrap()
+    }
+
+    #[test]
+    fn a_huge_page_is_refused_before_rendering() {
+        match check_page_sizes(&bomb()) {
+            Err(PageError::PageTooLarge {
+                page: 1,
+                width,
+                height,
+            }) => assert_eq!((width, height), (12000.0, 12000.0)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The second bound, for a PDF whose sizes we could not read: whatever the page
+    /// claims, poppler renders it at most RENDER_SIDE pixels a side, quickly.
+    #[test]
+    fn rendering_is_capped_in_pixels_whatever_the_page_size() {
+        let Some(tool) = crate::scan::ScanOptions::detect(&Default::default()).pdftoppm else {
+            eprintln!("pdftoppm not installed: skipped");
+            return;
+        };
+        let started = Instant::now();
+        let pages = render(&tool, &bomb(), RENDER_SIDE, MAX_PAGES, RENDER_TIMEOUT).unwrap();
+        let took = started.elapsed();
+        assert_eq!(pages.len(), 1);
+        let (w, h) = pages[0].rgb.dimensions();
+        assert_eq!(w.max(h), RENDER_SIDE);
+        assert!(took < Duration::from_secs(10), "{took:?}");
+    }
 }

@@ -1,119 +1,56 @@
-//! Runs an external tool (tesseract, pdftoppm) with bytes on stdin, a time limit and
-//! captured output, so a stuck or crashing tool costs one scan, never the daemon.
+//! Runs a scan tool (tesseract, pdftoppm) through the shared box
+//! ([`crate::isolate::tool`]): no network, no inherited environment, an address-space
+//! and CPU cap, a private temporary home, and a timeout that kills its process group,
+//! so a stuck or crashing tool costs one scan, never the daemon.
 
-use std::io::{Read, Write};
+use crate::isolate::sandbox::Limits;
+use crate::isolate::tool::{self, Tool};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// What a finished tool left behind.
-pub struct Output {
-    pub stdout: Vec<u8>,
-}
+pub use crate::isolate::tool::{Output, ToolError as ProcError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProcError {
-    #[error("无法启动 cannot start {tool}: {msg}")]
-    Spawn { tool: String, msg: String },
-    #[error("{tool} 超时 timed out after {secs} s")]
-    Timeout { tool: String, secs: u64 },
-    #[error("{tool} 失败 failed ({status}): {stderr}")]
-    Failed {
-        tool: String,
-        status: String,
-        stderr: String,
-    },
-}
+/// Address space of a scan tool: Tesseract needs ~250 MB for a 2400-pixel page with
+/// the Chinese model; pdftoppm renders at most a capped page size.
+pub const SCAN_TOOL_MEMORY_MB: u64 = 1024;
 
-/// Runs `program args…`, feeding `stdin`, killing it after `timeout`.
+/// Runs `program args…` in a fresh private home, feeding `stdin`, killing it after
+/// `timeout`; a non-zero exit is an error carrying its stderr.
 pub fn run(
     program: &Path,
     args: &[&str],
     stdin: &[u8],
     timeout: Duration,
 ) -> Result<Output, ProcError> {
-    let tool = program
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| program.display().to_string());
-    let mut child = Command::new(program)
-        .args(args)
-        // One thread per OCR call: the service runs its own workers, and OpenMP
-        // threads fighting over two cores make every call slower.
-        .env("OMP_THREAD_LIMIT", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ProcError::Spawn {
-            tool: tool.clone(),
-            msg: e.to_string(),
-        })?;
+    let home = tool::workdir().map_err(|source| ProcError::Spawn {
+        tool: program.display().to_string(),
+        source,
+    })?;
+    run_in(home.path(), program, args, stdin, timeout)
+}
 
-    // Feed and drain on threads so a tool that writes before reading cannot deadlock.
-    let input = stdin.to_vec();
-    let writer = child.stdin.take().map(|mut w| {
-        thread::spawn(move || {
-            // A tool that exits early closes the pipe: that is its answer, not ours.
-            let _ = w.write_all(&input);
-        })
-    });
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        pipe.map(|mut r| {
-            thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                buf
-            })
-        })
+/// [`run`] with `home` (a private directory the caller made with
+/// [`tool::workdir`]) as home and working directory, for tools that write files.
+pub fn run_in(
+    home: &Path,
+    program: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    timeout: Duration,
+) -> Result<Output, ProcError> {
+    let limits = Limits {
+        memory_mb: SCAN_TOOL_MEMORY_MB,
+        cpu_s: Some(timeout.as_secs().saturating_add(2)),
     };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(ProcError::Timeout {
-                    tool,
-                    secs: timeout.as_secs(),
-                });
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                let _ = child.kill();
-                return Err(ProcError::Spawn {
-                    tool,
-                    msg: e.to_string(),
-                });
-            }
-        }
-    };
-    if let Some(w) = writer {
-        let _ = w.join();
+    // One thread per OCR call: the service runs its own workers, and OpenMP threads
+    // fighting over two cores make every call slower.
+    let mut t = Tool::new(program, limits, timeout).env("OMP_THREAD_LIMIT", "1");
+    // Where an operator keeps Tesseract's models: a path, not a secret.
+    if let Some(p) = std::env::var_os("TESSDATA_PREFIX") {
+        t = t.env("TESSDATA_PREFIX", p);
     }
-    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
-    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
-    if !status.success() {
-        return Err(ProcError::Failed {
-            tool,
-            status: status.to_string(),
-            stderr: String::from_utf8_lossy(&stderr).chars().take(300).collect(),
-        });
+    for a in args {
+        t = t.arg(a);
     }
-    Ok(Output { stdout })
+    tool::run(&t, home, stdin)?.success(program)
 }

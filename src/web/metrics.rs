@@ -1,7 +1,7 @@
 //! `/metrics`: the intake's counts in the Prometheus text format, so a monitoring
 //! system can alert when mail stops arriving or processing fails.
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::Dump;
 use crate::report::export::{category_counts_raw, RECEIPT_STATUSES, STATUSES};
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ pub fn render(dump: &Dump, last_poll: Option<i64>) -> String {
     out.push_str("# HELP kepu_applications Applications by form and status.\n");
     out.push_str("# TYPE kepu_applications gauge\n");
     let mut apps: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for f in FormKind::ALL {
+    for f in FormKey::all() {
         for s in STATUSES {
             apps.insert((f.as_str().into(), s.into()), 0);
         }

@@ -348,12 +348,17 @@ async fn document(
         Ok(b) => b,
         Err(e) => return server_error("读取文件失败", format!("{}: {e}", path.display())),
     };
-    let (ctype, can_inline) = files::content_type(&doc.format);
-    let inline = can_inline && q.get("inline").is_some_and(|v| v == "1");
-    let name = files::sanitise_name(&doc.name, &format!("document-{id}"));
-    let disp = files::content_disposition(if inline { "inline" } else { "attachment" }, &name);
+    let offer = files::offer(&doc.format, &doc.name, &format!("document-{id}"));
+    let inline = offer.can_inline && q.get("inline").is_some_and(|v| v == "1");
+    let disp = files::content_disposition(
+        if inline { "inline" } else { "attachment" },
+        &offer.file_name,
+    );
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(offer.content_type),
+    );
     if let Ok(v) = HeaderValue::from_str(&disp) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }

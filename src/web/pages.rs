@@ -4,7 +4,7 @@
 //! Every string that came from mail or a form passes through
 //! [`crate::web::html::html_escape`]; every code a clerk reads through [`zh`].
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use crate::report::export::{
     category_counts_raw, form_keys, size_zh, split_cloud, DocIndex, STATUSES,

@@ -51,6 +51,7 @@ fn action_zh(a: &str) -> &str {
         Reprocess,
         Remind,
         ReceiptRetry,
+        ReceiptApprove,
         User,
         Remove,
     ]

@@ -632,7 +632,7 @@ fn web_page_in_headless_chromium() {
     let header = b.header_cells(&table);
     let rows = b.table_rows(&table);
     assert_eq!(rows.len(), 4, "one row per form: {rows:?}");
-    for form in kepu_intake::model::FormKind::ALL {
+    for form in kepu_intake::model::FormKey::all() {
         let row = rows
             .iter()
             .find(|r| r[0] == form.title_zh())

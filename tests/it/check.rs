@@ -17,13 +17,13 @@ fn check_reports_each_connection_problem_in_words() {
     let d = Dovecot::start();
     let mut it = Intake::new(Some(ImapTarget::implicit(&d)));
 
-    // All good: login, ID, SELECT and whether IDLE is offered.
+    // All good: login, ID, EXAMINE (read-only) and whether IDLE is offered.
     let (status, out, err) = it.run(&["check"]);
     assert!(status.success(), "{out}\n{err}");
     let line = imap_line(&out);
     assert!(line.starts_with("✓"), "{out}");
     assert!(
-        line.contains("SELECT INBOX") && line.contains("IDLE 支持"),
+        line.contains("EXAMINE INBOX") && line.contains("IDLE 支持"),
         "{line}"
     );
     assert!(

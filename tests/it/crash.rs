@@ -234,7 +234,8 @@ pub fn configure(it: &Intake, smtp_port: u16, smtp_ca: Option<&Path>, extra: &st
         None => ("none", String::new()),
     };
     cfg.push_str(&format!(
-        "\n[receipts]\nmode = \"send\"\nmax_per_minute = 0\nper_sender_window_s = 0\n\n\
+        "\n[receipts]\nmode = \"send\"\nmax_per_minute = 0\nper_sender_window_s = 0\n\
+         max_per_day = 0\nmax_per_domain_per_hour = 0\n\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"{tls}\"\n{ca}\
          from = \"tsqsnkj@126.com\"\n\n[tools]\nocr = false\n{soffice}\n{extra}"
     ));

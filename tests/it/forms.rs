@@ -236,7 +236,10 @@ fn hanging_crashing_or_ballooning_parser_is_corrupt_within_timeout() {
     let started = Instant::now();
     let r = isolate::read_electronic(&o, "docx", &docx_with(&xml)).unwrap();
     eprintln!("6 MB document.xml parsed in {:?}", started.elapsed());
-    assert_eq!(r.form, Some(kepu_intake::model::FormKind::Expert));
+    assert_eq!(
+        r.form,
+        Some(kepu_intake::model::FormKey::parse("expert").unwrap())
+    );
 }
 
 #[test]
@@ -273,7 +276,12 @@ fn content_control_state_beats_its_glyph_and_legacy_form_fields_count() {
             cc(1, "☒") + &t("科普资源包"),
         )),
     );
-    let p = forms::parse_electronic("docx", &docx_with(xml.as_bytes())).unwrap();
+    let p = forms::parse_electronic(
+        kepu_intake::call::Call::builtin(),
+        "docx",
+        &docx_with(xml.as_bytes()),
+    )
+    .unwrap();
     assert_eq!(
         p.fields["科技教育资源类别"],
         kepu_intake::model::FieldValue::Choices(vec![
@@ -284,7 +292,7 @@ fn content_control_state_beats_its_glyph_and_legacy_form_fields_count() {
     );
     assert_eq!(p.fields["申报单位名称"].display(), "唐山市科技馆");
     assert_eq!(
-        forms::applicant(p.form.unwrap(), &p.fields).as_deref(),
+        forms::applicant(p.form.unwrap().def().unwrap(), &p.fields).as_deref(),
         Some("唐山市科技馆")
     );
 }
@@ -302,7 +310,7 @@ fn doc_without_libreoffice_needs_conversion() {
     }
     // A .doc named .docx: told apart from a corrupt zip, and converted like a .doc.
     assert!(matches!(
-        forms::parse_electronic("docx", &doc),
+        forms::parse_electronic(kepu_intake::call::Call::builtin(), "docx", &doc),
         Err(FormError::NeedsConversion(_))
     ));
     let p = isolate::read_electronic(&opts(), "docx", &doc).unwrap();
@@ -326,7 +334,10 @@ fn expert_pdf_fields_including_vertically_centred_labels() {
     // come out split around their value's lines and are rejoined.
     let pdf = std::fs::read(fixtures().join("expert_printed.pdf")).unwrap();
     let p = isolate::read_electronic(&opts(), "pdf", &pdf).unwrap();
-    assert_eq!(p.form, Some(kepu_intake::model::FormKind::Expert));
+    assert_eq!(
+        p.form,
+        Some(kepu_intake::model::FormKey::parse("expert").unwrap())
+    );
     let get = |k: &str| p.fields[k].display();
     assert_eq!(get("推荐单位"), "唐山市路北区科学技术协会");
     assert_eq!(get("填报时间"), "2022年7月15日");

@@ -4,7 +4,7 @@
 //! coverage-guided runs are in `fuzz/README.md`; this catches regressions in CI.
 
 use crate::support::mutate::{mutate, Rng};
-use kepu_intake::forms::{parse_electronic, spec, ParsedForm};
+use kepu_intake::forms::{parse_electronic, ParsedForm};
 use std::io::{Cursor, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ fn check_contract(p: &ParsedForm, round: usize) {
         Some(kind) => {
             for key in p.fields.keys() {
                 assert!(
-                    spec::field(kind, key).is_some(),
+                    kind.def().and_then(|f| f.field(key)).is_some(),
                     "round {round}: non-canonical key {key:?} for {kind:?}"
                 );
             }
@@ -90,7 +90,9 @@ fn mutated_docx_never_panics_and_keeps_the_contract() {
             mutate(&mut rng, &mut d);
             d
         };
-        let r = catch_unwind(AssertUnwindSafe(|| parse_electronic("docx", &input)));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            parse_electronic(kepu_intake::call::Call::builtin(), "docx", &input)
+        }));
         match r {
             Err(_) => panic!("round {round}: the .docx reader panicked (seed {i})"),
             Ok(Ok(p)) => {
@@ -144,7 +146,7 @@ fn mutated_spreadsheets_through_the_worker_keep_the_contract() {
     let (format, intact) = &inputs[0];
     assert_eq!(
         worker.read_electronic(format, intact).unwrap(),
-        parse_electronic(format, intact).unwrap()
+        parse_electronic(kepu_intake::call::Call::builtin(), format, intact).unwrap()
     );
     eprintln!("spreadsheets through the worker: {recognised} recognised, {errors} errors of {n}");
     assert!(
@@ -169,7 +171,9 @@ fn calamine_panic_is_a_corrupt_answer(case: &str) {
     use kepu_intake::forms::FormError;
     use kepu_intake::isolate::{IsolateOptions, Worker};
     let bytes = std::fs::read(forms_dir().join("corrupt").join(case)).unwrap();
-    let r = catch_unwind(AssertUnwindSafe(|| parse_electronic("xls", &bytes)));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        parse_electronic(kepu_intake::call::Call::builtin(), "xls", &bytes)
+    }));
     assert!(
         matches!(r, Ok(Err(FormError::Corrupt(_)))),
         "{case} in-process: {r:?}"
@@ -189,7 +193,7 @@ fn calamine_panic_is_a_corrupt_answer(case: &str) {
     let intact = seeds("xls").remove(0);
     assert_eq!(
         worker.parse("xls", &intact).unwrap(),
-        parse_electronic("xls", &intact).unwrap()
+        parse_electronic(kepu_intake::call::Call::builtin(), "xls", &intact).unwrap()
     );
 }
 
@@ -229,7 +233,7 @@ fn calamine_unbounded_allocation_stops_at_the_worker_cap() {
         );
         assert_eq!(
             worker.parse("xls", &intact).unwrap(),
-            parse_electronic("xls", &intact).unwrap(),
+            parse_electronic(kepu_intake::call::Call::builtin(), "xls", &intact).unwrap(),
             "after {case}"
         );
     }

@@ -1,6 +1,7 @@
 //! The one integration-test binary; each area's tests are a module.
 
 mod browser;
+mod call;
 mod check;
 mod cli;
 mod crash;
@@ -14,7 +15,9 @@ mod operators;
 mod outages;
 mod pipeline;
 mod receipts;
+mod receipts_abuse;
 mod receipts_dovecot;
+mod sandbox;
 mod scan;
 mod scan_corpus;
 mod scan_pool;

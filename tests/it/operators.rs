@@ -157,6 +157,7 @@ fn sample(data_dir: &Path) -> Dump {
     );
 
     Dump {
+        call: Default::default(),
         messages: vec![m1, m2, m3],
         applications: vec![
             DumpApplication {
@@ -882,6 +883,51 @@ async fn web_downloads_by_id_only() {
     }
 }
 
+/// Issue 17: a download is typed and named by its sniffed bytes, always as an
+/// attachment: HTML or an executable under any name is `application/octet-stream`
+/// named `.bin`; a Word file named `.html` is offered as the `.docx` it is.
+#[tokio::test]
+async fn web_downloads_active_content_as_a_safe_type_and_name() {
+    let (_dir, data, mut dump) = setup();
+    std::fs::write(data.join("docs/h90"), b"<script>alert(1)</script>").unwrap();
+    std::fs::write(data.join("docs/x91"), b"MZ\x90\x00").unwrap();
+    std::fs::write(data.join("docs/w92"), b"PK-docx").unwrap();
+    dump.messages.push(message(
+        9,
+        "sender@example.org",
+        "附件",
+        Some("application"),
+        vec![
+            doc(90, "通知.html", "other", "html", None, "docs/h90"),
+            doc(91, "setup.exe", "other", "unknown", None, "docs/x91"),
+            doc(92, "申报表.html", "electronic", "docx", None, "docs/w92"),
+        ],
+    ));
+    let addr = spawn(&data, dump).await;
+    for (id, name) in [(90, "通知.bin"), (91, "setup.bin")] {
+        for q in ["", "?inline=1"] {
+            let r = get(addr, &format!("/doc/{id}{q}"), &[AUTH]).await;
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                r.header("content-type").as_deref(),
+                Some("application/octet-stream")
+            );
+            let disp = r.header("content-disposition").unwrap();
+            assert!(disp.starts_with("attachment;"), "{disp}");
+            assert!(disp.ends_with(&web::files::content_disposition("attachment", name)[12..]));
+        }
+    }
+    let r = get(addr, "/doc/92", &[AUTH]).await;
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .contains("wordprocessingml"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("%E7%94%B3%E6%8A%A5%E8%A1%A8.docx"));
+}
+
 #[tokio::test]
 async fn web_metrics_count_the_dump() {
     let (_dir, data, dump) = setup();
@@ -1228,6 +1274,11 @@ fn status_and_list_queries_agree_with_the_dump() {
              DROP TABLE form_cache;
              ALTER TABLE applications DROP COLUMN email;
              ALTER TABLE applications DROP COLUMN received_at;
+             DROP INDEX receipts_to_key; DROP INDEX receipts_sent_at;
+             ALTER TABLE receipts DROP COLUMN to_key;
+             ALTER TABLE receipts DROP COLUMN approved_by;
+             ALTER TABLE receipts DROP COLUMN approved_at;
+             ALTER TABLE receipts DROP COLUMN previewed_at;
              DROP TABLE audit; DROP TABLE reviews; DROP TABLE late_excuses;
              DROP TABLE removed_messages; DROP TABLE sessions; DROP TABLE users;
              DROP TABLE login_failures;

@@ -11,11 +11,11 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_kepu-intake")
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn kepu(cfg: &Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn kepu(cfg: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(bin())
         .arg("--config")
         .arg(cfg)
@@ -46,7 +46,7 @@ fn msg(d: &Value, id: i64) -> &Value {
 }
 
 /// Every document of every message in a dump.
-fn documents(d: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn documents(d: &Value) -> impl Iterator<Item = &Value> {
     d["messages"]
         .as_array()
         .into_iter()

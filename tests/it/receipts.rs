@@ -32,6 +32,9 @@ fn reason(d: Decision) -> String {
     match d {
         Decision::Suppress { reason } => reason,
         Decision::Reply { to } => panic!("expected no receipt, got a reply to {to}"),
+        Decision::Hold { to, reason } => {
+            panic!("expected no receipt, got one held for {to}: {reason}")
+        }
     }
 }
 
@@ -61,17 +64,24 @@ fn policy_answers_a_person_who_submitted_or_asked() {
 }
 
 #[test]
-fn policy_reply_to_wins_only_when_it_is_a_person() {
+fn policy_answers_from_never_a_different_reply_to() {
     let own = vec![OWN.to_string()];
     let mut m = person("clerk@school.example");
     m.reply_to = Some("Head@School.Example".into());
     assert_eq!(
         decide(&m, Category::Submission, false, &own),
         Decision::Reply {
-            to: "head@school.example".into()
+            to: "clerk@school.example".into()
         }
     );
-    m.reply_to = Some("noreply@school.example".into());
+    m.reply_to = Some("victim@elsewhere.example".into());
+    assert_eq!(
+        decide(&m, Category::Submission, false, &own),
+        Decision::Reply {
+            to: "clerk@school.example".into()
+        }
+    );
+    m.reply_to = Some("Clerk@School.example".into());
     assert_eq!(
         decide(&m, Category::Submission, false, &own),
         Decision::Reply {
@@ -207,6 +217,89 @@ fn policy_never_answers_robots_lists_ourselves_or_duplicates() {
 }
 
 #[test]
+fn mailboxes_are_counted_without_case_or_plus_tags() {
+    use kepu_intake::receipts::policy::{domain_of, mailbox_key};
+    assert_eq!(mailbox_key("X+1@Flood.Example"), "x@flood.example");
+    assert_eq!(mailbox_key("<x+a+b@flood.example>"), "x@flood.example");
+    assert_eq!(mailbox_key("x@flood.example"), "x@flood.example");
+    assert_eq!(domain_of("A@QQ.example"), "qq.example");
+    // Our own address with a tag is still ours.
+    let own = vec![OWN.to_string()];
+    assert!(reason(decide(
+        &person("tsqsnkj+x@126.com"),
+        Category::Submission,
+        false,
+        &own
+    ))
+    .starts_with("own_address:"));
+}
+
+#[test]
+fn failed_authentication_holds_and_the_notice_itself_is_not_answered() {
+    use kepu_intake::receipts::{decide_with, Facts};
+    let own = vec![OWN.to_string()];
+    let mut m = person("service@bank.example");
+    m.authentication_results = vec![
+        "126.com; dmarc=fail header.from=bank.example".into(),
+        "126.com; dmarc=pass header.from=bank.example".into(),
+    ];
+    let facts = Facts {
+        authserv_id: "126.com",
+        blank_forms_only: false,
+    };
+    let d = decide_with(&m, Category::Question, false, &own, &facts);
+    let Decision::Hold { to, reason: why } = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(to, "service@bank.example");
+    assert!(why.starts_with("unauthenticated: dmarc=fail"), "{why}");
+    assert_eq!(initial_status(ReceiptMode::Send, &d).0, "held");
+    assert_eq!(initial_status(ReceiptMode::DryRun, &d).0, "held");
+    assert_eq!(initial_status(ReceiptMode::Off, &d).0, "suppressed");
+    // Another server's id: a forgery, ignored; so is everything without authserv_id.
+    let other = Facts {
+        authserv_id: "mx.126.com",
+        blank_forms_only: false,
+    };
+    assert!(matches!(
+        decide_with(&m, Category::Question, false, &own, &other),
+        Decision::Reply { .. }
+    ));
+    // The call's blank forms passed on to us: not an application.
+    let notice = Facts {
+        authserv_id: "",
+        blank_forms_only: true,
+    };
+    let d = decide_with(
+        &person("bureau@edu.example"),
+        Category::Submission,
+        false,
+        &own,
+        &notice,
+    );
+    assert!(reason(d).starts_with("notice_forward:"));
+}
+
+#[test]
+fn blank_forms_without_a_scan_are_the_notice_not_an_application() {
+    use kepu_intake::db::documents::NewDocument;
+    use kepu_intake::receipts_glue::blank_forms_only;
+    let form = |kind: &str, f: Fields| {
+        let mut d = NewDocument::unclassified("附件2.docx".into(), "00".into(), 10, "docx".into());
+        d.kind = kind.into();
+        d.form = Some("resource".into());
+        d.fields = f;
+        d
+    };
+    let blank = || form("electronic", fields(&[("申报单位名称", " ")]));
+    assert!(blank_forms_only(&[blank(), blank()]));
+    let filled = form("electronic", fields(&[("申报单位名称", "唐山市第一中学")]));
+    assert!(!blank_forms_only(&[blank(), filled]));
+    assert!(!blank_forms_only(&[blank(), form("scan", Fields::new())]));
+    assert!(!blank_forms_only(&[]));
+}
+
+#[test]
 fn initial_status_follows_mode_and_decision() {
     let reply = Decision::Reply {
         to: "a@b.example".into(),
@@ -319,6 +412,7 @@ fn ctx<'a>(t: &'a Template) -> ComposeContext<'a> {
         template: t,
         contact: "唐山市科协青少年科技中心，电话 2830734",
         deadline: kepu_intake::time::parse_rfc3339("2022-07-20T23:59:59+08:00"),
+        ocr: true,
     }
 }
 
@@ -369,6 +463,7 @@ fn sample_dump() -> Dump {
         vec![expert_e],
     );
     Dump {
+        call: Default::default(),
         messages: vec![m1, m2],
         applications: vec![
             app(
@@ -392,7 +487,7 @@ fn compose_names_each_document_and_what_is_missing() {
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
         r.subject,
-        "回执：已收到「唐山市第一中学」等2份申报材料（科普资源申报推荐表、科技教育专家服务团成员推荐表）"
+        "回执：已收到「张伟」等2份申报材料（科技教育专家服务团成员推荐表、科普资源申报推荐表）"
     );
     let b = &r.body;
     assert!(b.starts_with("您好！\n"), "{b}");
@@ -400,23 +495,22 @@ fn compose_names_each_document_and_what_is_missing() {
         b.contains("已于 2022-07-18 10:32:05（北京时间）收到"),
         "{b}"
     );
-    assert!(b.contains("（主题：一中申报材料）"), "{b}");
     assert!(
-        b.contains("1. 附件2 科普资源申报推荐表：「唐山市第一中学」，电子版（文件：科普资源申报推荐表-一中.docx）"),
+        !b.contains("一中申报材料"),
+        "the subject is never repeated: {b}"
+    );
+    assert!(
+        b.contains("1. 附件1 科技教育专家服务团成员推荐表：「张伟」，盖章扫描件（已识别到公章）（文件：专家推荐表盖章.pdf）"),
         "{b}"
     );
     assert!(
-        b.contains("2. 附件1 科技教育专家服务团成员推荐表：「张伟」，盖章扫描件（已识别到公章）（文件：专家推荐表盖章.pdf）"),
+        b.contains("2. 附件2 科普资源申报推荐表：「唐山市第一中学」，电子版（文件：科普资源申报推荐表-一中.docx）"),
         "{b}"
     );
+    assert!(b.contains("以下其他附件已收到：申报说明.txt\n"), "{b}");
+    assert!(!b.contains("重新发送"), "nothing here needs resending: {b}");
     assert!(
-        b.contains(
-            "未能识别为通知中的申报表（附件1–4），如属申报材料请核对后重新发送：申报说明.txt\n"
-        ),
-        "{b}"
-    );
-    assert!(
-        b.contains("· 「唐山市第一中学」附件2 科普资源申报推荐表：尚缺加盖公章的扫描件；「2019-2021年青少年科技教育工作情况」超出字数限制（不超过1000字）"),
+        b.contains("· 「唐山市第一中学」附件2 科普资源申报推荐表：尚缺加盖公章的扫描件，请补交；「2019-2021年青少年科技教育工作情况」超出字数限制（不超过1000字）"),
         "{b}"
     );
     assert!(
@@ -444,6 +538,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
         fields(&[("申报单位名称", "唐山市第一中学")]),
     );
     scan.stamped = Some(false);
+    scan.seal_score = Some(0.05);
     let mut m = message(
         5,
         "office@school.example",
@@ -454,6 +549,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
     m.late = true;
     m.problems = vec!["cloud_attachment:申报视频.mp4:2022-08-17".into()];
     let dump = Dump {
+        call: Default::default(),
         messages: vec![m],
         applications: vec![app(
             3,
@@ -473,12 +569,23 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
     let b = &r.body;
     assert!(b.starts_with("唐山市第一中学：\n您好！"), "{b}");
     assert!(
-        b.contains("「唐山市第一中学」，扫描件（未识别到公章）"),
+        b.contains("「唐山市第一中学」，扫描件（未找到公章）"),
         "{b}"
     );
     assert!(
-        b.contains("扫描件上未识别到公章，请补交加盖公章的扫描件"),
+        b.contains("扫描件上未找到公章，请补交加盖公章的扫描件"),
         "{b}"
+    );
+    // Without OCR (or with a seal score near the threshold) nobody is sure: no request.
+    let mut unsure = ctx(&t);
+    unsure.ocr = false;
+    let r2 = compose(&unsure, &dump, &[&dump.messages[0]]);
+    assert!(
+        r2.body.contains("扫描件（是否盖章由工作人员核对）")
+            && r2.body.contains("扫描件是否盖章由工作人员核对")
+            && !r2.body.contains("请补交加盖公章"),
+        "{}",
+        r2.body
     );
     assert!(
         b.contains("在申报截止时间（2022-07-20 23:59:59）之后收到，已登记为逾期材料"),
@@ -494,6 +601,7 @@ fn compose_single_applicant_late_cloud_and_unstamped() {
 fn compose_question_gets_a_short_acknowledgement() {
     let t = Template::builtin();
     let dump = Dump {
+        call: Default::default(),
         messages: vec![message(
             7,
             "teacher@school.example",
@@ -505,7 +613,8 @@ fn compose_question_gets_a_short_acknowledgement() {
         ..Default::default()
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
-    assert_eq!(r.subject, "回执：您的咨询已收到（请问截止日期是哪天？）");
+    assert_eq!(r.subject, "回执：您的咨询已收到（07-18 10:32）");
+    assert!(!r.body.contains("截止日期是哪天"), "{}", r.body);
     assert!(r
         .body
         .contains("您的咨询已收到，工作人员将在工作时间内尽快答复。"));
@@ -800,7 +909,7 @@ async fn a_550_fails_with_the_server_reply() {
     assert!(row.reason.as_deref().unwrap().starts_with("rejected: 550"));
     let table = receipts::list_text(&e.db).unwrap();
     assert!(
-        table.contains(&format!("{r}\t失败 failed\toffice@school.example\t1")),
+        table.contains(&format!("{r}\t发送失败 failed\toffice@school.example\t1")),
         "{table}"
     );
     assert!(
@@ -858,7 +967,7 @@ async fn the_per_sender_window_folds_a_second_mail_and_delays_a_third() {
         folded.reason.as_deref(),
         Some(format!("folded_into:{r1}").as_str())
     );
-    assert_eq!(e.row(other).status, "sent");
+    assert_eq!(e.row(other).status, "previewed");
     // The one receipt speaks of both messages.
     let eml = std::fs::read(e.data.join("receipts-dry-run").join(format!("{r1}.eml"))).unwrap();
     let m = MessageParser::default().parse(&eml).unwrap();
@@ -885,11 +994,11 @@ async fn the_per_sender_window_folds_a_second_mail_and_delays_a_third() {
     );
     let s = e.drain_at(&at(700)).await;
     assert_eq!(s.dry_run, 1, "{s:?}");
-    assert_eq!(e.row(r3).status, "sent");
+    assert_eq!(e.row(r3).status, "previewed");
 }
 
 #[tokio::test]
-async fn dry_run_writes_eml_files_and_marks_them_sent() {
+async fn dry_run_writes_eml_files_and_marks_them_previewed() {
     let mut e = env(ReceiptMode::DryRun);
     let dir = e.data.join("custom-dry");
     e.cfg.receipts.dry_run_dir = Some(dir.clone());
@@ -914,7 +1023,11 @@ async fn dry_run_writes_eml_files_and_marks_them_sent() {
     let row = e.row(r2);
     assert_eq!(
         (row.status.as_str(), row.smtp_reply.as_deref()),
-        ("sent", Some("dry-run"))
+        ("previewed", None)
+    );
+    assert!(
+        row.previewed_at.is_some() && row.sent_at.is_none(),
+        "{row:?}"
     );
     assert_eq!(e.drain_at(&now_plus(1)).await.dry_run, 0);
 }
@@ -948,11 +1061,13 @@ async fn a_receipt_left_sending_is_not_resent_until_an_operator_retries() {
     let s = e.drain_at(&now_plus(1)).await;
     assert_eq!(s.dry_run, 1, "{s:?}");
     let row = e.row(r);
-    assert_eq!(row.status, "sent");
+    assert_eq!(row.status, "previewed");
     assert_eq!(
         row.our_message_id.as_deref(),
         Some("<receipt-x@kepu-intake.local>")
     );
+    e.db.receipt_mark_sent(r, "<receipt-x@kepu-intake.local>", "250 ok", &now_plus(2))
+        .unwrap();
     let err = receipts::retry(&e.db, r).unwrap_err().to_string();
     assert!(
         err.contains("已于") && err.contains("already sent"),
@@ -1061,6 +1176,7 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
         Fields::new(),
     );
     let dump = Dump {
+        call: Default::default(),
         messages: vec![message(
             9,
             "x@school.example",
@@ -1074,11 +1190,11 @@ fn compose_without_an_applicant_name_still_varies_the_subject() {
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     assert_eq!(
         r.subject,
-        "回执：已收到您的申报材料（科技教育试点学校申报表；来信主题：试点学校申报）"
+        "回执：已收到您的申报材料（科技教育试点学校申报表，07-18 10:32）"
     );
     assert!(
         r.body
-            .contains("附件4 科技教育试点学校申报表：（未能识别申报单位/申报人），电子版"),
+            .contains("附件4 科技教育试点学校申报表：（申报单位/申报人由工作人员核对），电子版"),
         "{}",
         r.body
     );
@@ -1390,5 +1506,56 @@ async fn an_interrupted_receipt_found_in_the_sent_folder_counts_as_sent() {
     assert_eq!(
         row.reason.as_deref(),
         Some(format!("uncertain: process stopped during SMTP; not found in the Sent folder; check the Sent folder then run receipts --retry {lost}").as_str())
+    );
+}
+
+#[test]
+fn compose_repeats_no_link_or_control_character_a_sender_wrote() {
+    let t = Template::builtin();
+    let e = doc(
+        51,
+        "申报表\u{202E}xcod.exe http://evil.example/a.docx",
+        "electronic",
+        Some("resource"),
+        fields(&[(
+            "申报单位名称",
+            "唐山市www.evil.example第一中学\r\n点击 https://evil.example/领奖",
+        )]),
+    );
+    let mut other = doc(52, "说明 evil.example.txt", "other", None, Fields::new());
+    other.size = 50_000;
+    let mut m = message(
+        10,
+        "x@school.example",
+        "领奖 http://evil.example/x",
+        "submission",
+        vec![e, other],
+    );
+    m.problems = vec!["cloud_attachment:资料www.evil.example.zip:2022-08-01".into()];
+    let dump = Dump {
+        messages: vec![m],
+        applications: vec![app(
+            9,
+            "resource",
+            "唐山市www.evil.example第一中学",
+            "missing_scan",
+            Some(51),
+            None,
+        )],
+        audit: Vec::new(),
+        call: Default::default(),
+    };
+    let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
+    for text in [&r.subject, &r.body] {
+        assert!(
+            !text.contains("evil") && !text.contains("http") && !text.contains('\u{202E}'),
+            "{text}"
+        );
+    }
+    assert!(r.subject.contains("「唐山市…第一中学"), "{}", r.subject);
+    assert!(
+        r.body.contains("以下其他附件已收到：说明 ….txt"),
+        "{}",
+        r.body
     );
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use kepu_intake::config::ToolsConfig;
-use kepu_intake::model::{FieldValue, Fields, FormKind};
+use kepu_intake::model::{FieldValue, Fields};
 use kepu_intake::scan::matching::{assign, score, ElectronicSide, ScanSide};
 use kepu_intake::scan::{analyze, ScanOptions, OCR_UNAVAILABLE};
 use serde_json::{json, Value};
@@ -277,7 +277,7 @@ fn resource(
     ElectronicSide {
         doc,
         message,
-        form: FormKind::Resource,
+        form: kepu_intake::model::FormKey::parse("resource").unwrap(),
         fields: fields(&[
             ("申报单位名称", unit),
             ("申报联系人", person),
@@ -308,7 +308,7 @@ fn match_later_scan_from_colleague_with_lying_name() {
         doc: 20,
         message: 2,
         ocr_text: Some(OCR_KJG.to_string()),
-        form: Some(FormKind::Resource),
+        form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
         from: Some("liujg@ts-kjg.cn".to_string()),
         received_at: at("2022-07-17T16:30:00+08:00"),
         name: "附件1专家推荐表.jpg".to_string(), // lies: it is 附件2
@@ -356,7 +356,7 @@ fn match_picks_right_candidate_by_ocr_names_and_phone() {
         doc: 30,
         message: 3,
         ocr_text: Some("科普资源申报推荐表\n申报单位名称 唐山市第七中学\n申报联系人 李春海\n联系电话 138 3229 8765\n".into()),
-        form: Some(FormKind::Resource),
+        form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
         from: Some("dayinpu@126.com".to_string()),
         received_at: at("2022-07-16T10:00:00+08:00"),
         name: "IMG_20220716_0931.jpg".to_string(),
@@ -390,7 +390,7 @@ fn match_one_to_one_best_first() {
         doc: 40,
         message: 2,
         ocr_text: Some(OCR_KJG.into()),
-        form: Some(FormKind::Resource),
+        form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
         from: Some("office@ts-kjg.cn".into()),
         received_at: at("2022-07-15T09:00:00+08:00"),
         name: "盖章扫描件.jpg".into(),
@@ -424,7 +424,7 @@ fn match_below_threshold_stays_unmatched() {
         ocr_text: Some(
             "唐山市科技教育试点学校申报表\n申报学校 迁安市第三实验小学\n电话 13930561278".into(),
         ),
-        form: Some(FormKind::PilotSchool),
+        form: Some(kepu_intake::model::FormKey::parse("pilot_school").unwrap()),
         from: Some("qasx@163.com".into()),
         received_at: at("2022-07-18T10:00:00+08:00"),
         name: "附件2科普资源申报推荐表.pdf".into(),

@@ -7,7 +7,6 @@
 use crate::forms::{docx_with, W};
 use kepu_intake::forms::{self, FormError, ParsedForm};
 use kepu_intake::isolate::{IsolateOptions, Worker};
-use kepu_intake::model::FormKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -31,8 +30,11 @@ fn fixture(name: &str) -> Vec<u8> {
 /// A golden form and its in-process parse, the reference for the worker's answers.
 fn district() -> (Vec<u8>, ParsedForm) {
     let doc = fixture("district_pydocx.docx");
-    let want = forms::parse_electronic("docx", &doc).unwrap();
-    assert_eq!(want.form, Some(FormKind::PilotDistrict));
+    let want = forms::parse_electronic(kepu_intake::call::Call::builtin(), "docx", &doc).unwrap();
+    assert_eq!(
+        want.form,
+        Some(kepu_intake::model::FormKey::parse("pilot_district").unwrap())
+    );
     (doc, want)
 }
 
@@ -85,7 +87,7 @@ fn worker_matches_in_process_for_every_golden_form_in_one_process() {
             ),
             f => (f, bytes.clone()),
         };
-        let want = forms::parse_electronic(fmt, &input);
+        let want = forms::parse_electronic(kepu_intake::call::Call::builtin(), fmt, &input);
         let got = w.read_electronic(format, &bytes);
         assert_eq!(got, want, "{}", f.display());
         if want.as_ref().is_ok_and(|p| p.form.is_some()) {
@@ -210,7 +212,10 @@ fn crashing_document_does_not_poison_later_ones() {
     let mut o = IsolateOptions::new(real_exe());
     o.timeout = Duration::from_secs(120);
     let r = Worker::new(o).parse("docx", &huge).unwrap();
-    assert_eq!(r.form, Some(FormKind::Expert));
+    assert_eq!(
+        r.form,
+        Some(kepu_intake::model::FormKey::parse("expert").unwrap())
+    );
 }
 
 /// A stand-in worker binary: its first start misbehaves as `first`, later starts are
@@ -278,7 +283,8 @@ fn hung_garbage_or_oversized_answers_cost_one_document_only() {
 fn concurrent_callers_share_one_worker() {
     let (doc, want) = district();
     let xlsx = fixture("resource_openpyxl.xlsx");
-    let want_xlsx = forms::parse_electronic("xlsx", &xlsx).unwrap();
+    let want_xlsx =
+        forms::parse_electronic(kepu_intake::call::Call::builtin(), "xlsx", &xlsx).unwrap();
     let w = worker();
     std::thread::scope(|s| {
         for t in 0..4 {

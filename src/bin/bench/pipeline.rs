@@ -79,10 +79,11 @@ fn load_templates() -> io::Result<Vec<Template>> {
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             )
         };
-        let parsed = forms::parse_electronic(format, &bytes)
+        let parsed = forms::parse_electronic(kepu_intake::call::current(), format, &bytes)
             .map_err(|e| io::Error::other(format!("template {file}: {e}")))?;
         let applicant = parsed
             .form
+            .and_then(|f| f.def())
             .and_then(|f| forms::applicant(f, &parsed.fields))
             .ok_or_else(|| io::Error::other(format!("template {file}: no applicant")))?;
         out.push(Template {

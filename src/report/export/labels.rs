@@ -1,7 +1,7 @@
 //! Chinese labels shared by every operator view: statuses, categories, receipts, form
-//! names and columns, and the wording of problem codes.
+//! names and columns (from the call file), and the wording of problem codes.
 
-use crate::model::FormKind;
+use crate::model::FormKey;
 
 /// Application statuses in the order the office reads them.
 pub const STATUSES: [&str; 5] = [
@@ -13,7 +13,15 @@ pub const STATUSES: [&str; 5] = [
 ];
 
 /// Receipt statuses of the contract, in display order.
-pub const RECEIPT_STATUSES: [&str; 5] = ["sent", "pending", "failed", "suppressed", "none"];
+pub const RECEIPT_STATUSES: [&str; 7] = [
+    "sent",
+    "pending",
+    "failed",
+    "suppressed",
+    "none",
+    "held",
+    "previewed",
+];
 
 /// Chinese label of an application status; an unknown code is shown as it is.
 pub fn status_zh(status: &str) -> &str {
@@ -45,13 +53,8 @@ pub fn category_zh(category: Option<&str>) -> &str {
 /// Chinese label of a receipt status.
 pub fn receipt_zh(status: &str) -> &str {
     match status {
-        "sent" => "已发送",
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "failed" => "发送失败",
-        "suppressed" => "不发送",
         "none" => "无",
-        other => other,
+        other => crate::receipts::ReceiptStatus::parse(other).map_or(other, |s| s.label_zh()),
     }
 }
 
@@ -78,75 +81,29 @@ pub fn size_zh(bytes: i64) -> String {
     }
 }
 
-/// Sheet (and CSV file) name of a form.
-pub fn form_short_zh(form: FormKind) -> &'static str {
-    match form {
-        FormKind::Expert => "专家推荐",
-        FormKind::Resource => "科普资源",
-        FormKind::PilotDistrict => "试点县区",
-        FormKind::PilotSchool => "试点学校",
-    }
+/// Sheet (and CSV file) name of a form: its `short` name in the call file.
+pub fn form_short_zh(form: FormKey) -> &'static str {
+    form.def().map_or(form.as_str(), |f| f.short.as_str())
 }
 
 /// Short Chinese name of a form given by its machine name (unknown names as they are).
 pub fn form_name_zh(form: &str) -> &str {
-    FormKind::parse(form).map(form_short_zh).unwrap_or(form)
+    FormKey::parse(form).map(form_short_zh).unwrap_or(form)
 }
 
-/// The canonical field keys of a form, in the order of `forms.md`.
-pub fn form_keys(form: FormKind) -> &'static [&'static str] {
-    match form {
-        FormKind::Expert => &[
-            "推荐单位",
-            "填报时间",
-            "姓名",
-            "性别",
-            "出生年月",
-            "学历",
-            "职务",
-            "职称",
-            "E-mail",
-            "固定电话",
-            "移动电话",
-            "工作单位",
-            "邮编",
-            "研究专业",
-            "提供服务方式",
-            "个人简介及可提供服务内容说明",
-            "推荐单位意见",
-        ],
-        FormKind::Resource => &[
-            "申报单位名称",
-            "申报联系人",
-            "联系电话",
-            "电子邮箱",
-            "通讯地址",
-            "科技教育资源类别",
-            "2019-2021年青少年科技教育工作情况",
-            "落实“科普赋能”助推“双减”专项行动活动策划",
-        ],
-        FormKind::PilotDistrict => &[
-            "申报单位",
-            "通讯地址",
-            "联系人",
-            "电话",
-            "邮箱",
-            "基本情况",
-            "申报单位意见",
-            "备注",
-        ],
-        FormKind::PilotSchool => &[
-            "申报学校",
-            "通讯地址",
-            "联系人",
-            "电话",
-            "邮箱",
-            "学校基本情况",
-            "申报单位意见",
-            "教育局意见",
-            "备注",
-        ],
-    }
+/// The canonical field keys of a form, in the order of the call file (`forms.md`).
+pub fn form_keys(form: FormKey) -> Vec<&'static str> {
+    form.def().map(|f| f.keys().collect()).unwrap_or_default()
+}
+
+/// The `max_chars` of a field key in the call's forms.
+fn max_chars(key: &str) -> Option<usize> {
+    crate::call::current()
+        .forms
+        .iter()
+        .flat_map(|f| &f.fields)
+        .find(|s| s.key == key)
+        .and_then(|s| s.max_chars)
 }
 
 /// Chinese wording of a problem code (`kind` or `kind:detail…`). Unknown codes are
@@ -158,7 +115,10 @@ pub fn problem_zh(code: &str) -> String {
     };
     match (kind, detail) {
         ("missing_field", Some(k)) => format!("必填项为空：{k}"),
-        ("over_limit", Some(k)) => format!("超过1000字：{k}"),
+        ("over_limit", Some(k)) => match max_chars(k) {
+            Some(n) => format!("超过{n}字：{k}"),
+            None => format!("超过字数上限：{k}"),
+        },
         ("bad_format", Some(k)) => format!("格式有误：{k}"),
         ("cloud_attachment", Some(d)) => match split_cloud(d) {
             (name, Some(date)) => format!("超大附件需在{date}前下载：{name}"),

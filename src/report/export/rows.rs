@@ -2,7 +2,7 @@
 //! log and the summary. The xlsx and CSV writers and the web page share them.
 
 use super::labels::{category_zh, form_keys, problem_cell, receipt_zh, status_zh, STATUSES};
-use crate::model::FormKind;
+use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use std::collections::HashMap;
 
@@ -65,7 +65,7 @@ impl<'a> DocIndex<'a> {
 pub type Table = (Vec<String>, Vec<Vec<String>>);
 
 /// Header and rows of one form's sheet.
-pub fn form_table(dump: &Dump, form: FormKind) -> Table {
+pub fn form_table(dump: &Dump, form: FormKey) -> Table {
     let keys = form_keys(form);
     let mut header: Vec<String> = [
         "编号",
@@ -95,7 +95,7 @@ pub fn form_table(dump: &Dump, form: FormKind) -> Table {
             sender,
         ];
         let electronic = app.electronic.and_then(|id| idx.get(id)).map(|(_, d)| d);
-        for key in keys {
+        for key in &keys {
             let value = electronic
                 .and_then(|d| d.fields.get(*key))
                 .map(|v| v.display())
@@ -172,7 +172,7 @@ pub fn summary_table(dump: &Dump) -> Vec<Vec<String>> {
     head.push("逾期".into());
     rows.push(head);
     let mut totals = vec![0usize; STATUSES.len() + 2];
-    for form in FormKind::ALL {
+    for form in FormKey::all() {
         let apps: Vec<&DumpApplication> = dump
             .applications
             .iter()

@@ -69,7 +69,7 @@ fn select(name: &str, options: &[(&str, String)], chosen: Option<&str>) -> Strin
 /// The application list with its filter form, one page of it, sortable.
 pub fn app_list(dump: &Dump, f: &AppFilter, q: &ListQuery) -> String {
     let idx = DocIndex::new(dump);
-    let forms: Vec<(&str, String)> = FormKind::ALL
+    let forms: Vec<(&str, String)> = FormKey::all()
         .iter()
         .map(|k| (k.as_str(), zh(Code::Form(k.as_str()))))
         .collect();
@@ -184,7 +184,7 @@ pub fn app_page(dump: &Dump, id: i64, csrf: &str) -> Option<String> {
     let app = dump.applications.iter().find(|a| a.id == id)?;
     let idx = DocIndex::new(dump);
     let (received, sender) = idx.received_and_sender(app);
-    let form_title = FormKind::parse(&app.form)
+    let form_title = FormKey::parse(&app.form)
         .map(|f| f.title_zh())
         .unwrap_or(app.form.as_str());
     let mut b = String::new();
@@ -228,9 +228,7 @@ pub fn app_page(dump: &Dump, id: i64, csrf: &str) -> Option<String> {
 /// The fields of an electronic form in the order of its form's definition, then any
 /// other key it carries (nothing parsed is hidden).
 pub(super) fn fields_table(e: &DumpDocument, form: &str) -> String {
-    let keys: Vec<&str> = FormKind::parse(form)
-        .map(|f| form_keys(f).to_vec())
-        .unwrap_or_default();
+    let keys: Vec<&str> = FormKey::parse(form).map(form_keys).unwrap_or_default();
     let mut rows: Vec<Vec<String>> = keys
         .iter()
         .map(|k| {

@@ -82,7 +82,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
     header.push("合计");
     header.push("逾期");
     let mut rows = Vec::new();
-    for form in FormKind::ALL {
+    for form in FormKey::all() {
         let fa: Vec<&DumpApplication> = apps.iter().filter(|a| a.form == form.as_str()).collect();
         let mut row = vec![format!(
             "<a href=\"/apps?form={}\">{}</a>",
@@ -170,6 +170,18 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .iter()
         .filter(|m| m.receipt.status == "failed")
         .count();
+    let receipt_held = dump
+        .messages
+        .iter()
+        .filter(|m| m.receipt.status == crate::receipts::ReceiptStatus::Held.as_str())
+        .count();
+    if receipt_held > 0 {
+        let _ = writeln!(
+            b,
+            "<p class=\"bad\">回执待审核 {receipt_held} 封（发件人未通过认证，不会自动发出）：\
+核对后用 <code>kepu-intake receipts --approve 编号</code> 放行。</p>"
+        );
+    }
     let pending = dump
         .messages
         .iter()
