@@ -159,3 +159,17 @@ pub async fn retry_receipt(
     })
     .await
 }
+
+/// `POST /messages/{id}/receipt/approve`: the message's held receipt may go out.
+pub async fn approve_receipt(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    act(&st, &s, &f, format!("/messages/{id}"), move |db, by, _| {
+        let receipt = office::receipt_of_message(db, id)?;
+        office::approve_receipt(db, receipt, by)
+    })
+    .await
+}

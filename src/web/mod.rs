@@ -440,6 +440,10 @@ pub fn router(state: WebState) -> Router {
         .route("/messages/{id}/remove", post(actions::remove))
         .route("/messages/{id}/restore", post(actions::restore))
         .route("/messages/{id}/receipt/retry", post(actions::retry_receipt))
+        .route(
+            "/messages/{id}/receipt/approve",
+            post(actions::approve_receipt),
+        )
         .route("/queue", get(queue))
         .route("/scans", get(scans))
         .route("/scans/{id}", get(match_page))

@@ -28,11 +28,7 @@ pub fn zh(code: Code<'_>) -> String {
     match code {
         Code::Status(s) => status_zh(s).to_string(),
         Code::Category(c) => category_zh(c).to_string(),
-        Code::Receipt(r) => match r {
-            "held" => "待批准发送".to_string(),
-            "previewed" => "已预览（未发送）".to_string(),
-            r => receipt_zh(r).to_string(),
-        },
+        Code::Receipt(r) => receipt_zh(r).to_string(),
         Code::Problem(p) => problem_cell(p),
         Code::Kind(k) => kind_zh(k).to_string(),
         Code::Form(f) => form_name_zh(f).to_string(),
@@ -68,7 +64,7 @@ mod tests {
     fn codes_read_in_chinese() {
         assert_eq!(zh(Code::Status("missing_scan")), "缺盖章扫描件");
         assert_eq!(zh(Code::Category(Some("question"))), "咨询");
-        assert_eq!(zh(Code::Receipt("held")), "待批准发送");
+        assert_eq!(zh(Code::Receipt("sent")), "已发送");
         assert_eq!(zh(Code::Review("accepted")), "已受理");
         assert_eq!(zh(Code::Action("receipt_retry")), "重发回执");
         assert_eq!(zh(Code::Kind("scan")), "扫描件");

@@ -1,8 +1,8 @@
 //! A clerk's day on the web page (issue 18), in headless Chromium, BY CLICKING, while
 //! `kepu-intake run` is still fetching a large mailbox from the test Dovecot: log in,
 //! see the 待处理 queue, match a scan (its preview beside the form's fields), accept
-//! an application, excuse a late one, read a question, remove a junk message and
-//! restore it, read the audit log. Each action is checked on the page and in
+//! an application, excuse a late one, read a question, approve its held receipt,
+//! remove a junk message and restore it, read the audit log. Each action is checked on the page and in
 //! `dump --json`; screenshots go to `target/test-artifacts/workbench-*.png`.
 //!
 //! Needs chromium and chromium-driver like `browser.rs`; `KEPU_SKIP_BROWSER=1` skips.
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const CLERK: &str = "xiaowang";
 const PASSWORD: &str = "clerk-password-2022";
 /// Filler mail behind the day's mail, so the daemon is still fetching during the day.
-const FILLER: usize = 1500;
+const FILLER: usize = 3000;
 const LATE_FIXTURE: &str = "01.eml";
 
 fn fixtures() -> Vec<PathBuf> {
@@ -33,13 +33,16 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
-fn recorded(it: &Intake) -> i64 {
+/// Messages (recorded, processed) so far, read straight from SQLite.
+fn progress(it: &Intake) -> (i64, i64) {
     let Ok(c) = rusqlite::Connection::open(it.data_dir.join("intake.db")) else {
-        return 0;
+        return (0, 0);
     };
     let _ = c.busy_timeout(Duration::from_secs(10));
-    c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
-        .unwrap_or(0)
+    c.query_row("SELECT count(*), count(category) FROM messages", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .unwrap_or((0, 0))
 }
 
 fn docs(d: &Value) -> Vec<&Value> {
@@ -146,16 +149,18 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
         d.append("INBOX", &raw, date);
     }
     let question = "请问试点学校申报表需要教育局盖章吗？我们学校是唐山市第十一中学。";
-    d.append(
-        "INBOX",
-        &mail(
-            "<ask-1@school.example>",
-            "咨询申报表盖章问题",
-            "Mon, 18 Jul 2022 11:00:00 +0800",
-            question,
-        ),
-        "18-Jul-2022 11:00:05 +0800",
-    );
+    // The receiving server says the sender's domain failed DMARC: its receipt is held
+    // until the clerk approves it.
+    let mut ask = b"Authentication-Results: 126.com; spf=fail smtp.mailfrom=school.example; \
+dmarc=fail header.from=school.example\r\n"
+        .to_vec();
+    ask.extend(mail(
+        "<ask-1@school.example>",
+        "咨询申报表盖章问题",
+        "Mon, 18 Jul 2022 11:00:00 +0800",
+        question,
+    ));
+    d.append("INBOX", &ask, "18-Jul-2022 11:00:05 +0800");
     d.append(
         "INBOX",
         &mail(
@@ -171,7 +176,10 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
 
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
     let port = free_port();
-    let mut cfg = std::fs::read_to_string(&it.config).unwrap();
+    let mut cfg = std::fs::read_to_string(&it.config).unwrap().replace(
+        "[receipts]\nmode = \"off\"\n",
+        "[receipts]\nmode = \"dry-run\"\nauthserv_id = \"126.com\"\n",
+    );
     // Seal detection without Tesseract: the unmatched scans stay for the clerk.
     cfg.push_str(&format!(
         "\n[tools]\nocr = false\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"
@@ -226,7 +234,7 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let at_first_action = recorded(&it);
+    let at_first_action = progress(&it);
 
     // 1. Log in.
     b.goto(&format!("{base}/queue"));
@@ -412,7 +420,40 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
     assert_eq!(body.trim(), question);
     shot(&b, "question");
 
-    // 7. Remove the junk mail, then restore it.
+    // 7. Approve the question's held receipt, from the queue.
+    assert_eq!(ask["receipt"]["status"], "held", "{ask}");
+    b.click(&b.find("nav a[href='/queue']"));
+    b.wait_url(|u| u.ends_with("/queue"));
+    let approve = format!(
+        "#q-receipts form[action='/messages/{}/receipt/approve']",
+        ask["id"]
+    );
+    submit(&b, &approve, |u| {
+        u.ends_with(&format!("/messages/{}", ask["id"]))
+    });
+    let d_ok = it.dump();
+    let st = d_ok["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == ask["id"])
+        .unwrap()["receipt"]["status"]
+        .clone();
+    assert!(
+        st == "pending" || st == "previewed",
+        "approved receipt: {st}"
+    );
+    let last = d_ok["audit"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["user"].as_str(), last["action"].as_str()),
+        (Some(CLERK), Some("receipt_approve"))
+    );
+    assert!(
+        b.find_all("form.approve", None).is_empty(),
+        "still offered for approval"
+    );
+
+    // 8. Remove the junk mail, then restore it.
     let junk = message(&dump, "<junk-1@spam.example>")["id"]
         .as_i64()
         .unwrap();
@@ -454,7 +495,7 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
         .unwrap();
     assert!(m["removed"].is_null(), "restored: {m}");
 
-    // 8. The audit log: every click above, under the clerk's name, newest first.
+    // 9. The audit log: every click above, under the clerk's name, newest first.
     b.click(&b.find("nav a[href='/audit']"));
     b.wait_url(|u| u.ends_with("/audit"));
     let rows = b.table_rows(&b.find("table"));
@@ -462,7 +503,14 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
     let actions: Vec<&str> = mine.iter().map(|r| r[2].as_str()).collect();
     assert_eq!(
         actions,
-        ["移除邮件", "移除邮件", "逾期处理", "审核", "匹配扫描件"],
+        [
+            "移除邮件",
+            "移除邮件",
+            "批准回执",
+            "逾期处理",
+            "审核",
+            "匹配扫描件"
+        ],
         "{rows:?}"
     );
     assert!(
@@ -472,14 +520,14 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
     shot(&b, "audit");
 
     // All of it while the daemon was still fetching; it goes on without a restart.
-    let at_end = recorded(&it);
+    let at_end = progress(&it);
     eprintln!(
-        "messages recorded: {at_first_action} at the first click, {at_end} at the last, of {total}; {:.1} s",
+        "messages (recorded, processed): {at_first_action:?} at the first click, {at_end:?} at the last, of {total}; {:.1} s",
         t_start.elapsed().as_secs_f64()
     );
     assert!(
-        (at_first_action as usize) < total,
-        "the catch-up was over before the day began: the test proves nothing"
+        (at_first_action.1 as usize) < total,
+        "the daemon had fetched and processed everything before the day began: the test proves nothing"
     );
     drop(b);
     let (status, _, err) = daemon.terminate();

@@ -179,7 +179,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         let _ = writeln!(
             b,
             "<p class=\"bad\">回执待审核 {receipt_held} 封（发件人未通过认证，不会自动发出）：\
-核对后用 <code>kepu-intake receipts --approve 编号</code> 放行。</p>"
+核对后在<a href=\"/queue#q-receipts\">待处理</a>中批准发送（或 <code>kepu-intake receipts --approve 编号</code>）。</p>"
         );
     }
     let pending = dump

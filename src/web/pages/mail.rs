@@ -93,6 +93,15 @@ pub fn message_page(dump: &Dump, id: i64, text: Option<&str>, csrf: &str) -> Opt
     if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
         let _ = write!(receipt, "（{}）", esc(r));
     }
+    if m.receipt.status == "held" {
+        receipt.push(' ');
+        receipt.push_str(&button(
+            &format!("/messages/{}/receipt/approve", m.id),
+            csrf,
+            "批准发送",
+            "approve",
+        ));
+    }
     if matches!(m.receipt.status.as_str(), "failed" | "suppressed") {
         receipt.push(' ');
         receipt.push_str(&button(
