@@ -419,6 +419,20 @@ dmarc=fail header.from=school.example\r\n"
     let body = b.text(&b.find("#body-text"));
     assert_eq!(body.trim(), question);
     shot(&b, "question");
+    // … and in `show m…`, with a readable time and size.
+    let shown = it.run_ok(&["show", &format!("m{}", ask["id"])]);
+    assert!(
+        shown.contains("咨询内容") && shown.contains(question),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("2022-07-18 11:00") && !shown.contains("T11:00"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" KB，sha256") || shown.contains(" 字节，sha256"),
+        "{shown}"
+    );
 
     // 7. Approve the question's held receipt, from the queue.
     assert_eq!(ask["receipt"]["status"], "held", "{ask}");

@@ -143,6 +143,11 @@ pub fn problem_zh(code: &str) -> String {
         ("duplicate", _) => "重复提交".into(),
         ("superseded", _) => "已被新版本替代".into(),
         ("no_attachment", _) => "邮件无附件".into(),
+        ("ocr_unavailable", _) => "未安装文字识别，扫描件需人工匹配".into(),
+        ("ocr_failed", _) => "扫描件文字识别失败，需人工匹配".into(),
+        ("scan_unreadable", _) => "扫描件无法打开".into(),
+        ("too_many_pages", _) => "扫描件页数过多，只查看了前面的页".into(),
+        ("page_too_large", _) => "扫描件页面尺寸异常".into(),
         _ => code.to_string(),
     }
 }
