@@ -179,7 +179,7 @@ pub fn approve_receipt(db: &mut Db, id: i64, by: &str) -> Result<()> {
         by,
         super::Action::ReceiptApprove,
         super::Target::Receipt(id),
-        "待批准 → 待发送",
+        "待审核 → 待发送",
     )
 }
 

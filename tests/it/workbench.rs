@@ -2,7 +2,8 @@
 //! `kepu-intake run` is still fetching a large mailbox from the test Dovecot: log in,
 //! see the 待处理 queue, match a scan (its preview beside the form's fields), accept
 //! an application, excuse a late one, read a question, approve its held receipt,
-//! remove a junk message and restore it, read the audit log. Each action is checked on the page and in
+//! remove a junk message and restore it, send a refused receipt again, page and sort
+//! the mail list, read the audit log. Each action is checked on the page and in
 //! `dump --json`; screenshots go to `target/test-artifacts/workbench-*.png`.
 //!
 //! Needs chromium and chromium-driver like `browser.rs`; `KEPU_SKIP_BROWSER=1` skips.
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 const CLERK: &str = "xiaowang";
 const PASSWORD: &str = "clerk-password-2022";
 /// Filler mail behind the day's mail, so the daemon is still fetching during the day.
-const FILLER: usize = 3000;
+const FILLER: usize = 2000;
 const LATE_FIXTURE: &str = "01.eml";
 
 fn fixtures() -> Vec<PathBuf> {
@@ -74,6 +75,15 @@ fn message<'v>(d: &'v Value, message_id: &str) -> &'v Value {
         .iter()
         .find(|m| m["message_id"] == message_id)
         .unwrap_or_else(|| panic!("no message {message_id}"))
+}
+
+/// The first column of the page's first table (one WebDriver call per row, not per
+/// cell: a 50-row page read cell by cell costs seconds).
+fn first_column(b: &Browser) -> Vec<String> {
+    b.find_all("table tbody tr td:first-child", None)
+        .iter()
+        .map(|td| b.text(td))
+        .collect()
 }
 
 /// A screenshot of the page as the clerk sees it: a real PNG with the navigation bar
@@ -509,7 +519,102 @@ dmarc=fail header.from=school.example\r\n"
         .unwrap();
     assert!(m["removed"].is_null(), "restored: {m}");
 
-    // 9. The audit log: every click above, under the clerk's name, newest first.
+    // 9. A receipt the SMTP server refused (set so in the database, as a failed send
+    //    leaves it), sent again from the receipts page.
+    let db = rusqlite::Connection::open(it.data_dir.join("intake.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let (rid, rmsg): (i64, i64) = db
+        .query_row(
+            "SELECT id, message FROM receipts WHERE status IN ('previewed', 'sent') ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a receipt written in dry-run");
+    db.execute(
+        "UPDATE receipts SET status = 'failed', reason = '550 mailbox unavailable' WHERE id = ?1",
+        [rid],
+    )
+    .unwrap();
+    b.click(&b.find("nav a[href='/receipts']"));
+    b.wait_url(|u| u.ends_with("/receipts"));
+    b.click(&b.find("a[href='/receipts?status=failed']"));
+    b.wait_url(|u| u.contains("status=failed"));
+    let rows = b.table_rows(&b.find("table"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0][6].contains("550 mailbox unavailable"), "{rows:?}");
+    shot(&b, "receipts");
+    submit(&b, "form.retry", |u| {
+        u.ends_with(&format!("/messages/{rmsg}"))
+    });
+    let status: String = db
+        .query_row("SELECT status FROM receipts WHERE id = ?1", [rid], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        status == "pending" || status == "previewed",
+        "retried receipt: {status}"
+    );
+    let d6 = it.dump();
+    let last = d6["audit"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["user"].as_str(),
+            last["action"].as_str(),
+            last["target"].as_str()
+        ),
+        (
+            Some(CLERK),
+            Some("receipt_retry"),
+            Some(format!("r{rid}").as_str())
+        )
+    );
+
+    // 10. Paging and sorting: all mail, 50 a page; the next page; sorted by number,
+    //     then reversed.
+    b.click(&b.find("nav a[href='/messages']"));
+    b.wait_url(|u| u.ends_with("/messages"));
+    let live = d6["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["removed"].is_null())
+        .count();
+    let pager = b.text(&b.find("p.pager"));
+    assert!(
+        pager.contains(&format!("共 {live} 封，第 1 / {} 页", live.div_ceil(50))),
+        "{pager}"
+    );
+    let first = first_column(&b);
+    assert_eq!(first.len(), 50);
+    b.click(&b.find("p.pager a[rel='next']"));
+    b.wait_url(|u| u.contains("page=2"));
+    let second = first_column(&b);
+    assert_eq!(second.len(), 50);
+    assert!(
+        second.iter().all(|id| !first.contains(id)),
+        "page 2 repeats page 1"
+    );
+    b.click(&b.find("th a.sort[href*='sort=id']"));
+    b.wait_url(|u| u.contains("sort=id") && !u.contains("dir=desc"));
+    b.click(&b.find("th a.sort[href*='sort=id']"));
+    b.wait_url(|u| u.contains("dir=desc"));
+    let ids: Vec<i64> = first_column(&b)
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    let max = d6["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["removed"].is_null())
+        .map(|m| m["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(ids[0], max, "sorted by number, largest first");
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+
+    // 11. The audit log: every click above, under the clerk's name, newest first.
     b.click(&b.find("nav a[href='/audit']"));
     b.wait_url(|u| u.ends_with("/audit"));
     let rows = b.table_rows(&b.find("table"));
@@ -518,6 +623,7 @@ dmarc=fail header.from=school.example\r\n"
     assert_eq!(
         actions,
         [
+            "重发回执",
             "移除邮件",
             "移除邮件",
             "批准回执",
@@ -544,6 +650,11 @@ dmarc=fail header.from=school.example\r\n"
         "the daemon had fetched and processed everything before the day began: the test proves nothing"
     );
     drop(b);
+    let t_stop = Instant::now();
     let (status, _, err) = daemon.terminate();
     assert!(status.success(), "daemon: {err}");
+    eprintln!(
+        "the daemon stopped (SIGTERM) in {:.1} s",
+        t_stop.elapsed().as_secs_f64()
+    );
 }
