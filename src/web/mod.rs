@@ -164,6 +164,7 @@ async fn messages(State(st): State<WebState>, Query(q): Q) -> Response {
         category: non_empty(&q, "category"),
         problem: non_empty(&q, "problem"),
         removed: non_empty(&q, "removed").is_some_and(|v| v != "0"),
+        unrecognised: non_empty(&q, "unrecognised").is_some_and(|v| v != "0"),
         q: non_empty(&q, "q"),
     };
     let lq = paging::ListQuery::new("/messages", &q);

@@ -152,6 +152,19 @@ fn apps_table(apps: &mut [&DumpApplication], idx: &DocIndex, q: &ListQuery) -> S
     b
 }
 
+/// A document that should have been a form but was not recognised as one: Office or
+/// text read without finding any of the call's forms, or flagged `unknown_form`.
+fn unrecognised(d: &DumpDocument) -> bool {
+    d.superseded_by.is_none()
+        && ((d.kind == "electronic" && d.form.is_none())
+            || (d.kind == "other"
+                && matches!(
+                    d.format.as_str(),
+                    "doc" | "docx" | "wps" | "xls" | "xlsx" | "odt"
+                ))
+            || d.problems.iter().any(|p| p == "unknown_form"))
+}
+
 fn is_image(doc: &DumpDocument) -> bool {
     matches!(doc.format.as_str(), "jpg" | "jpeg" | "png")
 }

@@ -34,6 +34,52 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
+/// A Word file that is none of the call's forms.
+fn not_a_form_docx() -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let o = zip::write::SimpleFileOptions::default();
+        z.start_file("[Content_Types].xml", o).unwrap();
+        z.write_all(
+            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#,
+        )
+        .unwrap();
+        z.start_file("word/document.xml", o).unwrap();
+        z.write_all(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p><w:r><w:t>代开各类发票，价格优惠。</w:t></w:r></w:p></w:body></w:document>"
+                .as_bytes(),
+        )
+        .unwrap();
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// Junk: an advertisement with a Word attachment that is no form.
+fn junk_mail() -> Vec<u8> {
+    let mut raw = "From: ad@spam.example\r\nTo: tsqsnkj@126.com\r\n\
+Subject: =?UTF-8?B?5Luj5byA5Y+R56WoIOS8mOaDoOWkmuWkmg==?=\r\n\
+Date: Mon, 18 Jul 2022 12:00:00 +0800\r\nMessage-ID: <junk-1@spam.example>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+代开各类发票，联系微信 xxx。\r\n--b1\r\n\
+Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n\
+Content-Disposition: attachment; filename=\"price-list.docx\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n"
+        .as_bytes()
+        .to_vec();
+    for line in crate::support::base64::encode(&not_a_form_docx())
+        .as_bytes()
+        .chunks(76)
+    {
+        raw.extend_from_slice(line);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"--b1--\r\n");
+    raw
+}
+
 /// Messages (recorded, processed) so far, read straight from SQLite.
 fn progress(it: &Intake) -> (i64, i64) {
     let Ok(c) = rusqlite::Connection::open(it.data_dir.join("intake.db")) else {
@@ -171,16 +217,7 @@ dmarc=fail header.from=school.example\r\n"
         question,
     ));
     d.append("INBOX", &ask, "18-Jul-2022 11:00:05 +0800");
-    d.append(
-        "INBOX",
-        &mail(
-            "<junk-1@spam.example>",
-            "代开发票 优惠多多",
-            "Mon, 18 Jul 2022 12:00:00 +0800",
-            "代开各类发票，联系微信 xxx。",
-        ),
-        "18-Jul-2022 12:00:05 +0800",
-    );
+    d.append("INBOX", &junk_mail(), "18-Jul-2022 12:00:05 +0800");
     seed(&d, "INBOX", "day", FILLER);
     let total = fixtures().len() + 2 + FILLER;
 
@@ -477,10 +514,21 @@ dmarc=fail header.from=school.example\r\n"
         "still offered for approval"
     );
 
-    // 8. Remove the junk mail, then restore it.
+    // 8. Remove the junk mail, then restore it. The queue shows its attachment as not
+    //    recognised as any form; a search by content finds it too.
     let junk = message(&dump, "<junk-1@spam.example>")["id"]
         .as_i64()
         .unwrap();
+    b.click(&b.find("nav a[href='/queue']"));
+    b.wait_url(|u| u.ends_with("/queue"));
+    let unknown = b.table_rows(&b.find("#q-unknown table"));
+    assert!(
+        unknown.iter().any(|r| r[1] == "price-list.docx"),
+        "{unknown:?}"
+    );
+    assert!(!b
+        .find_all(&format!("#q-unknown a[href='/messages/{junk}']"), None)
+        .is_empty());
     b.goto(&format!("{base}/messages?q=%E5%8F%91%E7%A5%A8")); // q=发票
     b.click(&b.find(&format!("tbody a[href='/messages/{junk}']")));
     b.wait_url(|u| u.ends_with(&format!("/messages/{junk}")));

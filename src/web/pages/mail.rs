@@ -13,6 +13,8 @@ pub struct MessageFilter {
     pub problem: Option<String>,
     /// Show the removed messages instead of the others.
     pub removed: bool,
+    /// Only messages with a document not recognised as any form.
+    pub unrecognised: bool,
     /// Text in the sender, subject or a file name.
     pub q: Option<String>,
 }
@@ -45,7 +47,8 @@ impl MessageFilter {
                 hay.iter().any(|h| h.contains(&q))
             }
         };
-        cat_ok && problem_ok && q_ok
+        let unrecognised_ok = !self.unrecognised || m.documents.iter().any(unrecognised);
+        cat_ok && problem_ok && q_ok && unrecognised_ok
     }
 }
 

@@ -24,9 +24,7 @@ fn unknown_docs(dump: &Dump) -> Vec<(&DumpMessage, &DumpDocument)> {
         .iter()
         .filter(|m| live(m) && m.duplicate_of.is_none())
         .flat_map(|m| m.documents.iter().map(move |d| (m, d)))
-        .filter(|(_, d)| {
-            d.superseded_by.is_none() && d.problems.iter().any(|p| p == "unknown_form")
-        })
+        .filter(|(_, d)| unrecognised(d))
         .collect()
 }
 
@@ -120,7 +118,7 @@ fn sections(dump: &Dump, csrf: &str) -> Vec<Section> {
             id: "q-unknown",
             title: "未识别为申报表的文件",
             hint: "附件不是四种申报表之一：查看邮件，是垃圾邮件就移除。",
-            all: Some("/messages?problem=unknown_form".into()),
+            all: Some("/messages?unrecognised=1".into()),
             header: vec!["编号", "文件", "发件人", "收到时间", "操作"],
             rows: unknown
                 .iter()
