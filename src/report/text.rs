@@ -30,6 +30,9 @@ pub fn message_json(m: &DumpMessage, data_dir: &Path) -> serde_json::Value {
             .to_string_lossy()
             .into_owned(),
     );
+    if m.category.as_deref() == Some("question") {
+        v["text"] = serde_json::Value::String(message_text(data_dir, m).unwrap_or_default());
+    }
     v
 }
 

@@ -480,6 +480,9 @@ dmarc=fail header.from=school.example\r\n"
         shown.contains(" KB，sha256") || shown.contains(" 字节，sha256"),
         "{shown}"
     );
+    let json: Value =
+        serde_json::from_str(&it.run_ok(&["show", &format!("m{}", ask["id"]), "--json"])).unwrap();
+    assert_eq!(json["text"], question);
 
     // 7. Approve the question's held receipt, from the queue.
     assert_eq!(ask["receipt"]["status"], "held", "{ask}");
