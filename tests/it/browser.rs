@@ -588,6 +588,11 @@ fn web_page_in_headless_chromium() {
     b.type_text(&b.find("input[name='user']"), "clerk");
     b.type_text(&b.find("input[name='password']"), "not-the-password");
     b.click(&b.find("form.login button[type='submit']"));
+    // The click returns before the answer to the POST is shown: wait for it.
+    let t0 = Instant::now();
+    while b.find_all("#login-error", None).is_empty() && t0.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let err = b.find("#login-error");
     assert!(b.text(&err).contains("账号或密码不对"), "{}", b.text(&err));
     let path = shots.join("web-login.png");

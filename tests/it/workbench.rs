@@ -329,6 +329,45 @@ dmarc=fail header.from=school.example\r\n"
     assert_eq!(l_rows.len(), late_apps.len(), "{l_rows:?}");
     shot(&b, "queue");
 
+    // The chasing list leaves out anyone who sent a scan nobody has matched yet.
+    b.click(&b.find("nav a[href='/missing-scan']"));
+    b.wait_url(|u| u.ends_with("/missing-scan"));
+    let scan_senders: Vec<String> = dump["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| unmatched.contains(&x["id"].as_i64().unwrap()))
+        })
+        .filter_map(|m| m["from"].as_str().map(str::to_lowercase))
+        .collect();
+    let chase = b.property(&b.find("textarea"), "value");
+    let chased: Vec<&str> = chase.split("; ").filter(|e| !e.is_empty()).collect();
+    assert!(
+        chased
+            .iter()
+            .all(|e| !scan_senders.contains(&e.to_lowercase())),
+        "chasing {chased:?} although they sent unmatched scans ({scan_senders:?})"
+    );
+    let held_back: Vec<&str> = dump["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "missing_scan")
+        .filter_map(|a| a["email"].as_str())
+        .filter(|e| scan_senders.contains(&e.to_lowercase()))
+        .collect();
+    if !held_back.is_empty() {
+        let text = b.text(&b.find("#held-back"));
+        assert!(held_back.iter().all(|e| text.contains(e)), "{text}");
+    }
+    b.click(&b.find("nav a[href='/queue']"));
+    b.wait_url(|u| u.ends_with("/queue"));
+
     // 3. Match a scan: the image-only PDF when it is unmatched (its first page is
     //    rendered for the preview), else the first unmatched scan.
     let pdf = docs(&dump)
@@ -466,6 +505,12 @@ dmarc=fail header.from=school.example\r\n"
     let body = b.text(&b.find("#body-text"));
     assert_eq!(body.trim(), question);
     shot(&b, "question");
+    let facts = b.text(&b.find("table"));
+    assert!(
+        facts.contains("大小") && (facts.contains(" 字节") || facts.contains(" KB")),
+        "{facts}"
+    );
+    assert!(facts.contains("2022-07-18 11:00"), "{facts}");
     // … and in `show m…`, with a readable time and size.
     let shown = it.run_ok(&["show", &format!("m{}", ask["id"])]);
     assert!(

@@ -255,15 +255,22 @@ pub fn missing_scan(dump: &Dump, q: &ListQuery) -> String {
         .iter()
         .filter(|a| matches!(a.status.as_str(), "missing_scan" | "unstamped_scan"))
         .collect();
-    let unmatched = super::scans::unmatched_scans(dump).len();
+    let unmatched = super::scans::unmatched_scans(dump);
+    // A sender who also sent a scan nobody has matched yet is probably not missing
+    // one: that address is left out of the chasing list until the scan is looked at.
+    let scan_senders: Vec<String> = unmatched
+        .iter()
+        .filter_map(|(m, _)| m.from.as_deref().map(str::to_lowercase))
+        .collect();
     let mut b = String::from(
         "<p>以下申报已收到电子版，但缺少盖章扫描件或扫描件上未见公章，请联系补交。</p>\n",
     );
-    if unmatched > 0 {
+    if !unmatched.is_empty() {
         let _ = writeln!(
             b,
-            "<p class=\"bad\">另有 <a href=\"/scans?state=unmatched\">{unmatched} 份扫描件尚未匹配</a>：\
-催交前请先查看，其中可能有这些申报的扫描件。</p>"
+            "<p class=\"bad\">另有 <a href=\"/scans?state=unmatched\">{} 份扫描件尚未匹配</a>：\
+催交前请先查看，其中可能有这些申报的扫描件。</p>",
+            unmatched.len()
         );
     }
     let mut emails: Vec<String> = apps
@@ -274,11 +281,22 @@ pub fn missing_scan(dump: &Dump, q: &ListQuery) -> String {
     b.push_str(&apps_table(&mut apps, &idx, q));
     emails.sort();
     emails.dedup();
+    let (held, chase): (Vec<String>, Vec<String>) = emails
+        .into_iter()
+        .partition(|e| scan_senders.contains(&e.to_lowercase()));
     let _ = writeln!(
         b,
         "<h2>收件人地址（可复制到邮箱）</h2><textarea rows=\"4\" cols=\"80\" readonly>{}</textarea>",
-        esc(&emails.join("; "))
+        esc(&chase.join("; "))
     );
+    if !held.is_empty() {
+        let _ = writeln!(
+            b,
+            "<p id=\"held-back\">以下地址发来过尚未匹配的扫描件，未列入上面的催交名单，\
+请先<a href=\"/scans?state=unmatched\">匹配扫描件</a>：{}</p>",
+            esc(&held.join("; "))
+        );
+    }
     page("缺盖章扫描件", &b)
 }
 
