@@ -448,6 +448,32 @@ dmarc=fail header.from=school.example\r\n"
         CLERK
     );
 
+    // A scan that belongs to no electronic form (its school never sent one) is said so
+    // once, and leaves the queue.
+    let orphan = docs(&d1)
+        .into_iter()
+        .find(|x| x["name"] == "附件4盖章.jpg" && x["scan_of"].is_null())
+        .map(|x| x["id"].as_i64().unwrap())
+        .expect("the orphan scan of the corpus, unmatched");
+    b.goto(&format!("{base}/scans/{orphan}"));
+    submit(&b, "form.match-none", |u| {
+        u.ends_with(&format!("/scans/{orphan}"))
+    });
+    assert!(b
+        .text(&b.find("#match-state"))
+        .contains("已标记为不匹配任何电子版"));
+    let d_none = it.dump();
+    assert!(doc(&d_none, orphan)["scan_of"].is_null());
+    let last = d_none["audit"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["target"], format!("d{orphan}"));
+    b.goto(&format!("{base}/queue"));
+    assert!(
+        b.find_all(&format!("#q-unmatched a[href='/scans/{orphan}']"), None)
+            .is_empty(),
+        "a scan declared unmatched is still in the queue"
+    );
+    b.goto(&format!("{base}/scans/{scan}"));
+
     // 4. Accept that application: from the match page to it, pick 已受理, save.
     b.click(&b.find(&format!("#match-state a[href='/apps/{matched_app}']")));
     b.wait_url(|u| u.ends_with(&format!("/apps/{matched_app}")));
@@ -725,6 +751,7 @@ dmarc=fail header.from=school.example\r\n"
             "批准回执",
             "逾期处理",
             "审核",
+            "匹配扫描件",
             "匹配扫描件"
         ],
         "{rows:?}"
