@@ -21,6 +21,8 @@ pub enum Code<'a> {
     Form(&'a str),
     Review(&'a str),
     Action(&'a str),
+    /// Why a receipt is in its state, stored as `code: 说明`: the 说明 is shown.
+    ReceiptReason(&'a str),
 }
 
 /// The Chinese words for `code`; an unknown code is shown as it is, never hidden.
@@ -34,6 +36,16 @@ pub fn zh(code: Code<'_>) -> String {
         Code::Form(f) => form_name_zh(f).to_string(),
         Code::Review(r) => crate::office::review_label(r).to_string(),
         Code::Action(a) => action_zh(a).to_string(),
+        Code::ReceiptReason(r) => match r.split_once(':') {
+            Some((code, text))
+                if !text.trim().is_empty()
+                    && !code.is_empty()
+                    && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+            {
+                text.trim().to_string()
+            }
+            _ => r.to_string(),
+        },
     }
 }
 
@@ -68,6 +80,14 @@ mod tests {
         assert_eq!(zh(Code::Review("accepted")), "已受理");
         assert_eq!(zh(Code::Action("receipt_retry")), "重发回执");
         assert_eq!(zh(Code::Kind("scan")), "扫描件");
+        assert_eq!(
+            zh(Code::ReceiptReason("receipts_off: 回执功能未开启")),
+            "回执功能未开启"
+        );
+        assert_eq!(
+            zh(Code::ReceiptReason("550 mailbox unavailable")),
+            "550 mailbox unavailable"
+        );
         assert_eq!(
             zh(Code::Problem("unknown_form")),
             "未识别为申报表（unknown_form）"

@@ -187,10 +187,16 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .iter()
         .filter(|m| m.category.is_none())
         .count();
+    let questions = dump
+        .messages
+        .iter()
+        .filter(|m| live(m) && m.category.as_deref() == Some("question"))
+        .count();
     let _ = writeln!(
         b,
         "<ul><li>自动处理失败、需人工查看的邮件：{}</li><li>回执发送失败：{receipt_failed}</li>\
-<li>尚未处理的邮件：{pending}</li></ul>",
+<li>尚未处理的邮件：{pending}</li>\
+<li><a href=\"/queue#q-questions\">咨询邮件</a>：{questions}</li></ul>",
         if failed.is_empty() {
             "0".to_string()
         } else {

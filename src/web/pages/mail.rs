@@ -94,7 +94,7 @@ pub fn message_page(dump: &Dump, id: i64, text: Option<&str>, csrf: &str) -> Opt
     let m = dump.messages.iter().find(|m| m.id == id)?;
     let mut receipt = esc(&zh(Code::Receipt(&m.receipt.status)));
     if let Some(r) = m.receipt.reason.as_deref().filter(|r| !r.is_empty()) {
-        let _ = write!(receipt, "（{}）", esc(r));
+        let _ = write!(receipt, "（{}）", esc(&zh(Code::ReceiptReason(r))));
     }
     if m.receipt.status == "held" {
         receipt.push(' ');

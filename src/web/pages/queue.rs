@@ -179,7 +179,9 @@ fn sections(dump: &Dump, csrf: &str) -> Vec<Section> {
                         format!("<a href=\"/messages/{0}\">#{0}</a>", m.id),
                         sender(m),
                         esc(&zh(Code::Receipt(&m.receipt.status))),
-                        esc(m.receipt.reason.as_deref().unwrap_or("")),
+                        esc(&zh(Code::ReceiptReason(
+                            m.receipt.reason.as_deref().unwrap_or(""),
+                        ))),
                         action,
                     ]
                 })

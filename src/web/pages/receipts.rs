@@ -57,7 +57,7 @@ pub fn receipts(rows: &ReceiptView, status: Option<&str>, csrf: &str, q: &ListQu
         .slice(&list)
         .iter()
         .map(|r| {
-            let mut why = esc(r.reason.as_deref().unwrap_or(""));
+            let mut why = esc(&zh(Code::ReceiptReason(r.reason.as_deref().unwrap_or(""))));
             if let Some(reply) = r.smtp_reply.as_deref().filter(|s| !s.is_empty()) {
                 let _ = write!(why, "<br><span class=\"muted\">{}</span>", esc(reply));
             }
