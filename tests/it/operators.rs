@@ -726,6 +726,14 @@ async fn web_actions_need_csrf_and_are_audited() {
     }
     let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted").await;
     assert_eq!(r.status, 403, "no CSRF token");
+    // The workbench's receipt actions likewise (issue 18): refused without the token,
+    // a plain answer when the message has no receipt.
+    for path in ["/messages/1/receipt/retry", "/messages/1/receipt/approve"] {
+        assert_eq!(post(addr, path, &[AUTH], "").await.status, 403, "{path}");
+        let r = post(addr, path, &[AUTH], &format!("csrf={CSRF}")).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains("没有回执"), "{path}: {}", r.text());
+    }
     let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted&csrf=wrong").await;
     assert_eq!(r.status, 403, "wrong CSRF token");
     let r = post(
