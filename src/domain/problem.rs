@@ -45,6 +45,7 @@ crate::domain_codes! {
         OcrFailed = "ocr_failed", "文字识别失败", "查看日志后运行 reprocess";
         ScanUnreadable = "scan_unreadable", "扫描件无法读取", "请申报单位重新扫描发送";
         TooManyPages = "too_many_pages", "扫描件页数过多，只检查了前几页", "打开扫描件人工核对";
+        PageTooLarge = "page_too_large", "扫描件页面尺寸异常", "打开扫描件人工核对";
         Duplicate = "duplicate", "重复提交";
         DuplicateOf = "duplicate_of", "重复收到的邮件";
         Superseded = "superseded", "已被新版本替代";

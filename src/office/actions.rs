@@ -197,3 +197,14 @@ fn receipt_status(db: &Db, id: i64) -> Result<&'static str> {
         .map_or(crate::domain::ReceiptStatus::None, |r| r.status)
         .label_zh())
 }
+
+/// The receipt row answering message `message` (the page names receipts by message).
+pub fn receipt_of_message(db: &Db, message: i64) -> Result<i64> {
+    db.receipt_for_message(message)?
+        .map(|r| r.id)
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "邮件 m{message} 没有回执 / message {message} has no receipt: 用 `kepu-intake receipts` 查看回执"
+            ))
+        })
+}

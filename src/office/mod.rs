@@ -17,8 +17,8 @@ mod actions;
 
 pub use crate::domain::{AuditAction, ReviewState};
 pub use actions::{
-    approve_receipt, late_excuse, restore, retry_receipt, review, set_match, soft_remove,
-    MatchChange,
+    approve_receipt, late_excuse, receipt_of_message, restore, retry_receipt, review, set_match,
+    soft_remove, MatchChange,
 };
 
 use crate::db::office::NewAudit;

@@ -28,4 +28,5 @@ mod scan_pool;
 mod smtp_support;
 mod summary;
 mod support;
+mod workbench;
 mod worker;
