@@ -725,10 +725,13 @@ fn web_page_in_headless_chromium() {
     // 4b. The office's decision, clicked on that page: 退回 needs a note; saved under
     //     the logged-in clerk, shown with who, in the database and the audit log.
     let app_url = url.clone();
-    b.click(&b.find("form.review select[name='state'] option[value='returned']"));
-    b.type_text(&b.find("form.review input[name='note']"), "请补盖章扫描件");
+    b.click(&b.find("form.review input[name='state'][value='returned']"));
+    b.type_text(
+        &b.find("form.review textarea[name='note']"),
+        "请补盖章扫描件",
+    );
     b.click(&b.find("form.review button[type='submit']"));
-    let state = b.wait_text("#review-state", |t| t.contains("退回"));
+    let state = b.wait_text("#review p", |t| t.contains("退回"));
     assert!(
         state.contains("退回") && state.contains("clerk") && state.contains("请补盖章扫描件"),
         "{state}"
