@@ -208,3 +208,25 @@ pub fn receipt_of_message(db: &Db, message: i64) -> Result<i64> {
             ))
         })
 }
+
+/// `import --into` and the page's upload: files for message `message` taken in by
+/// [`crate::import::import_into`] (the one implementation), with the audit row
+/// (action `import`, target the message) under `by`. The message is processed again by
+/// the caller, or by the running daemon, which wakes for unprocessed mail.
+pub fn import_into(
+    db: &mut Db,
+    store: &crate::store::Store,
+    message: i64,
+    paths: &[std::path::PathBuf],
+    by: &str,
+) -> Result<crate::import::IntoReport> {
+    let report = crate::import::import_into(message, paths, db, store)?;
+    super::audit(
+        db,
+        by,
+        AuditAction::Import,
+        Target::Message(report.message),
+        &report.audit_detail(),
+    )?;
+    Ok(report)
+}

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod pages;
 pub mod paging;
 pub mod tls;
+pub mod upload;
 pub mod vocab;
 
 pub use auth::resolve_token;
@@ -434,6 +435,11 @@ pub fn router(state: WebState) -> Router {
         .route("/apps/{id}/late", post(actions::late))
         .route("/match", post(actions::set_match))
         .route("/receipts/{id}/retry", post(actions::retry_receipt))
+        .route(
+            "/messages/{id}/import",
+            post(upload::import_files)
+                .layer(axum::extract::DefaultBodyLimit::max(upload::UPLOAD_LIMIT)),
+        )
         .route("/messages/{id}/remove", post(actions::remove))
         .route("/messages/{id}/restore", post(actions::restore))
         .route(

@@ -748,7 +748,7 @@ dmarc=fail header.from=school.example\r\n"
             "重发回执",
             "移除邮件",
             "移除邮件",
-            "批准回执",
+            "放行回执",
             "逾期处理",
             "审核",
             "匹配扫描件",
@@ -761,6 +761,72 @@ dmarc=fail header.from=school.example\r\n"
         "times read 2022-07-16 14:03: {mine:?}"
     );
     shot(&b, "audit");
+
+    // 12. A file the applicant handed over another way, uploaded to the question's
+    //     message (the page's `import --into`): audited under the clerk, then read with
+    //     the message's attachments once the running daemon processes it again.
+    let upload = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms/expert_lo.docx");
+    let ask_id = ask["id"].as_i64().unwrap();
+    b.goto(&format!("{base}/messages/{ask_id}"));
+    b.type_text(
+        &b.find("form.import input[type='file']"),
+        upload.to_str().unwrap(),
+    );
+    submit(&b, "form.import", |u| {
+        u.ends_with(&format!("/messages/{ask_id}"))
+    });
+    let t0 = Instant::now();
+    let (d5, doc) = loop {
+        let d = it.dump();
+        let doc = d["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == ask_id)
+            .and_then(|m| {
+                m["documents"]
+                    .as_array()?
+                    .iter()
+                    .find(|x| x["name"] == "expert_lo.docx")
+                    .cloned()
+            });
+        match doc {
+            Some(doc) => break (d, doc),
+            None if t0.elapsed() < Duration::from_secs(120) => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            None => panic!("the uploaded file is not among m{ask_id}'s documents after 120 s"),
+        }
+    };
+    assert_eq!(
+        doc["sha256"].as_str().unwrap().len(),
+        64,
+        "the upload is in the raw store: {doc}"
+    );
+    assert!(
+        d5["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "import"
+                && a["user"] == CLERK
+                && a["target"] == format!("m{ask_id}")
+                && a["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("expert_lo.docx")),
+        "{}",
+        d5["audit"]
+    );
+    let left: Vec<_> = std::fs::read_dir(&it.data_dir)
+        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with(".upload-")),
+        "the upload's temporary directory is removed: {left:?}"
+    );
 
     // All of it while the daemon was still fetching; it goes on without a restart.
     let at_end = progress(&it);

@@ -193,6 +193,18 @@ pub fn message_page(dump: &Dump, id: i64, text: Option<&str>, csrf: &str) -> Opt
     }
     let docs: Vec<&DumpDocument> = m.documents.iter().collect();
     b.push_str(&previews(&docs));
+    if m.removed.is_none() && m.duplicate_of.is_none() {
+        // The page's `import --into`: files the applicant sent another way.
+        let _ = write!(
+            b,
+            "<h2>补充文件</h2><form method=\"post\" action=\"/messages/{}/import\" \
+enctype=\"multipart/form-data\" class=\"import box\">{csrf}\
+<p>申报单位用网盘链接、U 盘等方式另外提供的文件，可加入这封邮件，与附件一起处理（同 <code>import --into</code>，单次不超过 64 MB）。</p>\
+<p><input type=\"file\" name=\"file\" multiple required> \
+<button type=\"submit\">加入此邮件</button></p></form>",
+            m.id
+        );
+    }
     if m.removed.is_none() {
         let _ = write!(
             b,
