@@ -72,7 +72,7 @@ fn frame(title: &str, nav: &str, body: &str) -> String {
 
 const NAV: &str = "<nav><a href=\"/\">概览</a><a href=\"/queue\">待处理</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
 <a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/scans\">扫描件</a>\
-<a href=\"/receipts\">回执</a><a href=\"/audit\">操作记录</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
+<a href=\"/receipts\">回执</a><a href=\"/roster\">名单</a><a href=\"/audit\">操作记录</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
 <a href=\"/logout\" class=\"logout\">退出登录</a></nav>";
 
 /// A table from a header and rows of cells that are already HTML.

@@ -12,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod pages;
 pub mod paging;
+pub mod roster;
 pub mod tls;
 pub mod upload;
 pub mod vocab;
@@ -55,6 +56,9 @@ pub struct WebState {
     pub match_threshold: f64,
     /// The tools for scan previews (`pdftoppm` renders a PDF's first page).
     pub scan: crate::scan::ScanOptions,
+    /// The configuration, for the reminders (their text and SMTP); None in tests that
+    /// serve a bare dump.
+    pub cfg: Option<Arc<Config>>,
 }
 
 pub(crate) fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
@@ -450,6 +454,9 @@ pub fn router(state: WebState) -> Router {
             "/messages/{id}/receipt/approve",
             post(actions::approve_receipt),
         )
+        .route("/roster", get(roster::roster_page))
+        .route("/reminders", get(roster::reminders_page))
+        .route("/reminders/{id}/send", post(roster::send))
         .route("/queue", get(queue))
         .route("/scans", get(scans))
         .route("/scans/{id}", get(match_page))
@@ -481,6 +488,7 @@ pub fn db_state(cfg: &Config, token: Option<String>) -> WebState {
         secure_cookies: cfg.web.secure_cookies.unwrap_or(cfg.web.tls_cert.is_some()),
         match_threshold: cfg.intake.match_threshold,
         scan: crate::scan::ScanOptions::detect(&cfg.tools),
+        cfg: Some(Arc::new(cfg.clone())),
     }
 }
 

@@ -29,4 +29,5 @@ mod smtp_support;
 mod summary;
 mod support;
 mod workbench;
+mod workbench_roster;
 mod worker;

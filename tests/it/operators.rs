@@ -556,6 +556,7 @@ async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
         secure_cookies: false,
         match_threshold: 0.4,
         scan: Default::default(),
+        cfg: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
