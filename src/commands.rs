@@ -103,15 +103,7 @@ pub async fn import_into(
     let report = {
         let store = Store::open(&cfg.storage.data_dir)?;
         let mut db = open_db(cfg)?;
-        let report = crate::import::import_into(message, paths, &mut db, &store)?;
-        crate::office::audit(
-            &mut db,
-            &crate::office::os_user(),
-            crate::office::AuditAction::Import,
-            crate::office::Target::Message(report.message),
-            &report.audit_detail(),
-        )?;
-        report
+        crate::office::import_into(&mut db, &store, message, paths, &crate::office::os_user())?
     };
     let cfg2 = cfg.clone();
     let token = shutdown.clone();

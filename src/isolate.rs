@@ -14,7 +14,6 @@
 //! limits, own process group, no network); tools run through [`tool::run`].
 
 pub mod frame;
-pub mod problems;
 pub mod sandbox;
 pub mod serve;
 pub mod tool;

@@ -25,6 +25,15 @@ pub fn fmt_human(t: &DateTime<FixedOffset>) -> String {
     to_shanghai(t).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// What a clerk reads: `2022-07-16 14:03` in +08:00, from a stored RFC 3339 time;
+/// anything that is not one is shown as it is (nothing recorded is hidden).
+pub fn fmt_minute(s: &str) -> String {
+    match parse_rfc3339(s) {
+        Some(t) => to_shanghai(&t).format("%Y-%m-%d %H:%M").to_string(),
+        None => s.to_string(),
+    }
+}
+
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s.trim()).ok()
 }
@@ -64,5 +73,7 @@ mod tests {
             fmt(&parse_rfc3339("2022-07-20T16:00:01Z").unwrap()),
             "2022-07-21T00:00:01+08:00"
         );
+        assert_eq!(fmt_minute("2022-07-16T06:03:59Z"), "2022-07-16 14:03");
+        assert_eq!(fmt_minute("不是时间"), "不是时间");
     }
 }

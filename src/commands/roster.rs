@@ -132,25 +132,8 @@ pub async fn remind(
         return Ok(());
     }
     let by = operator(by);
-    let approved = crate::remind::send::approve(&mut db, ids, &by, &now)?;
-    for id in &approved {
-        crate::office::audit(
-            &mut db,
-            &by,
-            crate::office::AuditAction::Remind,
-            crate::office::Target::Reminder(*id),
-            "批准发送 approved for sending",
-        )?;
-    }
-    let stats = crate::remind::send::send_approved(
-        cfg,
-        crate::call::current(),
-        &mut db,
-        &dump,
-        &roster,
-        shutdown,
-    )
-    .await?;
+    let (approved, stats) =
+        approve_and_send(cfg, &mut db, &dump, &roster, ids, &by, shutdown).await?;
     println!(
         "已批准 {} 条提醒（{by}）；发送 {}，试运行 {}，失败 {}，已不需要 {}，等待 {}",
         approved.len(),
@@ -164,6 +147,35 @@ pub async fn remind(
         println!("注意：[receipts] mode = \"off\"，已批准的提醒在开启发送后才会发出");
     }
     Ok(())
+}
+
+/// Approves the listed (all when empty) due reminders in the name of `by`, each with
+/// its audit row (action `remind`), then sends the approved ones: `remind --send` and
+/// the page's button, one implementation.
+pub async fn approve_and_send(
+    cfg: &Config,
+    db: &mut Db,
+    dump: &Dump,
+    roster: &Roster,
+    ids: &[i64],
+    by: &str,
+    shutdown: &CancellationToken,
+) -> Result<(Vec<i64>, crate::remind::send::SendStats)> {
+    let now = crate::time::now();
+    let approved = crate::remind::send::approve(db, ids, by, &now)?;
+    for id in &approved {
+        crate::office::audit(
+            db,
+            by,
+            crate::office::AuditAction::Remind,
+            crate::office::Target::Reminder(*id),
+            "批准发送 approved for sending",
+        )?;
+    }
+    let stats =
+        crate::remind::send::send_approved(cfg, crate::call::current(), db, dump, roster, shutdown)
+            .await?;
+    Ok((approved, stats))
 }
 
 /// Reminders as a text table with each draft's text.

@@ -48,6 +48,8 @@ crate::domain_codes! {
         SealUncertain = "seal_uncertain", "公章无法自动确认", "请打开扫描件人工查看是否盖章；确认前不要通知申报单位补章";
         MislabelledScan = "mislabelled_scan", "扫描件文件名与内容不符", "已按扫描件内容归属；请核对文件名所写单位是否另有申报";
         ForeignSeal = "foreign_seal", "公章为其他单位", "请核对公章单位与申报单位是否一致，不一致时请申报单位重新盖章";
+        /// A scan PDF page larger than A0 on a side: not rendered. Detail: page and size.
+        PageTooLarge = "page_too_large", "扫描件页面尺寸异常（大于 A0），未处理", "请申报单位按 A4 纸重新扫描后发送；如确需查看，可下载原文件人工核对";
         Duplicate = "duplicate", "重复提交";
         DuplicateOf = "duplicate_of", "重复收到的邮件";
         Superseded = "superseded", "已被新版本替代";

@@ -197,3 +197,36 @@ fn receipt_status(db: &Db, id: i64) -> Result<&'static str> {
         .map_or(crate::domain::ReceiptStatus::None, |r| r.status)
         .label_zh())
 }
+
+/// The receipt row answering message `message` (the page names receipts by message).
+pub fn receipt_of_message(db: &Db, message: i64) -> Result<i64> {
+    db.receipt_for_message(message)?
+        .map(|r| r.id)
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "邮件 m{message} 没有回执 / message {message} has no receipt: 用 `kepu-intake receipts` 查看回执"
+            ))
+        })
+}
+
+/// `import --into` and the page's upload: files for message `message` taken in by
+/// [`crate::import::import_into`] (the one implementation), with the audit row
+/// (action `import`, target the message) under `by`. The message is processed again by
+/// the caller, or by the running daemon, which wakes for unprocessed mail.
+pub fn import_into(
+    db: &mut Db,
+    store: &crate::store::Store,
+    message: i64,
+    paths: &[std::path::PathBuf],
+    by: &str,
+) -> Result<crate::import::IntoReport> {
+    let report = crate::import::import_into(message, paths, db, store)?;
+    super::audit(
+        db,
+        by,
+        AuditAction::Import,
+        Target::Message(report.message),
+        &report.audit_detail(),
+    )?;
+    Ok(report)
+}

@@ -9,6 +9,7 @@
 //! - [`retry_receipt`] / [`approve_receipt`]: the receipts module's retry and release,
 //!   audited;
 //! - [`soft_remove`] / [`restore`]: a junk message hidden from counts, kept on disk;
+//! - [`import_into`]: files handed over for a message (`import --into`, the upload);
 //! - [`audit`]: the audit row of a write made elsewhere (import, reprocess);
 //! - [`accounts`]: operator accounts, sessions and login throttling.
 
@@ -17,8 +18,8 @@ mod actions;
 
 pub use crate::domain::{AuditAction, ReviewState};
 pub use actions::{
-    approve_receipt, late_excuse, restore, retry_receipt, review, set_match, soft_remove,
-    MatchChange,
+    approve_receipt, import_into, late_excuse, receipt_of_message, restore, retry_receipt, review,
+    set_match, soft_remove, MatchChange,
 };
 
 use crate::db::office::NewAudit;

@@ -5,7 +5,8 @@ use crate::domain::kinds::category_label_zh;
 use crate::domain::problem;
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
-use crate::report::export::{form_keys, form_name_zh, DocIndex};
+use crate::report::export::{form_keys, form_name_zh, size_zh, DocIndex};
+use crate::time::fmt_minute;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -144,7 +145,7 @@ pub fn applications_table(apps: &[&DumpApplication], total: usize) -> String {
             Cow::Borrowed(a.applicant.as_str()),
             Cow::Borrowed(a.status.label_zh()),
             Cow::Borrowed(if a.late { "是" } else { "否" }),
-            Cow::Borrowed(a.received_at.as_deref().unwrap_or_default()),
+            Cow::Owned(fmt_minute(a.received_at.as_deref().unwrap_or_default())),
             Cow::Owned(a.problems.len().to_string()),
         ]
     });
@@ -184,7 +185,7 @@ fn problems_block(out: &mut String, problems: &[String]) {
 fn document_block(out: &mut String, doc: &DumpDocument, data_dir: &Path) {
     let _ = writeln!(out, "  [{}] {}", doc.id, doc.name);
     let kind = doc.kind.label_zh();
-    let mut facts = vec![format!("{kind}，{}，{} 字节", doc.format, doc.size)];
+    let mut facts = vec![format!("{kind}，{}，{}", doc.format, size_zh(doc.size))];
     if let Some(f) = &doc.form {
         facts.push(form_name_zh(f).to_string());
     }
@@ -244,7 +245,7 @@ pub fn show_application(dump: &Dump, id: i64, data_dir: &Path) -> Option<String>
         review.push_str(&format!(" 备注：{}", r.note));
     }
     kv(&mut out, "审核", &review);
-    kv(&mut out, "收到时间", &received);
+    kv(&mut out, "收到时间", &fmt_minute(&received));
     kv(&mut out, "发件人", &sender);
     let electronic = app.electronic.and_then(|i| idx.get(i));
     if let Some((_, doc)) = electronic {
@@ -283,8 +284,12 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     let _ = writeln!(out, "邮件 #{}", m.id);
     kv(&mut out, "发件人", m.from.as_deref().unwrap_or(""));
     kv(&mut out, "主题", m.subject.as_deref().unwrap_or(""));
-    kv(&mut out, "收到时间", &m.received_at);
-    kv(&mut out, "信头日期", m.date_header.as_deref().unwrap_or(""));
+    kv(&mut out, "收到时间", &fmt_minute(&m.received_at));
+    kv(
+        &mut out,
+        "信头日期",
+        &fmt_minute(m.date_header.as_deref().unwrap_or("")),
+    );
     kv(&mut out, "逾期", if m.late { "是" } else { "否" });
     kv(&mut out, "类别", category_label_zh(m.category));
     let mut receipt = m.receipt.status.label_zh().to_string();
@@ -303,8 +308,16 @@ pub fn show_message(dump: &Dump, id: i64, data_dir: &Path) -> Option<String> {
     kv(
         &mut out,
         "原始邮件",
-        &format!("{} 字节，sha256 {}", m.size, m.sha256),
+        &format!("{}，sha256 {}", size_zh(m.size), m.sha256),
     );
+    if m.category == Some(crate::domain::Category::Question) {
+        if let Some(text) = crate::report::text::message_text(data_dir, m) {
+            let _ = writeln!(out, "咨询内容：");
+            for line in text.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
     let _ = writeln!(out, "附件：");
     if m.documents.is_empty() {
         let _ = writeln!(out, "  （无）");

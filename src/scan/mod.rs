@@ -9,6 +9,7 @@ pub mod matching;
 pub mod ocr;
 mod pages;
 mod pdf;
+pub mod preview;
 mod proc;
 pub mod recorded;
 pub mod seal;
@@ -17,7 +18,7 @@ use crate::domain::ProblemKind;
 use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
-pub use pages::{MAX_PAGES, MAX_SIDE};
+pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
 pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
 /// What was learnt from one scan document. Its JSON (without the per-page details)
@@ -204,7 +205,7 @@ pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrS
                 tracing::warn!(format, page, width, height, "scan page too large to render");
                 info.problems.push(format!(
                     "{}:{page}:{width}x{height}pt",
-                    crate::isolate::problems::PAGE_TOO_LARGE
+                    crate::domain::ProblemKind::PageTooLarge.as_str()
                 ));
                 continue;
             }

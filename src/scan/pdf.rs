@@ -21,6 +21,9 @@ pub const RENDER_SIDE: u32 = 1754;
 /// (1189 mm). A scanned form is A4; anything beyond A0 is not a scan.
 pub const MAX_PAGE_POINTS: f64 = 3370.0;
 const RENDER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest side of a page's preview on the web page, in pixels: quick to render.
+const PREVIEW_SIDE: u32 = 800;
+const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Takes one image per page out of `bytes`; falls back to `pdftoppm` when a page has no
 /// image we can decode ourselves (CCITT fax, JBIG2, vector content…).
@@ -33,7 +36,7 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
         Ok(_) | Err(_) if opts.pdftoppm.is_some() => {
             let tool = opts.pdftoppm.as_deref().unwrap_or(Path::new("pdftoppm"));
             check_page_sizes(bytes)?;
-            render(tool, bytes)
+            render(tool, bytes, RENDER_SIDE, MAX_PAGES, RENDER_TIMEOUT)
         }
         Ok(_) => Err(PageError::Pdf(
             "页面不是 JPEG 图像，且未安装 poppler-utils (pdftoppm) / pages are not plain \
@@ -42,6 +45,28 @@ pub fn page_images(bytes: &[u8], opts: &ScanOptions) -> Result<Vec<Page>, PageEr
         )),
         Err(e) => Err(PageError::Pdf(e)),
     }
+}
+
+/// Page 1 only, small, for a preview: its embedded image when every page has one we
+/// decode ourselves, else rendered by `pdftoppm` at [`PREVIEW_SIDE`] pixels.
+pub fn first_page(bytes: &[u8], opts: &ScanOptions) -> Result<Page, PageError> {
+    let embedded = std::panic::catch_unwind(|| embedded_pages(bytes))
+        .unwrap_or_else(|_| Err("PDF 解析器崩溃 parser panicked".to_string()));
+    if let Ok(pages) = embedded {
+        if let Some(p) = pages.into_iter().next() {
+            return Ok(p);
+        }
+    }
+    let Some(tool) = opts.pdftoppm.as_deref() else {
+        return Err(PageError::Pdf(
+            "未安装 poppler-utils (pdftoppm)，无法预览 / pdftoppm is not installed".into(),
+        ));
+    };
+    check_page_sizes(bytes)?;
+    render(tool, bytes, PREVIEW_SIDE, 1, PREVIEW_TIMEOUT)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PageError::Pdf("pdftoppm 没有输出页面 rendered no pages".into()))
 }
 
 /// The largest image of every page, when every page has one we can decode; empty
@@ -215,22 +240,34 @@ fn number(o: &Object) -> Option<f64> {
     }
 }
 
-/// Renders pages with `pdftoppm -scale-to` into a private temporary directory (mode
-/// 0700, random name, removed afterwards).
-fn render(tool: &Path, bytes: &[u8]) -> Result<Vec<Page>, PageError> {
+/// Renders pages 1..=`last` with `pdftoppm -scale-to SIDE` into a private temporary
+/// directory (mode 0700, random name, removed afterwards).
+fn render(
+    tool: &Path,
+    bytes: &[u8],
+    side: u32,
+    last: usize,
+    timeout: Duration,
+) -> Result<Vec<Page>, PageError> {
     let dir = crate::isolate::tool::workdir()
         .map_err(|e| PageError::Pdf(format!("临时目录 temp dir: {e}")))?;
-    render_into(tool, bytes, dir.path())
+    render_into(tool, bytes, dir.path(), side, last, timeout)
 }
 
-fn render_into(tool: &Path, bytes: &[u8], dir: &Path) -> Result<Vec<Page>, PageError> {
+fn render_into(
+    tool: &Path,
+    bytes: &[u8],
+    dir: &Path,
+    side: u32,
+    last: usize,
+    timeout: Duration,
+) -> Result<Vec<Page>, PageError> {
     let prefix = dir.join("p");
     let prefix = prefix.to_string_lossy();
-    let last = MAX_PAGES.to_string();
-    let side = RENDER_SIDE.to_string();
+    let last = last.min(MAX_PAGES).to_string();
+    let side = side.to_string();
     let args = ["-scale-to", &side, "-png", "-l", &last, "-", &prefix];
-    proc::run_in(dir, tool, &args, bytes, RENDER_TIMEOUT)
-        .map_err(|e| PageError::Pdf(e.to_string()))?;
+    proc::run_in(dir, tool, &args, bytes, timeout).map_err(|e| PageError::Pdf(e.to_string()))?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| PageError::Pdf(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -283,7 +320,7 @@ mod tests {
             return;
         };
         let started = Instant::now();
-        let pages = render(&tool, &bomb()).unwrap();
+        let pages = render(&tool, &bomb(), RENDER_SIDE, MAX_PAGES, RENDER_TIMEOUT).unwrap();
         let took = started.elapsed();
         assert_eq!(pages.len(), 1);
         let (w, h) = pages[0].rgb.dimensions();

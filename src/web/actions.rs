@@ -146,98 +146,6 @@ pub async fn restore(
     .await
 }
 
-/// The office's part of an application's page: its decision and late excuse with who
-/// and when, and the forms that change them (each with the session's CSRF token).
-pub fn app_panel(app: &crate::report::dump::DumpApplication, s: &Session) -> String {
-    use html::html_escape as e;
-    let csrf = super::auth::csrf_field(s);
-    let r = &app.review;
-    // The decisions a clerk makes most first; the labels are the domain's.
-    let options: String = [
-        ReviewState::Accepted,
-        ReviewState::Returned,
-        ReviewState::Pending,
-    ]
-    .iter()
-    .map(|v| format!("<option value=\"{}\">{}</option>", v.as_str(), v.label_zh()))
-    .collect();
-    let who = match &r.at {
-        Some(at) => format!("（{}，{}）", e(&r.by), e(&human(at))),
-        None => String::new(),
-    };
-    let note = if r.note.is_empty() {
-        String::new()
-    } else {
-        format!(" 备注：{}", e(&r.note))
-    };
-    let mut out = format!(
-        "<section id=\"office\"><h2>办公室处理</h2>\
-<p id=\"review-state\">审核：<b>{}</b>{who}{note}</p>\
-<form method=\"post\" action=\"/apps/{id}/review\" class=\"review\">{csrf}\
-<select name=\"state\">{options}</select> \
-<input name=\"note\" placeholder=\"备注（退回时必填）\" size=\"30\"> \
-<button type=\"submit\">保存审核结论</button></form>",
-        e(r.state.label_zh()),
-        id = app.id,
-    );
-    if app.late {
-        match &app.late_excused {
-            Some(x) => out.push_str(&format!(
-                "<p id=\"late-state\">逾期，<b>已准许</b>：{}（{}，{}）</p>\
-<form method=\"post\" action=\"/apps/{id}/late\">{csrf}<input type=\"hidden\" name=\"unexcuse\" value=\"1\">\
-<button type=\"submit\">撤销准许</button></form>",
-                e(&x.reason),
-                e(&x.by),
-                e(&human(&x.at)),
-                id = app.id,
-            )),
-            None => out.push_str(&format!(
-                "<p id=\"late-state\" class=\"bad\">逾期，未准许</p>\
-<form method=\"post\" action=\"/apps/{id}/late\" class=\"late\">{csrf}\
-<input name=\"reason\" placeholder=\"准许理由\" size=\"40\" required> \
-<button type=\"submit\">准许逾期</button></form>",
-                id = app.id,
-            )),
-        }
-    }
-    out.push_str("</section>");
-    out
-}
-
-/// A message page's removal state and the form that removes or restores it.
-pub fn message_panel(m: &crate::report::dump::DumpMessage, s: &Session) -> String {
-    use html::html_escape as e;
-    let csrf = super::auth::csrf_field(s);
-    match &m.removed {
-        Some(r) => format!(
-            "<section id=\"office\"><p class=\"bad\">已移除（{}，{}）{}</p>\
-<form method=\"post\" action=\"/messages/{id}/restore\">{csrf}<button type=\"submit\">恢复这封邮件</button></form></section>",
-            e(&r.by),
-            e(&human(&r.at)),
-            e(&r.reason),
-            id = m.id,
-        ),
-        None => format!(
-            "<section id=\"office\"><form method=\"post\" action=\"/messages/{id}/remove\">{csrf}\
-<input name=\"reason\" placeholder=\"移除原因（如：测试邮件）\" size=\"30\"> \
-<button type=\"submit\">移除（不计入统计，文件保留）</button></form></section>",
-            id = m.id,
-        ),
-    }
-}
-
-/// `2022-07-21 09:00` from RFC 3339 (Beijing time), the text itself when unreadable.
-fn human(at: &str) -> String {
-    crate::time::parse_rfc3339(at).map_or_else(
-        || at.to_string(),
-        |t| {
-            crate::time::to_shanghai(&t)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        },
-    )
-}
-
 /// `POST /receipts/{id}/retry`: a failed or suppressed receipt queued again.
 pub async fn retry_receipt(
     State(st): State<WebState>,
@@ -252,50 +160,30 @@ pub async fn retry_receipt(
     .await
 }
 
-/// `GET /audit`: the audit log, newest first (at most the last 500 entries).
-pub async fn audit_page(State(st): State<WebState>) -> Response {
-    let d = match super::load(&st).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    use html::html_escape as e;
-    let rows: Vec<Vec<String>> = d
-        .audit
-        .iter()
-        .rev()
-        .take(500)
-        .map(|a| {
-            let target = match a.target.chars().next() {
-                Some('a') => format!(
-                    "<a href=\"/apps/{0}\">{1}</a>",
-                    e(&a.target[1..]),
-                    e(&a.target)
-                ),
-                Some('m') if a.target != "m*" => {
-                    format!(
-                        "<a href=\"/messages/{0}\">{1}</a>",
-                        e(&a.target[1..]),
-                        e(&a.target)
-                    )
-                }
-                _ => e(&a.target),
-            };
-            vec![
-                e(&human(&a.at)),
-                e(&a.user),
-                e(a.action.label_zh()),
-                target,
-                e(&a.detail),
-            ]
-        })
-        .collect();
-    let body = format!(
-        "<p>共 {} 条，最新的在前。</p>{}",
-        d.audit.len(),
-        html::table(
-            &["时间", "经办人", "操作", "对象", "内容（改前 → 改后）"],
-            &rows
-        )
-    );
-    Html(html::page("操作记录", &body)).into_response()
+/// `POST /messages/{id}/receipt/retry`: the message's failed receipt queued again.
+pub async fn retry_message_receipt(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    act(&st, &s, &f, format!("/messages/{id}"), move |db, by, _| {
+        let receipt = office::receipt_of_message(db, id)?;
+        office::retry_receipt(db, receipt, by)
+    })
+    .await
+}
+
+/// `POST /messages/{id}/receipt/approve`: the message's held receipt may go out.
+pub async fn approve_receipt(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    act(&st, &s, &f, format!("/messages/{id}"), move |db, by, _| {
+        let receipt = office::receipt_of_message(db, id)?;
+        office::approve_receipt(db, receipt, by)
+    })
+    .await
 }

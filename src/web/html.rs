@@ -40,7 +40,10 @@ th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 th{background:#eef3f8}td.n{text-align:right}.bad{color:#b00020}.ok{color:#1b6e20}\
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;padding:.6em 1em;min-width:8em}\
 .card b{font-size:1.6em;display:block}pre{white-space:pre-wrap}img.scan{max-width:100%;border:1px solid #ccc}\
-form.filters *{margin-right:.6em}";
+form.filters *{margin-right:.6em}form.inline{display:inline}\
+.side{display:flex;gap:1.5em;align-items:flex-start}.side>div{flex:1;min-width:0}\
+.box{border:1px solid #ccc;padding:.5em 1em;margin:.5em 0 1em;background:#fafbfc}\
+a.sort{color:#1f4e79;text-decoration:none}.muted{color:#777}textarea{font:inherit}";
 
 /// A whole page: navigation, title and body (the body is already HTML).
 pub fn page(title: &str, body: &str) -> String {
@@ -67,15 +70,22 @@ fn frame(title: &str, nav: &str, body: &str) -> String {
     )
 }
 
-const NAV: &str = "<nav><a href=\"/\">概览</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
-<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
-<a href=\"/audit\">操作记录</a><a href=\"/logout\" class=\"logout\">退出登录</a></nav>";
+const NAV: &str = "<nav><a href=\"/\">概览</a><a href=\"/queue\">待处理</a><a href=\"/apps\">申报列表</a><a href=\"/missing-scan\">缺扫描件</a>\
+<a href=\"/late\">逾期</a><a href=\"/messages\">全部邮件</a><a href=\"/scans\">扫描件</a>\
+<a href=\"/receipts\">回执</a><a href=\"/roster\">名单</a><a href=\"/audit\">操作记录</a><a href=\"/export.xlsx\">下载Excel汇总表</a>\
+<a href=\"/logout\" class=\"logout\">退出登录</a></nav>";
 
 /// A table from a header and rows of cells that are already HTML.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| html_escape(h)).collect();
+    table_html(&header, rows)
+}
+
+/// A table whose header cells are already HTML too (sortable columns are links).
+pub fn table_html(header: &[String], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
-        let _ = write!(out, "<th>{}</th>", html_escape(h));
+        let _ = write!(out, "<th>{h}</th>");
     }
     out.push_str("</tr></thead><tbody>\n");
     for row in rows {

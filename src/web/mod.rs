@@ -11,19 +11,24 @@ pub mod html;
 pub mod login;
 pub mod metrics;
 pub mod pages;
+pub mod paging;
+pub mod roster;
 pub mod tls;
+pub mod upload;
+pub mod vocab;
 
 pub use auth::resolve_token;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::office::accounts::Session;
 use crate::report::dump::Dump;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +54,11 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// `[intake] match_threshold`, for the rebuild after a match or removal.
     pub match_threshold: f64,
+    /// The tools for scan previews (`pdftoppm` renders a PDF's first page).
+    pub scan: crate::scan::ScanOptions,
+    /// The configuration, for the reminders (their text and SMTP); None in tests that
+    /// serve a bare dump.
+    pub cfg: Option<Arc<Config>>,
 }
 
 pub(crate) fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
@@ -99,93 +109,214 @@ fn non_empty(q: &HashMap<String, String>, k: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-async fn app_list(
-    State(st): State<WebState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+type Q = Query<HashMap<String, String>>;
+
+async fn queue(State(st): State<WebState>, Extension(s): Extension<Session>) -> Response {
+    match load(&st).await {
+        Ok(d) => Html(pages::queue(&d, &auth::csrf_field(&s))).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn app_list(State(st): State<WebState>, Query(q): Q) -> Response {
     let filter = pages::AppFilter {
         form: non_empty(&q, "form"),
         status: non_empty(&q, "status"),
         late: non_empty(&q, "late").is_some_and(|v| v != "0"),
         q: non_empty(&q, "q"),
+        review: non_empty(&q, "review"),
     };
+    let lq = paging::ListQuery::new("/apps", &q);
     match load(&st).await {
-        Ok(d) => Html(pages::app_list(&d, &filter)).into_response(),
+        Ok(d) => Html(pages::app_list(&d, &filter, &lq)).into_response(),
         Err(r) => r,
     }
 }
 
 async fn app_page(
     State(st): State<WebState>,
-    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    Extension(s): Extension<Session>,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
     match load(&st).await {
-        Ok(d) => pages::app_page(&d, id).map_or_else(not_found, |h| {
-            let app = d.applications.iter().find(|a| a.id == id);
-            Html(with_panel(
-                h,
-                app.zip(session).map(|(a, s)| actions::app_panel(a, &s)),
-            ))
-            .into_response()
-        }),
+        Ok(d) => pages::app_page(&d, id, &auth::csrf_field(&s))
+            .map_or_else(not_found, |h| Html(h).into_response()),
         Err(r) => r,
     }
 }
 
-/// A page with the office's panel put at the end of its main part.
-fn with_panel(page: String, panel: Option<String>) -> String {
-    match panel {
-        Some(p) => page.replacen("</main>", &format!("{p}</main>"), 1),
-        None => page,
-    }
-}
-
-async fn missing_scan(State(st): State<WebState>) -> Response {
+async fn missing_scan(State(st): State<WebState>, Query(q): Q) -> Response {
+    let lq = paging::ListQuery::new("/missing-scan", &q);
     match load(&st).await {
-        Ok(d) => Html(pages::missing_scan(&d)).into_response(),
+        Ok(d) => Html(pages::missing_scan(&d, &lq)).into_response(),
         Err(r) => r,
     }
 }
 
-async fn late(State(st): State<WebState>) -> Response {
+async fn late(State(st): State<WebState>, Query(q): Q) -> Response {
+    let lq = paging::ListQuery::new("/late", &q);
     match load(&st).await {
-        Ok(d) => Html(pages::late(&d)).into_response(),
+        Ok(d) => Html(pages::late(&d, &lq)).into_response(),
         Err(r) => r,
     }
 }
 
-async fn messages(
-    State(st): State<WebState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn messages(State(st): State<WebState>, Query(q): Q) -> Response {
+    let filter = pages::MessageFilter {
+        category: non_empty(&q, "category"),
+        problem: non_empty(&q, "problem"),
+        removed: non_empty(&q, "removed").is_some_and(|v| v != "0"),
+        unrecognised: non_empty(&q, "unrecognised").is_some_and(|v| v != "0"),
+        q: non_empty(&q, "q"),
+    };
+    let lq = paging::ListQuery::new("/messages", &q);
     match load(&st).await {
-        Ok(d) => Html(pages::messages(&d, non_empty(&q, "category").as_deref())).into_response(),
+        Ok(d) => Html(pages::messages(&d, &filter, &lq)).into_response(),
         Err(r) => r,
     }
 }
 
 async fn message_page(
     State(st): State<WebState>,
-    session: Option<axum::Extension<crate::office::accounts::Session>>,
+    Extension(s): Extension<Session>,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
+    let d = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(m) = d.messages.iter().find(|m| m.id == id).cloned() else {
+        return not_found();
+    };
+    // The sender's own words, read again from the raw mail: for a question they are
+    // the whole point; for mail without documents they say what it is.
+    let text = if m.category == Some(crate::domain::Category::Question) || m.documents.is_empty() {
+        let dir = st.data_dir.clone();
+        tokio::task::spawn_blocking(move || crate::report::text::message_text(&dir, &m))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    pages::message_page(&d, id, text.as_deref(), &auth::csrf_field(&s))
+        .map_or_else(not_found, |h| Html(h).into_response())
+}
+
+async fn scans(State(st): State<WebState>, Query(q): Q) -> Response {
+    let lq = paging::ListQuery::new("/scans", &q);
     match load(&st).await {
-        Ok(d) => pages::message_page(&d, id).map_or_else(not_found, |h| {
-            let m = d.messages.iter().find(|m| m.id == id);
-            Html(with_panel(
-                h,
-                m.zip(session).map(|(m, s)| actions::message_panel(m, &s)),
-            ))
-            .into_response()
-        }),
+        Ok(d) => Html(pages::scans(&d, non_empty(&q, "state").as_deref(), &lq)).into_response(),
         Err(r) => r,
+    }
+}
+
+async fn match_page(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Q,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let shown = non_empty(&q, "e").and_then(|e| e.parse().ok());
+    match load(&st).await {
+        Ok(d) => pages::match_page(&d, id, shown, &auth::csrf_field(&s))
+            .map_or_else(not_found, |h| Html(h).into_response()),
+        Err(r) => r,
+    }
+}
+
+async fn audit_page(State(st): State<WebState>, Query(q): Q) -> Response {
+    let lq = paging::ListQuery::new("/audit", &q);
+    match load(&st).await {
+        Ok(d) => Html(pages::audit(&d, non_empty(&q, "user").as_deref(), &lq)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn receipts_page(
+    State(st): State<WebState>,
+    Extension(s): Extension<Session>,
+    Query(q): Q,
+) -> Response {
+    let path = st.db_path.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        crate::db::Db::open(&path)?.receipts_with_status(
+            // Every status a receipt row can hold.
+            &crate::domain::ReceiptStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_row())
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await;
+    let rows = match rows {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return server_error("读取回执失败", e),
+        Err(e) => return server_error("读取回执失败", e),
+    };
+    let lq = paging::ListQuery::new("/receipts", &q);
+    Html(pages::receipts(
+        &rows,
+        non_empty(&q, "status").as_deref(),
+        &auth::csrf_field(&s),
+        &lq,
+    ))
+    .into_response()
+}
+
+/// `/doc/{id}/preview`: page 1 of a scan (an image, or a PDF rendered) as a small JPEG.
+async fn preview(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let dump = match load(&st).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(doc) = dump
+        .messages
+        .iter()
+        .flat_map(|m| m.documents.iter())
+        .find(|d| d.id == id)
+    else {
+        return not_found();
+    };
+    let Some(path) = files::resolve_stored(&st.data_dir, &doc.path) else {
+        return not_found();
+    };
+    let format = doc.format;
+    let opts = st.scan.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::scan::preview::jpeg(format.as_str(), &bytes, &opts).map_err(|e| e.to_string())
+    })
+    .await;
+    match made {
+        Ok(Ok(jpeg)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("sandbox; default-src 'none'"),
+                ),
+            ],
+            jpeg,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(doc = id, error = %e, "web: no preview");
+            (StatusCode::NOT_FOUND, "无法预览 / no preview").into_response()
+        }
+        Err(e) => server_error("生成预览失败", e),
     }
 }
 
@@ -307,10 +438,31 @@ pub fn router(state: WebState) -> Router {
         .route("/apps/{id}/review", post(actions::review))
         .route("/apps/{id}/late", post(actions::late))
         .route("/match", post(actions::set_match))
-        .route("/audit", get(actions::audit_page))
         .route("/receipts/{id}/retry", post(actions::retry_receipt))
+        .route(
+            "/messages/{id}/import",
+            post(upload::import_files)
+                .layer(axum::extract::DefaultBodyLimit::max(upload::UPLOAD_LIMIT)),
+        )
         .route("/messages/{id}/remove", post(actions::remove))
         .route("/messages/{id}/restore", post(actions::restore))
+        .route(
+            "/messages/{id}/receipt/retry",
+            post(actions::retry_message_receipt),
+        )
+        .route(
+            "/messages/{id}/receipt/approve",
+            post(actions::approve_receipt),
+        )
+        .route("/roster", get(roster::roster_page))
+        .route("/reminders", get(roster::reminders_page))
+        .route("/reminders/{id}/send", post(roster::send))
+        .route("/queue", get(queue))
+        .route("/scans", get(scans))
+        .route("/scans/{id}", get(match_page))
+        .route("/doc/{id}/preview", get(preview))
+        .route("/audit", get(audit_page))
+        .route("/receipts", get(receipts_page))
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)
@@ -335,6 +487,8 @@ pub fn db_state(cfg: &Config, token: Option<String>) -> WebState {
         db_path: cfg.storage.db_path(),
         secure_cookies: cfg.web.secure_cookies.unwrap_or(cfg.web.tls_cert.is_some()),
         match_threshold: cfg.intake.match_threshold,
+        scan: crate::scan::ScanOptions::detect(&cfg.tools),
+        cfg: Some(Arc::new(cfg.clone())),
     }
 }
 

@@ -70,7 +70,7 @@ fn b64_decode(s: &str) -> Vec<u8> {
 }
 
 /// A free loopback port: bind, note it, release it for the child.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -135,7 +135,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Res
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-fn wait_http(port: u16, path: &str, what: &str) {
+pub(crate) fn wait_http(port: u16, path: &str, what: &str) {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(30) {
         if matches!(http(port, "GET", path, None), Ok((200, _))) {
@@ -147,7 +147,7 @@ fn wait_http(port: u16, path: &str, what: &str) {
 }
 
 /// A child process killed on drop, so a failing assertion leaves nothing running.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -160,7 +160,7 @@ impl Drop for Killed {
 
 /// A WebDriver session on a chromedriver child; the session is deleted (closing
 /// Chromium) before chromedriver is killed.
-struct Browser {
+pub(crate) struct Browser {
     port: u16,
     session: String,
     _driver: Killed,
@@ -168,7 +168,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn start() -> Browser {
+    pub(crate) fn start() -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -204,7 +204,7 @@ impl Browser {
     }
 
     /// A command on the session: Ok(value) or Err((error code, message)).
-    fn cmd(
+    pub(crate) fn cmd(
         &self,
         method: &str,
         path: &str,
@@ -227,16 +227,16 @@ impl Browser {
         }
     }
 
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.cmd(method, path, body)
             .unwrap_or_else(|(code, msg)| panic!("WebDriver {method} {path}: {code}: {msg}"))
     }
 
-    fn goto(&self, url: &str) {
+    pub(crate) fn goto(&self, url: &str) {
         self.ok("POST", "/url", Some(json!({ "url": url })));
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.ok("GET", "/url", None)
             .as_str()
             .unwrap_or("")
@@ -245,7 +245,7 @@ impl Browser {
 
     /// The URL once `done` holds for it (a click on a submit button can return before
     /// the navigation it starts has committed), or the last one seen after 15 s.
-    fn wait_url(&self, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_url(&self, done: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
         loop {
             let url = self.url();
@@ -256,7 +256,7 @@ impl Browser {
         }
     }
 
-    fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         self.ok("GET", "/title", None)
             .as_str()
             .unwrap_or("")
@@ -264,7 +264,7 @@ impl Browser {
     }
 
     /// Element ids matching a CSS selector, under `from` (an element) or the document.
-    fn find_all(&self, css: &str, from: Option<&str>) -> Vec<String> {
+    pub(crate) fn find_all(&self, css: &str, from: Option<&str>) -> Vec<String> {
         let path = match from {
             Some(e) => format!("/element/{e}/elements"),
             None => "/elements".to_string(),
@@ -309,32 +309,32 @@ impl Browser {
         }
     }
 
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         let mut all = self.find_all(css, None);
         assert!(!all.is_empty(), "no element {css} on {}", self.url());
         all.swap_remove(0)
     }
 
     /// The rendered text of an element, as the user reads it.
-    fn text(&self, el: &str) -> String {
+    pub(crate) fn text(&self, el: &str) -> String {
         self.ok("GET", &format!("/element/{el}/text"), None)
             .as_str()
             .unwrap_or("")
             .to_string()
     }
 
-    fn property(&self, el: &str, name: &str) -> String {
+    pub(crate) fn property(&self, el: &str, name: &str) -> String {
         self.ok("GET", &format!("/element/{el}/property/{name}"), None)
             .as_str()
             .unwrap_or("")
             .to_string()
     }
 
-    fn click(&self, el: &str) {
+    pub(crate) fn click(&self, el: &str) {
         self.ok("POST", &format!("/element/{el}/click"), Some(json!({})));
     }
 
-    fn type_text(&self, el: &str, s: &str) {
+    pub(crate) fn type_text(&self, el: &str, s: &str) {
         self.ok(
             "POST",
             &format!("/element/{el}/value"),
@@ -343,7 +343,7 @@ impl Browser {
     }
 
     /// Rows of the first table under the page: each a list of cell texts.
-    fn table_rows(&self, table: &str) -> Vec<Vec<String>> {
+    pub(crate) fn table_rows(&self, table: &str) -> Vec<Vec<String>> {
         self.find_all("tbody tr", Some(table))
             .iter()
             .map(|tr| {
@@ -355,7 +355,7 @@ impl Browser {
             .collect()
     }
 
-    fn header_cells(&self, table: &str) -> Vec<String> {
+    pub(crate) fn header_cells(&self, table: &str) -> Vec<String> {
         self.find_all("thead th", Some(table))
             .iter()
             .map(|th| self.text(th))
@@ -363,7 +363,7 @@ impl Browser {
     }
 
     /// A PNG of the viewport, written to `path`.
-    fn screenshot(&self, path: &Path) -> Vec<u8> {
+    pub(crate) fn screenshot(&self, path: &Path) -> Vec<u8> {
         let v = self.ok("GET", "/screenshot", None);
         let png = b64_decode(v.as_str().unwrap_or(""));
         std::fs::write(path, &png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -479,7 +479,7 @@ pub fn import_slowly(it: &Intake, paths: &[&Path]) {
     assert!(status.success(), "import failed ({status}):\n{err}\n{out}");
 }
 
-fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp; artefacts go beside it, in the target dir.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -725,10 +725,13 @@ fn web_page_in_headless_chromium() {
     // 4b. The office's decision, clicked on that page: 退回 needs a note; saved under
     //     the logged-in clerk, shown with who, in the database and the audit log.
     let app_url = url.clone();
-    b.click(&b.find("form.review select[name='state'] option[value='returned']"));
-    b.type_text(&b.find("form.review input[name='note']"), "请补盖章扫描件");
+    b.click(&b.find("form.review input[name='state'][value='returned']"));
+    b.type_text(
+        &b.find("form.review textarea[name='note']"),
+        "请补盖章扫描件",
+    );
     b.click(&b.find("form.review button[type='submit']"));
-    let state = b.wait_text("#review-state", |t| t.contains("退回"));
+    let state = b.wait_text("#review p", |t| t.contains("退回"));
     assert!(
         state.contains("退回") && state.contains("clerk") && state.contains("请补盖章扫描件"),
         "{state}"

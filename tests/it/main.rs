@@ -29,4 +29,6 @@ mod scan_pool;
 mod smtp_support;
 mod summary;
 mod support;
+mod workbench;
+mod workbench_roster;
 mod worker;

@@ -414,8 +414,11 @@ fn text_tables_show_applications_and_messages() {
     let apps: Vec<&DumpApplication> = dump.applications.iter().collect();
     let t = table::applications_table(&apps, apps.len());
     let lines: Vec<&str> = t.lines().collect();
-    assert_eq!(lines[0], "编号  申报表    申报单位/姓名                  状态          逾期  收到时间                   问题");
-    assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11T10:00:00+08:00  0"), "{}", lines[1]);
+    assert_eq!(
+        lines[0],
+        "编号  申报表    申报单位/姓名                  状态          逾期  收到时间          问题"
+    );
+    assert!(lines[1].starts_with("4     科普资源  唐山市第一中学                 齐全          否    2022-07-11 10:00  0"), "{}", lines[1]);
     assert_eq!(lines.last().unwrap(), &"共 2 项");
     let cut = table::applications_table(&apps[..1], 2);
     assert_eq!(cut.lines().count(), 3);
@@ -552,6 +555,8 @@ async fn spawn(data: &Path, dump: Dump) -> std::net::SocketAddr {
         db_path,
         secure_cookies: false,
         match_threshold: 0.4,
+        scan: Default::default(),
+        cfg: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -746,6 +751,14 @@ async fn web_actions_need_csrf_and_are_audited() {
     }
     let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted").await;
     assert_eq!(r.status, 403, "no CSRF token");
+    // The workbench's receipt actions likewise (issue 18): refused without the token,
+    // a plain answer when the message has no receipt.
+    for path in ["/messages/1/receipt/retry", "/messages/1/receipt/approve"] {
+        assert_eq!(post(addr, path, &[AUTH], "").await.status, 403, "{path}");
+        let r = post(addr, path, &[AUTH], &format!("csrf={CSRF}")).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains("没有回执"), "{path}: {}", r.text());
+    }
     let r = post(addr, "/apps/4/review", &[AUTH], "state=accepted&csrf=wrong").await;
     assert_eq!(r.status, 403, "wrong CSRF token");
     let r = post(
@@ -842,7 +855,7 @@ async fn web_pages_escape_applicant_text_and_filter() {
 
     let list = get(addr, "/apps?status=missing_scan", &[AUTH]).await.text();
     assert!(
-        list.contains("<p>共 1 项</p>") && list.contains("/apps/5"),
+        list.contains("共 1 项，第 1 / 1 页") && list.contains("/apps/5"),
         "{list}"
     );
     assert!(!list.contains("/apps/4\""));
@@ -850,11 +863,11 @@ async fn web_pages_escape_applicant_text_and_filter() {
         .await
         .text(); // q=一中
     assert!(
-        found.contains("<p>共 1 项</p>") && found.contains("/apps/4\""),
+        found.contains("共 1 项，第 1 / 1 页") && found.contains("/apps/4\""),
         "{found}"
     );
     let late = get(addr, "/apps?late=1&form=expert", &[AUTH]).await.text();
-    assert!(late.contains("<p>共 1 项</p>") && late.contains("/apps/5\""));
+    assert!(late.contains("共 1 项，第 1 / 1 页") && late.contains("/apps/5\""));
 
     let chase = get(addr, "/missing-scan", &[AUTH]).await.text();
     assert!(chase.contains("mailto:expert@uni.example"), "{chase}");
@@ -868,7 +881,7 @@ async fn web_pages_escape_applicant_text_and_filter() {
 
     let page = get(addr, "/apps/4", &[AUTH]).await.text();
     assert!(
-        page.contains("<img class=\"scan\" src=\"/doc/35?inline=1\""),
+        page.contains("<img class=\"scan\" src=\"/doc/35/preview\""),
         "{page}"
     );
     assert!(page.contains("科普讲座、科普展示"));

@@ -1575,8 +1575,8 @@ fn compose_repeats_no_link_or_control_character_a_sender_wrote() {
             Some(51),
             None,
         )],
+        audit: Vec::new(),
         call: Default::default(),
-        audit: vec![],
     };
     let r = compose(&ctx(&t), &dump, &[&dump.messages[0]]);
     for text in [&r.subject, &r.body] {

@@ -58,6 +58,29 @@ pub fn receipt_zh(status: &str) -> &str {
     }
 }
 
+/// Chinese label of a document kind.
+pub fn kind_zh(kind: &str) -> &str {
+    match kind {
+        "electronic" => "电子版",
+        "scan" => "扫描件",
+        "archive" => "压缩包",
+        "cloud_link" => "超大附件链接",
+        _ => "其他",
+    }
+}
+
+/// A size as a clerk reads it: `812 字节`, `35.2 KB`, `4.1 MB` (1 KB = 1024 bytes).
+pub fn size_zh(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1024.0 {
+        format!("{bytes} 字节")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.1} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    }
+}
+
 /// Sheet (and CSV file) name of a form: its `short` name in the call file.
 pub fn form_short_zh(form: FormKey) -> &'static str {
     form.def().map_or(form.as_str(), |f| f.short.as_str())
@@ -165,5 +188,8 @@ mod tests {
         );
         assert_eq!(problem_cell("late"), "逾期（截止时间后收到）（late）");
         assert_eq!(problem_cell("something_new"), "something_new");
+        assert_eq!(size_zh(812), "812 字节");
+        assert_eq!(size_zh(36_045), "35.2 KB");
+        assert_eq!(size_zh(4_300_000), "4.1 MB");
     }
 }

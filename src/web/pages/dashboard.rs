@@ -41,7 +41,7 @@ pub fn cloud_items(dump: &Dump, now: DateTime<FixedOffset>) -> Vec<CloudItem<'_>
                 continue;
             }
             seen.push(code);
-            let (name, expires) = split_cloud(p.detail.unwrap_or(""));
+            let (name, expires) = problem::split_cloud(p.detail.unwrap_or(""));
             let days_left = expires.and_then(parse_day).map(|d| (d - today).num_days());
             items.push(CloudItem {
                 message: m,
@@ -70,15 +70,20 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         "<div class=\"cards\"><div class=\"card\">邮件<b>{}</b></div>\
 <div class=\"card\">申报<b>{}</b></div><div class=\"card\">材料齐全<b>{complete}</b></div>\
 <div class=\"card\"><a href=\"/missing-scan\">待补扫描件</a><b>{chase}</b></div>\
-<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div></div>",
-        // Messages the office removed (junk, tests) are not counted.
-        dump.messages.iter().filter(|m| m.removed.is_none()).count(),
-        apps.len()
+<div class=\"card\"><a href=\"/late\">逾期申报</a><b>{late}</b></div>\
+<div class=\"card\"><a href=\"/queue\">待处理</a><b>{}</b></div></div>",
+        dump.messages.iter().filter(|m| live(m)).count(),
+        apps.len(),
+        super::queue_count(dump)
     );
 
     b.push_str("<h2>申报情况（按申报表和状态）</h2>\n");
     let mut header = vec!["申报表"];
-    header.extend(AppStatus::ALL.iter().map(|s| s.label_zh()));
+    let labels: Vec<String> = AppStatus::ALL
+        .iter()
+        .map(|s| zh(Code::Status(*s)))
+        .collect();
+    header.extend(labels.iter().map(String::as_str));
     header.push("合计");
     header.push("逾期");
     let mut rows = Vec::new();
@@ -116,7 +121,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
                 format!(
                     "<a href=\"/messages?category={}\">{}</a>",
                     esc(&url_encode(key)),
-                    esc(category_label_zh(c))
+                    esc(&zh(Code::Category(c)))
                 ),
                 n.to_string(),
             ]
@@ -142,7 +147,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
                 };
                 vec![
                     esc(&c.name),
-                    esc(c.expires.as_deref().unwrap_or("")),
+                    esc(&fmt_minute(c.expires.as_deref().unwrap_or(""))),
                     due,
                     format!(
                         "<a href=\"/messages/{}\">#{} {}</a>",
@@ -178,7 +183,7 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         let _ = writeln!(
             b,
             "<p class=\"bad\">回执待审核 {receipt_held} 封（发件人未通过认证，不会自动发出）：\
-核对后用 <code>kepu-intake receipts --approve 编号</code> 放行。</p>"
+核对后在<a href=\"/queue#q-receipts\">待处理</a>中批准发送（或 <code>kepu-intake receipts --approve 编号</code>）。</p>"
         );
     }
     let pending = dump
@@ -186,10 +191,16 @@ pub fn dashboard(dump: &Dump, now: DateTime<FixedOffset>) -> String {
         .iter()
         .filter(|m| m.category.is_none())
         .count();
+    let questions = dump
+        .messages
+        .iter()
+        .filter(|m| live(m) && m.category == Some(crate::domain::Category::Question))
+        .count();
     let _ = writeln!(
         b,
         "<ul><li>自动处理失败、需人工查看的邮件：{}</li><li>回执发送失败：{receipt_failed}</li>\
-<li>尚未处理的邮件：{pending}</li></ul>",
+<li>尚未处理的邮件：{pending}</li>\
+<li><a href=\"/queue#q-questions\">咨询邮件</a>：{questions}</li></ul>",
         if failed.is_empty() {
             "0".to_string()
         } else {
