@@ -532,57 +532,7 @@ pub fn load_call_file(path: &Path) -> Result<crate::call::Call> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid_and_receipts_are_off() {
-        let c = Config::default();
-        c.validate().unwrap();
-        assert_eq!(c.receipts.mode, ReceiptMode::Off);
-        assert_eq!(c.storage.db_path(), PathBuf::from("data/intake.db"));
-    }
-
-    #[test]
-    fn errors_name_their_path() {
-        let c = Config::from_toml(
-            "[imap]\nhost = \"imap.126.com\"\n[intake]\ndeadline = \"July 20\"\n",
-        )
-        .unwrap();
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("intake.deadline:"), "{e}");
-        assert!(e.contains("imap.user:"), "{e}");
-        assert!(e.contains("imap.password_env:"), "{e}");
-    }
-
-    #[test]
-    fn unknown_keys_are_refused() {
-        let e = Config::from_toml("[imap]\nhots = \"x\"\n").unwrap_err();
-        assert!(e.contains("hots"), "{e}");
-    }
-
-    #[test]
-    fn receipt_mode_reads_kebab_case() {
-        let c = Config::from_toml("[receipts]\nmode = \"dry-run\"\n").unwrap();
-        assert_eq!(c.receipts.mode, ReceiptMode::DryRun);
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod example_tests {
-    use super::*;
-
-    /// The shipped example must stay loadable: operators copy it as their start.
-    #[test]
-    fn example_config_parses_and_validates() {
-        let text = include_str!("../config/kepu-intake.example.toml");
-        let c = Config::from_toml(text).unwrap();
-        assert_eq!(c.imap.host, "imap.126.com");
-        assert_eq!(c.imap.password_env.as_deref(), Some("KEPU_IMAP_PASSWORD"));
-        assert_eq!(
-            c.intake.deadline().unwrap().to_rfc3339(),
-            "2022-07-20T23:59:59+08:00"
-        );
-        c.validate().unwrap();
-    }
-}
+mod example_tests;
