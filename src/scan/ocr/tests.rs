@@ -1,6 +1,7 @@
 //! Unit tests of the OCR step (`ocr.rs`).
 
 use super::*;
+use image::Luma;
 
 #[test]
 fn form_from_imperfect_ocr_titles() {
