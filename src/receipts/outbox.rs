@@ -41,17 +41,18 @@ use super::template::Template;
 use crate::config::{Config, ReceiptMode};
 use crate::db::receipts::ReceiptRow;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::dump::{Dump, DumpMessage};
 use chrono::{DateTime, FixedOffset};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod dry_run;
 mod rate;
 mod retry;
 
+use dry_run::{dry_run_dir, write_eml};
 use rate::RateLimiter;
 #[cfg(test)]
 use retry::backoff;
@@ -484,22 +485,6 @@ fn messages_of<'a>(
         }
     }
     Ok(Some(out))
-}
-
-fn dry_run_dir(cfg: &Config) -> PathBuf {
-    cfg.receipts
-        .dry_run_dir
-        .clone()
-        .unwrap_or_else(|| cfg.storage.data_dir.join("receipts-dry-run"))
-}
-
-/// `<dir>/<id>.eml`, written whole or not at all.
-fn write_eml(dir: &Path, id: i64, bytes: &[u8]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(".{id}.eml.tmp"));
-    let path = dir.join(format!("{id}.eml"));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
 }
 
 #[cfg(test)]
