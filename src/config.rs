@@ -13,6 +13,8 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/kepu-intake.toml";
 
 mod lookup;
 pub use lookup::{ConfigSource, CONFIG_ENV, SYSTEM_CONFIG_PATH};
+mod secret;
+pub use secret::SecretSource;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -39,60 +41,6 @@ pub enum TlsMode {
     Implicit,
     Starttls,
     None,
-}
-
-/// Where a secret comes from. Exactly one is used, in this order.
-#[derive(Debug, Clone, Default)]
-pub struct SecretSource {
-    pub password_env: Option<String>,
-    pub password_file: Option<PathBuf>,
-    pub password_command: Option<Vec<String>>,
-}
-
-impl SecretSource {
-    pub fn is_set(&self) -> bool {
-        self.password_env.is_some()
-            || self.password_file.is_some()
-            || self.password_command.is_some()
-    }
-
-    /// Reads the secret. `what` names the section for the error message.
-    pub fn resolve(&self, what: &str) -> Result<String> {
-        if let Some(var) = &self.password_env {
-            return std::env::var(var).map_err(|_| {
-                Error::Config(format!(
-                    "{what}.password_env: 环境变量 {var} 未设置 / environment variable {var} is not set"
-                ))
-            });
-        }
-        if let Some(path) = &self.password_file {
-            let s = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            return Ok(s.trim_end_matches(['\r', '\n']).to_string());
-        }
-        if let Some(cmd) = &self.password_command {
-            let (prog, args) = cmd
-                .split_first()
-                .ok_or_else(|| Error::Config(format!("{what}.password_command: empty command")))?;
-            let out = std::process::Command::new(prog)
-                .args(args)
-                .output()
-                .map_err(|e| {
-                    Error::Config(format!("{what}.password_command: cannot run {prog}: {e}"))
-                })?;
-            if !out.status.success() {
-                return Err(Error::Config(format!(
-                    "{what}.password_command: {prog} exited with {}",
-                    out.status
-                )));
-            }
-            return Ok(String::from_utf8_lossy(&out.stdout)
-                .trim_end_matches(['\r', '\n'])
-                .to_string());
-        }
-        Err(Error::Config(format!(
-            "{what}: no password source; set password_env, password_file or password_command"
-        )))
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -532,57 +480,7 @@ pub fn load_call_file(path: &Path) -> Result<crate::call::Call> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid_and_receipts_are_off() {
-        let c = Config::default();
-        c.validate().unwrap();
-        assert_eq!(c.receipts.mode, ReceiptMode::Off);
-        assert_eq!(c.storage.db_path(), PathBuf::from("data/intake.db"));
-    }
-
-    #[test]
-    fn errors_name_their_path() {
-        let c = Config::from_toml(
-            "[imap]\nhost = \"imap.126.com\"\n[intake]\ndeadline = \"July 20\"\n",
-        )
-        .unwrap();
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("intake.deadline:"), "{e}");
-        assert!(e.contains("imap.user:"), "{e}");
-        assert!(e.contains("imap.password_env:"), "{e}");
-    }
-
-    #[test]
-    fn unknown_keys_are_refused() {
-        let e = Config::from_toml("[imap]\nhots = \"x\"\n").unwrap_err();
-        assert!(e.contains("hots"), "{e}");
-    }
-
-    #[test]
-    fn receipt_mode_reads_kebab_case() {
-        let c = Config::from_toml("[receipts]\nmode = \"dry-run\"\n").unwrap();
-        assert_eq!(c.receipts.mode, ReceiptMode::DryRun);
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod example_tests {
-    use super::*;
-
-    /// The shipped example must stay loadable: operators copy it as their start.
-    #[test]
-    fn example_config_parses_and_validates() {
-        let text = include_str!("../config/kepu-intake.example.toml");
-        let c = Config::from_toml(text).unwrap();
-        assert_eq!(c.imap.host, "imap.126.com");
-        assert_eq!(c.imap.password_env.as_deref(), Some("KEPU_IMAP_PASSWORD"));
-        assert_eq!(
-            c.intake.deadline().unwrap().to_rfc3339(),
-            "2022-07-20T23:59:59+08:00"
-        );
-        c.validate().unwrap();
-    }
-}
+mod example_tests;

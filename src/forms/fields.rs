@@ -9,6 +9,12 @@ use super::spec::{self, FieldSpec, Kind};
 use crate::call::FormDef;
 use crate::model::{FieldValue, Fields};
 
+mod dates;
+
+pub use dates::split_opinion_dates;
+#[cfg(test)]
+use dates::split_trailing_date;
+
 /// Character folding for label comparison: full-width ASCII to ASCII, ASCII lower
 /// case, and the dash / quote / bracket / colon variants typed for one another.
 pub fn fold(c: char) -> char {
@@ -330,97 +336,6 @@ fn extract_with(form: &FormDef, grid: &Grid, loose: bool) -> Fields {
     c.fields
 }
 
-/// Moves the date a signer wrote at the end of an opinion (`同意申报。\n2022年7月10日`)
-/// to the opinion's `…日期` key, as written; the opinion keeps its text only.
-/// Which fields are opinions with a date is the call's (`date_key` on the opinion).
-pub fn split_opinion_dates(form: &FormDef, fields: &mut Fields) {
-    for s in &form.fields {
-        let Some(date_key) = s.date_key.as_deref() else {
-            continue;
-        };
-        let Some(FieldValue::Text(text)) = fields.get(&s.key) else {
-            continue;
-        };
-        let (rest, date) = split_trailing_date(text);
-        let rest = rest.to_string();
-        if !date.is_empty() {
-            fields.insert(s.key.clone(), FieldValue::Text(rest));
-        }
-        let keep = fields.get(date_key).is_some_and(|v| !v.is_empty());
-        if !keep {
-            fields.insert(date_key.to_string(), FieldValue::Text(date));
-        }
-    }
-}
-
-/// `(text before, date)` when `text` ends with a date (`2022年7月4日`, `2022.7.4`,
-/// `2022-07-04`, `2022/7/4`, spaces allowed inside); `(text, "")` otherwise. The date
-/// is returned with its inner spaces removed, as the signer wrote it.
-fn split_trailing_date(text: &str) -> (&str, String) {
-    let allowed =
-        |c: char| c.is_ascii_digit() || "年月日.-/ \t\n　".contains(c) || fold(c).is_ascii_digit();
-    let start = text
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| allowed(*c))
-        .last()
-        .map_or(text.len(), |(i, _)| i);
-    let tail: String = text[start..]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(fold)
-        .collect();
-    // The run may have swallowed digits of the opinion ("第3条 2022年…"): the date
-    // starts at its first four-digit year.
-    let Some(year_at) = tail
-        .char_indices()
-        .map(|(i, _)| i)
-        .find(|&i| is_date(&tail[i..]))
-    else {
-        return (text, String::new());
-    };
-    let date = tail[year_at..].to_string();
-    // Cut the original text where the date's first character is.
-    let mut seen = 0;
-    let mut cut = start;
-    for (i, c) in text[start..].char_indices() {
-        if c.is_whitespace() {
-            continue;
-        }
-        if seen == year_at {
-            cut = start + i;
-            break;
-        }
-        seen += fold(c).len_utf8();
-    }
-    (text[..cut].trim_end(), date)
-}
-
-/// `YYYY年M月D日` or `YYYY.M.D` / `YYYY-M-D` / `YYYY/M/D` (ASCII digits).
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let rest = &s[4..];
-    let parts: Vec<&str> = if let Some(r) = rest.strip_prefix('年') {
-        let Some(r) = r.strip_suffix('日') else {
-            return false;
-        };
-        r.split('月').collect()
-    } else {
-        let sep = rest.chars().next().unwrap_or(' ');
-        if !matches!(sep, '.' | '-' | '/') {
-            return false;
-        }
-        rest[1..].split(sep).collect()
-    };
-    parts.len() == 2
-        && parts
-            .iter()
-            .all(|p| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()))
-}
-
 /// Handles `label：value  label2：value2` in one cell or paragraph. Returns the last
 /// label when nothing follows it in the cell (its value is in another cell).
 fn inline<'a>(
@@ -525,87 +440,4 @@ pub fn label_hits(form: &FormDef, grid: &Grid) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::call::Call;
-
-    fn form(key: &str) -> &'static FormDef {
-        Call::builtin().form(key).unwrap()
-    }
-
-    #[test]
-    fn opinion_dates_are_split_off() {
-        assert_eq!(
-            split_trailing_date("同意申报。\n2022年7月10日"),
-            ("同意申报。", "2022年7月10日".to_string())
-        );
-        assert_eq!(
-            split_trailing_date("同意推荐 2022 年 7 月 4 日"),
-            ("同意推荐", "2022年7月4日".to_string())
-        );
-        assert_eq!(
-            split_trailing_date("同意。2022.7.4"),
-            ("同意。", "2022.7.4".to_string())
-        );
-        assert_eq!(
-            split_trailing_date("同意推荐。"),
-            ("同意推荐。", String::new())
-        );
-        assert_eq!(
-            split_trailing_date("编号 12 2022-07-04"),
-            ("编号 12", "2022-07-04".to_string())
-        );
-    }
-
-    #[test]
-    fn prefix_ignores_whitespace_and_width() {
-        assert_eq!(match_prefix("提供服务\n方式", "提供服务方式"), Some(19));
-        assert!(match_prefix("Ｅ-mail", "E-mail").is_some());
-        assert!(match_prefix("基  本  情  况（可另附页）", "基本情况").is_some());
-        assert!(match_prefix("性别", "姓名").is_none());
-    }
-
-    #[test]
-    fn placeholders_are_not_values() {
-        let f = form("resource");
-        assert_eq!(
-            clean_value(f, "（本单位科技教育活动资源服务等情况。不超过1000字。）"),
-            ""
-        );
-        assert_eq!(
-            clean_value(f, "（可另附页）\n我单位于2019年…\n\n第二段"),
-            "我单位于2019年…\n第二段"
-        );
-        assert_eq!(
-            clean_value(form("expert"), "同意推荐。\n\n   盖   章\n  年   月   日"),
-            "同意推荐。"
-        );
-        assert_eq!(
-            clean_value(form("expert"), "同意\n2022年7月15日"),
-            "同意\n2022年7月15日"
-        );
-        assert_eq!(
-            clean_value(form("pilot_school"), "同意申报\n\n申报学校（盖章）"),
-            "同意申报"
-        );
-        assert_eq!(
-            clean_value(form("resource"), "唐山市（有限公司）"),
-            "唐山市（有限公司）"
-        );
-    }
-
-    #[test]
-    fn inline_labels_split() {
-        let labels = Labels::new(form("expert"));
-        let (s, rest) = labels
-            .at_start("推荐单位：唐山市科协      填报时间：2022年7月15日", false)
-            .unwrap();
-        assert_eq!(s.key, "推荐单位");
-        let (mine, next) = labels.split_inline(rest);
-        assert_eq!(mine.trim(), "唐山市科协");
-        assert_eq!(next.unwrap().0.key, "填报时间");
-        let (s, _) = labels.at_start("推荐单位\n意见", false).unwrap();
-        assert_eq!(s.key, "推荐单位意见");
-        assert!(labels.at_start("研究专业方向很广", false).is_none());
-    }
-}
+mod tests;

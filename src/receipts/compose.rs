@@ -13,13 +13,17 @@
 
 use super::template::Template;
 use super::text;
-use crate::domain::Category;
+use crate::domain::{Category, DocFormat, DocKind, Problem, ProblemKind};
 use crate::model::FormKey;
 use crate::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use chrono::{DateTime, FixedOffset};
 use std::collections::{BTreeMap, HashMap};
 
 pub use super::message::{build_message, our_message_id, Threading, SENDER_NAME};
+
+mod missing;
+
+use missing::missing_section;
 
 /// Longest attachment name a receipt repeats, in characters.
 const NAME_CHARS: usize = 30;
@@ -144,32 +148,35 @@ fn classify<'a>(
     docs: &HashMap<i64, &'a DumpDocument>,
     apps: &[&DumpApplication],
 ) -> Option<Item<'a>> {
-    if d.superseded_by.is_some() || d.container.is_some() && d.kind == "other" {
+    if d.superseded_by.is_some() || d.container.is_some() && d.kind == DocKind::Other {
         return None;
     }
     if d.problems.iter().any(|p| applicant_can_fix(p)) {
         return Some(Item::Unreadable(d));
     }
-    match d.kind.as_str() {
-        "electronic" | "scan" => match form_of(d, docs, apps) {
+    match d.kind {
+        DocKind::Electronic | DocKind::Scan => match form_of(d, docs, apps) {
             Some(form) => Some(Item::Form(d, form, applicant_of(d, form, docs, apps))),
-            None if d.kind == "scan" => Some(Item::UnmatchedScan(d)),
+            None if d.kind == DocKind::Scan => Some(Item::UnmatchedScan(d)),
             None => Some(Item::Other(d)),
         },
         // Containers speak through their members; cloud links have their own section.
-        "archive" | "cloud_link" => None,
-        _ if is_small_image(d) || d.format == "eml" => None,
+        DocKind::Archive | DocKind::CloudLink => None,
+        _ if is_small_image(d) || d.format == DocFormat::Eml => None,
         _ => Some(Item::Other(d)),
     }
 }
 
 /// File problems only the sender can repair by sending the file again.
 fn applicant_can_fix(problem: &str) -> bool {
-    let code = problem.split(':').next().unwrap_or(problem);
-    match code {
-        "corrupt_attachment" | "encrypted_attachment" | "empty_attachment" => true,
+    match Problem::parse(problem).map(|p| p.kind) {
+        Some(
+            ProblemKind::CorruptAttachment
+            | ProblemKind::EncryptedAttachment
+            | ProblemKind::EmptyAttachment,
+        ) => true,
         // A panic of ours is not the file's fault.
-        "scan_unreadable" => !problem.contains(":panic"),
+        Some(ProblemKind::ScanUnreadable) => !problem.contains(":panic"),
         _ => false,
     }
 }
@@ -321,7 +328,7 @@ fn documents_section(ctx: &ComposeContext<'_>, items: &[Item<'_>], is_submission
                 .as_deref()
                 .map(|w| format!("「{w}」"))
                 .unwrap_or_else(|| "（申报单位/申报人由工作人员核对）".into());
-            let what = if d.kind == "electronic" {
+            let what = if d.kind == DocKind::Electronic {
                 "电子版".to_string()
             } else {
                 match d.stamped {
@@ -373,98 +380,10 @@ fn sure_unstamped(ctx: &ComposeContext<'_>, d: &DumpDocument) -> bool {
 
 /// Signature logos and inline icons: images too small to be a scanned page.
 fn is_small_image(d: &DumpDocument) -> bool {
-    matches!(d.format.as_str(), "gif" | "png" | "jpg" | "bmp") && d.size < 20 * 1024
-}
-
-/// What one application still lacks, in words an applicant understands.
-fn missing_items(
-    ctx: &ComposeContext<'_>,
-    a: &DumpApplication,
-    docs: &HashMap<i64, &DumpDocument>,
-    scan_waiting: bool,
-) -> Vec<String> {
-    let mut codes: Vec<&str> = vec![a.status.as_str()];
-    codes.extend(a.problems.iter().map(String::as_str));
-    for id in [a.electronic, a.scan].into_iter().flatten() {
-        if let Some(d) = docs.get(&id) {
-            codes.extend(d.problems.iter().map(String::as_str));
-        }
-    }
-    let scan_sure_unstamped = a
-        .scan
-        .and_then(|s| docs.get(&s))
-        .is_some_and(|d| sure_unstamped(ctx, d));
-    let mut items: Vec<String> = Vec::new();
-    for code in codes {
-        let (head, key) = code.split_once(':').unwrap_or((code, ""));
-        let key = text::clean(key, NAME_CHARS);
-        let item = match head {
-            "missing_scan" if scan_waiting || !ctx.ocr => {
-                "尚未对应到盖章扫描件（如已发送，工作人员将核对）".to_string()
-            }
-            "missing_scan" => "尚缺加盖公章的扫描件，请补交".to_string(),
-            "missing_electronic" => "尚缺电子版（Word 文档），请补交电子版".to_string(),
-            "unstamped_scan" if scan_sure_unstamped => {
-                "扫描件上未找到公章，请补交加盖公章的扫描件".to_string()
-            }
-            "unstamped_scan" => "扫描件是否盖章由工作人员核对".to_string(),
-            "invalid" => "申报表内容由工作人员核对".to_string(),
-            "missing_field" if !key.is_empty() => format!("「{key}」未填写"),
-            "over_limit" if !key.is_empty() => format!("「{key}」超出字数限制（不超过1000字）"),
-            "bad_format" if !key.is_empty() => format!("「{key}」格式有误"),
-            _ => continue,
-        };
-        if !items.contains(&item) {
-            items.push(item);
-        }
-    }
-    items
-}
-
-fn missing_section(
-    ctx: &ComposeContext<'_>,
-    dump: &Dump,
-    apps: &[&DumpApplication],
-    docs: &HashMap<i64, &DumpDocument>,
-) -> String {
-    if apps.is_empty() {
-        return String::new();
-    }
-    // A scan from the same sender that matched nothing may be the missing one.
-    let scan_waiting = |a: &DumpApplication| {
-        let Some(email) = a.email.as_deref() else {
-            return false;
-        };
-        dump.messages
-            .iter()
-            .filter(|m| {
-                m.from
-                    .as_deref()
-                    .is_some_and(|f| f.eq_ignore_ascii_case(email))
-            })
-            .flat_map(|m| m.documents.iter())
-            .any(|d| {
-                d.kind == "scan"
-                    && d.scan_of.is_none()
-                    && !dump.applications.iter().any(|x| x.scan == Some(d.id))
-            })
-    };
-    let mut out = String::from("材料核对情况：\n");
-    for a in apps {
-        let form: &str = match FormKey::parse(&a.form) {
-            Some(f) => form_title(f),
-            None => &a.form,
-        };
-        let items = missing_items(ctx, a, docs, scan_waiting(a));
-        let state = if items.is_empty() {
-            "材料齐全".to_string()
-        } else {
-            items.join("；")
-        };
-        let who = text::clean(&a.applicant, APPLICANT_CHARS);
-        out.push_str(&format!("  · 「{who}」{form}：{state}\n"));
-    }
-    out.trim_end().to_string()
+    matches!(
+        d.format,
+        DocFormat::Gif | DocFormat::Png | DocFormat::Jpg | DocFormat::Bmp
+    ) && d.size < 20 * 1024
 }
 
 fn late_section(messages: &[&DumpMessage], deadline: Option<&DateTime<FixedOffset>>) -> String {
@@ -484,8 +403,12 @@ fn cloud_section(messages: &[&DumpMessage]) -> String {
     let mut links: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for m in messages {
         for p in &m.problems {
-            if let Some(rest) = p.strip_prefix("cloud_attachment") {
-                let mut parts = rest.trim_start_matches(':').splitn(2, ':');
+            if let Some(Problem {
+                kind: ProblemKind::CloudAttachment,
+                detail,
+            }) = Problem::parse(p)
+            {
+                let mut parts = detail.unwrap_or("").trim_start_matches(':').splitn(2, ':');
                 let name = parts.next().unwrap_or("").to_string();
                 let expiry = parts.next().unwrap_or("").to_string();
                 let e = links.entry(name).or_default();
@@ -494,7 +417,7 @@ fn cloud_section(messages: &[&DumpMessage]) -> String {
                 }
             }
         }
-        for d in m.documents.iter().filter(|d| d.kind == "cloud_link") {
+        for d in m.documents.iter().filter(|d| d.kind == DocKind::CloudLink) {
             let unusable = d
                 .problems
                 .iter()

@@ -41,14 +41,22 @@ use super::template::Template;
 use crate::config::{Config, ReceiptMode};
 use crate::db::receipts::ReceiptRow;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::dump::{Dump, DumpMessage};
 use chrono::{DateTime, FixedOffset};
-use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+mod dry_run;
+mod rate;
+mod retry;
+
+use dry_run::{dry_run_dir, write_eml};
+use rate::RateLimiter;
+#[cfg(test)]
+use retry::backoff;
+use retry::defer;
 
 static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -479,111 +487,5 @@ fn messages_of<'a>(
     Ok(Some(out))
 }
 
-fn backoff(attempt: i64, first_s: u64) -> chrono::Duration {
-    let exp = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
-    let first = i64::try_from(first_s.max(1)).unwrap_or(MAX_BACKOFF_S);
-    let secs = first.saturating_mul(2_i64.saturating_pow(exp));
-    chrono::Duration::seconds(secs.min(MAX_BACKOFF_S))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn defer(
-    cfg: &Config,
-    db: &Db,
-    r: &ReceiptRow,
-    reason: &str,
-    reply: Option<&str>,
-    count_attempt: bool,
-    now: &DateTime<FixedOffset>,
-) -> Result<()> {
-    let next = *now + backoff(r.attempts + 1, cfg.receipts.retry_after_s);
-    db.receipt_defer(r.id, &crate::time::fmt(&next), reason, reply, count_attempt)
-}
-
-fn dry_run_dir(cfg: &Config) -> PathBuf {
-    cfg.receipts
-        .dry_run_dir
-        .clone()
-        .unwrap_or_else(|| cfg.storage.data_dir.join("receipts-dry-run"))
-}
-
-/// `<dir>/<id>.eml`, written whole or not at all.
-fn write_eml(dir: &Path, id: i64, bytes: &[u8]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = dir.join(format!(".{id}.eml.tmp"));
-    let path = dir.join(format!("{id}.eml"));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
-}
-
-/// At most `max` messages handed to SMTP in any 60 seconds (0 = no limit), counting
-/// those sent by earlier drains.
-struct RateLimiter {
-    max: usize,
-    /// When each recent send stops counting.
-    frees_at: VecDeque<Instant>,
-}
-
-impl RateLimiter {
-    fn new(db: &Db, max_per_minute: u32, now: &DateTime<FixedOffset>) -> Result<RateLimiter> {
-        let max = max_per_minute as usize;
-        let mut frees_at = VecDeque::new();
-        if max > 0 {
-            let since = *now - chrono::Duration::seconds(60);
-            let base = Instant::now();
-            for t in db.receipt_sent_times_since(&crate::time::fmt(&since))? {
-                if let Some(t) = crate::time::parse_rfc3339(&t) {
-                    let left = (t + chrono::Duration::seconds(60) - *now)
-                        .to_std()
-                        .unwrap_or_default();
-                    frees_at.push_back(base + left);
-                }
-            }
-        }
-        Ok(RateLimiter { max, frees_at })
-    }
-
-    /// Sleeps until a send is allowed; false when `shutdown` fired first.
-    async fn wait_for_slot(&mut self, shutdown: &CancellationToken) -> bool {
-        if self.max == 0 {
-            return true;
-        }
-        loop {
-            let now = Instant::now();
-            while self.frees_at.front().is_some_and(|t| *t <= now) {
-                self.frees_at.pop_front();
-            }
-            let Some(first) = self.frees_at.front().copied() else {
-                return true;
-            };
-            if self.frees_at.len() < self.max {
-                return true;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(first.into()) => {}
-                _ = shutdown.cancelled() => return false,
-            }
-        }
-    }
-
-    fn used(&mut self) {
-        if self.max > 0 {
-            self.frees_at
-                .push_back(Instant::now() + Duration::from_secs(60));
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_delays_double_from_the_configured_first_and_stop_at_an_hour() {
-        let secs = |attempt, first| backoff(attempt, first).num_seconds();
-        assert_eq!([secs(1, 60), secs(2, 60), secs(3, 60)], [60, 120, 240]);
-        assert_eq!([secs(1, 10), secs(2, 10)], [10, 20]);
-        assert_eq!(secs(8, 60), MAX_BACKOFF_S);
-        assert_eq!(secs(1, 0), 1, "0 would retry in a busy loop");
-    }
-}
+mod tests;

@@ -4,19 +4,16 @@
 //! `kepu-intake` binary with a generated config (`intake.rs`).
 //!
 //! Wiring: `tests/it/main.rs` has `mod support;`; use it as
-//! `use crate::support::{Dovecot, Intake, ImapTarget, mail};`. The benchmark binary
-//! (`src/bin/bench.rs`) includes `base64.rs`, `certs.rs`, `tmpdir.rs`, `imap_client.rs`
-//! and `dovecot.rs` through `#[path]`, so those five must not use dev-dependencies nor
-//! `env!("CARGO_BIN_EXE_…")`.
+//! `use crate::support::{Dovecot, Intake, ImapTarget, mail};`. The parts the benchmark
+//! binary shares (`base64`, `certs`, `dovecot`, `imap_client`, `tmpdir`) live in the
+//! `kepu-testkit` workspace crate (`testkit/`) and are re-exported here under their old
+//! names.
 #![allow(dead_code)]
 
-pub mod base64;
-pub mod certs;
-pub mod dovecot;
-pub mod imap_client;
 pub mod intake;
 pub mod mutate;
-pub mod tmpdir;
 
-pub use dovecot::Dovecot;
+pub use kepu_testkit::{base64, certs, dovecot, imap_client, tmpdir};
+
 pub use intake::{by_message_id, mail, message_ids, s, seed, ImapTarget, Intake};
+pub use kepu_testkit::Dovecot;

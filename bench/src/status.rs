@@ -198,7 +198,7 @@ fn plans(n: usize, seed: u64) -> Vec<Plan> {
 
 /// The golden forms' field values per form, so documents carry realistic JSON.
 fn golden_fields() -> io::Result<HashMap<FormKey, Fields>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms");
+    let dir = crate::repo_root().join("fixtures/forms");
     let mut out = HashMap::new();
     for (form, file) in [
         (form2022("expert"), "expert_pydocx.expected.json"),

@@ -1,7 +1,6 @@
 //! A short temporary directory under /tmp, removed on drop. Short because Dovecot puts
 //! unix sockets in it and socket paths are capped at 108 bytes; hand-made (not the
-//! `tempfile` crate) so the benchmark binary, which cannot use dev-dependencies, can
-//! share this harness.
+//! `tempfile` crate) so this crate stays free of dependencies.
 
 use std::io;
 use std::path::{Path, PathBuf};

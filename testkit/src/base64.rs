@@ -1,6 +1,6 @@
 //! Base64 (RFC 4648, with padding) for building test and benchmark mail: the project
 //! has no dependency for it. No line breaks here; callers lay the lines out as the
-//! mail they build needs. The benchmark binary includes this file through `#[path]`.
+//! mail they build needs.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -33,7 +33,7 @@ fn ensure_part(part: &str) -> io::Result<PathBuf> {
         .find(|(p, _, _)| *p == part)
         .copied()
         .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune or held")))?;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::repo_root().to_path_buf();
     let dir = root.join("target/seal-eval").join(part);
     if dir.join("manifest.json").exists() {
         return Ok(dir);

@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Instant;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::repo_root().to_path_buf()
 }
 
 /// Every scan fixture that has an expected.json beside it, with its format.

@@ -4,49 +4,24 @@
 //! `FSync no`) into an empty Maildir, and prints wall time and peak RSS of each.
 //!
 //! `bench status --applications N` times `status` and `list` over a generated intake of
-//! N applications (`bench/status.rs`). `pipeline` and `attachment` (`bench/pipeline.rs`)
-//! time the whole pipeline and a large attachment's memory; `all` (`bench/suite.rs`) runs
+//! N applications (`status.rs`). `pipeline` and `attachment` (`pipeline.rs`)
+//! time the whole pipeline and a large attachment's memory; `all` (`suite.rs`) runs
 //! every benchmark and writes one report.
 //!
-//! Build both binaries first: `cargo build --release --bins`, then
+//! Build both binaries first: `cargo build --release --bins` (at the workspace root), then
 //! `cargo run --release --bin bench -- all` (or one: `-- ingest --messages 10000`).
 //!
-//! `bench scan` (in bench/scan.rs): seconds per scan page (seal, seal + OCR) and the
+//! `bench scan` (in scan.rs): seconds per scan page (seal, seal + OCR) and the
 //! matching tally of the fixtures/match corpus with OCR on and off.
 
-// The Dovecot harness is shared with the integration tests (tests/it/support); its
-// files refer to each other as `super::…`, so they sit at this crate's root.
-#[path = "../../tests/it/support/base64.rs"]
-mod b64;
-#[allow(dead_code)]
-#[path = "../../tests/it/support/certs.rs"]
-mod certs;
-#[allow(dead_code)]
-#[path = "../../tests/it/support/dovecot.rs"]
-mod dovecot;
-#[allow(dead_code)]
-#[path = "../../tests/it/support/imap_client.rs"]
-mod imap_client;
-#[allow(dead_code)]
-#[path = "../../tests/it/support/tmpdir.rs"]
-mod tmpdir;
-
-#[path = "bench/pipeline.rs"]
 mod pipeline;
-#[path = "bench/suite.rs"]
-mod suite;
-// `bench status`: a module file of this binary (a directory without main.rs is not
-// a binary of its own).
-#[path = "bench/status.rs"]
-mod status;
-// A directory without main.rs is not a binary of its own: the file is included here.
-#[path = "bench/scan.rs"]
 mod scan;
-#[path = "bench/seals.rs"]
 mod seals;
+mod status;
+mod suite;
 
 use clap::{Parser, Subcommand};
-use dovecot::Dovecot;
+use kepu_testkit::{base64 as b64, dovecot, imap_client, tmpdir, Dovecot};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -732,4 +707,9 @@ fn run_mbsync(dc: &Dovecot, n: usize) -> io::Result<(Sample, ShortTempDir)> {
         )));
     }
     Ok((sample, dir))
+}
+
+/// The repository root (fixtures live there), one level above this crate.
+fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }

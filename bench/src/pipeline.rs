@@ -53,7 +53,7 @@ print(n, docs)
 "#;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    crate::repo_root().join("fixtures")
 }
 
 /// One electronic form template: its bytes, sniffed format, form and applicant name.

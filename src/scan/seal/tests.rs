@@ -1,0 +1,148 @@
+//! Unit tests of the seal detector (`seal.rs`).
+
+use super::*;
+use image::Rgb;
+
+const PAPER: Rgb<u8> = Rgb([245, 243, 236]);
+const RED: Rgb<u8> = Rgb([210, 40, 45]);
+
+fn page() -> RgbImage {
+    let mut img = RgbImage::from_pixel(600, 850, PAPER);
+    // Some black "text" so the page is not blank.
+    for y in (100..700).step_by(40) {
+        for x in 80..520 {
+            img.put_pixel(x, y, Rgb([20, 20, 20]));
+        }
+    }
+    img
+}
+
+fn ring(img: &mut RgbImage, cx: f64, cy: f64, r: f64, t: f64) {
+    ring_of(img, cx, cy, r, t, RED);
+}
+
+fn ring_of(img: &mut RgbImage, cx: f64, cy: f64, r: f64, t: f64, ink: Rgb<u8>) {
+    for y in 0..img.height() {
+        for x in 0..img.width() {
+            let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
+            if d <= r && d >= r - t {
+                img.put_pixel(x, y, ink);
+            }
+        }
+    }
+}
+
+#[test]
+fn pale_pink_ring_is_a_seal() {
+    let mut img = page();
+    ring_of(&mut img, 420.0, 700.0, 60.0, 4.0, Rgb([240, 200, 196]));
+    let r = detect(&img, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+#[test]
+fn ring_cut_by_the_page_edge_is_a_seal() {
+    let mut img = page();
+    // 35 % of the diameter beyond the right edge.
+    ring(&mut img, 600.0 - 60.0 + 42.0, 600.0, 60.0, 4.0);
+    let r = detect(&img, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+#[test]
+fn ring_crossed_by_black_rules_is_a_seal() {
+    let mut img = page();
+    ring(&mut img, 420.0, 700.0, 60.0, 4.0);
+    for x in 300..560 {
+        for y in 698..701 {
+            img.put_pixel(x, y, Rgb([20, 20, 20]));
+        }
+    }
+    for y in 600..800 {
+        img.put_pixel(430, y, Rgb([20, 20, 20]));
+    }
+    assert_eq!(detect(&img, true).verdict, SealVerdict::Stamped);
+}
+
+#[test]
+fn half_a_faint_ring_is_left_to_a_clerk() {
+    let mut img = page();
+    ring_of(&mut img, 420.0, 700.0, 60.0, 4.0, Rgb([238, 214, 208]));
+    // Only the upper half survived (a seal mostly lifted off).
+    for y in 700..770 {
+        for x in 350..490 {
+            img.put_pixel(x, y, PAPER);
+        }
+    }
+    let r = detect(&img, true);
+    assert_eq!(r.verdict, SealVerdict::Uncertain, "{r:?}");
+    assert_eq!(r.stamped, None);
+}
+
+#[test]
+fn verdicts_combine_over_pages() {
+    use SealVerdict::*;
+    assert_eq!(SealVerdict::combine([Unstamped, Stamped]), Stamped);
+    assert_eq!(SealVerdict::combine([Unstamped, Uncertain]), Uncertain);
+    assert_eq!(SealVerdict::combine([NoColour, Unstamped]), Unstamped);
+    assert_eq!(SealVerdict::combine([NoColour]), NoColour);
+    assert_eq!(SealVerdict::combine([]), NoColour);
+}
+
+#[test]
+fn redness_of_inks_and_paper() {
+    assert!(redness(214, 60, 60) > 100);
+    assert!(redness(200, 90, 110) > 80); // pink
+    assert!(redness(240, 198, 190) >= 40); // pale seal ink
+    assert_eq!(redness(30, 30, 30), 0);
+    assert_eq!(redness(240, 220, 190), 0); // warm paper
+    assert_eq!(redness(220, 140, 40), 0); // orange
+    assert_eq!(redness(40, 60, 200), 0); // blue ink
+}
+
+#[test]
+fn ring_is_a_seal() {
+    let mut img = page();
+    ring(&mut img, 420.0, 700.0, 60.0, 4.0);
+    let r = detect(&img, true);
+    assert_eq!(r.stamped, Some(true), "score {}", r.score);
+    assert!(r.score > 0.8, "score {}", r.score);
+}
+
+#[test]
+fn filled_disc_and_bar_are_not() {
+    let mut img = page();
+    ring(&mut img, 420.0, 700.0, 60.0, 60.0);
+    for y in 30..38 {
+        for x in 40..560 {
+            img.put_pixel(x, y, RED);
+        }
+    }
+    let r = detect(&img, true);
+    assert_eq!(r.stamped, Some(false), "score {}", r.score);
+}
+
+#[test]
+fn square_box_is_not_a_seal() {
+    let mut img = page();
+    for y in 600..720u32 {
+        for x in 300..420u32 {
+            if !(304..416).contains(&x) || !(604..716).contains(&y) {
+                img.put_pixel(x, y, RED);
+            }
+        }
+    }
+    let r = detect(&img, true);
+    assert_eq!(r.stamped, Some(false), "score {}", r.score);
+}
+
+#[test]
+fn grey_page_is_unknown() {
+    let mut img = page();
+    for p in img.pixels_mut() {
+        let v = p.0[1];
+        *p = Rgb([v, v, v]);
+    }
+    assert_eq!(detect(&img, true).stamped, None);
+    assert_eq!(detect(&page(), false).stamped, None);
+}
