@@ -36,9 +36,19 @@ fn db_i64(it: &Intake, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// The daemon's work still to do: seeded messages not yet recorded, plus recorded ones
+/// not yet processed.
+fn backlog(it: &Intake, seeded: usize) -> i64 {
+    let unprocessed = db_i64(it, "SELECT count(*) FROM messages WHERE category IS NULL");
+    (seeded as i64 - recorded(it)).max(0) + unprocessed
+}
+
 /// Runs a write command; it must succeed (no "data dir locked") while the daemon runs.
-/// Returns how many messages were recorded when it finished.
+/// Returns the daemon's backlog when the write started ([`backlog`]): a write that
+/// starts with work left runs beside the catch-up or its processing, whichever the
+/// machine's speed makes it.
 fn write(it: &Intake, args: &[&str], stdin: Option<&str>) -> i64 {
+    let busy = backlog(it, SEEDED);
     let mut cmd = it.command(args);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     if stdin.is_some() {
@@ -58,7 +68,7 @@ fn write(it: &Intake, args: &[&str], stdin: Option<&str>) -> i64 {
         !err.contains("fetch lock"),
         "{args:?} complained about a lock: {err}"
     );
-    recorded(it)
+    busy
 }
 
 fn app(d: &Value, id: i64) -> &Value {
@@ -70,9 +80,12 @@ fn app(d: &Value, id: i64) -> &Value {
         .unwrap_or_else(|| panic!("no application {id}"))
 }
 
+/// Messages seeded for the catch-up of [`every_write_works_while_run_catches_up`].
+const SEEDED: usize = 1500;
+
 #[test]
 fn every_write_works_while_run_catches_up() {
-    const N: usize = 1500;
+    const N: usize = SEEDED;
     let d = Dovecot::start();
     let mut ids = seed(&d, "INBOX", "office", N);
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
@@ -96,8 +109,8 @@ fn every_write_works_while_run_catches_up() {
     args.extend(paths.iter().map(String::as_str));
     let seen_at_import = write(&it, &args, None);
     assert!(
-        (seen_at_import as usize) < N + paths.len(),
-        "the catch-up was over before the first write ({seen_at_import} messages): the test proves nothing"
+        seen_at_import > 0,
+        "the daemon had nothing left to do when the first write started: the test proves nothing"
     );
 
     // The imported submissions' documents, from the dump (it too works during the run).
@@ -161,13 +174,10 @@ fn every_write_works_while_run_catches_up() {
     during.push(write(&it, &["receipts", "--retry", &receipt_s], None));
     during.push(write(&it, &["remove", "m1", "--reason", "测试邮件"], None));
     during.push(write(&it, &["reprocess", "--all"], None));
-    eprintln!(
-        "messages recorded when each write finished: {during:?} of {}",
-        N + paths.len()
-    );
+    eprintln!("the daemon's backlog when each write started: {during:?} (of {N} seeded)");
     assert!(
-        during.iter().filter(|&&n| (n as usize) < N).count() >= 3,
-        "at least three writes must finish while the catch-up runs: {during:?}"
+        during.iter().filter(|&&n| n > 0).count() >= 3,
+        "at least three writes must start while the daemon still fetches or processes: {during:?}"
     );
 
     // 3. The daemon goes on and finishes: every message exactly once, all processed.
