@@ -663,12 +663,12 @@ fn web_page_in_headless_chromium() {
             .iter()
             .find(|r| r[0] == form.title_zh())
             .unwrap_or_else(|| panic!("no row {} in {rows:?}", form.title_zh()));
-        for status in kepu_intake::report::export::STATUSES {
+        for status in kepu_intake::domain::AppStatus::ALL {
             let col = header
                 .iter()
-                .position(|h| h == kepu_intake::report::export::status_zh(status))
+                .position(|h| h == status.label_zh())
                 .unwrap_or_else(|| panic!("no column {status} in {header:?}"));
-            let n = count(&|a| a["form"] == form.as_str() && a["status"] == status);
+            let n = count(&|a| a["form"] == form.as_str() && a["status"] == status.as_str());
             assert_eq!(row[col], n.to_string(), "{} × {status}", form.title_zh());
         }
     }
