@@ -17,13 +17,7 @@
 
 #[cfg(feature = "service")]
 pub mod apps;
-#[cfg(feature = "service")]
-pub mod backup;
 pub mod call;
-#[cfg(feature = "service")]
-pub mod check;
-#[cfg(feature = "service")]
-pub mod check_secrets;
 #[cfg(feature = "service")]
 pub mod commands;
 #[cfg(feature = "service")]

@@ -321,19 +321,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 unmatch,
             } => commands::set_match(&cfg, scan, if unmatch { None } else { electronic })?,
             Cmd::Serve => commands::serve(&cfg, token).await?,
-            Cmd::Backup { dest } => {
-                let s = kepu_intake::backup::backup(&cfg.storage.data_dir, &dest)?;
-                println!(
-                    "备份完成 backup done: {} 个文件复制, {} 个已存在 → {}",
-                    s.files_copied,
-                    s.files_present,
-                    dest.display()
-                );
-            }
+            Cmd::Backup { dest } => commands::backup::command(&cfg, &dest)?,
             Cmd::Receipts { retry, approve, by } => {
-                kepu_intake::receipts_glue::command(&cfg, retry, approve, by)?
+                commands::receipts::command(&cfg, retry, approve, by)?
             }
-            Cmd::Check { json } => kepu_intake::check::command(&cfg, json).await?,
+            Cmd::Check { json } => commands::check::command(&cfg, json).await?,
             Cmd::Dump { json: _ } => commands::dump(&cfg)?,
             Cmd::Roster { json, assign, by } => match assign.as_deref() {
                 Some([app, unit]) => {

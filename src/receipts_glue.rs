@@ -1,5 +1,6 @@
 //! Connects the daemon and the CLI to the receipts outbox: the daemon's drain with its
-//! log line, the `check` SMTP probe and the `receipts` command. Kept apart from
+//! log line and the `check` SMTP probe (the `receipts` command is
+//! `commands/receipts.rs`). Kept apart from
 //! `receipts/` because these read the config and print for the operator, while
 //! `receipts/` is the outbox itself; the three are the only `*_glue` left.
 
@@ -49,31 +50,6 @@ pub async fn check_smtp(cfg: &Config) -> std::result::Result<String, String> {
         "{}:{} 连接并登录成功 connected and authenticated",
         cfg.smtp.host, cfg.smtp.port
     ))
-}
-
-/// `kepu-intake receipts [--retry ID | --approve ID [--by NAME]]`.
-pub fn command(
-    cfg: &Config,
-    retry: Option<i64>,
-    approve: Option<i64>,
-    by: Option<String>,
-) -> Result<()> {
-    let mut db = Db::open(&cfg.storage.db_path())?;
-    // Both writes are audited under `by` (`crate::office`), like every operator write.
-    let by = || by.clone().unwrap_or_else(crate::office::os_user);
-    if let Some(id) = retry {
-        crate::office::retry_receipt(&mut db, id, &by())?;
-        println!("回执 {id} 已重新排队 requeued; it goes out with the next `run`");
-        return Ok(());
-    }
-    if let Some(id) = approve {
-        let by = by();
-        crate::office::approve_receipt(&mut db, id, &by)?;
-        println!("回执 {id} 已由 {by} 放行 approved; it goes out with the next `run`");
-        return Ok(());
-    }
-    print!("{}", crate::receipts::list_text(&db)?);
-    Ok(())
 }
 
 /// The mail carries the notice or the call's forms, all blank, and no scan: the notice

@@ -5,7 +5,7 @@
 //! names, else `/etc/kepu-intake/NAME` where `deploy/install.sh` puts it — and says
 //! plainly when it cannot (usually: not root).
 
-use crate::check::Check;
+use super::Check;
 use crate::config::Config;
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,7 @@
 //! document files; files are content-addressed and never change, so every file the
 //! snapshot names is already there or arrives in the copy.
 
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -49,5 +50,17 @@ fn copy_tree(src: &Path, dst: &Path, stats: &mut BackupStats) -> Result<()> {
             stats.files_copied += 1;
         }
     }
+    Ok(())
+}
+
+/// `backup DEST`: the copy, then one line saying what it did.
+pub fn command(cfg: &Config, dest: &Path) -> Result<()> {
+    let s = backup(&cfg.storage.data_dir, dest)?;
+    println!(
+        "备份完成 backup done: {} 个文件复制, {} 个已存在 → {}",
+        s.files_copied,
+        s.files_present,
+        dest.display()
+    );
     Ok(())
 }

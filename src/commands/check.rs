@@ -1,6 +1,8 @@
 //! `kepu-intake check`: validates the configuration and tries every connection and tool
 //! for real, printing one line per check in words an IT person can act on.
 
+mod secrets;
+
 use crate::config::{Config, ReceiptMode};
 use crate::db::Db;
 use crate::error::Result;
@@ -40,7 +42,7 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
     ));
     // Outside the systemd unit its credentials directory does not exist: read the
     // secrets from where the unit loads them, or say plainly why not.
-    let (unit_cfg, notes) = crate::check_secrets::outside_unit(cfg);
+    let (unit_cfg, notes) = secrets::outside_unit(cfg);
     let cfg = &unit_cfg;
     for n in notes {
         out.push(n);
@@ -206,6 +208,7 @@ pub fn render(checks: &[Check]) -> (String, bool) {
     (s, ok)
 }
 
+/// `check [--json]`: every check, printed; an error when a required one failed.
 pub async fn command(cfg: &Config, json: bool) -> Result<()> {
     let checks = run(cfg).await;
     let (text, ok) = render(&checks);
