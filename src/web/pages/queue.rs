@@ -127,7 +127,7 @@ fn sections(dump: &Dump, csrf: &str) -> Vec<Section> {
         Section {
             id: "q-unknown",
             title: "未识别为申报表的文件",
-            hint: "附件不是四种申报表之一：查看邮件，是垃圾邮件就移除。",
+            hint: "附件不是本次征集的申报表：查看邮件，是垃圾邮件就移除。",
             all: Some("/messages?unrecognised=1".into()),
             header: vec!["编号", "文件", "发件人", "收到时间", "操作"],
             rows: unknown
