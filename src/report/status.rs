@@ -198,16 +198,32 @@ pub fn render(r: &StatusReport) -> String {
         let _ = writeln!(s, "  {line}");
     }
     if !r.receipts.is_empty() {
-        let list: Vec<String> = r.receipts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let list: Vec<String> = r
+            .receipts
+            .iter()
+            .map(|(k, v)| match crate::domain::ReceiptStatus::parse(k) {
+                Some(st) => format!("{}({k}) {v}", st.label_zh()),
+                None => format!("{k} {v}"),
+            })
+            .collect();
         let _ = writeln!(s, "回执：{}", list.join("，"));
     }
     s.push_str(&receipt_caps_lines(r));
     if !r.problems.is_empty() {
-        let list: Vec<String> = r.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let list: Vec<String> = r
+            .problems
+            .iter()
+            .map(|(k, v)| match ProblemKind::parse(k) {
+                Some(p) => format!("{}({k}) {v}", p.label_zh()),
+                None => format!("{k} {v}"),
+            })
+            .collect();
         let _ = writeln!(s, "问题：{}", list.join("，"));
     }
     for c in &r.cloud_attachments {
-        let _ = writeln!(s, "超大附件（请在到期前下载）：{c}");
+        // `#ID code:detail`: the message, then the problem in the office's words.
+        let (id, code) = c.split_once(' ').unwrap_or(("", c));
+        let _ = writeln!(s, "超大附件：邮件{id} {}", problem::label_zh(code));
     }
     match &r.last_poll {
         Some(t) => {

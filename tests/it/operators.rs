@@ -1126,6 +1126,13 @@ async fn real_database_feeds_the_workbook_and_the_page() {
     // OCR and LibreOffice can take over run_ok's 60 s on a loaded machine.
     crate::browser::import_slowly(&it, &[&mailbox]);
 
+    // `status` speaks the office's words: receipt statuses and problems by their labels
+    // (code kept in brackets), cloud attachments as sentences, no bare codes.
+    let status = it.run_ok(&["status"]);
+    assert!(status.contains("不发送(suppressed)"), "{status}");
+    assert!(status.contains("超大附件需在2022-08-03前下载"), "{status}");
+    assert!(!status.contains("问题：cloud_attachment"), "{status}");
+
     let mut cfg = kepu_intake::config::Config::default();
     cfg.storage.data_dir = it.data_dir.clone();
     let db = kepu_intake::db::Db::open(&cfg.storage.db_path()).unwrap();
