@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const CLERK: &str = "xiaowang";
 const PASSWORD: &str = "clerk-password-2022";
 /// Filler mail behind the day's mail, so the daemon is still fetching during the day.
-const FILLER: usize = 2000;
+const FILLER: usize = 8000;
 const LATE_FIXTURE: &str = "01.eml";
 
 fn fixtures() -> Vec<PathBuf> {
