@@ -82,9 +82,22 @@ pub async fn catch_up(
     let mut waiting_max = last_uid;
     let mut result = Ok(());
     let mut write_failed = false;
+    let throttle = test_fetch_delay();
+    if let Some(d) = throttle {
+        warn!(
+            delay_ms = d.as_millis() as u64,
+            "{TEST_FETCH_DELAY_ENV} is set: every fetched chunk waits first (for tests only; unset it in service)"
+        );
+    }
     for chunk in session::chunks(&list, cfg.fetch_chunk as usize) {
         if shutdown.is_cancelled() {
             break;
+        }
+        if let Some(d) = throttle {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = shutdown.cancelled() => break,
+            }
         }
         let fetched = match session::fetch_bodies(c, &chunk, t).await {
             Ok(f) => f,
@@ -153,6 +166,22 @@ pub async fn catch_up(
         "caught up"
     );
     result.map(|()| stats)
+}
+
+/// Test-only: the environment variable that slows the catch-up down. Tests that prove
+/// "the office writes while the daemon is busy" need a backlog that outlasts their own
+/// actions on any machine; a delay before each chunk's FETCH makes that certain with a
+/// small mailbox. Ignored unless set to a whole number of milliseconds; never set it
+/// for the service.
+pub const TEST_FETCH_DELAY_ENV: &str = "KEPU_TEST_FETCH_DELAY_MS";
+
+/// The delay [`TEST_FETCH_DELAY_ENV`] asks for, if any (0 or garbage: none).
+fn test_fetch_delay() -> Option<Duration> {
+    std::env::var(TEST_FETCH_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
 }
 
 /// How many downloaded bytes may wait while the previous chunks are still being

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// The environment variable the written config names in `password_env`.
 pub const PASSWORD_ENV: &str = "KEPU_TEST_IMAP_PASSWORD";
 
+/// The daemon's test-only fetch throttle: milliseconds to wait before each chunk's FETCH.
+pub const FETCH_DELAY_ENV: &str = "KEPU_TEST_FETCH_DELAY_MS";
+
 /// The deadline of the 2022 call, used by every test config unless overridden.
 pub const DEADLINE: &str = "2022-07-20T23:59:59+08:00";
 
@@ -213,10 +216,24 @@ impl Daemon {
     /// Output goes to files, not pipes: nobody drains a pipe while the test waits,
     /// and a chatty daemon must not block on a full one.
     pub fn start(it: &Intake) -> Daemon {
+        Daemon::spawn(it, None)
+    }
+
+    /// A daemon whose catch-up waits `per_chunk` before each chunk's FETCH (the
+    /// test-only `KEPU_TEST_FETCH_DELAY_MS`): its backlog outlasts the test's own
+    /// actions on any machine, from a small mailbox.
+    pub fn start_throttled(it: &Intake, per_chunk: Duration) -> Daemon {
+        Daemon::spawn(it, Some(per_chunk))
+    }
+
+    fn spawn(it: &Intake, delay: Option<Duration>) -> Daemon {
         let out = it.dir().join("daemon.stdout");
         let err = it.dir().join("daemon.stderr");
-        let child = it
-            .command(&["run"])
+        let mut cmd = it.command(&["run"]);
+        if let Some(d) = delay {
+            cmd.env(FETCH_DELAY_ENV, d.as_millis().to_string());
+        }
+        let child = cmd
             .stdout(std::fs::File::create(&out).expect("daemon stdout file"))
             .stderr(std::fs::File::create(&err).expect("daemon stderr file"))
             .spawn()
