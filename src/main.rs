@@ -78,7 +78,7 @@ enum Cmd {
         /// Directory for CSV files (UTF-8 with BOM).
         #[arg(long)]
         csv: Option<PathBuf>,
-        /// Zip of the complete applications' files, 单位/附件N-表名-电子版.docx.
+        /// Zip of the accepted (已受理) applications' files, 单位/附件N-表名-电子版.docx.
         #[arg(long)]
         zip: Option<PathBuf>,
     },

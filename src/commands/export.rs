@@ -36,7 +36,13 @@ pub fn export(
             &cfg.storage.data_dir,
             path,
         )?;
-        println!("已导出 written: {} ({n} 个文件)", path.display());
+        println!(
+            "已导出 written: {} ({n} 个文件，审核为“已受理”的申报)",
+            path.display()
+        );
+        if n == 0 {
+            println!("注意：还没有审核为“已受理”的申报；先审核（页面或 kepu-intake review a编号 --accept）再导出");
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::roster::{call, corpus};
 use calamine::{open_workbook_auto, Data, Reader};
-use kepu_intake::domain::{DocFormat, DocKind};
+use kepu_intake::domain::{DocFormat, DocKind, ReviewState};
 use kepu_intake::model::FieldValue;
 use kepu_intake::report::export::{self, summary};
 use kepu_intake::roster;
@@ -185,7 +185,7 @@ fn libreoffice_prints_the_summary_landscape_with_its_header() {
 }
 
 #[test]
-fn the_zip_holds_each_complete_applications_files_by_unit_and_form() {
+fn the_zip_holds_each_accepted_applications_files_by_unit_and_form() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("docs")).unwrap();
@@ -212,6 +212,21 @@ fn the_zip_holds_each_complete_applications_files_by_unit_and_form() {
             std::fs::write(data.join(&doc.path), format!("bytes of {}", doc.id)).unwrap();
         }
     }
+    // The office's decisions: a1, a2, a8 accepted and a5 accepted without its scan;
+    // a3 complete but not reviewed yet, a4 complete but returned.
+    for a in &mut d.applications {
+        a.review.state = match a.id {
+            1 | 2 | 5 | 8 => ReviewState::Accepted,
+            4 => ReviewState::Returned,
+            _ => ReviewState::Pending,
+        };
+    }
+    assert!(
+        d.applications
+            .iter()
+            .any(|a| a.id == 3 && a.status == kepu_intake::domain::AppStatus::Complete),
+        "a3 is complete: left out only for want of acceptance"
+    );
     let out = dir.path().join("申报材料.zip");
     let n = export::bundle::write_zip(&call(), &d, &data, &out).unwrap();
     let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
@@ -227,10 +242,9 @@ fn the_zip_holds_each_complete_applications_files_by_unit_and_form() {
             "丰南区教育局/附件3-科技教育试点县（市）区申报表-电子版.docx",
             "唐山市丰南区第一中学/附件4-科技教育试点学校申报表-电子版.docx",
             "唐山市丰南区第一中学/附件4-科技教育试点学校申报表-盖章扫描件.jpg",
-            "实验小学/附件4-科技教育试点学校申报表-电子版.docx",
-            "路北区教育局/附件3-科技教育试点县（市）区申报表-电子版.docx",
+            "路北区第二小学/附件4-科技教育试点学校申报表-电子版.docx",
         ],
-        "complete applications only (a5, a6, a7 are not)"
+        "accepted applications only (a3 waits for review, a4 was returned, a6 and a7 undecided)"
     );
     let mut s = String::new();
     std::io::Read::read_to_string(

@@ -1,5 +1,5 @@
-//! The download of everything for the review meeting: a zip of the complete
-//! applications' files (accepted ones once review exists), one folder per unit,
+//! The download of everything for the review meeting: a zip of the applications the
+//! office accepted (审核 已受理, issue 19), with whatever files each has, one folder per unit,
 //! `单位/附件N-表名-电子版.docx` and `…-盖章扫描件.jpg` (单位 as in the summary sheet).
 //! Names are built from the call's titles and the unit's name, without characters a
 //! file system refuses; two applications of one unit on one form get `-2`, `-3`.
@@ -37,7 +37,9 @@ pub struct Entry {
     pub stored: String,
 }
 
-/// The files of every complete application, in 附件 order.
+/// The files of every accepted application, in 附件 order. Acceptance is the office's
+/// decision: an application accepted without its scan brings its electronic form only,
+/// and a complete one still waiting for review (or returned) is left out.
 pub fn entries(call: &Call, dump: &Dump) -> Vec<Entry> {
     let docs: std::collections::HashMap<i64, &crate::report::dump::DumpDocument> = dump
         .messages
@@ -48,7 +50,7 @@ pub fn entries(call: &Call, dump: &Dump) -> Vec<Entry> {
     let mut apps: Vec<_> = dump
         .applications
         .iter()
-        .filter(|a| crate::roster::is_complete(a))
+        .filter(|a| a.review.state == crate::domain::ReviewState::Accepted)
         .collect();
     apps.sort_by_key(|a| (call.form(&a.form).map(|f| f.number), a.id));
     // The folder is the summary's 单位: the unit for a unit's form, the work unit of a
