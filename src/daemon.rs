@@ -234,8 +234,9 @@ fn next_receipt_due(cfg: &Config, db: &Db) -> Option<Duration> {
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 /// Cancels `wake` once the database holds work for the daemon: messages recorded but
-/// not processed, or a receipt due now (an operator's `receipts --retry` or
-/// `--approve`, a receipt an `import` queued while this daemon held the outbox).
+/// not processed, a receipt due now (an operator's `receipts --retry` or
+/// `--approve`, a receipt an `import` queued while this daemon held the outbox), or a
+/// reminder just approved on the page.
 /// Cheap: two indexed queries every [`WATCH_EVERY`] on one connection kept for the
 /// whole wait.
 async fn watch_for_work(cfg: Config, wake: CancellationToken) {
@@ -254,7 +255,8 @@ async fn watch_for_work(cfg: Config, wake: CancellationToken) {
                 Some(db) => db,
                 None => Db::open(&path)?,
             };
-            let due = db.work_waiting(receipts, &crate::time::fmt(&crate::time::now()))?;
+            let due = db.work_waiting(receipts, &crate::time::fmt(&crate::time::now()))?
+                || (receipts && db.reminders_newly_queued()?);
             Ok((db, due))
         })
         .await;
@@ -296,7 +298,7 @@ async fn process_alongside(
 }
 
 /// One round after a fetch: the processing stages, then the receipt outbox on the
-/// daemon's connection. `rebuild`: rebuild the applications even when no message was
+/// daemon's connection, then the approved reminders. `rebuild`: rebuild the applications even when no message was
 /// pending (start-up after a possible crash).
 async fn process_round(
     cfg: &Config,
@@ -306,7 +308,11 @@ async fn process_round(
     rebuild: bool,
 ) -> Result<()> {
     processor.stages(shutdown, rebuild).await?;
-    crate::receipts_glue::drain(cfg, db, shutdown).await
+    crate::receipts_glue::drain(cfg, db, shutdown).await?;
+    // Reminders the office approved (the page answers at once and leaves them here).
+    crate::remind::outbox::drain(cfg, db, shutdown)
+        .await
+        .map(|_| ())
 }
 
 /// Runs the processing stages and the receipt outbox once (after `import`), with parts

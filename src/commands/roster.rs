@@ -1,13 +1,15 @@
 //! `roster [--json]`, `roster --assign APP UNIT [--by NAME]`, `remind [--json]`,
 //! `remind --send [ID...] [--by NAME]`, and the `roster`/`reminders` keys of `dump`.
-//! Each write is a library function taking the operator's name (`by`).
+//! Each write is an audited library function of [`crate::office`] taking the
+//! operator's name (`by`); sending is the reminders' outbox ([`crate::remind::outbox`]).
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::remind::outbox::Drained;
 use crate::remind::Reminder;
 use crate::report::dump::Dump;
-use crate::roster::{Assignment, Roster};
+use crate::roster::Roster;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -50,57 +52,10 @@ pub fn roster(cfg: &Config, json: bool) -> Result<()> {
     }
 }
 
-/// Attributes application `app` to roster unit `unit` (`-`: to no unit) in the name of
-/// `by`; kept by content, so it survives reprocessing. Returns the decision.
-pub fn assign(db: &mut Db, app: i64, unit: &str, by: &str) -> Result<Assignment> {
-    let apps = db.load_applications()?;
-    let a = apps
-        .iter()
-        .find(|a| a.id == app)
-        .ok_or_else(|| Error::Other(format!("没有编号为 a{app} 的申报 / no application {app}")))?;
-    let call = crate::call::current();
-    let unit = match unit.trim() {
-        "-" | "无" | "市直" => None,
-        u => Some(
-            call.roster
-                .iter()
-                .find(|e| e.unit == u || e.aliases.iter().any(|x| x == u))
-                .map(|e| e.unit.clone())
-                .ok_or_else(|| {
-                    let names: Vec<&str> = call.roster.iter().map(|e| e.unit.as_str()).collect();
-                    Error::Other(format!(
-                        "名单中没有单位“{u}”；可选：{}，或 - 表示不属于任何名单单位（如市直）",
-                        names.join("、")
-                    ))
-                })?,
-        ),
-    };
-    let decision = Assignment {
-        form: a.form.clone(),
-        applicant_key: crate::roster::attribute::norm(&a.applicant),
-        unit,
-        by: by.to_string(),
-        at: crate::time::fmt(&crate::time::now()),
-    };
-    db.roster_assign(&decision)?;
-    crate::office::audit(
-        db,
-        by,
-        crate::office::AuditAction::Roster,
-        crate::office::Target::App(app),
-        &format!(
-            "{} → {}",
-            a.applicant,
-            decision.unit.as_deref().unwrap_or("不属于名单单位")
-        ),
-    )?;
-    Ok(decision)
-}
-
 /// `roster --assign APP UNIT [--by NAME]`.
 pub fn assign_command(cfg: &Config, app: i64, unit: &str, by: Option<&str>) -> Result<()> {
     let mut db = Db::open(&cfg.storage.db_path())?;
-    let d = assign(&mut db, app, unit, &operator(by))?;
+    let d = crate::office::assign_unit(&mut db, app, unit, &operator(by))?;
     match &d.unit {
         Some(u) => println!("已将申报 a{app} 归入 {u}（{}）", d.by),
         None => println!("已确认申报 a{app} 不属于名单中的单位（{}）", d.by),
@@ -109,7 +64,8 @@ pub fn assign_command(cfg: &Config, app: i64, unit: &str, by: Option<&str>) -> R
 }
 
 /// `remind [--json]`, or with `send`: approve the listed (or all) due reminders in the
-/// name of `by` and send them.
+/// name of `by`, then send them unless a running daemon holds the outbox (it sends
+/// them within seconds).
 pub async fn remind(
     cfg: &Config,
     json: bool,
@@ -132,50 +88,23 @@ pub async fn remind(
         return Ok(());
     }
     let by = operator(by);
-    let (approved, stats) =
-        approve_and_send(cfg, &mut db, &dump, &roster, ids, &by, shutdown).await?;
-    println!(
-        "已批准 {} 条提醒（{by}）；发送 {}，试运行 {}，失败 {}，已不需要 {}，等待 {}",
-        approved.len(),
-        stats.sent,
-        stats.dry_run,
-        stats.failed,
-        stats.cancelled,
-        stats.waiting
-    );
-    if cfg.receipts.mode == crate::config::ReceiptMode::Off && stats.waiting > 0 {
+    let approved = crate::office::approve_reminders(&mut db, ids, &by)?;
+    println!("已批准 {} 条提醒（{by}）", approved.len());
+    if cfg.receipts.mode == crate::config::ReceiptMode::Off {
         println!("注意：[receipts] mode = \"off\"，已批准的提醒在开启发送后才会发出");
+        return Ok(());
+    }
+    match crate::remind::outbox::drain(cfg, &mut db, shutdown).await? {
+        Drained::Ran(stats) => println!(
+            "发送 {}，试运行 {}，失败 {}，已不需要 {}，等待 {}",
+            stats.sent, stats.dry_run, stats.failed, stats.cancelled, stats.waiting
+        ),
+        Drained::Elsewhere => {
+            println!("正在运行的 kepu-intake 服务持有发件箱，由它发出（几秒内）")
+        }
+        Drained::Idle => println!("没有待发送的提醒"),
     }
     Ok(())
-}
-
-/// Approves the listed (all when empty) due reminders in the name of `by`, each with
-/// its audit row (action `remind`), then sends the approved ones: `remind --send` and
-/// the page's button, one implementation.
-pub async fn approve_and_send(
-    cfg: &Config,
-    db: &mut Db,
-    dump: &Dump,
-    roster: &Roster,
-    ids: &[i64],
-    by: &str,
-    shutdown: &CancellationToken,
-) -> Result<(Vec<i64>, crate::remind::send::SendStats)> {
-    let now = crate::time::now();
-    let approved = crate::remind::send::approve(db, ids, by, &now)?;
-    for id in &approved {
-        crate::office::audit(
-            db,
-            by,
-            crate::office::AuditAction::Remind,
-            crate::office::Target::Reminder(*id),
-            "批准发送 approved for sending",
-        )?;
-    }
-    let stats =
-        crate::remind::send::send_approved(cfg, crate::call::current(), db, dump, roster, shutdown)
-            .await?;
-    Ok((approved, stats))
 }
 
 /// Reminders as a text table with each draft's text.
@@ -222,12 +151,15 @@ pub struct FullDump<'a> {
     pub reminders: &'a [Reminder],
 }
 
-/// Prints `dump --json` with the roster and reminders.
+/// Prints `dump --json` with the roster and reminders. The drafts are refreshed
+/// first; then the audit log and the reminders are read in one snapshot, so a reminder
+/// shown approved or sent always comes with its audit row (approval and audit commit
+/// together).
 pub fn dump(cfg: &Config) -> Result<()> {
     let mut db = Db::open(&cfg.storage.db_path())?;
-    let d = db.load_dump()?;
+    let mut d = db.load_dump()?;
     let r = roster_of(&db, &d)?;
-    let reminders = crate::remind::send::refresh(
+    crate::remind::send::sync_drafts(
         cfg,
         crate::call::current(),
         &mut db,
@@ -235,6 +167,8 @@ pub fn dump(cfg: &Config) -> Result<()> {
         &r,
         &crate::time::now(),
     )?;
+    let (audit, reminders) = db.snapshot(|| Ok((db.audit_log()?, db.reminders()?)))?;
+    d.audit = audit;
     super::print_json(&FullDump {
         dump: &d,
         roster: &r.units,

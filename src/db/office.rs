@@ -33,7 +33,7 @@ pub struct AppKey {
     pub late: bool,
 }
 
-fn write_audit(tx: &Transaction<'_>, a: &NewAudit, at: &str) -> rusqlite::Result<()> {
+pub(super) fn write_audit(tx: &Transaction<'_>, a: &NewAudit, at: &str) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO audit(at, user, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![at, a.user, a.action, a.target, a.detail],

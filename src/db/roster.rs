@@ -1,8 +1,10 @@
 //! Roster attributions decided by operators and the reminders outbox (issue 19). An
 //! attribution is keyed by content (form + applicant key) so it survives `reprocess`;
 //! a reminder row goes due → queued (approved, with who) → sending → sent | failed, or
-//! cancelled when it is no longer needed, each change committed on its own.
+//! cancelled when it is no longer needed, each change committed on its own. An
+//! operator's attribution and approval commit with their audit rows.
 
+use super::office::{write_audit, NewAudit};
 use super::Db;
 use crate::error::{Error, Result};
 use crate::remind::{Draft, Reminder, ReminderStatus};
@@ -50,16 +52,42 @@ impl Db {
         )
     }
 
-    /// Records (or replaces) an operator's attribution.
-    pub fn roster_assign(&self, a: &Assignment) -> Result<()> {
-        self.conn
-            .execute(
+    /// Records (or replaces) an operator's attribution, with its audit row in the same
+    /// transaction.
+    pub fn roster_assign(&mut self, a: &Assignment, audit: NewAudit) -> Result<()> {
+        self.audited(|tx, _| {
+            tx.execute(
                 "INSERT INTO roster_assignments(form, applicant_key, unit, by_user, at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(form, applicant_key) DO UPDATE SET unit = ?3, by_user = ?4, at = ?5",
                 params![a.form, a.applicant_key, a.unit, a.by, a.at],
+            )?;
+            Ok(Some(((), audit)))
+        })
+        .map(|_| ())
+    }
+
+    /// Whether an approved reminder waits for its first send attempt (a reminder a cap
+    /// or a transient SMTP answer sent back to `queued` carries that reply and waits for
+    /// the next round instead).
+    pub fn reminders_newly_queued(&self) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM reminders WHERE status = ?1 AND smtp_reply IS NULL)",
+                [ReminderStatus::Queued],
+                |r| r.get(0),
             )
-            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether any reminder is approved and not yet sent (or left `sending`).
+    pub fn reminders_waiting(&self) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM reminders WHERE status IN (?1, ?2))",
+                [ReminderStatus::Queued, ReminderStatus::Sending],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -129,9 +157,16 @@ impl Db {
         tx.commit().map_err(e)
     }
 
-    /// Approves due reminders (all when `ids` is empty): `queued`, with who and when.
-    /// Returns the ids approved.
-    pub fn reminders_approve(&mut self, ids: &[i64], by: &str, now: &str) -> Result<Vec<i64>> {
+    /// Approves due reminders (all when `ids` is empty): `queued`, with who and when,
+    /// each with the audit row `audit(id)` in the same transaction. Returns the ids
+    /// approved.
+    pub fn reminders_approve(
+        &mut self,
+        ids: &[i64],
+        by: &str,
+        now: &str,
+        audit: impl Fn(i64) -> NewAudit,
+    ) -> Result<Vec<i64>> {
         let path = self.path.clone();
         let e = |e| Error::db(&path, e);
         let tx = self
@@ -158,6 +193,7 @@ impl Db {
                 params![id, by, now, ReminderStatus::Queued],
             )
             .map_err(e)?;
+            write_audit(&tx, &audit(*id), now).map_err(e)?;
         }
         tx.commit().map_err(e)?;
         Ok(chosen)

@@ -10,17 +10,21 @@
 //!   audited;
 //! - [`soft_remove`] / [`restore`]: a junk message hidden from counts, kept on disk;
 //! - [`import_into`]: files handed over for a message (`import --into`, the upload);
+//! - [`roster::assign_unit`] / [`roster::approve_reminders`]: an application's roster
+//!   unit, reminders approved for the outbox;
 //! - [`audit`]: the audit row of a write made elsewhere (import, reprocess);
 //! - [`accounts`]: operator accounts, sessions and login throttling.
 
 pub mod accounts;
 mod actions;
+pub mod roster;
 
 pub use crate::domain::{AuditAction, ReviewState};
 pub use actions::{
     approve_receipt, import_into, late_excuse, receipt_of_message, restore, retry_receipt, review,
     set_match, soft_remove, MatchChange,
 };
+pub use roster::{approve_reminders, assign_unit};
 
 use crate::db::office::NewAudit;
 use crate::db::Db;

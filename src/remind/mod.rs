@@ -1,11 +1,13 @@
 //! Reminders (催交) the office approves: which are due ([`due`]: an application missing a
 //! scan, a seal or its electronic version; a roster unit that sent nothing or too
 //! little), their Chinese text ([`text`], never quoting what an applicant wrote), and
-//! sending the approved ones through the receipts' SMTP path ([`send`]). Nothing is
-//! sent without an operator's approval (`remind --send`, the page's button), and the
-//! approval is recorded with the operator's name.
+//! sending the approved ones through the receipts' SMTP path ([`send`]) from the
+//! outbox ([`outbox`], the daemon's round). Nothing is sent without an operator's
+//! approval (`remind --send`, the page's button, [`crate::office::approve_reminders`]),
+//! and the approval is recorded with the operator's name.
 
 pub mod due;
+pub mod outbox;
 pub mod send;
 pub mod text;
 

@@ -1,11 +1,12 @@
-//! Approving and sending reminders. Approval ([`approve`]) records who approved; the
-//! send ([`send_approved`]) goes through the receipts' SMTP session and message builder
+//! Refreshing the drafts and sending the approved reminders (approval, with who and
+//! its audit row, is [`crate::office::approve_reminders`]). The send
+//! ([`send_approved`], run by the outbox, [`super::outbox`]) goes through the receipts' SMTP session and message builder
 //! with the same exactly-once marks as the receipts outbox (`sending` committed before
 //! DATA, `sent` the moment the `250` arrives, a row left in `sending` by a stopped
 //! process becomes `failed` and is never sent again blindly), the same `[receipts]
 //! mode` (off: nothing leaves; dry-run: `.eml` files) and the same caps: per minute,
 //! per day and per recipient domain (a reminder over a cap stays approved and waits for
-//! the next `remind --send`).
+//! the outbox's next round).
 //! Reminders live in their own table because a receipt row belongs to one received
 //! message, and a unit that sent nothing has none. Before each send the reason is
 //! checked again: an application that became complete gets no reminder.
@@ -46,6 +47,19 @@ pub fn refresh(
     roster: &Roster,
     now: &DateTime<FixedOffset>,
 ) -> Result<Vec<Reminder>> {
+    sync_drafts(cfg, call, db, dump, roster, now)?;
+    db.reminders()
+}
+
+/// The drafts (`due` reminders) recomputed from `dump` and stored; nothing else changes.
+pub fn sync_drafts(
+    cfg: &Config,
+    call: &Call,
+    db: &mut Db,
+    dump: &Dump,
+    roster: &Roster,
+    now: &DateTime<FixedOffset>,
+) -> Result<()> {
     let cands = due::candidates(
         call,
         dump,
@@ -55,37 +69,7 @@ pub fn refresh(
     );
     let history = db.reminders()?;
     let drafts = due::due(cands, &cfg.remind, &call.deadline, now, &history);
-    db.reminders_sync_due(&drafts, &crate::time::fmt(now))?;
-    db.reminders()
-}
-
-/// Approves due reminders (all when `ids` is empty) in the name of `by`. An id that is
-/// not a due reminder is an error naming it, and nothing is approved.
-pub fn approve(
-    db: &mut Db,
-    ids: &[i64],
-    by: &str,
-    now: &DateTime<FixedOffset>,
-) -> Result<Vec<i64>> {
-    let all = db.reminders()?;
-    for id in ids {
-        match all.iter().find(|r| r.id == *id) {
-            Some(r) if r.status == ReminderStatus::Due => {}
-            Some(r) => {
-                return Err(Error::Other(format!(
-                    "提醒 {id} 的状态是“{}”，只能批准待批准的提醒 / reminder {id} is {}, not due",
-                    r.status.label_zh(),
-                    r.status.as_str()
-                )))
-            }
-            None => {
-                return Err(Error::Other(format!(
-                    "没有编号为 {id} 的提醒（先运行 kepu-intake remind 查看）/ no reminder {id}"
-                )))
-            }
-        }
-    }
-    db.reminders_approve(ids, by, &crate::time::fmt(now))
+    db.reminders_sync_due(&drafts, &crate::time::fmt(now))
 }
 
 fn our_message_id(r: &Reminder) -> String {
@@ -218,7 +202,7 @@ pub async fn send_approved(
         }
         let domain = crate::receipts::policy::domain_of(&r.to);
         if let Slot::Wait { reason, .. } = caps.check(db, &domain, &crate::time::now())? {
-            // Stays approved; the next `remind --send` after the cap frees sends it.
+            // Stays approved; the outbox's next round after the cap frees sends it.
             db.reminder_mark(r.id, ReminderStatus::Queued, Some(&reason), None, None)?;
             stats.waiting += 1;
             continue;
@@ -247,6 +231,15 @@ pub async fn send_approved(
                 Ok(s) => session = Some(s),
                 Err(e) => {
                     tracing::warn!(error = %e, "SMTP connection failed; reminders stay queued");
+                    // The reply marks it tried: the daemon retries at its next round
+                    // instead of every time it looks for new work.
+                    db.reminder_mark(
+                        r.id,
+                        ReminderStatus::Queued,
+                        Some(&format!("SMTP: {e}")),
+                        None,
+                        None,
+                    )?;
                     stats.waiting += 1;
                     break;
                 }

@@ -13,13 +13,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use std::collections::HashMap;
 
-type Fields = HashMap<String, String>;
+pub(super) type Fields = HashMap<String, String>;
 
-fn field<'f>(f: &'f Fields, k: &str) -> &'f str {
+pub(super) fn field<'f>(f: &'f Fields, k: &str) -> &'f str {
     f.get(k).map_or("", |v| v.trim())
 }
 
-fn refused(msg: &str) -> Response {
+pub(super) fn refused(msg: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Html(html::page(
@@ -34,8 +34,9 @@ fn refused(msg: &str) -> Response {
 }
 
 /// Checks the CSRF token, runs `act` on a blocking thread with a database connection
-/// and the user's name, and redirects to `back`.
-async fn act(
+/// and the user's name, and redirects to `back`. Every POST of the office goes
+/// through here (the roster page's too).
+pub(super) async fn act(
     st: &WebState,
     s: &Session,
     f: &Fields,

@@ -49,6 +49,7 @@ pub fn router(state: WebState) -> Router {
         .route("/roster", get(roster::roster_page))
         .route("/reminders", get(roster::reminders_page))
         .route("/reminders/{id}/send", post(roster::send))
+        .route("/apps/{id}/roster", post(roster::assign))
         .route("/queue", get(queue))
         .route("/scans", get(scans))
         .route("/scans/{id}", get(match_page))

@@ -8,9 +8,11 @@
 use crate::smtp_support::{ServerOpts, SmtpServer};
 use kepu_intake::call::{Call, BUILTIN_TEXT};
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
+use kepu_intake::db::office::NewAudit;
 use kepu_intake::db::Db;
-use kepu_intake::domain::{AppStatus, DocFormat, ReceiptStatus};
+use kepu_intake::domain::{AppStatus, AuditAction, DocFormat, ReceiptStatus};
 use kepu_intake::model::{FieldValue, Fields};
+use kepu_intake::office::approve_reminders;
 use kepu_intake::remind::{send, ReminderReason, ReminderStatus};
 use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
 use kepu_intake::roster::{self, attribute::AskReason, Assignment};
@@ -267,7 +269,7 @@ fn roster_attributes_by_name_and_checks_the_notices_rules() {
 #[test]
 fn an_operators_attribution_is_stored_and_survives() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("intake.db")).unwrap();
+    let mut db = Db::open(&dir.path().join("intake.db")).unwrap();
     let a = Assignment {
         form: "pilot_school".into(),
         applicant_key: "x".into(),
@@ -275,16 +277,30 @@ fn an_operators_attribution_is_stored_and_survives() {
         by: "wang".into(),
         at: "t1".into(),
     };
-    db.roster_assign(&a).unwrap();
-    db.roster_assign(&Assignment {
-        unit: None,
-        by: "li".into(),
-        ..a.clone()
-    })
+    let audit = |user: &str, detail: &str| NewAudit {
+        user: user.into(),
+        action: AuditAction::Roster,
+        target: "a1".into(),
+        detail: detail.into(),
+    };
+    db.roster_assign(&a, audit("wang", "x → 路北区")).unwrap();
+    db.roster_assign(
+        &Assignment {
+            unit: None,
+            by: "li".into(),
+            ..a.clone()
+        },
+        audit("li", "x → 不属于名单单位"),
+    )
     .unwrap();
     let got = db.roster_assignments().unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].unit.as_deref(), got[0].by.as_str()), (None, "li"));
+    // Each decision committed with its audit row.
+    let log = db.audit_log().unwrap();
+    let users: Vec<&str> = log.iter().map(|x| x.user.as_str()).collect();
+    assert_eq!(users, ["wang", "li"]);
+    assert!(log.iter().all(|x| x.action == AuditAction::Roster));
 }
 
 fn cfg(data: &std::path::Path, server: &SmtpServer) -> Config {
@@ -368,8 +384,8 @@ async fn reminders_due_approved_sent_once_never_for_complete_or_robots() {
     }
 
     // An unknown id is refused and approves nothing.
-    assert!(send::approve(&mut db, &[9999], "wang", &now).is_err());
-    let approved = send::approve(&mut db, &[], "wang", &now).unwrap();
+    assert!(approve_reminders(&mut db, &[9999], "wang").is_err());
+    let approved = approve_reminders(&mut db, &[], "wang").unwrap();
     assert_eq!(approved.len(), 4);
 
     // Application 6 becomes complete before the send: its reminder is cancelled.
@@ -421,9 +437,7 @@ async fn reminders_due_approved_sent_once_never_for_complete_or_robots() {
         rows.iter().all(|x| x.status != ReminderStatus::Due),
         "{rows:?}"
     );
-    assert!(send::approve(&mut db, &[], "wang", &now)
-        .unwrap()
-        .is_empty());
+    assert!(approve_reminders(&mut db, &[], "wang").unwrap().is_empty());
     let stats = send::send_approved(&cfg, &call, &mut db, &d, &r, &CancellationToken::new())
         .await
         .unwrap();
@@ -457,7 +471,7 @@ async fn reminders_respect_the_receipts_daily_and_per_domain_caps() {
     let r = roster::build(&call, &d, &[]);
     let now = kepu_intake::time::now();
     send::refresh(&cfg, &call, &mut db, &d, &r, &now).unwrap();
-    assert_eq!(send::approve(&mut db, &[], "wang", &now).unwrap().len(), 4);
+    assert_eq!(approve_reminders(&mut db, &[], "wang").unwrap().len(), 4);
 
     // Three to lubei.example, one to zunhua.example: the third to lubei waits.
     let stats = send::send_approved(&cfg, &call, &mut db, &d, &r, &CancellationToken::new())

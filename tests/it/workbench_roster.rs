@@ -1,11 +1,17 @@
-//! The roster and reminders pages in headless Chromium: the sample mailbox imported
-//! with the deadline two days ahead (so reminders are due, in dry-run), a clerk logs in,
-//! reads the roster, approves and sends one reminder with its button; checked in
-//! `dump --json` (sent, approved by the clerk) and the audit log (action `remind`).
-//! Screenshots `target/test-artifacts/workbench-roster.png`, `workbench-reminders.png`.
+//! The roster and reminders pages in headless Chromium: the sample mailbox (and one
+//! scan whose seal names two units) imported with the deadline two days ahead (so
+//! reminders are due, in dry-run), `run` waiting on an empty test Dovecot. A clerk logs
+//! in, reads the roster, decides the unsure application's unit with the page's form,
+//! approves one reminder with its button — the page answers at once, the daemon's
+//! outbox sends it; checked in `dump --json` (sent, approved by the clerk, every
+//! approval with its audit row in the same dump) and the daemon's log.
+//! Screenshots `target/test-artifacts/workbench-roster.png`,
+//! `workbench-roster-assigned.png`, `workbench-reminders.png`.
 
 use crate::browser::{artifacts_dir, free_port, wait_http, Browser, Killed};
-use crate::support::intake::{wait_output, Intake, DEADLINE};
+use crate::support::dovecot::Dovecot;
+use crate::support::intake::{wait_output, Daemon, ImapTarget, Intake, DEADLINE};
+use serde_json::Value;
 use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -19,7 +25,8 @@ fn roster_and_reminders_pages_send_one_reminder() {
         eprintln!("SKIP: KEPU_SKIP_BROWSER=1");
         return;
     }
-    let it = Intake::new(None);
+    let dovecot = Dovecot::start();
+    let it = Intake::new(Some(ImapTarget::implicit(&dovecot)));
     let port = free_port();
     let deadline = kepu_intake::time::fmt(&(kepu_intake::time::now() + chrono::Duration::days(2)));
     let text = std::fs::read_to_string(&it.config)
@@ -34,7 +41,12 @@ fn roster_and_reminders_pages_send_one_reminder() {
     )
     .unwrap();
     let mailbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-mailbox");
-    it.run_ok(&["import", mailbox.to_str().unwrap()]);
+    let two_units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/match/11.eml");
+    it.run_ok(&[
+        "import",
+        mailbox.to_str().unwrap(),
+        two_units.to_str().unwrap(),
+    ]);
     let mut add = it
         .command(&["user", "add", CLERK])
         .stdin(Stdio::piped())
@@ -45,6 +57,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
     assert!(st.success(), "user add: {err}");
+    let daemon = Daemon::start(&it);
     let server = it
         .command(&["serve"])
         .stdout(Stdio::null())
@@ -72,6 +85,80 @@ fn roster_and_reminders_pages_send_one_reminder() {
     let path = artifacts_dir().join("workbench-roster.png");
     assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
 
+    // The unsure application: its unit decided with the page's form, not the CLI.
+    let forms = b.find_all("form.assign", None);
+    assert!(!forms.is_empty(), "no application waits for attribution");
+    let app: i64 = b
+        .property(&forms[0], "action")
+        .trim_end_matches("/roster")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let options: Vec<String> = b
+        .find_all("option", Some(&forms[0]))
+        .iter()
+        .map(|o| b.property(o, "value"))
+        .collect();
+    assert!(
+        options.len() > 2 && options.last().unwrap() == "-",
+        "{options:?}"
+    );
+    // The second candidate: not what the page chose by itself.
+    let unit = options[1].clone();
+    b.click(&b.find_all("option", Some(&forms[0]))[1]);
+    let button = b
+        .find_all("button[type='submit']", Some(&forms[0]))
+        .remove(0);
+    b.click(&button);
+    let t0 = Instant::now();
+    while b
+        .find_all(&format!("form.assign[action$='/apps/{app}/roster']"), None)
+        .len()
+        == 1
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.wait_url(|u| u.ends_with("/roster"));
+    assert!(
+        b.find_all(&format!("form.assign[action$='/apps/{app}/roster']"), None)
+            .is_empty(),
+        "a{app} still waits for attribution: {}",
+        b.title()
+    );
+    let path = artifacts_dir().join("workbench-roster-assigned.png");
+    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    let v: Value = serde_json::from_str(&it.run_ok(&["roster", "--json"])).unwrap();
+    let holds = v["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == unit.as_str())
+        .unwrap_or_else(|| panic!("no unit {unit}: {v}"));
+    assert!(
+        holds["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == app),
+        "{unit} does not hold a{app}: {holds}"
+    );
+    let d = it.dump();
+    assert!(
+        d["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "roster"
+                && a["user"] == CLERK
+                && a["target"] == format!("a{app}")
+                && a["detail"].as_str().unwrap_or("").contains(&unit)),
+        "{}",
+        d["audit"]
+    );
+
     // The reminders: due drafts with their text; one approved and sent by its button.
     b.click(&b.find("a[href='/reminders']"));
     b.wait_url(|u| u.ends_with("/reminders"));
@@ -91,22 +178,59 @@ fn roster_and_reminders_pages_send_one_reminder() {
         .find_all("button[type='submit']", Some(&forms[0]))
         .remove(0);
     b.click(&button);
+    // The page answers at once (the SMTP session is the daemon's): back on the list,
+    // the reminder approved, under the clerk's name.
+    let t_click = Instant::now();
+    b.wait_url(|u| u.ends_with("/reminders"));
+    let t0 = Instant::now();
+    while b
+        .find_all(&format!("form.send[action$='/reminders/{id}/send']"), None)
+        .len()
+        == 1
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "the page answered the approval after {:?}",
+        t_click.elapsed()
+    );
+    let row = b
+        .table_rows(&b.find("table"))
+        .into_iter()
+        .find(|r| r[0] == id.to_string())
+        .unwrap();
+    assert!(
+        (row[1].contains("已批准待发送") || row[1].contains("已发送")) && row[1].contains(CLERK),
+        "{row:?}"
+    );
+    // The daemon sends it within seconds. Every dump along the way shows each approved
+    // reminder together with its audit row (one snapshot).
     let t0 = Instant::now();
     let d = loop {
         let d = it.dump();
+        for r in d["reminders"].as_array().unwrap() {
+            if r["approved_by"].is_string() {
+                let target = format!("n{}", r["id"]);
+                assert!(
+                    d["audit"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a["action"] == "remind" && a["target"] == target.as_str()),
+                    "reminder {} is {} without its audit row: {}",
+                    r["id"],
+                    r["status"],
+                    d["audit"]
+                );
+            }
+        }
         let sent = d["reminders"]
             .as_array()
             .unwrap()
             .iter()
             .any(|r| r["id"] == id && r["status"] == "sent");
-        // `dump` reads the audit before it refreshes the reminders (two reads): wait
-        // for both.
-        let audited = d["audit"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["action"] == "remind");
-        if (sent && audited) || t0.elapsed() > Duration::from_secs(30) {
+        if sent || t0.elapsed() > Duration::from_secs(30) {
             break d;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -139,14 +263,47 @@ fn roster_and_reminders_pages_send_one_reminder() {
             .iter()
             .any(|a| a["action"] == "remind"
                 && a["user"] == CLERK
-                && a["target"].as_str().unwrap_or("").contains(&id.to_string())),
+                && a["target"] == format!("n{id}")),
         "{}",
         d["audit"]
     );
-    b.wait_url(|u| u.ends_with("/reminders"));
-    let page = b.text(&b.find("main"));
+    b.goto(&format!("{base}/reminders"));
+    let row = b
+        .table_rows(&b.find("table"))
+        .into_iter()
+        .find(|r| r[0] == id.to_string())
+        .unwrap();
     assert!(
-        page.contains(CLERK),
-        "the sent reminder shows who approved it"
+        row[1].contains("已发送") && row[1].contains(CLERK) && row[1].contains("发出："),
+        "the sent reminder shows its state and who approved it: {row:?}"
     );
+    let path = artifacts_dir().join("workbench-reminders-sent.png");
+    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    let (status, _, err) = daemon.terminate();
+    assert!(status.success(), "{err}");
+    let plain = without_colours(&err);
+    assert!(
+        plain
+            .lines()
+            .any(|l| l.contains("remind::outbox") && l.contains("previewed=1")),
+        "the daemon, not the page, sent it: {plain}"
+    );
+}
+
+/// The log without its terminal colour codes (`ESC [ … m`).
+fn without_colours(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
