@@ -566,28 +566,8 @@ fn web_page_in_headless_chromium() {
     ));
     std::fs::write(&it.config, cfg).unwrap();
     // The clerk's account, made as the guide says (password on stdin).
-    let mut add = it
-        .command(&["user", "add", "clerk"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut stdin = add.stdin.take().unwrap();
-        writeln!(stdin, "{CLERK_PASSWORD}").unwrap();
-    }
-    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
-    assert!(st.success(), "user add: {err}");
-    let server = it
-        .command(&["serve"])
-        .env(TOKEN_ENV, TOKEN)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(it.dir().join("serve.stderr")).unwrap())
-        .spawn()
-        .expect("spawn kepu-intake serve");
-    let _server = Killed(server);
-    wait_http(port, "/healthz", "kepu-intake serve");
+    crate::support::web::add_user(&it, "clerk", CLERK_PASSWORD);
+    let _server = crate::support::web::serve(&it, port, &[(TOKEN_ENV, TOKEN)]);
     let base = format!("http://127.0.0.1:{port}");
 
     let b = Browser::start();

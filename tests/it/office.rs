@@ -4,23 +4,12 @@
 //! and survives `reprocess --all`.
 
 use crate::support::dovecot::Dovecot;
-use crate::support::intake::{message_ids, seed, Daemon, ImapTarget, Intake};
+use crate::support::intake::{match_fixtures, message_ids, seed, Daemon, ImapTarget, Intake};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/match");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    v.sort();
-    v
-}
 
 /// Messages recorded so far, read straight from SQLite (cheap, no process start).
 fn recorded(it: &Intake) -> i64 {
@@ -116,7 +105,10 @@ fn every_write_works_while_run_catches_up() {
     }
 
     // 1. import: recorded and processed beside the daemon's own processing.
-    let paths: Vec<String> = fixtures().iter().map(|p| p.display().to_string()).collect();
+    let paths: Vec<String> = match_fixtures()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let mut args = vec!["import"];
     args.extend(paths.iter().map(String::as_str));
     let seen_at_import = write(&it, &args, None);

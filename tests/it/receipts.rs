@@ -3,16 +3,17 @@
 //! refusals, the per-sender window and dry runs.
 
 use crate::smtp_support::{ServerOpts, SmtpServer};
+use crate::support::dump::fields;
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
 use kepu_intake::db::Db;
 use kepu_intake::domain::ReceiptStatus;
 use kepu_intake::extract::MessageMeta;
-use kepu_intake::model::{Category, FieldValue, Fields};
+use kepu_intake::model::{Category, Fields};
 use kepu_intake::receipts::compose::{compose, ComposeContext};
 use kepu_intake::receipts::template::Template;
 use kepu_intake::receipts::{self, decide, initial_status, Decision};
-use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+use kepu_intake::report::dump::{Dump, DumpApplication, DumpDocument, DumpMessage};
 use mail_parser::MessageParser;
 use tokio_util::sync::CancellationToken;
 
@@ -350,31 +351,10 @@ fn initial_status_follows_mode_and_decision() {
 
 // ---------------------------------------------------------------- compose
 
-fn fields(pairs: &[(&str, &str)]) -> Fields {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
-        .collect()
-}
-
 fn doc(id: i64, name: &str, kind: &str, form: Option<&str>, f: Fields) -> DumpDocument {
     DumpDocument {
-        id,
         name: name.into(),
-        container: None,
-        sha256: format!("{id:064x}"),
-        format: "docx".parse().unwrap(),
-        kind: kind.parse().unwrap(),
-        form: form.map(Into::into),
-        fields: f,
-        stamped: None,
-        scan_of: None,
-        superseded_by: None,
-        problems: vec![],
-        size: 1000,
-        seal_score: None,
-        match_score: None,
-        path: format!("docs/{id}"),
+        ..crate::support::dump::document(id, kind.parse().unwrap(), form, f)
     }
 }
 
@@ -386,28 +366,8 @@ fn message(
     docs: Vec<DumpDocument>,
 ) -> DumpMessage {
     DumpMessage {
-        id,
-        message_id: Some(format!("<m{id}@school.example>")),
-        from: Some(from.into()),
         subject: Some(subject.into()),
-        received_at: "2022-07-18T10:32:05+08:00".into(),
-        date_header: None,
-        late: false,
-        category: Some(category.parse().unwrap()),
-        duplicate_of: None,
-        receipt: DumpReceipt {
-            status: "pending".parse().unwrap(),
-            reason: None,
-        },
-        problems: vec![],
-        documents: docs,
-        sha256: format!("{id:064x}"),
-        size: 1000,
-        mailbox: None,
-        uidvalidity: None,
-        uid: None,
-        source: "import".into(),
-        removed: None,
+        ..crate::support::dump::message(id, from, category.parse().unwrap(), docs)
     }
 }
 
@@ -419,20 +379,7 @@ fn app(
     e: Option<i64>,
     s: Option<i64>,
 ) -> DumpApplication {
-    DumpApplication {
-        id,
-        form: form.into(),
-        applicant: who.into(),
-        status: status.parse().unwrap(),
-        late: false,
-        electronic: e,
-        scan: s,
-        problems: vec![],
-        email: None,
-        received_at: None,
-        review: Default::default(),
-        late_excused: None,
-    }
+    crate::support::dump::application(id, form, who, status.parse().unwrap(), e, s)
 }
 
 fn ctx<'a>(t: &'a Template) -> ComposeContext<'a> {

@@ -6,11 +6,12 @@
 //! robots, never quoting what an applicant wrote.
 
 use crate::smtp_support::{ServerOpts, SmtpServer};
+use crate::support::dump;
 use kepu_intake::call::{Call, BUILTIN_TEXT};
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
 use kepu_intake::db::office::NewAudit;
 use kepu_intake::db::Db;
-use kepu_intake::domain::{AppStatus, AuditAction, DocFormat, ReceiptStatus};
+use kepu_intake::domain::{AppStatus, AuditAction, ReceiptStatus};
 use kepu_intake::model::{FieldValue, Fields};
 use kepu_intake::office::approve_reminders;
 use kepu_intake::remind::{send, ReminderReason, ReminderStatus};
@@ -22,24 +23,7 @@ use tokio_util::sync::CancellationToken;
 const APPLICANT_MARK: &str = "李四同志";
 
 fn doc(id: i64, kind: &str, form: &str, f: Fields) -> DumpDocument {
-    DumpDocument {
-        id,
-        name: format!("{id}.docx"),
-        container: None,
-        sha256: format!("{id:064x}"),
-        format: DocFormat::Docx,
-        kind: kind.parse().unwrap(),
-        form: Some(form.into()),
-        fields: f,
-        stamped: None,
-        scan_of: None,
-        superseded_by: None,
-        problems: vec![],
-        size: 1000,
-        seal_score: None,
-        match_score: None,
-        path: format!("docs/{id}"),
-    }
+    dump::document(id, kind.parse().unwrap(), Some(form), f)
 }
 
 fn message(
@@ -50,28 +34,13 @@ fn message(
     docs: Vec<DumpDocument>,
 ) -> DumpMessage {
     DumpMessage {
-        id,
         message_id: Some(format!("<m{id}@x.example>")),
-        from: Some(from.into()),
-        subject: Some("申报材料".into()),
         received_at: format!("2022-07-1{}T10:00:00+08:00", id % 10),
-        date_header: None,
-        late: false,
-        category: Some(category.parse().unwrap()),
-        duplicate_of: None,
         receipt: DumpReceipt {
             status: ReceiptStatus::Sent,
             reason: receipt_reason.map(Into::into),
         },
-        problems: vec![],
-        documents: docs,
-        sha256: format!("{id:064x}"),
-        size: 1000,
-        mailbox: None,
-        uidvalidity: None,
-        uid: None,
-        source: "import".into(),
-        removed: None,
+        ..dump::message(id, from, category.parse().unwrap(), docs)
     }
 }
 
@@ -91,10 +60,7 @@ pub(crate) fn add(
     } else {
         "申报学校"
     };
-    let mut f: Fields = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
-        .collect();
+    let mut f = dump::fields(extra);
     f.insert(key.into(), FieldValue::Text(applicant.into()));
     f.insert("联系人".into(), FieldValue::Text(APPLICANT_MARK.into()));
     let category = if from.starts_with("noreply") {
@@ -113,18 +79,16 @@ pub(crate) fn add(
         vec![doc(id * 10, "electronic", form, f)],
     ));
     d.applications.push(DumpApplication {
-        id,
-        form: form.into(),
-        applicant: applicant.into(),
-        status: status.parse().unwrap(),
-        late: false,
-        electronic: Some(id * 10),
-        scan: None,
-        problems: vec![],
         email: Some(from.into()),
         received_at: Some(format!("2022-07-1{}T10:00:00+08:00", id % 10)),
-        review: Default::default(),
-        late_excused: None,
+        ..dump::application(
+            id,
+            form,
+            applicant,
+            status.parse().unwrap(),
+            Some(id * 10),
+            None,
+        )
     });
 }
 
@@ -665,18 +629,15 @@ fn a_scan_only_application_is_attributed_by_its_ocr_text() {
     let mut d = corpus();
     // Application 9: only a scan (doc 90), whose OCR text carries the seal's words.
     d.applications.push(DumpApplication {
-        id: 9,
-        form: "pilot_school".into(),
-        applicant: "第二实验小学".into(),
-        status: AppStatus::MissingElectronic,
-        late: false,
-        electronic: None,
-        scan: Some(90),
-        problems: vec![],
         email: Some("x@zunhua.example".into()),
-        received_at: None,
-        review: Default::default(),
-        late_excused: None,
+        ..dump::application(
+            9,
+            "pilot_school",
+            "第二实验小学",
+            AppStatus::MissingElectronic,
+            None,
+            Some(90),
+        )
     });
     let mut texts = std::collections::BTreeMap::new();
     texts.insert(

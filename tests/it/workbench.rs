@@ -8,13 +8,13 @@
 //!
 //! Needs chromium and chromium-driver like `browser.rs`; `KEPU_SKIP_BROWSER=1` skips.
 
-use crate::browser::{artifacts_dir, free_port, wait_http, Browser, Killed};
+use crate::browser::{artifacts_dir, free_port, Browser};
 use crate::support::dovecot::Dovecot;
-use crate::support::intake::{mail, seed, wait_output, Daemon, ImapTarget, Intake};
+use crate::support::intake::{mail, match_fixtures, seed, Daemon, ImapTarget, Intake};
+use crate::support::web::{add_user, log_in, serve};
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const CLERK: &str = "xiaowang";
@@ -28,17 +28,6 @@ const PER_CHUNK: Duration = Duration::from_millis(300);
 /// The mail list pages by 50: the paging step needs more than two pages.
 const PAGED: i64 = 101;
 const LATE_FIXTURE: &str = "01.eml";
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/match");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    v.sort();
-    v
-}
 
 /// A Word file that is none of the call's forms.
 fn not_a_form_docx() -> Vec<u8> {
@@ -210,7 +199,7 @@ fn clerk_day_in_headless_chromium_while_run_fetches() {
     // The mailbox: the day's mail first (the matching corpus, one of it late, a
     // question, a junk mail), then filler the daemon is still fetching all day.
     let d = Dovecot::start();
-    for f in fixtures() {
+    for f in match_fixtures() {
         let raw = std::fs::read(&f).unwrap();
         let late = f.file_name().is_some_and(|n| n == LATE_FIXTURE);
         let date = if late {
@@ -235,7 +224,7 @@ dmarc=fail header.from=school.example\r\n"
     d.append("INBOX", &ask, "18-Jul-2022 11:00:05 +0800");
     d.append("INBOX", &junk_mail(), "18-Jul-2022 12:00:05 +0800");
     seed(&d, "INBOX", "day", FILLER);
-    let total = fixtures().len() + 2 + FILLER;
+    let total = match_fixtures().len() + 2 + FILLER;
 
     let it = Intake::new(Some(ImapTarget::implicit(&d)));
     let port = free_port();
@@ -248,31 +237,14 @@ dmarc=fail header.from=school.example\r\n"
         "\n[tools]\nocr = false\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"
     ));
     std::fs::write(&it.config, cfg).unwrap();
-    let mut add = it
-        .command(&["user", "add", CLERK])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
-    assert!(st.success(), "user add: {err}");
-
+    add_user(&it, CLERK, PASSWORD);
     let daemon = Daemon::start_throttled(&it, PER_CHUNK);
-    let server = it
-        .command(&["serve"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(it.dir().join("serve.stderr")).unwrap())
-        .spawn()
-        .expect("spawn kepu-intake serve");
-    let _server = Killed(server);
-    wait_http(port, "/healthz", "kepu-intake serve");
+    let _server = serve(&it, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
     let b = Browser::start();
 
     // The day's mail processed (the filler still coming in behind it).
-    let day_ids: Vec<String> = (1..=fixtures().len())
+    let day_ids: Vec<String> = (1..=match_fixtures().len())
         .map(|i| format!("<match-{i:02}@corpus.example>"))
         .chain([
             "<ask-1@school.example>".into(),
@@ -300,12 +272,7 @@ dmarc=fail header.from=school.example\r\n"
     let at_first_action = progress(&it);
 
     // 1. Log in.
-    b.goto(&format!("{base}/queue"));
-    b.wait_url(|u| u.contains("/login"));
-    b.type_text(&b.find("input[name='user']"), CLERK);
-    b.type_text(&b.find("input[name='password']"), PASSWORD);
-    b.click(&b.find("form.login button[type='submit']"));
-    let url = b.wait_url(|u| u.ends_with("/queue"));
+    let url = log_in(&b, &format!("{base}/queue"), CLERK, PASSWORD);
     assert!(url.ends_with("/queue"), "{url}");
 
     // 2. The queue: the unmatched scans, the question, the late application, the

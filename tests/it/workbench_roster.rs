@@ -8,12 +8,11 @@
 //! Screenshots `target/test-artifacts/workbench-roster.png`,
 //! `workbench-roster-assigned.png`, `workbench-reminders.png`.
 
-use crate::browser::{artifacts_dir, free_port, wait_http, Browser, Killed};
+use crate::browser::{artifacts_dir, free_port, Browser};
 use crate::support::dovecot::Dovecot;
-use crate::support::intake::{wait_output, Daemon, ImapTarget, Intake, DEADLINE};
+use crate::support::intake::{Daemon, ImapTarget, Intake, DEADLINE};
+use crate::support::web::{add_user, log_in, serve};
 use serde_json::Value;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const CLERK: &str = "xiaoli";
@@ -47,34 +46,14 @@ fn roster_and_reminders_pages_send_one_reminder() {
         mailbox.to_str().unwrap(),
         two_units.to_str().unwrap(),
     ]);
-    let mut add = it
-        .command(&["user", "add", CLERK])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let (st, _, err) = wait_output(add, Duration::from_secs(60), &["user", "add"]);
-    assert!(st.success(), "user add: {err}");
+    add_user(&it, CLERK, PASSWORD);
     let daemon = Daemon::start(&it);
-    let server = it
-        .command(&["serve"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(it.dir().join("serve.stderr")).unwrap())
-        .spawn()
-        .expect("spawn kepu-intake serve");
-    let _server = Killed(server);
-    wait_http(port, "/healthz", "kepu-intake serve");
+    let _server = serve(&it, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
     let b = Browser::start();
 
-    b.goto(&format!("{base}/roster"));
-    b.wait_url(|u| u.contains("/login"));
-    b.type_text(&b.find("input[name='user']"), CLERK);
-    b.type_text(&b.find("input[name='password']"), PASSWORD);
-    b.click(&b.find("form.login button[type='submit']"));
-    b.wait_url(|u| u.ends_with("/roster"));
+    let url = log_in(&b, &format!("{base}/roster"), CLERK, PASSWORD);
+    assert!(url.ends_with("/roster"), "{url}");
     // The roster: 丰南区 sent its district form and still owes two schools.
     let rows = b.table_rows(&b.find("table"));
     let fengnan = rows

@@ -295,6 +295,19 @@ pub fn sigterm(child: &Child) {
     }
 }
 
+/// The matching corpus (`fixtures/match/*.eml`: electronic forms, their scans, one
+/// orphan scan), sorted by name.
+pub fn match_fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/match");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    v.sort();
+    v
+}
+
 /// A small plain-text message with CRLF line ends.
 pub fn mail(message_id: &str, subject: &str, date_header: &str, body: &str) -> Vec<u8> {
     format!(

@@ -1,0 +1,92 @@
+//! Hand-made `dump --json` records for the tests that feed the report, roster, receipts
+//! and page code without a mailbox. Every field gets a plain default, so a test spells
+//! out only what it is about: `DumpDocument { name: "扫描件.jpg".into(), ..document(7,
+//! DocKind::Scan, None, Fields::new()) }`.
+
+use kepu_intake::domain::{AppStatus, Category, DocFormat, DocKind, ReceiptStatus};
+use kepu_intake::model::{FieldValue, Fields};
+use kepu_intake::report::dump::{DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
+
+/// Text fields from (label, value) pairs.
+pub fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
+        .collect()
+}
+
+/// Document `id`: `{id}.docx`, 1000 bytes, stored as `docs/{id}`, no problems.
+pub fn document(id: i64, kind: DocKind, form: Option<&str>, fields: Fields) -> DumpDocument {
+    DumpDocument {
+        id,
+        name: format!("{id}.docx"),
+        container: None,
+        sha256: format!("{id:064x}"),
+        format: DocFormat::Docx,
+        kind,
+        form: form.map(Into::into),
+        fields,
+        stamped: None,
+        scan_of: None,
+        superseded_by: None,
+        problems: vec![],
+        size: 1000,
+        seal_score: None,
+        match_score: None,
+        path: format!("docs/{id}"),
+    }
+}
+
+/// Message `id` from `from`, `<m{id}@school.example>`, subject 申报材料, received
+/// 2022-07-18 10:32:05 +08:00 by `import`, its receipt pending.
+pub fn message(id: i64, from: &str, category: Category, docs: Vec<DumpDocument>) -> DumpMessage {
+    DumpMessage {
+        id,
+        message_id: Some(format!("<m{id}@school.example>")),
+        from: Some(from.into()),
+        subject: Some("申报材料".into()),
+        received_at: "2022-07-18T10:32:05+08:00".into(),
+        date_header: None,
+        late: false,
+        category: Some(category),
+        duplicate_of: None,
+        receipt: DumpReceipt {
+            status: ReceiptStatus::Pending,
+            reason: None,
+        },
+        problems: vec![],
+        documents: docs,
+        sha256: format!("{id:064x}"),
+        size: 1000,
+        mailbox: None,
+        uidvalidity: None,
+        uid: None,
+        source: "import".into(),
+        removed: None,
+    }
+}
+
+/// Application `id` of `form` by `applicant`, not late, not reviewed.
+pub fn application(
+    id: i64,
+    form: &str,
+    applicant: &str,
+    status: AppStatus,
+    electronic: Option<i64>,
+    scan: Option<i64>,
+) -> DumpApplication {
+    DumpApplication {
+        id,
+        form: form.into(),
+        applicant: applicant.into(),
+        status,
+        late: false,
+        electronic,
+        scan,
+        problems: vec![],
+        email: None,
+        received_at: None,
+        review: Default::default(),
+        late_excused: None,
+    }
+}
