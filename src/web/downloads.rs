@@ -2,31 +2,39 @@
 //! image, the office workbook, and the `/metrics` text for scrapers.
 
 use super::{files, load, metrics, not_found, server_error, WebState};
+use crate::report::dump::DumpDocument;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use std::path::PathBuf;
 
-/// `/doc/{id}/preview`: page 1 of a scan (an image, or a PDF rendered) as a small JPEG.
-pub async fn preview(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    let dump = match load(&st).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let Some(doc) = dump
+/// Document `id` (a number from the URL) and its stored file, or the answer to give
+/// instead: 404 for an unknown id or a stored path missing or outside the data dir.
+async fn stored(st: &WebState, id: &str) -> Result<(DumpDocument, PathBuf), Response> {
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let dump = load(st).await?;
+    let doc = dump
         .messages
         .iter()
         .flat_map(|m| m.documents.iter())
         .find(|d| d.id == id)
-    else {
-        return not_found();
-    };
+        .cloned()
+        .ok_or_else(not_found)?;
     let Some(path) = files::resolve_stored(&st.data_dir, &doc.path) else {
-        return not_found();
+        tracing::warn!(doc = id, stored = %doc.path, "web: stored path missing or outside the data dir");
+        return Err(not_found());
     };
+    Ok((doc, path))
+}
+
+/// `/doc/{id}/preview`: page 1 of a scan (an image, or a PDF rendered) as a small JPEG.
+pub async fn preview(State(st): State<WebState>, UrlPath(id): UrlPath<String>) -> Response {
+    let (doc, path) = match stored(&st, &id).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = doc.id;
     let format = doc.format;
     let opts = st.scan.clone();
     let made = tokio::task::spawn_blocking(move || {
@@ -60,25 +68,11 @@ pub async fn document(
     UrlPath(id): UrlPath<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    let dump = match load(&st).await {
-        Ok(d) => d,
+    let (doc, path) = match stored(&st, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(doc) = dump
-        .messages
-        .iter()
-        .flat_map(|m| m.documents.iter())
-        .find(|d| d.id == id)
-    else {
-        return not_found();
-    };
-    let Some(path) = files::resolve_stored(&st.data_dir, &doc.path) else {
-        tracing::warn!(doc = id, stored = %doc.path, "web: stored path missing or outside the data dir");
-        return not_found();
-    };
+    let id = doc.id;
     let bytes = match tokio::fs::read(&path).await {
         Ok(b) => b,
         Err(e) => return server_error("读取文件失败", format!("{}: {e}", path.display())),

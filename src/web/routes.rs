@@ -5,6 +5,7 @@
 use super::{actions, login, roster, upload, WebState};
 use super::{auth, downloads, load, non_empty, not_found, pages, paging, server_error, Q};
 use crate::office::accounts::Session;
+use crate::report::dump::Dump;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
@@ -61,22 +62,24 @@ pub fn router(state: WebState) -> Router {
         .with_state(state)
 }
 
+/// The current state drawn by `page`; a `None` from it is a 404 (no such record).
+async fn render(st: &WebState, page: impl FnOnce(&Dump) -> Option<String>) -> Response {
+    match load(st).await {
+        Ok(d) => page(&d).map_or_else(not_found, |h| Html(h).into_response()),
+        Err(r) => r,
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
 
 async fn dashboard(State(st): State<WebState>) -> Response {
-    match load(&st).await {
-        Ok(d) => Html(pages::dashboard(&d, crate::time::now())).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::dashboard(d, crate::time::now()))).await
 }
 
 async fn queue(State(st): State<WebState>, Extension(s): Extension<Session>) -> Response {
-    match load(&st).await {
-        Ok(d) => Html(pages::queue(&d, &auth::csrf_field(&s))).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::queue(d, &auth::csrf_field(&s)))).await
 }
 
 async fn app_list(State(st): State<WebState>, Query(q): Q) -> Response {
@@ -88,10 +91,7 @@ async fn app_list(State(st): State<WebState>, Query(q): Q) -> Response {
         review: non_empty(&q, "review"),
     };
     let lq = paging::ListQuery::new("/apps", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::app_list(&d, &filter, &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::app_list(d, &filter, &lq))).await
 }
 
 async fn app_page(
@@ -102,27 +102,17 @@ async fn app_page(
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    match load(&st).await {
-        Ok(d) => pages::app_page(&d, id, &auth::csrf_field(&s))
-            .map_or_else(not_found, |h| Html(h).into_response()),
-        Err(r) => r,
-    }
+    render(&st, |d| pages::app_page(d, id, &auth::csrf_field(&s))).await
 }
 
 async fn missing_scan(State(st): State<WebState>, Query(q): Q) -> Response {
     let lq = paging::ListQuery::new("/missing-scan", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::missing_scan(&d, &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::missing_scan(d, &lq))).await
 }
 
 async fn late(State(st): State<WebState>, Query(q): Q) -> Response {
     let lq = paging::ListQuery::new("/late", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::late(&d, &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::late(d, &lq))).await
 }
 
 async fn messages(State(st): State<WebState>, Query(q): Q) -> Response {
@@ -134,10 +124,7 @@ async fn messages(State(st): State<WebState>, Query(q): Q) -> Response {
         q: non_empty(&q, "q"),
     };
     let lq = paging::ListQuery::new("/messages", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::messages(&d, &filter, &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| Some(pages::messages(d, &filter, &lq))).await
 }
 
 async fn message_page(
@@ -172,10 +159,10 @@ async fn message_page(
 
 async fn scans(State(st): State<WebState>, Query(q): Q) -> Response {
     let lq = paging::ListQuery::new("/scans", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::scans(&d, non_empty(&q, "state").as_deref(), &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| {
+        Some(pages::scans(d, non_empty(&q, "state").as_deref(), &lq))
+    })
+    .await
 }
 
 async fn match_page(
@@ -188,19 +175,18 @@ async fn match_page(
         return not_found();
     };
     let shown = non_empty(&q, "e").and_then(|e| e.parse().ok());
-    match load(&st).await {
-        Ok(d) => pages::match_page(&d, id, shown, &auth::csrf_field(&s))
-            .map_or_else(not_found, |h| Html(h).into_response()),
-        Err(r) => r,
-    }
+    render(&st, |d| {
+        pages::match_page(d, id, shown, &auth::csrf_field(&s))
+    })
+    .await
 }
 
 async fn audit_page(State(st): State<WebState>, Query(q): Q) -> Response {
     let lq = paging::ListQuery::new("/audit", &q);
-    match load(&st).await {
-        Ok(d) => Html(pages::audit(&d, non_empty(&q, "user").as_deref(), &lq)).into_response(),
-        Err(r) => r,
-    }
+    render(&st, |d| {
+        Some(pages::audit(d, non_empty(&q, "user").as_deref(), &lq))
+    })
+    .await
 }
 
 async fn receipts_page(

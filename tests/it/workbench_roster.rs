@@ -174,11 +174,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         "the page answered the approval after {:?}",
         t_click.elapsed()
     );
-    let row = b
-        .table_rows(&b.find("table"))
-        .into_iter()
-        .find(|r| r[0] == id.to_string())
-        .unwrap();
+    let row = reminder_row(&b, id);
     assert!(
         (row[1].contains("已批准待发送") || row[1].contains("已发送")) && row[1].contains(CLERK),
         "{row:?}"
@@ -247,11 +243,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         d["audit"]
     );
     b.goto(&format!("{base}/reminders"));
-    let row = b
-        .table_rows(&b.find("table"))
-        .into_iter()
-        .find(|r| r[0] == id.to_string())
-        .unwrap();
+    let row = reminder_row(&b, id);
     assert!(
         row[1].contains("已发送") && row[1].contains(CLERK) && row[1].contains("发出："),
         "the sent reminder shows its state and who approved it: {row:?}"
@@ -267,6 +259,14 @@ fn roster_and_reminders_pages_send_one_reminder() {
             .any(|l| l.contains("remind::outbox") && l.contains("previewed=1")),
         "the daemon, not the page, sent it: {plain}"
     );
+}
+
+/// The reminders page's row of reminder `id`.
+fn reminder_row(b: &Browser, id: i64) -> Vec<String> {
+    b.table_rows(&b.find("table"))
+        .into_iter()
+        .find(|r| r[0] == id.to_string())
+        .unwrap_or_else(|| panic!("no reminder {id} on the page"))
 }
 
 /// The log without its terminal colour codes (`ESC [ … m`).
