@@ -4,7 +4,7 @@
 //! and survives `reprocess --all`.
 
 use crate::support::dovecot::Dovecot;
-use crate::support::intake::{match_fixtures, message_ids, seed, Daemon, ImapTarget, Intake};
+use crate::support::intake::{app, match_fixtures, message_ids, seed, Daemon, ImapTarget, Intake};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,15 +66,6 @@ fn write(it: &Intake, args: &[&str], stdin: Option<&str>) -> i64 {
         t0.elapsed().as_secs_f64()
     );
     busy
-}
-
-fn app(d: &Value, id: i64) -> &Value {
-    d["applications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap_or_else(|| panic!("no application {id}"))
 }
 
 /// Messages seeded for the catch-up of [`every_write_works_while_run_catches_up`].

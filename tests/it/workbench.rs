@@ -8,10 +8,12 @@
 //!
 //! Needs chromium and chromium-driver like `browser.rs`; `KEPU_SKIP_BROWSER=1` skips.
 
-use crate::browser::{artifacts_dir, free_port, Browser};
+use crate::browser::{free_port, Browser};
 use crate::support::dovecot::Dovecot;
-use crate::support::intake::{mail, match_fixtures, seed, Daemon, ImapTarget, Intake};
-use crate::support::web::{add_user, log_in, serve};
+use crate::support::intake::{
+    app, doc, docs, mail, match_fixtures, message, seed, Daemon, ImapTarget, Intake,
+};
+use crate::support::web::{add_user, first_column, log_in, serve, shot, submit};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
@@ -95,98 +97,6 @@ fn progress(it: &Intake) -> (i64, i64) {
         Ok((r.get(0)?, r.get(1)?))
     })
     .unwrap_or((0, 0))
-}
-
-fn docs(d: &Value) -> Vec<&Value> {
-    d["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["documents"].as_array().unwrap().iter())
-        .collect()
-}
-
-fn doc(d: &Value, id: i64) -> &Value {
-    docs(d).into_iter().find(|x| x["id"] == id).unwrap()
-}
-
-fn app(d: &Value, id: i64) -> &Value {
-    d["applications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap_or_else(|| panic!("no application {id}"))
-}
-
-fn message<'v>(d: &'v Value, message_id: &str) -> &'v Value {
-    d["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["message_id"] == message_id)
-        .unwrap_or_else(|| panic!("no message {message_id}"))
-}
-
-/// The first column of the page's first table (one WebDriver call per row, not per
-/// cell: a 50-row page read cell by cell costs seconds).
-fn first_column(b: &Browser) -> Vec<String> {
-    b.find_all("table tbody tr td:first-child", None)
-        .iter()
-        .map(|td| b.text(td))
-        .collect()
-}
-
-/// A screenshot of the page as the clerk sees it: a real PNG with the navigation bar
-/// (looked for left of where a long page's scroll bar is).
-fn shot(b: &Browser, name: &str) {
-    let path = artifacts_dir().join(format!("workbench-{name}.png"));
-    let png = b.screenshot(&path);
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
-    let img = image::load_from_memory(&png).unwrap().to_rgb8();
-    assert!(
-        img.width() >= 1000 && png.len() > 10_000,
-        "{}",
-        path.display()
-    );
-    let nav = img.get_pixel(img.width() - 40, 3).0;
-    assert_eq!(
-        nav,
-        [0x1f, 0x4e, 0x79],
-        "{}: no navigation bar",
-        path.display()
-    );
-}
-
-/// Clicks the submit button of the first `form_css` form and waits for the page the
-/// POST redirects to (303 → GET) to be there.
-fn submit(b: &Browser, form_css: &str, expect_url: impl Fn(&str) -> bool) -> String {
-    let form = b.find(form_css);
-    let button = b
-        .find_all("button[type='submit']", Some(&form))
-        .pop()
-        .unwrap_or_else(|| panic!("{form_css} has no submit button"));
-    let before = b.find("h1");
-    b.click(&button);
-    // The old page's heading goes stale once the browser has navigated.
-    let t0 = Instant::now();
-    while b
-        .cmd("GET", &format!("/element/{before}/text"), None)
-        .is_ok()
-        && t0.elapsed() < Duration::from_secs(15)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let url = b.wait_url(expect_url);
-    let title = b.title();
-    assert!(
-        !title.starts_with("操作未完成")
-            && !title.starts_with("出错")
-            && !title.starts_with("请求被拒绝"),
-        "{form_css}: {title}: {}",
-        b.text(&b.find("main"))
-    );
-    url
 }
 
 #[test]

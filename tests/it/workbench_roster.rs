@@ -8,10 +8,10 @@
 //! Screenshots `target/test-artifacts/workbench-roster.png`,
 //! `workbench-roster-assigned.png`, `workbench-reminders.png`.
 
-use crate::browser::{artifacts_dir, free_port, Browser};
+use crate::browser::{free_port, Browser};
 use crate::support::dovecot::Dovecot;
 use crate::support::intake::{Daemon, ImapTarget, Intake, DEADLINE};
-use crate::support::web::{add_user, log_in, serve};
+use crate::support::web::{add_user, log_in, serve, shot};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -61,8 +61,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         .find(|r| r[0] == "丰南区")
         .unwrap_or_else(|| panic!("{rows:?}"));
     assert!(fengnan[3].contains("试点学校"), "{fengnan:?}");
-    let path = artifacts_dir().join("workbench-roster.png");
-    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    shot(&b, "roster");
 
     // The unsure application: its unit decided with the page's form, not the CLI.
     let forms = b.find_all("form.assign", None);
@@ -107,8 +106,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         "a{app} still waits for attribution: {}",
         b.title()
     );
-    let path = artifacts_dir().join("workbench-roster-assigned.png");
-    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    shot(&b, "roster-assigned");
     let v: Value = serde_json::from_str(&it.run_ok(&["roster", "--json"])).unwrap();
     let holds = v["units"]
         .as_array()
@@ -151,8 +149,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         .unwrap()
         .parse()
         .unwrap();
-    let path = artifacts_dir().join("workbench-reminders.png");
-    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    shot(&b, "reminders");
     let button = b
         .find_all("button[type='submit']", Some(&forms[0]))
         .remove(0);
@@ -248,8 +245,7 @@ fn roster_and_reminders_pages_send_one_reminder() {
         row[1].contains("已发送") && row[1].contains(CLERK) && row[1].contains("发出："),
         "the sent reminder shows its state and who approved it: {row:?}"
     );
-    let path = artifacts_dir().join("workbench-reminders-sent.png");
-    assert!(b.screenshot(&path).starts_with(b"\x89PNG\r\n\x1a\n"));
+    shot(&b, "reminders-sent");
     let (status, _, err) = daemon.terminate();
     assert!(status.success(), "{err}");
     let plain = without_colours(&err);

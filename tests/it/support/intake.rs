@@ -385,3 +385,38 @@ pub fn message_ids(msgs: &[Value]) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// Every document of every message of a dump.
+pub fn docs(d: &Value) -> Vec<&Value> {
+    d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["documents"].as_array().unwrap().iter())
+        .collect()
+}
+
+/// Document `id` of a dump.
+pub fn doc(d: &Value, id: i64) -> &Value {
+    docs(d).into_iter().find(|x| x["id"] == id).unwrap()
+}
+
+/// Application `id` of a dump.
+pub fn app(d: &Value, id: i64) -> &Value {
+    d["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no application {id}"))
+}
+
+/// The message of a dump with this Message-ID (as stored, with brackets).
+pub fn message<'v>(d: &'v Value, message_id: &str) -> &'v Value {
+    d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["message_id"] == message_id)
+        .unwrap_or_else(|| panic!("no message {message_id}"))
+}
