@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 const CLERK: &str = "xiaowang";
 const PASSWORD: &str = "clerk-password-2022";
 /// Filler mail behind the day's mail, so the daemon is still fetching during the day.
-const FILLER: usize = 2000;
+const FILLER: usize = 3000;
 /// The daemon's wait before each chunk of 7 (the test config's `fetch_chunk`): the
-/// filler takes at least 286 × 0.3 s ≈ 86 s to fetch, more than twice the clerk's day,
-/// while the daemon stays nearly idle.
+/// filler takes at least 429 × 0.3 s ≈ 130 s to fetch, about three times the clerk's
+/// day on a busy machine, while the daemon stays nearly idle.
 const PER_CHUNK: Duration = Duration::from_millis(300);
 /// The mail list pages by 50: the paging step needs more than two pages.
 const PAGED: i64 = 101;
