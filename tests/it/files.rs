@@ -358,3 +358,77 @@ fn encrypted_7z_opens_with_the_password_in_the_mail() {
     assert_eq!(problems(member), ["encrypted_attachment"]);
     assert_eq!(member["form"], serde_json::Value::Null);
 }
+
+/// A RAR5 made by RARLAB's rar 7 is opened in the parser worker: the form inside is
+/// read, the photographed scan inside is a scan; a RAR bomb (80 MB of zeros in 3.5 KB)
+/// is refused by its size against the ratio cap, named `zip_bomb`, without being
+/// decoded. A RAR4 (stored, written by the generator and accepted by `rar t`) is read
+/// through the same decoder.
+#[test]
+fn rar_members_are_read_and_the_bomb_is_stopped() {
+    let it = Intake::new(None);
+    let m = import_cases(&it, &["rar_form_and_scan", "rar_bomb", "rar4_stored_form"]);
+    let ok = &m["rar_form_and_scan"];
+    let archive = doc(ok, "申报材料.rar");
+    assert_eq!(archive["kind"], "archive");
+    assert!(problems(archive).is_empty(), "{archive:#}");
+    let form = doc(ok, "专家推荐表.docx");
+    assert_eq!(form["container"], archive["id"]);
+    assert_eq!(form["form"], "expert", "{form:#}");
+    assert_eq!(form["fields"]["姓名"], "张伟");
+    let scan = doc(ok, "盖章扫描件.jpg");
+    assert_eq!(scan["container"], archive["id"]);
+    assert_eq!(scan["kind"], "scan", "{scan:#}");
+    assert_eq!(ok["category"], "submission");
+
+    let bomb = &m["rar_bomb"];
+    let archive = doc(bomb, "材料.rar");
+    assert!(
+        problems(archive).contains(&"zip_bomb".to_string()),
+        "{archive:#}"
+    );
+    let zeros = doc(bomb, "zeros.bin");
+    assert_eq!(problems(zeros), ["zip_bomb"]);
+    assert_eq!(zeros["size"], 0);
+
+    let old = &m["rar4_stored_form"];
+    let archive = doc(old, "推荐表.rar");
+    assert!(problems(archive).is_empty(), "{archive:#}");
+    let form = doc(old, "专家推荐表.docx");
+    assert_eq!(form["container"], archive["id"]);
+    assert_eq!(form["form"], "expert", "{form:#}");
+    assert_eq!(form["fields"]["姓名"], "张伟");
+}
+
+/// Password-protected RAR5 archives are opened with the password in the mail body,
+/// whether rar encrypted the names too (-hp) or the contents only (-p), and record
+/// that they were; without a password the members of a -p archive are listed but stay
+/// `encrypted_attachment`.
+#[test]
+fn encrypted_rar_opens_with_the_password_in_the_mail() {
+    let it = Intake::new(None);
+    let m = import_cases(
+        &it,
+        &[
+            "rar_password_names_in_body",
+            "rar_password_in_body",
+            "rar_password_missing",
+        ],
+    );
+    for case in ["rar_password_names_in_body", "rar_password_in_body"] {
+        let archive = doc(&m[case], "推荐表.rar");
+        assert!(
+            problems(archive).contains(&"decrypted_with_password".to_string()),
+            "{case}: {archive:#}"
+        );
+        assert!(!problems(archive).contains(&"encrypted_attachment".to_string()));
+        let form = doc(&m[case], "专家推荐表.docx");
+        assert_eq!(form["form"], "expert", "{case}: {form:#}");
+        assert_eq!(form["fields"]["姓名"], "张伟");
+    }
+    let shut = &m["rar_password_missing"];
+    assert!(problems(doc(shut, "推荐表.rar")).contains(&"encrypted_attachment".to_string()));
+    let member = doc(shut, "专家推荐表.docx");
+    assert_eq!(problems(member), ["encrypted_attachment"]);
+    assert_eq!(member["form"], serde_json::Value::Null);
+}
