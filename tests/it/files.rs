@@ -432,3 +432,19 @@ fn encrypted_rar_opens_with_the_password_in_the_mail() {
     assert_eq!(problems(member), ["encrypted_attachment"]);
     assert_eq!(member["form"], serde_json::Value::Null);
 }
+
+/// The filled resource form as an .xlsb written by SheetJS (short cell records and
+/// merged value cells, which calamine alone loses) is read as the form it is and the
+/// mail becomes a submission.
+#[test]
+fn xlsb_form_is_read_with_its_merged_and_short_cells() {
+    assert_eq!(sniff(&read("resource_sheetjs.xlsb"), "表.xlsb"), "xlsb");
+    let it = Intake::new(None);
+    let m = import_cases(&it, &["xlsb_form"]);
+    let msg = &m["xlsb_form"];
+    let form = doc(msg, "科普资源申报推荐表.xlsb");
+    assert_eq!(form["form"], "resource", "{form:#}");
+    assert_eq!(form["fields"]["申报单位名称"], "唐山市科技馆");
+    assert_eq!(form["fields"]["联系电话"], "0315-5912345");
+    assert_eq!(msg["category"], "submission");
+}
