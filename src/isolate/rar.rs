@@ -172,8 +172,10 @@ fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str
     open.callback = Some(callback);
     open.user_data = &mut *st as *mut State as ffi::LPARAM;
     // SAFETY: `open` points at a NUL-terminated name and our callback with its State,
-    // both alive until `handle` is dropped (declared after them, dropped first).
-    let handle = Handle(unsafe { ffi::RAROpenArchiveEx(&mut open) });
+    // both alive until `handle` is dropped (declared after them, dropped first). The
+    // decoder writes its results into `open` (the binding declares the pointer const).
+    let open_ptr = std::ptr::from_mut(&mut open).cast_const();
+    let handle = Handle(unsafe { ffi::RAROpenArchiveEx(open_ptr) });
     if handle.0.is_null() || open.open_result != 0 {
         let p = failure(open.open_result as c_int, password.is_some(), st.asked);
         push(&mut out.problems, p.as_str());
@@ -189,8 +191,10 @@ fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str
     let mut seen = 0usize;
     let mut head = Box::<ffi::HeaderDataEx>::default();
     loop {
-        // SAFETY: an open handle and a header struct of the size the decoder expects.
-        let r = unsafe { ffi::RARReadHeaderEx(handle.0, &mut *head) };
+        // SAFETY: an open handle and a header struct of the size the decoder expects,
+        // which it fills (the binding declares the pointer const).
+        let head_ptr = std::ptr::from_mut(&mut *head).cast_const();
+        let r = unsafe { ffi::RARReadHeaderEx(handle.0, head_ptr) };
         match r {
             ffi::ERAR_SUCCESS => {}
             ffi::ERAR_END_ARCHIVE => break,
