@@ -189,6 +189,7 @@ fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str
         .max(RATIO_FLOOR);
     let mut total = 0u64;
     let mut seen = 0usize;
+    let mut headers = 0usize;
     let mut head = Box::<ffi::HeaderDataEx>::default();
     loop {
         // SAFETY: an open handle and a header struct of the size the decoder expects,
@@ -196,8 +197,15 @@ fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str
         let head_ptr = std::ptr::from_mut(&mut *head).cast_const();
         let r = unsafe { ffi::RARReadHeaderEx(handle.0, head_ptr) };
         match r {
-            ffi::ERAR_SUCCESS => {}
-            ffi::ERAR_END_ARCHIVE => break,
+            ffi::ERAR_SUCCESS => headers += 1,
+            ffi::ERAR_END_ARCHIVE => {
+                // rar writes no archive without a file or folder in it: one that ends
+                // before its first header is cut short.
+                if headers == 0 {
+                    push(&mut out.problems, ProblemKind::CorruptAttachment.as_str());
+                }
+                break;
+            }
             code => {
                 let p = failure(code, password.is_some(), st.asked);
                 push(&mut out.problems, p.as_str());
@@ -285,3 +293,6 @@ fn expand_with(bytes: &[u8], limits: &Limits, budget: u64, password: Option<&str
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
