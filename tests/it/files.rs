@@ -362,12 +362,20 @@ fn encrypted_7z_opens_with_the_password_in_the_mail() {
 /// A RAR5 made by RARLAB's rar 7 is opened in the parser worker: the form inside is
 /// read, the photographed scan inside is a scan; a RAR bomb (80 MB of zeros in 3.5 KB)
 /// is refused by its size against the ratio cap, named `zip_bomb`, without being
-/// decoded. A RAR4 (stored, written by the generator and accepted by `rar t`) is read
+/// decoded; a lone first volume names its cut member `unsupported_archive`. A RAR4 (stored, written by the generator and accepted by `rar t`) is read
 /// through the same decoder.
 #[test]
 fn rar_members_are_read_and_the_bomb_is_stopped() {
     let it = Intake::new(None);
-    let m = import_cases(&it, &["rar_form_and_scan", "rar_bomb", "rar4_stored_form"]);
+    let m = import_cases(
+        &it,
+        &[
+            "rar_form_and_scan",
+            "rar_bomb",
+            "rar4_stored_form",
+            "rar_volume_part1",
+        ],
+    );
     let ok = &m["rar_form_and_scan"];
     let archive = doc(ok, "申报材料.rar");
     assert_eq!(archive["kind"], "archive");
@@ -390,6 +398,12 @@ fn rar_members_are_read_and_the_bomb_is_stopped() {
     let zeros = doc(bomb, "zeros.bin");
     assert_eq!(problems(zeros), ["zip_bomb"]);
     assert_eq!(zeros["size"], 0);
+
+    // The first volume of a two-volume set, sent alone: the member is named, not read.
+    let part = &m["rar_volume_part1"];
+    let member = doc(part, "专家推荐表.docx");
+    assert_eq!(problems(member), ["unsupported_archive"]);
+    assert_eq!(member["form"], serde_json::Value::Null);
 
     let old = &m["rar4_stored_form"];
     let archive = doc(old, "推荐表.rar");

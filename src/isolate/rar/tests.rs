@@ -127,6 +127,21 @@ fn passwords_open_what_they_should_and_nothing_else() {
 }
 
 #[test]
+fn a_member_continued_in_another_volume_is_named() {
+    // The first of two volumes (rar -v20k), sent alone.
+    let x = expand(
+        &archive("rar_volume_part1"),
+        &Limits::default(),
+        BUDGET,
+        &[],
+    );
+    assert_eq!(x.problems, ["unsupported_archive"], "{x:?}");
+    assert_eq!(names(&x), ["专家推荐表.docx"]);
+    assert_eq!(x.members[0].problems, ["unsupported_archive"]);
+    assert!(x.members[0].bytes.is_empty());
+}
+
+#[test]
 fn broken_archives_are_corrupt_not_a_crash() {
     let good = archive("rar_form_and_scan");
     for bad in [
