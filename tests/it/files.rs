@@ -229,7 +229,7 @@ fn sevenz_members_are_read_and_the_bomb_is_stopped() {
 
 /// A .docx encrypted by msoffcrypto-tool (agile, as Word writes it) is opened with the
 /// password in the mail body and records that it was; a wrong password leaves it
-/// `encrypted_attachment`.
+/// `encrypted_attachment`. An encrypted .xlsx opens with the password in the subject.
 #[test]
 fn encrypted_docx_opens_with_the_password_in_the_mail() {
     let it = Intake::new(None);
@@ -238,8 +238,16 @@ fn encrypted_docx_opens_with_the_password_in_the_mail() {
         &[
             "encrypted_docx_password_in_body",
             "encrypted_docx_wrong_password",
+            "encrypted_xlsx_password_in_subject",
         ],
     );
+    let sheet = doc(
+        &m["encrypted_xlsx_password_in_subject"],
+        "科普资源申报推荐表.xlsx",
+    );
+    assert_eq!(sheet["form"], "resource", "{sheet:#}");
+    assert_eq!(sheet["fields"]["申报单位名称"], "唐山市科技馆");
+    assert!(problems(sheet).contains(&"decrypted_with_password".to_string()));
     let right = doc(&m["encrypted_docx_password_in_body"], "专家推荐表.docx");
     assert_eq!(right["form"], "expert", "{right:#}");
     assert_eq!(right["fields"]["姓名"], "张伟");
