@@ -116,6 +116,15 @@ fn passwords_open_what_they_should_and_nothing_else() {
     assert_eq!(open.problems, ["decrypted_with_password"]);
     assert_eq!(names(&open), ["专家推荐表.docx"]);
 
+    // RAR4 (RAR 3.x AES, no password check): a wrong password shows as bad data.
+    let old = archive("rar4_password_in_body");
+    let shut = expand(&old, &Limits::default(), BUDGET, &pw[..1]);
+    assert_eq!(shut.problems, ["encrypted_attachment"]);
+    assert_eq!(shut.members[0].problems, ["encrypted_attachment"]);
+    let open = expand(&old, &Limits::default(), BUDGET, &pw);
+    assert_eq!(open.problems, ["decrypted_with_password"]);
+    assert!(open.members[0].bytes.starts_with(b"PK\x03\x04"));
+
     let p = archive("rar_password_in_body");
     let listed = expand(&p, &Limits::default(), BUDGET, &pw[..1]);
     assert_eq!(listed.problems, ["encrypted_attachment"]);
