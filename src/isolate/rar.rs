@@ -133,12 +133,40 @@ fn memory_file(bytes: &[u8]) -> std::io::Result<(std::fs::File, CString)> {
     Ok((file, name))
 }
 
-/// A member name from the header's wide name (UTF-32 on Linux).
+/// The mark the decoder puts before a name it could not decode in the worker's locale
+/// (a RAR4 name in the sender's code page only), and where it then puts each byte it
+/// could not decode (0xE000 + the byte).
+const MAPPED_MARK: u32 = 0xFFFE;
+const MAPPED_BYTES: std::ops::Range<u32> = 0xE080..0xE100;
+
+/// A member name from the header's wide name (UTF-32 on Linux). A name the decoder
+/// could only map gets its bytes back and is read as GB18030, the code page of
+/// Chinese Windows (as for zip names without the UTF-8 flag): WinRAR before 5 writes
+/// a Chinese name that fits the code page in it alone.
 fn wide_name(w: &[libc::wchar_t]) -> String {
-    w.iter()
+    let chars: Vec<u32> = w
+        .iter()
         .take_while(|c| **c != 0)
-        .map(|c| char::from_u32(*c as u32).unwrap_or('\u{FFFD}'))
-        .collect()
+        .map(|c| *c as u32)
+        .collect();
+    if !chars.contains(&MAPPED_MARK) {
+        return chars
+            .iter()
+            .map(|c| char::from_u32(*c).unwrap_or('\u{FFFD}'))
+            .collect();
+    }
+    let mut bytes = Vec::with_capacity(chars.len());
+    for c in chars.into_iter().filter(|c| *c != MAPPED_MARK) {
+        if MAPPED_BYTES.contains(&c) {
+            bytes.push((c - 0xE000) as u8);
+        } else if let Some(ch) = char::from_u32(c) {
+            bytes.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling(&bytes)
+        .0
+        .into_owned()
 }
 
 /// The problem for a decoder result code: a missing or wrong password (RAR4 has no

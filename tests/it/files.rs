@@ -381,6 +381,7 @@ fn rar_members_are_read_and_the_bomb_is_stopped() {
             "rar_form_and_scan",
             "rar_bomb",
             "rar4_stored_form",
+            "rar4_gbk_name",
             "rar_volume_part1",
         ],
     );
@@ -413,13 +414,16 @@ fn rar_members_are_read_and_the_bomb_is_stopped() {
     assert_eq!(problems(member), ["unsupported_archive"]);
     assert_eq!(member["form"], serde_json::Value::Null);
 
-    let old = &m["rar4_stored_form"];
-    let archive = doc(old, "推荐表.rar");
-    assert!(problems(archive).is_empty(), "{archive:#}");
-    let form = doc(old, "专家推荐表.docx");
-    assert_eq!(form["container"], archive["id"]);
-    assert_eq!(form["form"], "expert", "{form:#}");
-    assert_eq!(form["fields"]["姓名"], "张伟");
+    // RAR4 with a Unicode name, and with the GBK name alone (WinRAR on Chinese Windows).
+    for case in ["rar4_stored_form", "rar4_gbk_name"] {
+        let old = &m[case];
+        let archive = doc(old, "推荐表.rar");
+        assert!(problems(archive).is_empty(), "{archive:#}");
+        let form = doc(old, "专家推荐表.docx");
+        assert_eq!(form["container"], archive["id"]);
+        assert_eq!(form["form"], "expert", "{case}: {form:#}");
+        assert_eq!(form["fields"]["姓名"], "张伟");
+    }
 }
 
 /// Password-protected RAR5 archives are opened with the password in the mail body,
