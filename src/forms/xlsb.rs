@@ -29,8 +29,8 @@ pub struct Prepared {
     pub merges: HashMap<String, Vec<Dimensions>>,
 }
 
-/// Reads the merged regions and re-lays sheets holding short cell records; parts
-/// together up to `cap` bytes.
+/// Reads the merged regions and re-lays sheets holding short cell records; each part
+/// is read up to `cap` bytes, the re-laid package holds up to twice that.
 pub fn prepare(bytes: &[u8], cap: u64) -> Prepared {
     let mut out = Prepared {
         relaid: None,
