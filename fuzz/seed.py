@@ -27,4 +27,6 @@ for f in sorted(p for p in forms.rglob("*") if p.is_file()):
         (sheet_dir / f.stem).write_bytes(b"\x00" + data)
     elif f.suffix == ".xls":
         (sheet_dir / f.stem).write_bytes(b"\x01" + data)
+    elif f.suffix == ".xlsb":
+        (sheet_dir / f.stem).write_bytes(b"\x02" + data)
 print(f"docx seeds: {len(list(docx_dir.iterdir()))}, sheet seeds: {len(list(sheet_dir.iterdir()))}")

@@ -14,6 +14,7 @@
 //! limits, own process group, no network); tools run through [`tool::run`].
 
 pub mod frame;
+pub mod rar;
 pub mod sandbox;
 pub mod serve;
 pub mod tool;

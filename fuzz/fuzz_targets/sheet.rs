@@ -1,7 +1,8 @@
 //! Fuzz target: untrusted bytes through the spreadsheet form reader (calamine for
-//! .xlsx and .xls, merged regions, then the field engine). The first byte chooses the
-//! declared format; .xls (OLE compound file) has no checksums, so mutations reach the
-//! BIFF record parser directly.
+//! .xlsx, .xls and .xlsb, merged regions, our own .xlsb record reading
+//! (`forms/xlsb.rs`), then the field engine). The first byte chooses the declared
+//! format (mod 3: xlsx, xls, xlsb); .xls (OLE compound file) has no checksums, so
+//! mutations reach the BIFF record parser directly.
 //!
 //! calamine 0.38 panics on some truncated .xls files (slice indexing in `cfb.rs`, an
 //! `assert_eq!` in `utils.rs`); `forms::sheet::read` catches every panic raised while
@@ -104,7 +105,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    let format = if mode & 1 == 0 { "xlsx" } else { "xls" };
+    let format = match mode % 3 {
+        0 => "xlsx",
+        1 => "xls",
+        _ => "xlsb",
+    };
     if let Ok(parsed) = parse_electronic(kepu_intake::call::Call::builtin(), format, rest) {
         contract::assert_field_contract(&parsed);
     }

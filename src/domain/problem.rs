@@ -69,13 +69,17 @@ impl ProblemKind {
         )
     }
 
-    /// The attachment itself could not be read (the sender must send it again).
+    /// The attachment itself could not be read (the sender must send it again). An
+    /// archive member kept out by the bomb cap or cut at a volume boundary has no
+    /// bytes to read either: it is not parsed as an empty file.
     pub fn is_unreadable_attachment(self) -> bool {
         matches!(
             self,
             ProblemKind::EncryptedAttachment
                 | ProblemKind::CorruptAttachment
                 | ProblemKind::OverSize
+                | ProblemKind::ZipBomb
+                | ProblemKind::UnsupportedArchive
         )
     }
 

@@ -8,6 +8,7 @@ mod cfb;
 mod cloud;
 mod codec;
 mod docs;
+pub mod expanded;
 mod headers;
 mod meta;
 mod mime;
@@ -170,10 +171,10 @@ pub fn add_file(ex: &mut Extracted, name: &str, bytes: Vec<u8>, limits: &Limits)
     }
 }
 
-/// Adds the members of the archive document `idx` (expanded by the parser worker,
-/// [`sevenz::expand`]) as documents contained in it, within the same caps and nesting
+/// Adds the members of the archive document `idx` (a 7z or RAR archive expanded by the
+/// parser worker, [`sevenz::expand`] and `isolate::rar`) as documents contained in it, within the same caps and nesting
 /// limit as zip members; the archive's own problems go on it.
-pub fn add_members(ex: &mut Extracted, idx: usize, expanded: sevenz::Expanded, limits: &Limits) {
+pub fn add_members(ex: &mut Extracted, idx: usize, expanded: expanded::Expanded, limits: &Limits) {
     let depth = nesting(ex, idx) + 1;
     let mut ctx = docs::Ctx {
         limits,

@@ -208,6 +208,25 @@ pub fn relay(bytes: &[u8], cap: u64, replace: &[(String, Vec<u8>)]) -> Option<Ve
     out.finish().ok().map(Cursor::into_inner)
 }
 
+/// Every relationship of a `.rels` part as (Id, Target).
+pub fn relationship_targets(rels: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut r = Reader::from_reader(rels);
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e))
+                if local(e.name().as_ref()) == b"Relationship" =>
+            {
+                if let (Some(id), Some(target)) = (attr(&e, b"Id"), attr(&e, b"Target")) {
+                    out.push((id, target));
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return out,
+            _ => {}
+        }
+    }
+}
+
 /// Relationship ids (of the workbook's `.rels`) that point at Excel 4 macro sheets.
 fn macro_sheet_ids(rels: &[u8]) -> Vec<String> {
     let mut out = Vec::new();

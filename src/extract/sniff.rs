@@ -14,9 +14,10 @@ pub fn is_container_format(format: &str) -> bool {
 }
 
 /// Archives we cannot open (no decoder in the build): recorded, flagged, not expanded.
-/// (7z is opened by the parser worker, see [`super::sevenz`].)
+/// (7z and RAR are opened by the parser worker, see [`super::sevenz`] and
+/// `isolate::rar`.)
 pub fn is_unsupported_archive(format: &str) -> bool {
-    matches!(format, "rar" | "gz" | "tnef")
+    matches!(format, "gz" | "tnef")
 }
 
 /// The format a file name's extension promises, None for extensions we do not judge.

@@ -16,6 +16,7 @@ pub mod sheet;
 pub mod spec;
 pub mod text;
 pub mod validate;
+pub mod xlsb;
 
 use crate::call::{Call, FormDef};
 use crate::model::{FieldValue, Fields, FormKey};

@@ -84,6 +84,13 @@ fn read_unguarded(format: &str, bytes: &[u8]) -> Result<Grid, FormError> {
             }
         }
         "xlsb" => {
+            // calamine gives no merged regions for .xlsb and skips short cell
+            // records: both from the records first.
+            let super::xlsb::Prepared {
+                relaid,
+                merges: mut merged,
+            } = super::xlsb::prepare(bytes, super::docx::MAX_XML * 4);
+            let bytes = relaid.as_deref().unwrap_or(bytes);
             let mut wb: calamine::Xlsb<_> =
                 calamine::Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
             for name in worksheets(wb.sheets_metadata()) {
@@ -93,10 +100,8 @@ fn read_unguarded(format: &str, bytes: &[u8]) -> Result<Grid, FormError> {
                     // Empty (styled) cells kept: they are the blank value cells.
                     cells.push((c.get_position(), Data::from(c.get_value().clone())));
                 }
-                sheets.push(Sparse {
-                    cells,
-                    merges: Vec::new(),
-                });
+                let merges = merged.remove(&name).unwrap_or_default();
+                sheets.push(Sparse { cells, merges });
             }
         }
         "ods" => {

@@ -74,21 +74,24 @@ pub fn worker_main(alarm_s: u32) -> i32 {
     }
 }
 
-/// Request format: expand a 7z archive (answer: [`crate::extract::sevenz::Expanded`]).
+/// Request format: expand a 7z archive (answer: [`crate::extract::expanded::Expanded`]).
 pub const EXPAND_7Z: &str = "7z-expand";
+/// Request format: expand a RAR archive (answer as for 7z; see [`super::rar`]).
+pub const EXPAND_RAR: &str = "rar-expand";
 /// Request format: decrypt an Office file and parse it (answer as for a parse).
 pub const DECRYPT: &str = "decrypt";
 
 /// The JSON answer to one request.
 fn answer(format: &str, doc: &[u8]) -> serde_json::Result<Vec<u8>> {
     match format {
-        EXPAND_7Z => serde_json::to_vec(&expand_7z(doc)),
+        EXPAND_7Z => serde_json::to_vec(&expand_archive(doc, crate::extract::sevenz::expand)),
+        EXPAND_RAR => serde_json::to_vec(&expand_archive(doc, super::rar::expand)),
         DECRYPT => serde_json::to_vec(&decrypt_and_parse(doc)),
         _ => serde_json::to_vec(&super::parse_untrusted(format, doc)),
     }
 }
 
-/// A 7z expansion request: the member cap, the entry cap, the message's remaining
+/// An archive expansion request (7z or RAR): the member cap, the entry cap, the message's remaining
 /// budget (big-endian u64s), the passwords the mail gives (a count byte, then each
 /// length-prefixed by a byte), the archive.
 pub fn expand_request(
@@ -117,7 +120,12 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_be_bytes)
 }
 
-fn expand_7z(doc: &[u8]) -> crate::extract::sevenz::Expanded {
+/// The signature of the archive expanders ([`crate::extract::sevenz::expand`],
+/// [`super::rar::expand`]).
+type Expander =
+    fn(&[u8], &crate::extract::Limits, u64, &[String]) -> crate::extract::expanded::Expanded;
+
+fn expand_archive(doc: &[u8], expander: Expander) -> crate::extract::expanded::Expanded {
     let limits = crate::extract::Limits {
         max_attachment_bytes: u64_at(doc, 0),
         max_entries: u64_at(doc, 8) as usize,
@@ -136,13 +144,12 @@ fn expand_7z(doc: &[u8]) -> crate::extract::sevenz::Expanded {
         at += 1 + n;
     }
     let archive = doc.get(at..).unwrap_or_default();
-    std::panic::catch_unwind(|| {
-        crate::extract::sevenz::expand(archive, &limits, budget, &passwords)
-    })
-    .unwrap_or_else(|_| crate::extract::sevenz::Expanded {
-        members: Vec::new(),
-        problems: vec!["corrupt_attachment".into()],
-    })
+    std::panic::catch_unwind(|| expander(archive, &limits, budget, &passwords)).unwrap_or_else(
+        |_| crate::extract::expanded::Expanded {
+            members: Vec::new(),
+            problems: vec!["corrupt_attachment".into()],
+        },
+    )
 }
 
 /// A decryption request: format, password, document, each length-prefixed (u16, u16).

@@ -152,18 +152,23 @@ impl Worker {
         self.request::<Result<ParsedForm, FormError>>(format, bytes)?
     }
 
-    /// Expands a 7z archive in the worker (its memory cap and timeout), within
-    /// `limits` and the message's remaining expansion `budget`; an encrypted one with
-    /// the first of `passwords` that opens it.
+    /// Expands a 7z or RAR archive (`format`) in the worker (its memory cap and
+    /// timeout), within `limits` and the message's remaining expansion `budget`; an
+    /// encrypted one with the first of `passwords` that opens it.
     pub fn expand(
         &self,
+        format: crate::domain::DocFormat,
         bytes: &[u8],
         limits: &crate::extract::Limits,
         budget: u64,
         passwords: &[String],
-    ) -> Result<crate::extract::sevenz::Expanded, FormError> {
+    ) -> Result<crate::extract::expanded::Expanded, FormError> {
+        let request = match format {
+            crate::domain::DocFormat::Rar => super::serve::EXPAND_RAR,
+            _ => super::serve::EXPAND_7Z,
+        };
         let doc = super::serve::expand_request(bytes, limits, budget, passwords);
-        self.request::<crate::extract::sevenz::Expanded>(super::serve::EXPAND_7Z, &doc)
+        self.request::<crate::extract::expanded::Expanded>(request, &doc)
     }
 
     /// Reads an encrypted Office file with `password` in the worker: decrypted and

@@ -56,7 +56,7 @@ impl Pipeline {
             ex.meta.subject.as_deref().unwrap_or_default(),
             &ex.meta.body_text,
         );
-        self.expand_7z(&mut ex, &passwords);
+        self.expand_in_worker(&mut ex, &passwords);
         let mut documents = Vec::with_capacity(ex.documents.len());
         let mut pending = Vec::new();
         for d in &ex.documents {

@@ -1,5 +1,5 @@
-//! Attachments opened only in the parser worker: 7z archives (the decoder allocates
-//! what the archive's header declares) and password-protected Office files, with the
+//! Attachments opened only in the parser worker: 7z and RAR archives (the decoders
+//! allocate what the archive's header declares) and password-protected Office files, with the
 //! passwords the mail itself gives (issue 21).
 
 use super::message::form_problem;
@@ -9,13 +9,14 @@ use crate::extract::{self, Extracted, ExtractedDoc};
 use crate::forms::ParsedForm;
 
 impl Pipeline {
-    /// 7z archives are opened in the parser worker, so only under its memory cap; their
-    /// members join the message like zip members, nested archives included.
-    pub(super) fn expand_7z(&self, ex: &mut Extracted, passwords: &[String]) {
+    /// 7z and RAR archives are opened in the parser worker, so only under its memory
+    /// cap; their members join the message like zip members, nested archives included.
+    pub(super) fn expand_in_worker(&self, ex: &mut Extracted, passwords: &[String]) {
         let mut i = 0;
         while i < ex.documents.len() {
             let d = &ex.documents[i];
-            let openable = DocFormat::from_sniffed(&d.format) == DocFormat::SevenZ
+            let format = DocFormat::from_sniffed(&d.format);
+            let openable = matches!(format, DocFormat::SevenZ | DocFormat::Rar)
                 && !d.bytes.is_empty()
                 && !d
                     .problems
@@ -31,7 +32,7 @@ impl Pipeline {
                 let budget = self.limits.max_expanded_total.saturating_sub(used);
                 match self
                     .parser
-                    .expand(&d.bytes, &self.limits, budget, passwords)
+                    .expand(format, &d.bytes, &self.limits, budget, passwords)
                 {
                     Ok(x) => extract::add_members(ex, i, x, &self.limits),
                     Err(e) => {

@@ -35,7 +35,10 @@ pub fn golden_form_files() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            matches!(ext, "docx" | "xlsx" | "xls" | "ods" | "doc" | "pdf")
+            matches!(
+                ext,
+                "docx" | "xlsx" | "xlsb" | "xls" | "ods" | "doc" | "pdf"
+            )
         })
         .collect();
     files.sort();
