@@ -306,7 +306,7 @@ async fn process_round(
     rebuild: bool,
 ) -> Result<()> {
     processor.stages(shutdown, rebuild).await?;
-    crate::receipts_glue::drain(cfg, db, shutdown).await
+    crate::receipts::send_due(cfg, db, shutdown).await
 }
 
 /// Runs the processing stages and the receipt outbox once (after `import`), with parts

@@ -23,7 +23,7 @@
 //! window ago waits (stays `pending`, due when the window closes, no attempt counted)
 //! and then goes out on its own. The daily and per-domain caps ([`super::caps`]) make
 //! a receipt wait the same way. Only one drain may run at a time
-//! (`receipts_glue::drain` holds the outbox lock, `.outbox.lock`).
+//! ([`super::send_due`] holds the outbox lock, `.outbox.lock`).
 //!
 //! Dry run: the receipt is written to `<dry_run_dir>/<id>.eml` and the row becomes
 //! `previewed`, never `sent`; once the mode is `send`, previewed receipts are sent like

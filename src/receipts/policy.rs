@@ -37,7 +37,7 @@ pub struct Facts<'a> {
     pub authserv_id: &'a str,
     /// The mail carries the notice or the call's forms, every one of them blank, and no
     /// scan: the notice passed on to us, not an application
-    /// (`receipts_glue::blank_forms_only`).
+    /// ([`blank_forms_only`]).
     pub blank_forms_only: bool,
 }
 
@@ -242,4 +242,22 @@ fn robot_local_part(addr: &str) -> Option<String> {
             local.to_string()
         }
     })
+}
+
+/// The mail carries the notice or the call's forms, all blank, and no scan: the notice
+/// itself passed on to us (a bureau circulating it with our address in Cc), not an
+/// application. A `notice` document (the notice's text or several blank forms in one
+/// file, told by `forms::is_notice`) counts like a blank form.
+pub fn blank_forms_only(docs: &[crate::domain::document::NewDocument]) -> bool {
+    use crate::model::DocKind;
+    let forms: Vec<_> = docs
+        .iter()
+        .filter(|d| d.form.is_some() || d.kind == DocKind::Notice)
+        .collect();
+    !forms.is_empty()
+        && forms.iter().all(|d| {
+            d.kind == DocKind::Notice
+                || (d.kind == DocKind::Electronic && d.fields.values().all(|v| v.is_empty()))
+        })
+        && !docs.iter().any(|d| d.kind == DocKind::Scan)
 }
