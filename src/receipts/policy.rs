@@ -10,6 +10,8 @@
 
 use super::auth::{self, AuthVerdict};
 use super::kinds::ReceiptReason;
+use crate::domain::address::normalize;
+pub use crate::domain::address::{domain_of, mailbox_key};
 use crate::extract::MessageMeta;
 use crate::model::Category;
 
@@ -169,36 +171,6 @@ fn suppresses_auto_reply(value: &str) -> bool {
         .split([',', ' ', ';'])
         .map(|t| t.trim().to_ascii_lowercase())
         .any(|t| matches!(t.as_str(), "all" | "autoreply" | "oof"))
-}
-
-/// The mailbox an address delivers to, for counting receipts per mailbox: lower case,
-/// without a `+tag` (`Office+1@School.example` and `office+2@school.example` are one
-/// mailbox). Only for counting: the receipt itself goes to the address as written.
-pub fn mailbox_key(addr: &str) -> String {
-    let a = normalize(addr);
-    match a.rsplit_once('@') {
-        Some((local, domain)) => {
-            let local = local.split_once('+').map_or(local, |(l, _)| l);
-            format!("{local}@{domain}")
-        }
-        None => a,
-    }
-}
-
-/// The domain of an address (lower case), for the per-domain cap.
-pub fn domain_of(addr: &str) -> String {
-    normalize(addr)
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_default()
-}
-
-fn normalize(addr: &str) -> String {
-    addr.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim()
-        .to_lowercase()
 }
 
 fn is_own(addr: &str, own: &[String]) -> bool {

@@ -270,3 +270,48 @@ fn a_form_titled_as_another_form_is_not_forced_into_the_call() {
     let untitled = forms::parse_text(call, body);
     assert_eq!(untitled.form.map(|f| f.as_str()), Some("expert"));
 }
+
+/// The README's worked example of adding a form is a valid call file, and uses every
+/// key the 2022 call file uses (so the newcomer's example cannot fall behind the schema).
+#[test]
+fn the_readme_example_call_parses_and_uses_every_key() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let from = readme
+        .find("### Adding a form")
+        .expect("README has the worked example");
+    let block = &readme[from..];
+    let start = block.find("```toml\n").unwrap() + "```toml\n".len();
+    let text = &block[start..start + block[start..].find("```").unwrap()];
+
+    let call = Call::parse("README.md", text).unwrap_or_else(|e| panic!("{e}"));
+    let tutor = call.form("tutor").unwrap();
+    assert_eq!((tutor.number, tutor.applicant_key()), (5, "姓名"));
+    assert_eq!(
+        tutor.field("学校意见").unwrap().then,
+        ["教育局意见".to_string()]
+    );
+    assert!(tutor.field("学校意见日期").is_some(), "date_key adds its field");
+
+    fn keys(v: &toml::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.insert(format!("{path}{k}"));
+                    keys(v, &format!("{path}{k}."), out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| keys(v, path, out)),
+            _ => {}
+        }
+    }
+    let mut ours = Default::default();
+    keys(&toml::from_str(text).unwrap(), "", &mut ours);
+    let mut builtin = Default::default();
+    keys(
+        &toml::from_str(kepu_intake::call::BUILTIN_TEXT).unwrap(),
+        "",
+        &mut builtin,
+    );
+    let missing: Vec<&String> = builtin.difference(&ours).collect();
+    assert!(missing.is_empty(), "README example lacks {missing:?}");
+}
