@@ -4,9 +4,10 @@
 //! cancelled when it is no longer needed, each change committed on its own.
 
 use super::Db;
+use crate::domain::application::Assignment;
+use crate::domain::reminder::{Draft, Reminder};
+use crate::domain::ReminderStatus;
 use crate::error::{Error, Result};
-use crate::remind::{Draft, Reminder, ReminderStatus};
-use crate::roster::Assignment;
 use rusqlite::{params, Row, TransactionBehavior};
 
 const COLUMNS: &str = "id, to_addr, application, app_key, unit, reason, status, subject, body, \

@@ -7,6 +7,7 @@
 pub mod attribute;
 
 use crate::call::{Call, RosterEntry};
+pub use crate::domain::application::Assignment;
 use crate::domain::AppStatus;
 use crate::report::dump::{Dump, DumpApplication};
 use attribute::{AskReason, Attribution, Confidence};
@@ -17,18 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// reminders and the zip compare the status.
 pub fn is_complete(a: &DumpApplication) -> bool {
     a.status == AppStatus::Complete
-}
-
-/// An operator's decision on one application, kept by content (form + applicant key)
-/// so it survives `reprocess`, which renumbers applications.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Assignment {
-    pub form: String,
-    pub applicant_key: String,
-    /// None: belongs to no roster unit (市直, another city).
-    pub unit: Option<String>,
-    pub by: String,
-    pub at: String,
 }
 
 /// One expectation of a unit and how far it is met.

@@ -290,7 +290,10 @@ fn the_readme_example_call_parses_and_uses_every_key() {
         tutor.field("学校意见").unwrap().then,
         ["教育局意见".to_string()]
     );
-    assert!(tutor.field("学校意见日期").is_some(), "date_key adds its field");
+    assert!(
+        tutor.field("学校意见日期").is_some(),
+        "date_key adds its field"
+    );
 
     fn keys(v: &toml::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
         match v {
