@@ -179,6 +179,10 @@ fn made_up_call_runs_end_to_end_through_import_and_dump() {
         !csv.join("试点学校.csv").exists(),
         "no sheet for a form outside the call"
     );
+    // The 汇总表's 单位 of a person's form is the field the call gives `role = "unit"`.
+    let summary = std::fs::read_to_string(csv.join("申报汇总.csv")).unwrap();
+    let row = summary.lines().find(|l| l.contains("孙丽")).unwrap();
+    assert!(row.contains("唐山市路北区实验小学"), "{row}");
 
     // `[intake] deadline`, when set, wins over the call's.
     let cfg = config(
@@ -232,7 +236,7 @@ fn a_malformed_call_file_is_refused_at_start() {
     let (ok, _, err) = kepu(&cfg, &["status"]);
     assert!(!ok, "a broken call file must be refused");
     let want = format!(
-        "{}: 113: roster \"路北区\": expect \"pilot_school\": no form \"pilot_school\" in this call",
+        "{}: 117: roster \"路北区\": expect \"pilot_school\": no form \"pilot_school\" in this call",
         bad.display()
     );
     assert!(err.contains(&want), "{err}");
