@@ -183,6 +183,11 @@ fn made_up_call_runs_end_to_end_through_import_and_dump() {
     let summary = std::fs::read_to_string(csv.join("申报汇总.csv")).unwrap();
     let row = summary.lines().find(|l| l.contains("孙丽")).unwrap();
     assert!(row.contains("唐山市路北区实验小学"), "{row}");
+    // Its 40-character limit is the call's, not 2022's 1000.
+    assert!(
+        row.contains("超过字数限制：辅导经历") && !row.contains("1000"),
+        "{row}"
+    );
 
     // `[intake] deadline`, when set, wins over the call's.
     let cfg = config(
