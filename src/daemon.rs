@@ -308,7 +308,7 @@ async fn process_round(
     rebuild: bool,
 ) -> Result<()> {
     processor.stages(shutdown, rebuild).await?;
-    crate::receipts_glue::drain(cfg, db, shutdown).await?;
+    crate::receipts::send_due(cfg, db, shutdown).await?;
     // Reminders the office approved (the page answers at once and leaves them here).
     crate::remind::outbox::drain(cfg, db, shutdown)
         .await

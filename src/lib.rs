@@ -49,8 +49,6 @@ pub mod pipeline;
 #[cfg(feature = "service")]
 pub mod receipts;
 #[cfg(feature = "service")]
-pub mod receipts_glue;
-#[cfg(feature = "service")]
 pub mod remind;
 #[cfg(feature = "service")]
 pub mod report;

@@ -7,7 +7,7 @@
 //! against every applicant × form of the set as electronic candidates, and seconds per
 //! page for the seal alone and for seal + OCR, with the machine and the date.
 
-use kepu_intake::call::Format;
+use kepu_intake::call::{Format, Role};
 use kepu_intake::config::ToolsConfig;
 use kepu_intake::model::{FieldValue, Fields, FormKey};
 use kepu_intake::scan::matching::{self, ElectronicSide, ScanSide};
@@ -106,7 +106,8 @@ pub fn run(
         ocr: false,
         ..opts.clone()
     };
-    let elecs = candidates(&manifest);
+    let forms = candidates(&manifest);
+    let elecs: Vec<ElectronicSide> = forms.iter().map(Candidate::side).collect();
     let mut t = Tally::default();
     for case in &cases {
         let id = case["id"].as_str().unwrap_or("?");
@@ -165,14 +166,15 @@ pub fn run(
             t.compared_pages += info.pages;
         }
         t.full_before = t.full_secs;
+        let joined = names.join(" ");
         let scan = ScanSide {
             doc: 0,
             message: 1,
-            ocr_text: full.ocr_text.clone(),
+            ocr_text: full.ocr_text.as_deref(),
             form: full.form,
             from: None,
             received_at: at("2022-07-17T10:00:00+08:00"),
-            name: names.join(" "),
+            name: &joined,
         };
         let best = matching::assign(std::slice::from_ref(&scan), &elecs, MATCH_THRESHOLD)[0];
         let mislabelled =
@@ -181,12 +183,7 @@ pub fn run(
             case["unit"].as_str().unwrap_or(""),
             case["form"].as_str().unwrap_or(""),
         );
-        let got = best.map(|(j, _)| {
-            (
-                elecs[j].applicant.as_deref().unwrap_or(""),
-                elecs[j].form.as_str(),
-            )
-        });
+        let got = best.map(|(j, _)| (elecs[j].applicant.unwrap_or(""), elecs[j].form.as_str()));
         t.matched_of += 1;
         if got == Some(want) {
             t.matched += 1;
@@ -301,9 +298,34 @@ fn at(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|_| chrono::Utc::now().into())
 }
 
+/// One electronic form of the set, as the forms stage would record it.
+struct Candidate {
+    id: i64,
+    form: FormKey,
+    fields: Fields,
+    unit: String,
+    name: String,
+}
+
+impl Candidate {
+    /// The view matching borrows.
+    fn side(&self) -> ElectronicSide<'_> {
+        ElectronicSide {
+            doc: self.id,
+            message: self.id,
+            form: self.form,
+            fields: &self.fields,
+            applicant: Some(&self.unit),
+            from: None,
+            received_at: at("2022-07-15T10:00:00+08:00"),
+            name: &self.name,
+        }
+    }
+}
+
 /// Every applicant × form of the set as an electronic form, the fields the form
 /// generator filled in.
-fn candidates(manifest: &Value) -> Vec<ElectronicSide> {
+fn candidates(manifest: &Value) -> Vec<Candidate> {
     let mut seen = BTreeMap::new();
     for c in manifest["cases"].as_array().into_iter().flatten() {
         let key = (
@@ -332,18 +354,15 @@ fn candidates(manifest: &Value) -> Vec<ElectronicSide> {
         for f in form.def().map(|d| d.fields.as_slice()).unwrap_or_default() {
             if matches!(f.format, Format::Phone | Format::Mobile | Format::Landline) {
                 put(&mut fields, &f.key, &phone);
-            } else if f.key.contains("联系人") {
+            } else if f.role == Role::Contact {
                 put(&mut fields, &f.key, &person);
             }
         }
-        out.push(ElectronicSide {
-            doc: i as i64 + 100,
-            message: i as i64 + 100,
+        out.push(Candidate {
+            id: i as i64 + 100,
             form,
             fields,
-            applicant: Some(unit),
-            from: None,
-            received_at: at("2022-07-15T10:00:00+08:00"),
+            unit,
             name: format!("{}.docx", form.as_str()),
         });
     }

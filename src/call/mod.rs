@@ -90,6 +90,24 @@ pub enum Format {
     Postcode,
 }
 
+/// What a field's value tells about where the applicant belongs: the 汇总表's 单位 and
+/// 联系人 columns and the roster's attribution read it, never the field's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    #[serde(skip)]
+    None,
+    /// The applicant's own unit (a person's work unit or school). A form without one
+    /// is a unit's form: its applicant is the unit.
+    Unit,
+    /// The unit's contact person.
+    Contact,
+    /// A text that places the applicant (an address, the recommending unit, an opinion
+    /// signed by the unit or its bureau): read only to attribute it to a roster unit.
+    Locality,
+}
+
 /// One field of a form.
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
@@ -107,6 +125,8 @@ pub struct FieldSpec {
     /// This value names a person or unit besides the applicant (contact, work unit,
     /// e-mail): scan matching looks for it in a scan's OCR text.
     pub identifies: bool,
+    /// Where this value places the applicant ([`Role`]).
+    pub role: Role,
     /// Further keys whose values sit in the cells after this field's value cell in the
     /// same row (附件4's opinion row: 申报单位意见 then 教育局意见).
     pub then: Vec<String>,

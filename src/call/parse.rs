@@ -1,7 +1,7 @@
 //! A call file's text → [`Call`], checked: every error names the file, the line and
 //! what is wrong (`calls/2023.toml: 14: form "expert": no field has applicant = true`).
 
-use super::{Call, Expect, FieldSpec, FormDef, FormKey, Format, Kind, RosterEntry};
+use super::{Call, Expect, FieldSpec, FormDef, FormKey, Format, Kind, Role, RosterEntry};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use toml::Spanned;
@@ -60,6 +60,8 @@ struct RawField {
     applicant: bool,
     #[serde(default)]
     identifies: bool,
+    #[serde(default)]
+    role: Role,
     #[serde(default)]
     then: Vec<Spanned<String>>,
     date_key: Option<Spanned<String>>,
@@ -258,6 +260,7 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
             max_chars: s.max_chars,
             applicant: s.applicant,
             identifies: s.identifies,
+            role: s.role,
             then: s.then.into_iter().map(Spanned::into_inner).collect(),
             date_key: date_key.clone(),
         });
@@ -272,6 +275,7 @@ fn form(cx: &Ctx, f: RawForm) -> Result<FormDef, CallError> {
                 max_chars: None,
                 applicant: false,
                 identifies: false,
+                role: Role::None,
                 then: Vec::new(),
                 date_key: None,
             });

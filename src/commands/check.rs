@@ -1,6 +1,7 @@
 //! `kepu-intake check`: validates the configuration and tries every connection and tool
 //! for real, printing one line per check in words an IT person can act on.
 
+mod receipts;
 mod secrets;
 
 use crate::config::{Config, ReceiptMode};
@@ -81,13 +82,13 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
         ));
     }
     if cfg.receipts.mode == ReceiptMode::Send {
-        out.push(Check::new("SMTP", true, smtp(cfg).await));
+        out.push(Check::new("SMTP", true, receipts::smtp(cfg).await));
     }
     if cfg.receipts.mode != ReceiptMode::Off {
         out.push(Check::new(
             "回执发件人认证 receipt sender authentication",
             false,
-            Ok(crate::receipts_glue::auth_mode(cfg).await),
+            Ok(receipts::auth_mode(cfg).await),
         ));
     }
     // The same look-ups the pipeline uses, so "found" here means "used" there.
@@ -184,10 +185,6 @@ async fn imap(cfg: &Config) -> std::result::Result<String, String> {
             "不支持，将每隔 poll_interval_s 轮询 not offered, polling"
         }
     ))
-}
-
-async fn smtp(cfg: &Config) -> std::result::Result<String, String> {
-    crate::receipts_glue::check_smtp(cfg).await
 }
 
 /// Prints the checks; Err when a required one failed.

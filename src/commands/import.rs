@@ -49,7 +49,7 @@ pub async fn import(cfg: &Config, paths: &[PathBuf], shutdown: CancellationToken
         .await
         .map_err(|e| Error::Other(format!("import: processing task failed: {e}")))??;
         let mut db = open_db(cfg)?;
-        crate::receipts_glue::drain(cfg, &mut db, &shutdown).await?;
+        crate::receipts::send_due(cfg, &mut db, &shutdown).await?;
     } else {
         crate::daemon::process(cfg, &shutdown).await?;
     }
@@ -103,7 +103,7 @@ pub async fn import_into(
     .await
     .map_err(|e| Error::Other(format!("import --into: processing task failed: {e}")))??;
     let mut db = open_db(cfg)?;
-    crate::receipts_glue::drain(cfg, &mut db, &shutdown).await?;
+    crate::receipts::send_due(cfg, &mut db, &shutdown).await?;
     let new = report.files.iter().filter(|f| f.2).count();
     println!(
         "已加入邮件 m{message} added to message m{message}: {} 个文件, {} 个新文件 ({})",

@@ -17,15 +17,35 @@ impl Db {
     }
 
     fn load_dump_unlocked(&self) -> Result<Dump> {
+        Ok(Dump {
+            messages: self.dump_messages(None)?,
+            applications: self.query_applications(&AppQuery::default())?.0,
+            call: crate::domain::dump::DumpCall::of(crate::call::current()),
+            audit: self.audit_log()?,
+        })
+    }
+
+    /// Messages with their documents, receipt and removal: all of them, or those whose
+    /// ids are in the JSON array `only`; by id, documents in their order.
+    pub(super) fn dump_messages(&self, only: Option<&str>) -> Result<Vec<DumpMessage>> {
         let e = |x| self.err(x);
+        let (filter, args): (&str, Vec<&dyn rusqlite::ToSql>) = match &only {
+            None => ("", vec![]),
+            Some(ids) => (
+                "WHERE message IN (SELECT value FROM json_each(?1))",
+                vec![ids],
+            ),
+        };
         let mut receipts: HashMap<i64, DumpReceipt> = HashMap::new();
         {
             let mut st = self
                 .conn
-                .prepare("SELECT message, status, reason FROM receipts")
+                .prepare(&format!(
+                    "SELECT message, status, reason FROM receipts {filter}"
+                ))
                 .map_err(e)?;
             let rows = st
-                .query_map([], |r| {
+                .query_map(args.as_slice(), |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         DumpReceipt {
@@ -44,14 +64,14 @@ impl Db {
         {
             let mut st = self
                 .conn
-                .prepare(
+                .prepare(&format!(
                     "SELECT id, message, name, container, sha256, format, kind, form, fields, stamped,
                             scan_of, superseded_by, problems, size, seal_score, match_score
-                     FROM documents ORDER BY message, seq",
-                )
+                     FROM documents {filter} ORDER BY message, seq"
+                ))
                 .map_err(e)?;
             let rows = st
-                .query_map([], |r| {
+                .query_map(args.as_slice(), |r| {
                     let fields: String = r.get(8)?;
                     let problems: String = r.get(12)?;
                     let sha: String = r.get(4)?;
@@ -90,16 +110,21 @@ impl Db {
             .collect();
         let mut messages = Vec::new();
         {
+            let filter = if only.is_some() {
+                "WHERE id IN (SELECT value FROM json_each(?1))"
+            } else {
+                ""
+            };
             let mut st = self
                 .conn
-                .prepare(
+                .prepare(&format!(
                     "SELECT id, message_id, from_addr, subject, received_at, date_header, late, category,
                             duplicate_of, problems, sha256, size, mailbox, uidvalidity, uid, source
-                     FROM messages ORDER BY id",
-                )
+                     FROM messages {filter} ORDER BY id"
+                ))
                 .map_err(e)?;
             let rows = st
-                .query_map([], |r| {
+                .query_map(args.as_slice(), |r| {
                     let problems: String = r.get(9)?;
                     Ok(DumpMessage {
                         id: r.get(0)?,
@@ -137,13 +162,7 @@ impl Db {
                 messages.push(m);
             }
         }
-        let applications = self.query_applications(&AppQuery::default())?.0;
-        Ok(Dump {
-            messages,
-            applications,
-            call: crate::domain::dump::DumpCall::of(crate::call::current()),
-            audit: self.audit_log()?,
-        })
+        Ok(messages)
     }
 
     /// Every application, by id.
@@ -172,56 +191,7 @@ impl Db {
             }
             let filter = cond.join(" AND ");
             let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-            let rows = self.rows(
-                &format!(
-                    "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan,
-                            a.problems, a.email, a.received_at,
-                            r.state, r.note, r.by_user, r.at, x.reason, x.by_user, x.at
-                     FROM applications a
-                     LEFT JOIN reviews r ON r.form = a.form AND r.applicant_key = a.applicant_key
-                     LEFT JOIN late_excuses x
-                            ON x.form = a.form AND x.applicant_key = a.applicant_key
-                     WHERE {filter} ORDER BY a.id LIMIT {limit}"
-                ),
-                args.as_slice(),
-                |r| {
-                    let problems: String = r.get(7)?;
-                    Ok(DumpApplication {
-                        id: r.get(0)?,
-                        form: r.get(1)?,
-                        applicant: r.get(2)?,
-                        status: r.get(3)?,
-                        late: r.get(4)?,
-                        electronic: r.get(5)?,
-                        scan: r.get(6)?,
-                        // Most applications have none: skip the JSON parser for "[]".
-                        problems: if problems == "[]" {
-                            Vec::new()
-                        } else {
-                            from_json_list(&problems)
-                        },
-                        email: r.get(8)?,
-                        received_at: r.get(9)?,
-                        review: match r.get::<_, Option<crate::domain::ReviewState>>(10)? {
-                            None => DumpReview::default(),
-                            Some(state) => DumpReview {
-                                state,
-                                note: r.get(11)?,
-                                by: r.get(12)?,
-                                at: r.get(13)?,
-                            },
-                        },
-                        late_excused: match r.get::<_, Option<String>>(14)? {
-                            None => None,
-                            Some(reason) => Some(DumpLateExcuse {
-                                reason,
-                                by: r.get(15)?,
-                                at: r.get(16)?,
-                            }),
-                        },
-                    })
-                },
-            )?;
+            let rows = self.select_applications(&filter, args.as_slice(), limit)?;
             let total = match q.limit {
                 Some(n) if rows.len() >= n => self
                     .conn
@@ -236,6 +206,66 @@ impl Db {
             };
             Ok((rows, total))
         })
+    }
+
+    /// Applications (with their review and late excuse) matching the SQL condition
+    /// `filter` over `a`, by id, at most `limit` (-1: all).
+    pub(super) fn select_applications(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+        limit: i64,
+    ) -> Result<Vec<DumpApplication>> {
+        self.rows(
+            &format!(
+                "SELECT a.id, a.form, a.applicant, a.status, a.late, a.electronic, a.scan,
+                        a.problems, a.email, a.received_at,
+                        r.state, r.note, r.by_user, r.at, x.reason, x.by_user, x.at
+                 FROM applications a
+                 LEFT JOIN reviews r ON r.form = a.form AND r.applicant_key = a.applicant_key
+                 LEFT JOIN late_excuses x
+                        ON x.form = a.form AND x.applicant_key = a.applicant_key
+                 WHERE {filter} ORDER BY a.id LIMIT {limit}"
+            ),
+            args,
+            |r| {
+                let problems: String = r.get(7)?;
+                Ok(DumpApplication {
+                    id: r.get(0)?,
+                    form: r.get(1)?,
+                    applicant: r.get(2)?,
+                    status: r.get(3)?,
+                    late: r.get(4)?,
+                    electronic: r.get(5)?,
+                    scan: r.get(6)?,
+                    // Most applications have none: skip the JSON parser for "[]".
+                    problems: if problems == "[]" {
+                        Vec::new()
+                    } else {
+                        from_json_list(&problems)
+                    },
+                    email: r.get(8)?,
+                    received_at: r.get(9)?,
+                    review: match r.get::<_, Option<crate::domain::ReviewState>>(10)? {
+                        None => DumpReview::default(),
+                        Some(state) => DumpReview {
+                            state,
+                            note: r.get(11)?,
+                            by: r.get(12)?,
+                            at: r.get(13)?,
+                        },
+                    },
+                    late_excused: match r.get::<_, Option<String>>(14)? {
+                        None => None,
+                        Some(reason) => Some(DumpLateExcuse {
+                            reason,
+                            by: r.get(15)?,
+                            at: r.get(16)?,
+                        }),
+                    },
+                })
+            },
+        )
     }
 }
 

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod hand_files;
 pub mod messages;
 pub mod office;
+mod receipt_view;
 pub mod receipts;
 pub mod roster;
 pub mod schema;

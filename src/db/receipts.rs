@@ -20,7 +20,7 @@ pub fn insert_receipt(
     reason: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
-    let key = crate::receipts::policy::mailbox_key(to_addr);
+    let key = crate::domain::address::mailbox_key(to_addr);
     tx.prepare_cached("INSERT INTO receipts(message, to_addr, status, reason, created_at, to_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(message) DO NOTHING")?.execute(
         params![message, to_addr, status, reason, now, key],

@@ -6,9 +6,10 @@
 
 use super::office::{write_audit, NewAudit};
 use super::Db;
+use crate::domain::application::Assignment;
+use crate::domain::reminder::{Draft, Reminder};
+use crate::domain::ReminderStatus;
 use crate::error::{Error, Result};
-use crate::remind::{Draft, Reminder, ReminderStatus};
-use crate::roster::Assignment;
 use rusqlite::{params, Row, TransactionBehavior};
 
 const COLUMNS: &str = "id, to_addr, application, app_key, unit, reason, status, subject, body, \

@@ -297,6 +297,14 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_key ON login_failures(key, at);
 "#,
+    // 9 (issue 15): a due receipt reads only the rows it speaks of (`db/receipt_view.rs`):
+    //    messages by sender, applications by sender and by the documents they hold.
+    r#"
+CREATE INDEX IF NOT EXISTS messages_from ON messages(from_addr);
+CREATE INDEX IF NOT EXISTS applications_email ON applications(email);
+CREATE INDEX IF NOT EXISTS applications_electronic ON applications(electronic);
+CREATE INDEX IF NOT EXISTS applications_scan ON applications(scan);
+"#,
 ];
 
 pub fn latest() -> i64 {

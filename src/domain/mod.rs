@@ -6,6 +6,7 @@
 //! database, the applications and the reports all depend on this module and never on
 //! each other. Pure data: no IO; `db/` maps the enums to SQL.
 
+pub mod address;
 pub mod application;
 pub mod codes;
 pub mod document;

@@ -10,7 +10,7 @@ crate::domain_codes! {
     /// What is wrong, without its detail.
     pub enum ProblemKind {
         MissingField = "missing_field", "必填项为空", "请申报单位补填后重新发送电子版";
-        OverLimit = "over_limit", "超过1000字", "请申报单位删减后重新发送电子版";
+        OverLimit = "over_limit", "超过字数限制", "请申报单位删减后重新发送电子版";
         BadFormat = "bad_format", "格式有误", "请核对该项（邮箱、电话、邮编）";
         CloudAttachment = "cloud_attachment", "含超大附件，需在网页邮箱中下载", "在网页邮箱中下载后用 import --into 导入";
         MissingScan = "missing_scan", "缺盖章扫描件", "等待或提醒申报单位发送盖章扫描件";

@@ -1,7 +1,10 @@
 //! Reminders' (催交) vocabulary: why a reminder is due (`ReminderReason`) and where it
-//! stands in its outbox (`ReminderStatus`), each code with its Chinese label.
+//! stands in its outbox (`ReminderStatus`), each code with its Chinese label; a
+//! reminder computed (`Draft`) and stored (`Reminder`), the records `remind/` and `db/`
+//! pass each other.
 
 use super::AppStatus;
+use serde::Serialize;
 
 crate::domain_codes! {
     /// Why a reminder is due.
@@ -68,4 +71,56 @@ mod tests {
         );
         assert_eq!(ReminderReason::for_status(AppStatus::Complete), None);
     }
+}
+
+/// A reminder computed from the intake, not yet stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub to: String,
+    pub reason: ReminderReason,
+    /// The application's id now (for display) and its content key (`form|applicant
+    /// key`, stable across reprocessing).
+    pub application: Option<i64>,
+    pub app_key: Option<String>,
+    pub unit: Option<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Draft {
+    /// What makes two drafts the same reminder.
+    pub fn same(
+        &self,
+        to: &str,
+        reason: ReminderReason,
+        app_key: Option<&str>,
+        unit: Option<&str>,
+    ) -> bool {
+        self.to.eq_ignore_ascii_case(to)
+            && self.reason == reason
+            && self.app_key.as_deref() == app_key
+            && self.unit.as_deref() == unit
+    }
+}
+
+/// A stored reminder: the `reminders` key of `dump --json` (`id`, `to`, `application`,
+/// `unit`, `reason`, `status`) and more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reminder {
+    pub id: i64,
+    pub to: String,
+    pub application: Option<i64>,
+    pub unit: Option<String>,
+    pub reason: ReminderReason,
+    pub status: ReminderStatus,
+    #[serde(skip)]
+    pub app_key: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub smtp_reply: Option<String>,
+    pub our_message_id: Option<String>,
+    pub created_at: String,
 }

@@ -69,17 +69,20 @@ const ADS: [&str; 12] = [
     "低价",
 ];
 
-/// Words of the call: mail using any of them is about the call, never ad spam.
-const CALL_WORDS: [&str; 8] = [
-    "申报",
-    "推荐表",
-    "科普",
-    "双减",
-    "附件1",
-    "附件2",
-    "附件3",
-    "附件4",
-];
+/// Words of the call: mail using any of them (or naming a form by its number, 附件N,
+/// whatever forms the call has) is about the call, never ad spam.
+const CALL_WORDS: [&str; 4] = ["申报", "推荐表", "科普", "双减"];
+
+/// The text names an attachment of the notice by number (附件1, 附件 5, 附件十二).
+fn names_a_form_number(text: &str) -> bool {
+    text.match_indices("附件").any(|(i, w)| {
+        text[i + w.len()..]
+            .trim_start()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(c))
+    })
+}
 
 /// The rule that makes this mail spam, if any.
 pub fn rule(
@@ -117,7 +120,7 @@ pub fn rule(
         return Some("phishing");
     }
     let ads = ADS.iter().filter(|w| text.contains(*w)).count();
-    if ads >= 2 && !CALL_WORDS.iter().any(|w| text.contains(w)) {
+    if ads >= 2 && !CALL_WORDS.iter().any(|w| text.contains(w)) && !names_a_form_number(&text) {
         return Some("ad_vocabulary");
     }
     None
@@ -176,6 +179,20 @@ mod tests {
             ),
             None
         );
+        // Naming a form by number spares it too, for any number a call may have.
+        for about in ["附件5已发送", "附件 2 请查收", "附件十二"] {
+            assert_eq!(
+                rule(
+                    &none,
+                    Some("a@b.cn"),
+                    None,
+                    "代开发票",
+                    &format!("增值税发票，加微信 123，{about}")
+                ),
+                None,
+                "{about}"
+            );
+        }
         let h = vec![("X-Spam-Level".to_string(), "******".to_string())];
         assert_eq!(rule(&h, None, None, "", ""), Some("x_spam"));
     }

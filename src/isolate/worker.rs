@@ -15,11 +15,15 @@ use super::sandbox::{self, Limits};
 use super::IsolateOptions;
 use crate::forms::{FormError, ParsedForm};
 use std::io::{BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
+
+mod error;
+mod watchdog;
+
+pub use error::WorkerError;
+use watchdog::Watchdog;
 
 /// A worker is replaced after this many documents. The parser keeps no state between
 /// documents, but glibc's allocator keeps freed memory mapped and fragmented, and
@@ -30,56 +34,6 @@ pub const RECYCLE_AFTER: u64 = 1000;
 /// A worker is also replaced as soon as its resident memory passes this, so a huge
 /// document does not leave hundreds of MB sitting in an idle process on a small box.
 pub const MAX_IDLE_RSS: u64 = 256 << 20;
-
-/// Why one request to the worker failed; each says on which input.
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error("无法启动 (parser worker could not start: {exe}: {source})")]
-    Spawn {
-        exe: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("无法启动看门狗线程 (watchdog thread could not start: {0})")]
-    Watchdog(std::io::Error),
-    #[error("超时被终止 (parser timed out after {ms} ms on {format}, {len} bytes)")]
-    Timeout {
-        format: String,
-        len: usize,
-        ms: u128,
-    },
-    /// The worker was gone before it answered anything: killed from outside, or died
-    /// on this document. Retried once on a fresh worker if it had served others.
-    #[error("崩溃 (parser crashed on {format}, {len} bytes, before answering: {status})")]
-    Gone {
-        format: String,
-        len: usize,
-        status: String,
-    },
-    #[error("崩溃 (parser crashed on {format}, {len} bytes, mid-answer: {source}; {status})")]
-    Truncated {
-        format: String,
-        len: usize,
-        source: FrameError,
-        status: String,
-    },
-    #[error("崩溃 (parser crashed on {format}: announced a {announced}-byte answer, cap {max})")]
-    Oversized {
-        format: String,
-        announced: usize,
-        max: usize,
-    },
-    #[error("崩溃 (parser crashed on {format}: answer is not a parse result: {source})")]
-    Garbage {
-        format: String,
-        source: serde_json::Error,
-    },
-}
-
-impl From<WorkerError> for FormError {
-    fn from(e: WorkerError) -> FormError {
-        FormError::Corrupt(format!("文档解析进程{e}"))
-    }
-}
 
 /// One warm parser worker behind a mutex; see the module doc.
 pub struct Worker {
@@ -417,89 +371,6 @@ fn resident_bytes(pid: u32) -> Option<u64> {
     // SAFETY: sysconf only reads a system constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages.saturating_mul(u64::try_from(page).ok()?))
-}
-
-/// A thread that SIGKILLs the armed process group when its deadline passes. Arming and
-/// disarming take the same lock as the kill, so once `disarm` returns no kill can
-/// follow, and the pid cannot have been reused: the worker is reaped only after that.
-struct Watchdog {
-    shared: Arc<(Mutex<DogState>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct DogState {
-    armed: Option<(u32, Instant)>,
-    fired: bool,
-    quit: bool,
-}
-
-impl Watchdog {
-    fn start() -> std::io::Result<Watchdog> {
-        let shared = Arc::new((Mutex::new(DogState::default()), Condvar::new()));
-        let theirs = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("parse-watchdog".into())
-            .spawn(move || watch(&theirs))?;
-        Ok(Watchdog {
-            shared,
-            thread: Some(thread),
-        })
-    }
-
-    fn state(&self) -> MutexGuard<'_, DogState> {
-        // The state is plain data, valid whatever a panicking holder was doing.
-        self.shared.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn arm(&self, pid: u32, deadline: Instant) {
-        let mut s = self.state();
-        s.armed = Some((pid, deadline));
-        s.fired = false;
-        self.shared.1.notify_one();
-    }
-
-    /// Stops watching; true when the deadline had passed and the group was killed.
-    fn disarm(&self) -> bool {
-        let mut s = self.state();
-        s.armed = None;
-        std::mem::take(&mut s.fired)
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.state().quit = true;
-        self.shared.1.notify_one();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn watch(shared: &(Mutex<DogState>, Condvar)) {
-    let (lock, cv) = shared;
-    let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
-    loop {
-        if s.quit {
-            return;
-        }
-        s = match s.armed {
-            None => cv.wait(s).unwrap_or_else(PoisonError::into_inner),
-            Some((pid, deadline)) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    sandbox::kill_group(pid);
-                    s.armed = None;
-                    s.fired = true;
-                    continue;
-                }
-                cv.wait_timeout(s, deadline - now)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|p| p.into_inner().0)
-            }
-        };
-    }
 }
 
 #[cfg(test)]

@@ -255,7 +255,7 @@ impl Pipeline {
     ) -> NewReceipt {
         let facts = crate::receipts::Facts {
             authserv_id: &self.cfg.receipts.authserv_id,
-            blank_forms_only: crate::receipts_glue::blank_forms_only(documents),
+            blank_forms_only: crate::receipts::blank_forms_only(documents),
         };
         let decision = crate::receipts::decide_with(&ex.meta, category, false, &self.own, &facts);
         let to = match &decision {

@@ -3,11 +3,13 @@
 //!
 //! [`policy`] decides who is answered, the pipeline queues the decision with
 //! [`initial_status`], [`outbox::drain`] composes ([`compose`]), sends ([`smtp`]) and
-//! files a copy in the Sent folder ([`sent_folder`]).
+//! files a copy in the Sent folder ([`sent_folder`]); [`drain::send_due`] is the
+//! daemon's and `import`'s drain under the outbox lock.
 
 pub mod auth;
 pub mod caps;
 pub mod compose;
+pub mod drain;
 pub mod kinds;
 pub mod message;
 pub mod operator;
@@ -18,10 +20,11 @@ pub mod smtp;
 pub mod template;
 pub mod text;
 
+pub use drain::send_due;
 pub use kinds::{ReceiptReason, ReceiptStatus};
 pub use operator::{approve_receipt, list_text, retry};
 pub use outbox::{drain, drain_at, drain_due, DrainStats};
-pub use policy::{decide, decide_with, Decision, Facts};
+pub use policy::{blank_forms_only, decide, decide_with, Decision, Facts};
 
 use crate::config::ReceiptMode;
 

@@ -23,7 +23,7 @@
 //! window ago waits (stays `pending`, due when the window closes, no attempt counted)
 //! and then goes out on its own. The daily and per-domain caps ([`super::caps`]) make
 //! a receipt wait the same way. Only one drain may run at a time
-//! (`receipts_glue::drain` holds the outbox lock, `.outbox.lock`).
+//! ([`super::send_due`] holds the outbox lock, `.outbox.lock`).
 //!
 //! Dry run: the receipt is written to `<dry_run_dir>/<id>.eml` and the row becomes
 //! `previewed`, never `sent`; once the mode is `send`, previewed receipts are sent like
@@ -104,9 +104,10 @@ pub async fn drain(
     drain_at(cfg, db, dump, shutdown, crate::time::now()).await
 }
 
-/// Drains the outbox now, reading the intake state only when a receipt is due: the
-/// daemon drains after every processing round, and most rounds have nothing to send,
-/// so they cost a query of the pending rows instead of a load of every message.
+/// Drains the outbox now, reading the intake state only when a receipt is due, and
+/// then only the rows the due receipts speak of ([`Db::receipt_view`]): the daemon
+/// drains after every processing round, and most rounds have nothing to send, so they
+/// cost a query of the pending rows instead of a load of every message.
 pub async fn drain_due(
     cfg: &Config,
     db: &mut Db,
@@ -119,7 +120,7 @@ pub async fn drain_due(
 enum DumpSource<'a> {
     /// Given by the caller, current.
     Given(&'a Dump),
-    /// Loaded from the database once, when a receipt is due.
+    /// Loaded from the database once, when a receipt is due: the due receipts' slice.
     Load,
 }
 
@@ -189,7 +190,12 @@ async fn drain_from(
     let dump = match source {
         DumpSource::Given(d) => d,
         DumpSource::Load => {
-            loaded = db.load_dump()?;
+            let mut answered = Vec::with_capacity(due.len());
+            for r in &due {
+                answered.push(r.message);
+                answered.extend(db.receipts_folded_into(r.id)?.iter().map(|f| f.message));
+            }
+            loaded = db.receipt_view(&answered)?;
             &loaded
         }
     };

@@ -10,6 +10,8 @@
 
 use super::auth::{self, AuthVerdict};
 use super::kinds::ReceiptReason;
+use crate::domain::address::normalize;
+pub use crate::domain::address::{domain_of, mailbox_key};
 use crate::extract::MessageMeta;
 use crate::model::Category;
 
@@ -37,7 +39,7 @@ pub struct Facts<'a> {
     pub authserv_id: &'a str,
     /// The mail carries the notice or the call's forms, every one of them blank, and no
     /// scan: the notice passed on to us, not an application
-    /// (`receipts_glue::blank_forms_only`).
+    /// ([`blank_forms_only`]).
     pub blank_forms_only: bool,
 }
 
@@ -171,36 +173,6 @@ fn suppresses_auto_reply(value: &str) -> bool {
         .any(|t| matches!(t.as_str(), "all" | "autoreply" | "oof"))
 }
 
-/// The mailbox an address delivers to, for counting receipts per mailbox: lower case,
-/// without a `+tag` (`Office+1@School.example` and `office+2@school.example` are one
-/// mailbox). Only for counting: the receipt itself goes to the address as written.
-pub fn mailbox_key(addr: &str) -> String {
-    let a = normalize(addr);
-    match a.rsplit_once('@') {
-        Some((local, domain)) => {
-            let local = local.split_once('+').map_or(local, |(l, _)| l);
-            format!("{local}@{domain}")
-        }
-        None => a,
-    }
-}
-
-/// The domain of an address (lower case), for the per-domain cap.
-pub fn domain_of(addr: &str) -> String {
-    normalize(addr)
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_default()
-}
-
-fn normalize(addr: &str) -> String {
-    addr.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim()
-        .to_lowercase()
-}
-
 fn is_own(addr: &str, own: &[String]) -> bool {
     own.iter().any(|o| mailbox_key(o) == mailbox_key(addr))
 }
@@ -242,4 +214,22 @@ fn robot_local_part(addr: &str) -> Option<String> {
             local.to_string()
         }
     })
+}
+
+/// The mail carries the notice or the call's forms, all blank, and no scan: the notice
+/// itself passed on to us (a bureau circulating it with our address in Cc), not an
+/// application. A `notice` document (the notice's text or several blank forms in one
+/// file, told by `forms::is_notice`) counts like a blank form.
+pub fn blank_forms_only(docs: &[crate::domain::document::NewDocument]) -> bool {
+    use crate::model::DocKind;
+    let forms: Vec<_> = docs
+        .iter()
+        .filter(|d| d.form.is_some() || d.kind == DocKind::Notice)
+        .collect();
+    !forms.is_empty()
+        && forms.iter().all(|d| {
+            d.kind == DocKind::Notice
+                || (d.kind == DocKind::Electronic && d.fields.values().all(|v| v.is_empty()))
+        })
+        && !docs.iter().any(|d| d.kind == DocKind::Scan)
 }

@@ -6,7 +6,8 @@
 
 pub mod attribute;
 
-use crate::call::{Call, RosterEntry};
+use crate::call::{Call, FormDef, Role, RosterEntry};
+pub use crate::domain::application::Assignment;
 use crate::domain::AppStatus;
 use crate::report::dump::{Dump, DumpApplication};
 use attribute::{AskReason, Attribution, Confidence};
@@ -17,18 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// reminders and the zip compare the status.
 pub fn is_complete(a: &DumpApplication) -> bool {
     a.status == AppStatus::Complete
-}
-
-/// An operator's decision on one application, kept by content (form + applicant key)
-/// so it survives `reprocess`, which renumbers applications.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Assignment {
-    pub form: String,
-    pub applicant_key: String,
-    /// None: belongs to no roster unit (市直, another city).
-    pub unit: Option<String>,
-    pub by: String,
-    pub at: String,
 }
 
 /// One expectation of a unit and how far it is met.
@@ -106,17 +95,18 @@ impl Roster {
     }
 }
 
-/// Fields other than the applicant's name that may name the unit: short values of
-/// fields about units and addresses (long narratives mention partners and would make
-/// every application ambiguous).
-fn unit_texts(dump_fields: &crate::model::Fields, applicant_key: &str) -> Vec<String> {
+/// Fields other than the applicant's name that may name the unit: short values of the
+/// fields the call file gives `role = "unit"` or `"locality"` (units and addresses;
+/// long narratives mention partners and would make every application ambiguous).
+fn unit_texts(dump_fields: &crate::model::Fields, form: Option<&FormDef>) -> Vec<String> {
+    let Some(form) = form else {
+        return Vec::new();
+    };
     dump_fields
         .iter()
-        .filter(|(k, _)| k.as_str() != applicant_key)
         .filter(|(k, _)| {
-            ["单位", "地址", "学校", "教育局"]
-                .iter()
-                .any(|w| k.contains(w))
+            form.field(k)
+                .is_some_and(|f| !f.applicant && matches!(f.role, Role::Unit | Role::Locality))
         })
         .map(|(_, v)| v.display())
         .filter(|v| v.chars().count() <= 60)
@@ -169,8 +159,9 @@ pub fn build_with_scans(
             }
         } else {
             let fields = a.electronic.and_then(|id| docs.get(&id)).map(|d| &d.fields);
-            let app_key = call.form(&a.form).map(|f| f.applicant_key()).unwrap_or("");
-            let mut others = fields.map(|f| unit_texts(f, app_key)).unwrap_or_default();
+            let mut others = fields
+                .map(|f| unit_texts(f, call.form(&a.form)))
+                .unwrap_or_default();
             if a.electronic.is_none() {
                 others.extend(a.scan.and_then(|id| scan_text.get(&id)).cloned());
             }

@@ -8,31 +8,32 @@ use crate::call::Format;
 use crate::model::{FieldValue, Fields, FormKey};
 use chrono::{DateTime, Duration, FixedOffset};
 
-/// A scan document to place.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScanSide {
+/// A scan document to place: a view borrowed from the recorded document (its text and
+/// names are not copied).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanSide<'a> {
     pub doc: i64,
     pub message: i64,
-    pub ocr_text: Option<String>,
+    pub ocr_text: Option<&'a str>,
     pub form: Option<FormKey>,
     /// Sender address of the message the scan came in.
-    pub from: Option<String>,
+    pub from: Option<&'a str>,
     pub received_at: DateTime<FixedOffset>,
     /// File name as the sender gave it.
-    pub name: String,
+    pub name: &'a str,
 }
 
-/// An electronic form a scan may belong to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ElectronicSide {
+/// An electronic form a scan may belong to: a view borrowed from the recorded document.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElectronicSide<'a> {
     pub doc: i64,
     pub message: i64,
     pub form: FormKey,
-    pub fields: Fields,
-    pub applicant: Option<String>,
-    pub from: Option<String>,
+    pub fields: &'a Fields,
+    pub applicant: Option<&'a str>,
+    pub from: Option<&'a str>,
     pub received_at: DateTime<FixedOffset>,
-    pub name: String,
+    pub name: &'a str,
 }
 
 // Evidence weights. They add up past 1 on purpose: a scan with every piece of
@@ -130,11 +131,11 @@ fn domain(addr: &str) -> Option<String> {
 }
 
 /// The applicant's name: given, or read from the form's applicant field.
-fn applicant(e: &ElectronicSide) -> Option<String> {
+fn applicant(e: &ElectronicSide<'_>) -> Option<String> {
     e.applicant
-        .clone()
         .filter(|s| !s.trim().is_empty())
-        .or_else(|| text_of(&e.fields, e.form.applicant_key()))
+        .map(str::to_string)
+        .or_else(|| text_of(e.fields, e.form.applicant_key()))
 }
 
 /// A file name without its extension and the words every applicant uses.
@@ -158,14 +159,14 @@ fn distinctive_name(name: &str) -> Vec<char> {
 }
 
 /// 0–1: how likely `scan` is the stamped copy of `e` (weights above).
-pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
+pub fn score(scan: &ScanSide<'_>, e: &ElectronicSide<'_>) -> f64 {
     let mut s = 0.0;
 
     if scan.message == e.message {
         s += W_SAME_MESSAGE;
     }
 
-    if let (Some(a), Some(b)) = (&scan.from, &e.from) {
+    if let (Some(a), Some(b)) = (scan.from, e.from) {
         if a.trim().eq_ignore_ascii_case(b.trim()) {
             s += W_SAME_SENDER;
         } else if let (Some(da), Some(db)) = (domain(a), domain(b)) {
@@ -185,7 +186,7 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
     };
 
     let who = applicant(e);
-    if let Some(text) = &scan.ocr_text {
+    if let Some(text) = scan.ocr_text {
         let hay = compact(text);
         if let Some(name) = &who {
             s += W_OCR_APPLICANT * ramp(fuzzy::occurs(name, &hay));
@@ -196,7 +197,7 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
         let phone = fields
             .iter()
             .filter(|f| matches!(f.format, Format::Phone | Format::Mobile | Format::Landline))
-            .filter_map(|f| text_of(&e.fields, &f.key))
+            .filter_map(|f| text_of(e.fields, &f.key))
             .any(|p| fuzzy::phone_in(&fuzzy::phone_digits(&p), &digits));
         if phone {
             s += W_OCR_PHONE;
@@ -206,20 +207,20 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
         let other = fields
             .iter()
             .filter(|f| f.identifies && !f.applicant)
-            .filter_map(|f| text_of(&e.fields, &f.key))
+            .filter_map(|f| text_of(e.fields, &f.key))
             .map(|v| ramp(fuzzy::occurs(&v, &hay)))
             .fold(0.0, f64::max);
         s += W_OCR_OTHER * other;
     }
 
-    let scan_name = distinctive_name(&scan.name);
+    let scan_name = distinctive_name(scan.name);
     let by_applicant = who
         .as_deref()
-        .map(|n| fuzzy::occurs(n, &compact(&scan.name)) >= 0.8)
+        .map(|n| fuzzy::occurs(n, &compact(scan.name)) >= 0.8)
         .unwrap_or(false);
     if by_applicant {
         s += W_FILE_NAME;
-    } else if fuzzy::longest_common(&scan_name, &distinctive_name(&e.name)) >= 4 {
+    } else if fuzzy::longest_common(&scan_name, &distinctive_name(e.name)) >= 4 {
         s += W_FILE_NAME / 2.0;
     }
 
@@ -235,10 +236,14 @@ pub fn score(scan: &ScanSide, e: &ElectronicSide) -> f64 {
 
 /// Whether the scan's file name names another applicant than `e`, the form its page
 /// was matched to: some other candidate's applicant is in the name, `e`'s is not.
-pub fn mislabelled(scan: &ScanSide, e: &ElectronicSide, all: &[ElectronicSide]) -> bool {
+pub fn mislabelled(
+    scan: &ScanSide<'_>,
+    e: &ElectronicSide<'_>,
+    all: &[ElectronicSide<'_>],
+) -> bool {
     let others: Vec<String> = all.iter().filter_map(applicant).collect();
     applicant(e)
-        .is_some_and(|own| names_another(&scan.name, &own, others.iter().map(String::as_str)))
+        .is_some_and(|own| names_another(scan.name, &own, others.iter().map(String::as_str)))
 }
 
 /// Whether `file_name` names one of `applicants` other than `own` and not `own`
@@ -264,8 +269,8 @@ pub fn names_another<'a>(
 /// all pairs scored, taken best-first; pairs below `threshold` stay unmatched.
 /// Returns, per scan, the index into `elecs` and the score.
 pub fn assign(
-    scans: &[ScanSide],
-    elecs: &[ElectronicSide],
+    scans: &[ScanSide<'_>],
+    elecs: &[ElectronicSide<'_>],
     threshold: f64,
 ) -> Vec<Option<(usize, f64)>> {
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();

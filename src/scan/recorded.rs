@@ -1,5 +1,5 @@
 //! The scan stage over recorded documents: the views matching borrows from a recorded
-//! document ([`ScanSide`], [`ElectronicSide`]) and the assignment of scans to
+//! document (no text or field is copied) ([`ScanSide`], [`ElectronicSide`]) and the assignment of scans to
 //! electronic forms in the indices of the caller's lists.
 
 use crate::domain::document::DocForMatching;
@@ -21,11 +21,11 @@ pub fn assign(
         .map(|d| ScanSide {
             doc: d.id,
             message: d.message,
-            ocr_text: d.ocr_text.clone(),
+            ocr_text: d.ocr_text.as_deref(),
             form: d.form.as_deref().and_then(FormKey::parse),
-            from: d.from_addr.clone(),
+            from: d.from_addr.as_deref(),
             received_at: when(&d.received_at),
-            name: d.name.clone(),
+            name: &d.name,
         })
         .collect();
     // Electronic documents always carry a form; one without is not a candidate.
@@ -40,11 +40,11 @@ pub fn assign(
                 doc: d.id,
                 message: d.message,
                 form,
-                fields: d.fields.clone(),
-                applicant: d.applicant.clone(),
-                from: d.from_addr.clone(),
+                fields: &d.fields,
+                applicant: d.applicant.as_deref(),
+                from: d.from_addr.as_deref(),
                 received_at: when(&d.received_at),
-                name: d.name.clone(),
+                name: &d.name,
             })
         })
         .collect();

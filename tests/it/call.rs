@@ -179,6 +179,15 @@ fn made_up_call_runs_end_to_end_through_import_and_dump() {
         !csv.join("试点学校.csv").exists(),
         "no sheet for a form outside the call"
     );
+    // The 汇总表's 单位 of a person's form is the field the call gives `role = "unit"`.
+    let summary = std::fs::read_to_string(csv.join("申报汇总.csv")).unwrap();
+    let row = summary.lines().find(|l| l.contains("孙丽")).unwrap();
+    assert!(row.contains("唐山市路北区实验小学"), "{row}");
+    // Its 40-character limit is the call's, not 2022's 1000.
+    assert!(
+        row.contains("超过字数限制：辅导经历") && !row.contains("1000"),
+        "{row}"
+    );
 
     // `[intake] deadline`, when set, wins over the call's.
     let cfg = config(
@@ -232,7 +241,7 @@ fn a_malformed_call_file_is_refused_at_start() {
     let (ok, _, err) = kepu(&cfg, &["status"]);
     assert!(!ok, "a broken call file must be refused");
     let want = format!(
-        "{}: 113: roster \"路北区\": expect \"pilot_school\": no form \"pilot_school\" in this call",
+        "{}: 117: roster \"路北区\": expect \"pilot_school\": no form \"pilot_school\" in this call",
         bad.display()
     );
     assert!(err.contains(&want), "{err}");
@@ -269,4 +278,52 @@ fn a_form_titled_as_another_form_is_not_forced_into_the_call() {
     assert_eq!(titled.form, None);
     let untitled = forms::parse_text(call, body);
     assert_eq!(untitled.form.map(|f| f.as_str()), Some("expert"));
+}
+
+/// The README's worked example of adding a form is a valid call file, and uses every
+/// key the 2022 call file uses (so the newcomer's example cannot fall behind the schema).
+#[test]
+fn the_readme_example_call_parses_and_uses_every_key() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let from = readme
+        .find("### Adding a form")
+        .expect("README has the worked example");
+    let block = &readme[from..];
+    let start = block.find("```toml\n").unwrap() + "```toml\n".len();
+    let text = &block[start..start + block[start..].find("```").unwrap()];
+
+    let call = Call::parse("README.md", text).unwrap_or_else(|e| panic!("{e}"));
+    let tutor = call.form("tutor").unwrap();
+    assert_eq!((tutor.number, tutor.applicant_key()), (5, "姓名"));
+    assert_eq!(
+        tutor.field("学校意见").unwrap().then,
+        ["教育局意见".to_string()]
+    );
+    assert!(
+        tutor.field("学校意见日期").is_some(),
+        "date_key adds its field"
+    );
+
+    fn keys(v: &toml::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.insert(format!("{path}{k}"));
+                    keys(v, &format!("{path}{k}."), out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| keys(v, path, out)),
+            _ => {}
+        }
+    }
+    let mut ours = Default::default();
+    keys(&toml::from_str(text).unwrap(), "", &mut ours);
+    let mut builtin = Default::default();
+    keys(
+        &toml::from_str(kepu_intake::call::BUILTIN_TEXT).unwrap(),
+        "",
+        &mut builtin,
+    );
+    let missing: Vec<&String> = builtin.difference(&ours).collect();
+    assert!(missing.is_empty(), "README example lacks {missing:?}");
 }

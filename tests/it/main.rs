@@ -20,6 +20,7 @@ mod pipeline;
 mod receipts;
 mod receipts_abuse;
 mod receipts_dovecot;
+mod receipts_view;
 mod roster;
 mod sandbox;
 mod scan;

@@ -294,7 +294,7 @@ fn failed_authentication_holds_and_the_notice_itself_is_not_answered() {
 #[test]
 fn blank_forms_without_a_scan_are_the_notice_not_an_application() {
     use kepu_intake::domain::document::NewDocument;
-    use kepu_intake::receipts_glue::blank_forms_only;
+    use kepu_intake::receipts::blank_forms_only;
     let form = |kind: &str, f: Fields| {
         let mut d = NewDocument::unclassified(
             "附件2.docx".into(),

@@ -266,27 +266,28 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
         .collect()
 }
 
-fn resource(
+fn resource<'a>(
     doc: i64,
     message: i64,
-    unit: &str,
+    unit: &'a str,
     person: &str,
     phone: &str,
-    from: &str,
-) -> ElectronicSide {
+    from: &'a str,
+) -> ElectronicSide<'a> {
     ElectronicSide {
         doc,
         message,
         form: kepu_intake::model::FormKey::parse("resource").unwrap(),
-        fields: fields(&[
+        // Leaked: the view borrows its fields, and a test's few maps may live forever.
+        fields: Box::leak(Box::new(fields(&[
             ("申报单位名称", unit),
             ("申报联系人", person),
             ("联系电话", phone),
-        ]),
-        applicant: Some(unit.to_string()),
-        from: Some(from.to_string()),
+        ]))),
+        applicant: Some(unit),
+        from: Some(from),
         received_at: at("2022-07-15T09:00:00+08:00"),
-        name: "附件2科普资源申报推荐表.docx".to_string(),
+        name: "附件2科普资源申报推荐表.docx",
     }
 }
 
@@ -307,11 +308,11 @@ fn match_later_scan_from_colleague_with_lying_name() {
     let scan = ScanSide {
         doc: 20,
         message: 2,
-        ocr_text: Some(OCR_KJG.to_string()),
+        ocr_text: Some(OCR_KJG),
         form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
-        from: Some("liujg@ts-kjg.cn".to_string()),
+        from: Some("liujg@ts-kjg.cn"),
         received_at: at("2022-07-17T16:30:00+08:00"),
-        name: "附件1专家推荐表.jpg".to_string(), // lies: it is 附件2
+        name: "附件1专家推荐表.jpg", // lies: it is 附件2
     };
     let s = score(&scan, &e);
     // domain 0.12 + form 0.15 + applicant 0.30 + phone 0.15 + contact 0.10 + time 0.05
@@ -355,11 +356,11 @@ fn match_picks_right_candidate_by_ocr_names_and_phone() {
     let scan = ScanSide {
         doc: 30,
         message: 3,
-        ocr_text: Some("科普资源申报推荐表\n申报单位名称 唐山市第七中学\n申报联系人 李春海\n联系电话 138 3229 8765\n".into()),
+        ocr_text: Some("科普资源申报推荐表\n申报单位名称 唐山市第七中学\n申报联系人 李春海\n联系电话 138 3229 8765\n"),
         form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
-        from: Some("dayinpu@126.com".to_string()),
+        from: Some("dayinpu@126.com"),
         received_at: at("2022-07-16T10:00:00+08:00"),
-        name: "IMG_20220716_0931.jpg".to_string(),
+        name: "IMG_20220716_0931.jpg",
     };
     let sa = score(&scan, &a);
     let sb = score(&scan, &b);
@@ -389,19 +390,19 @@ fn match_one_to_one_best_first() {
     let scan_b = ScanSide {
         doc: 40,
         message: 2,
-        ocr_text: Some(OCR_KJG.into()),
+        ocr_text: Some(OCR_KJG),
         form: Some(kepu_intake::model::FormKey::parse("resource").unwrap()),
-        from: Some("office@ts-kjg.cn".into()),
+        from: Some("office@ts-kjg.cn"),
         received_at: at("2022-07-15T09:00:00+08:00"),
-        name: "盖章扫描件.jpg".into(),
+        name: "盖章扫描件.jpg",
     };
     // A second copy of the same scan (sent twice): only one may take form b, and it
     // must not fall back onto a's form, which it does not resemble.
     let scan_b2 = ScanSide {
         doc: 41,
         message: 5,
-        from: Some("other@qq.com".into()),
-        ..scan_b.clone()
+        from: Some("other@qq.com"),
+        ..scan_b
     };
     let got = assign(&[scan_b2, scan_b], &[a, b], 0.4);
     assert_eq!(got[1].map(|(j, _)| j), Some(1));
@@ -422,12 +423,12 @@ fn match_below_threshold_stays_unmatched() {
         doc: 50,
         message: 9,
         ocr_text: Some(
-            "唐山市科技教育试点学校申报表\n申报学校 迁安市第三实验小学\n电话 13930561278".into(),
+            "唐山市科技教育试点学校申报表\n申报学校 迁安市第三实验小学\n电话 13930561278",
         ),
         form: Some(kepu_intake::model::FormKey::parse("pilot_school").unwrap()),
-        from: Some("qasx@163.com".into()),
+        from: Some("qasx@163.com"),
         received_at: at("2022-07-18T10:00:00+08:00"),
-        name: "附件2科普资源申报推荐表.pdf".into(),
+        name: "附件2科普资源申报推荐表.pdf",
     };
     let s = score(&scan, &a);
     assert!(s < 0.1, "score {s}");
@@ -449,17 +450,17 @@ fn match_same_message_without_ocr() {
         message: 7,
         ocr_text: None,
         form: None,
-        from: Some("tsyz@126.com".into()),
+        from: Some("tsyz@126.com"),
         received_at: at("2022-07-15T09:00:00+08:00"),
-        name: "唐山市第一中学盖章.pdf".into(),
+        name: "唐山市第一中学盖章.pdf",
     };
     // message 0.35 + sender 0.20 + file name 0.10 + time 0.05
     assert!((score(&scan, &e) - 0.70).abs() < 1e-9);
     // Free-mail domains are not evidence: different 126.com senders, other message.
     let stranger = ScanSide {
         message: 8,
-        from: Some("someone@126.com".into()),
-        name: "scan.pdf".into(),
+        from: Some("someone@126.com"),
+        name: "scan.pdf",
         ..scan
     };
     assert!((score(&stranger, &e) - 0.05).abs() < 1e-9);

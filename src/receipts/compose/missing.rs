@@ -48,8 +48,8 @@ fn missing_items(
         .and_then(|s| docs.get(&s))
         .is_some_and(|d| sure_unstamped(ctx, d));
     let mut items: Vec<String> = Vec::new();
-    for (lack, key) in lacks {
-        let key = text::clean(key, NAME_CHARS);
+    for (lack, field) in lacks {
+        let key = text::clean(field, NAME_CHARS);
         let item = match lack {
             Lack::Problem(ProblemKind::MissingScan) if scan_waiting || !ctx.ocr => {
                 "尚未对应到盖章扫描件（如已发送，工作人员将核对）".to_string()
@@ -67,7 +67,10 @@ fn missing_items(
                 format!("「{key}」未填写")
             }
             Lack::Problem(ProblemKind::OverLimit) if !key.is_empty() => {
-                format!("「{key}」超出字数限制（不超过1000字）")
+                match max_chars(&a.form, field) {
+                    Some(n) => format!("「{key}」超出字数限制（不超过{n}字）"),
+                    None => format!("「{key}」超出字数限制"),
+                }
             }
             Lack::Problem(ProblemKind::BadFormat) if !key.is_empty() => {
                 format!("「{key}」格式有误")
@@ -79,6 +82,11 @@ fn missing_items(
         }
     }
     items
+}
+
+/// The call's limit on a form's field, in characters.
+fn max_chars(form: &str, field: &str) -> Option<usize> {
+    FormKey::parse(form)?.def()?.field(field)?.max_chars
 }
 
 pub(super) fn missing_section(

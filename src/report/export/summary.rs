@@ -5,7 +5,7 @@
 //! Typed rows, so the web page can render the same thing.
 
 use super::rows::DocIndex;
-use crate::call::{Call, Format as FieldFormat};
+use crate::call::{Call, Format as FieldFormat, Role};
 use crate::domain::{problem, Problem, ProblemKind};
 use crate::report::dump::{Dump, DumpApplication};
 use crate::roster::Roster;
@@ -132,21 +132,15 @@ pub fn summary_rows(call: &Call, dump: &Dump, roster: &Roster) -> Vec<SummaryRow
             let fields = e.map(|d| &d.fields);
             let form_def = call.form(&a.form);
             // A unit's form names the unit and has a contact person; a person's form
-            // (附件1) names the person, whose unit is where they work.
-            let unit_form = form_def.is_some_and(|f| {
-                let k = f.applicant_key();
-                k.contains("单位") || k.contains("学校")
-            });
+            // (附件1) names the person, whose unit is where they work: the field the
+            // call file gives `role = "unit"`.
+            let unit_form =
+                form_def.is_some_and(|f| !f.fields.iter().any(|x| x.role == Role::Unit));
             let (unit, contact) = if unit_form {
-                let contact = field_value(call, &a.form, fields, |f| f.key.contains("联系人"));
+                let contact = field_value(call, &a.form, fields, |f| f.role == Role::Contact);
                 (a.applicant.clone(), contact)
             } else {
-                let unit = field_value(call, &a.form, fields, |f| {
-                    !f.applicant
-                        && f.key.contains("单位")
-                        && f.key != "推荐单位"
-                        && !f.key.contains("意见")
-                });
+                let unit = field_value(call, &a.form, fields, |f| f.role == Role::Unit);
                 (unit, a.applicant.clone())
             };
             let mut phone = field_value(call, &a.form, fields, |f| f.format == FieldFormat::Mobile);
