@@ -3,9 +3,9 @@
 //! refusals, the per-sender window and dry runs.
 
 use crate::smtp_support::{ServerOpts, SmtpServer};
-use crate::support::dump::fields;
+use crate::support::dump::{fields, new_message, record_new};
 use kepu_intake::config::{Config, ReceiptMode, TlsMode};
-use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
+use kepu_intake::db::messages::NewMessage;
 use kepu_intake::db::Db;
 use kepu_intake::domain::ReceiptStatus;
 use kepu_intake::extract::MessageMeta;
@@ -668,27 +668,10 @@ impl Env {
     /// Records a message and queues its receipt `created` (RFC 3339).
     fn add(&mut self, n: i64, from: &str, applicant: &str, created: &str) -> (i64, i64) {
         let m = NewMessage {
-            origin: Origin::Import {
-                path: format!("/import/{n}.eml"),
-            },
-            sha256: format!("{n:064x}"),
-            body_sha256: format!("body{n}"),
-            size: 100,
-            message_id: Some(format!("<m{n}@school.example>")),
-            from_addr: Some(from.into()),
-            from_name: None,
             subject: Some(format!("{applicant}申报材料")),
-            received_at: "2022-07-18T10:32:05+08:00".into(),
-            received_estimated: false,
-            date_header: None,
-            late: false,
-            problems: vec![],
-            recorded_at: created.into(),
+            ..new_message(n, from, "2022-07-18T10:32:05+08:00", created)
         };
-        let id = match self.db.record_batch(&[m], None).unwrap()[0] {
-            Recorded::New(id) => id,
-            other => panic!("{other:?}"),
-        };
+        let id = record_new(&mut self.db, m);
         self.db
             .receipt_insert(id, from, ReceiptStatus::Pending, None, created)
             .unwrap();

@@ -5,7 +5,8 @@
 //! scan of the same sender, an electronic version sent by someone else).
 
 use crate::pipeline::{kepu, root};
-use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
+use crate::support::dump::{new_message, record_new};
+use kepu_intake::db::messages::NewMessage;
 use kepu_intake::db::Db;
 use kepu_intake::domain::application::{AppRow, DocLinks};
 use kepu_intake::domain::document::{NewDocument, Processed};
@@ -89,27 +90,15 @@ fn ctx(template: &Template) -> ComposeContext<'_> {
 
 fn record(db: &mut Db, n: i64, from: &str, docs: Vec<NewDocument>) -> i64 {
     let m = NewMessage {
-        origin: Origin::Import {
-            path: format!("/import/{n}.eml"),
-        },
-        sha256: format!("{n:064x}"),
-        body_sha256: format!("body{n}"),
-        size: 100,
         message_id: Some(format!("<m{n}@example>")),
-        from_addr: Some(from.into()),
-        from_name: None,
-        subject: None,
-        received_at: format!("2022-07-1{n}T10:00:00+08:00"),
-        received_estimated: false,
-        date_header: None,
-        late: false,
-        problems: vec![],
-        recorded_at: "2022-07-19T10:00:00+08:00".into(),
+        ..new_message(
+            n,
+            from,
+            &format!("2022-07-1{n}T10:00:00+08:00"),
+            "2022-07-19T10:00:00+08:00",
+        )
     };
-    let id = match db.record_batch(&[m], None).unwrap()[0] {
-        Recorded::New(id) => id,
-        ref other => panic!("{other:?}"),
-    };
+    let id = record_new(db, m);
     db.save_processed(&[Processed {
         message: id,
         category: Category::Submission,

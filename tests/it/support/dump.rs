@@ -3,6 +3,8 @@
 //! out only what it is about: `DumpDocument { name: "扫描件.jpg".into(), ..document(7,
 //! DocKind::Scan, None, Fields::new()) }`.
 
+use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
+use kepu_intake::db::Db;
 use kepu_intake::domain::{AppStatus, Category, DocFormat, DocKind, ReceiptStatus};
 use kepu_intake::model::{FieldValue, Fields};
 use kepu_intake::report::dump::{DumpApplication, DumpDocument, DumpMessage, DumpReceipt};
@@ -88,5 +90,36 @@ pub fn application(
         received_at: None,
         review: Default::default(),
         late_excused: None,
+    }
+}
+
+/// Mail `n` from `from` as `import` would record it (`/import/{n}.eml`, no problems, not
+/// late); a test overrides what it is about with `NewMessage { subject: …, ..new_message(…) }`.
+pub fn new_message(n: i64, from: &str, received_at: &str, recorded_at: &str) -> NewMessage {
+    NewMessage {
+        origin: Origin::Import {
+            path: format!("/import/{n}.eml"),
+        },
+        sha256: format!("{n:064x}"),
+        body_sha256: format!("body{n}"),
+        size: 100,
+        message_id: Some(format!("<m{n}@school.example>")),
+        from_addr: Some(from.into()),
+        from_name: None,
+        subject: None,
+        received_at: received_at.into(),
+        received_estimated: false,
+        date_header: None,
+        late: false,
+        problems: vec![],
+        recorded_at: recorded_at.into(),
+    }
+}
+
+/// Records `m` and returns its new id (the test's mails are all new).
+pub fn record_new(db: &mut Db, m: NewMessage) -> i64 {
+    match db.record_batch(&[m], None).unwrap()[0] {
+        Recorded::New(id) => id,
+        ref other => panic!("{other:?}"),
     }
 }
