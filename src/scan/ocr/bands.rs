@@ -1,0 +1,248 @@
+//! Reading only what matching needs: the top band of the upright page (the attachment
+//! number, the title and the table rows holding unit, person and phone) at ~150 dpi,
+//! with the orientation from a cheap text-line test and the reading's own confidence
+//! (a page that reads confidently needs no other turn tried, title or not).
+
+use super::{deskew, flatten, proc, red_scaled, remove_rules, rotate, tidy};
+use super::{reads_like_form, vocabulary_hits, OcrError, PageText, OCR_TIMEOUT};
+use image::GrayImage;
+use std::path::Path;
+
+/// Shorter side pages are read at: A4 at ~150 dpi, where the forms' 16 pt body text
+/// is ~30 px high — plenty for Tesseract.
+pub const BAND_WIDTH: u32 = 1240;
+/// Share of the upright page read: the rows that name unit, person and phone end at
+/// about half the page (a red letterhead pushes them down by a tenth; a photo's desk
+/// shifts the paper a little).
+pub const BAND_SHARE: f64 = 0.6;
+/// Mean word confidence (0–100) from which a reading is taken as upright even without
+/// a form's title: a form's second page reads at 85–95, a page upside down at 20–50.
+const UPRIGHT_CONFIDENCE: f64 = 70.0;
+/// Tesseract's page segmentation for the band: automatic (3). A uniform block (6)
+/// skips the layout pass but runs a table's columns into one line and loses the names
+/// in forms with several columns (a photographed expert form); on a band the layout
+/// pass costs little.
+const PSM: &str = "3";
+/// Words a reading needs before its confidence says anything.
+const UPRIGHT_WORDS: usize = 8;
+
+/// One block reading: the text and how sure Tesseract was of it.
+struct Reading {
+    text: String,
+    confidence: f64,
+    words: usize,
+}
+
+/// Reads the top band of `page`, trying the orientations in the order the text-line
+/// test suggests (`hint`, the previous page's turn, first) until one reads like a form
+/// or like confident text.
+pub fn read_bands(
+    tesseract: &Path,
+    page: &image::RgbImage,
+    hint: Option<u32>,
+) -> Result<PageText, OcrError> {
+    if page.width() < 8 || page.height() < 8 {
+        return Ok(PageText {
+            text: String::new(),
+            rotation: 0,
+            vocabulary_hits: 0,
+            runs: 0,
+        });
+    }
+    let base = flatten(&red_scaled(page, BAND_WIDTH));
+    // Table rules off for the direction test: a form's vertical rules would look like
+    // text columns.
+    let mut probe = base.clone();
+    remove_rules(&mut probe);
+    let upright = if lines_run_vertically(&probe) {
+        [90, 270, 0, 180]
+    } else {
+        [0, 180, 90, 270]
+    };
+    drop(probe);
+    let mut order: Vec<u32> = hint.into_iter().collect();
+    for r in upright {
+        if !order.contains(&r) {
+            order.push(r);
+        }
+    }
+    // Best so far: (reads like the form, vocabulary hits, confidence).
+    let mut best: Option<(bool, usize, f64, PageText)> = None;
+    let mut runs = 0;
+    for &rotation in &order {
+        let turned = rotate(&base, rotation);
+        let band_h = ((turned.height() as f64 * BAND_SHARE) as u32).max(8);
+        let band = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
+        drop(turned);
+        // Level first (the rules are the surest sign of the skew), then wipe the
+        // rules: uniform-block reading drops table cells that keep their frames.
+        let mut level = deskew(&band);
+        remove_rules(&mut level);
+        if let Some(d) = std::env::var_os("KEPU_DUMP_BANDS") {
+            let _ = level.save(std::path::Path::new(&d).join(format!("band_{}_{rotation}.png", level.width())));
+        }
+        let read = recognise_block(tesseract, &level)?;
+        runs += 1;
+        let hits = vocabulary_hits(&read.text);
+        let form = reads_like_form(&read.text, hits);
+        let sure = read.words >= UPRIGHT_WORDS && read.confidence >= UPRIGHT_CONFIDENCE;
+        let key = (form, hits, read.confidence);
+        let better = best.as_ref().is_none_or(|(f, h, c, _)| {
+            (key.0, key.1)
+                .cmp(&(*f, *h))
+                .then(key.2.total_cmp(c))
+                .is_gt()
+        });
+        if better {
+            best = Some((
+                form,
+                hits,
+                read.confidence,
+                PageText {
+                    text: read.text,
+                    rotation,
+                    vocabulary_hits: hits,
+                    runs,
+                },
+            ));
+        }
+        if form || sure {
+            break;
+        }
+    }
+    let mut best = best.map(|b| b.3).unwrap_or(PageText {
+        text: String::new(),
+        rotation: 0,
+        vocabulary_hits: 0,
+        runs,
+    });
+    best.runs = runs;
+    Ok(best)
+}
+
+/// One Tesseract run over `img` as a uniform block of text, simplified Chinese, with
+/// the words' confidences (TSV output). The image goes in as PGM: nothing to
+/// compress.
+fn recognise_block(tesseract: &Path, img: &GrayImage) -> Result<Reading, OcrError> {
+    let mut input = format!("P5\n{} {}\n255\n", img.width(), img.height()).into_bytes();
+    input.extend_from_slice(img.as_raw());
+    let args = ["stdin", "stdout", "-l", "chi_sim", "--psm", PSM, "tsv"];
+    let out = proc::run(tesseract, &args, &input, OCR_TIMEOUT)?;
+    Ok(parse_tsv(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Text (lines in reading order, words joined as Tesseract's text output joins them)
+/// and mean word confidence from Tesseract's TSV.
+fn parse_tsv(tsv: &str) -> Reading {
+    let mut raw = String::new();
+    let mut line_key: Option<(&str, &str, &str)> = None;
+    let (mut sum, mut words) = (0.0, 0usize);
+    for row in tsv.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        // level, page, block, paragraph, line, word, left, top, width, height, conf, text
+        if cols.len() < 12 || cols[0] != "5" {
+            continue;
+        }
+        let text = cols[11].trim();
+        if text.is_empty() {
+            continue;
+        }
+        let key = (cols[2], cols[3], cols[4]);
+        if line_key.is_some_and(|k| k != key) {
+            raw.push('\n');
+        } else if line_key.is_some() {
+            raw.push(' ');
+        }
+        line_key = Some(key);
+        raw.push_str(text);
+        if let Ok(c) = cols[10].parse::<f64>() {
+            sum += c.max(0.0);
+            words += 1;
+        }
+    }
+    Reading {
+        text: tidy(&raw),
+        confidence: if words == 0 { 0.0 } else { sum / words as f64 },
+        words,
+    }
+}
+
+/// Whether the page's text lines run top to bottom (a page turned by 90°): dark pixels
+/// line up in columns more sharply than in rows.
+fn lines_run_vertically(img: &GrayImage) -> bool {
+    let (w, h) = img.dimensions();
+    let k = (w.max(h) / 400).max(1);
+    let (cols, rows) = ((w / k + 1) as usize, (h / k + 1) as usize);
+    let (mut col, mut row) = (vec![0f64; cols], vec![0f64; rows]);
+    for y in (0..h).step_by(k as usize) {
+        for x in (0..w).step_by(k as usize) {
+            if img.get_pixel(x, y).0[0] < 128 {
+                col[(x / k) as usize] += 1.0;
+                row[(y / k) as usize] += 1.0;
+            }
+        }
+    }
+    // Sharpness of a profile: its variance relative to its mean (text lines give
+    // tall peaks with white gaps between them across the lines, a flat profile along).
+    let sharp = |v: &[f64]| {
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        if mean <= 0.0 {
+            return 0.0;
+        }
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n / (mean * mean)
+    };
+    sharp(&col) > sharp(&row) * 1.15
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_gives_lines_and_mean_confidence() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+            1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t\n\
+            5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t96.0\t附件\n\
+            5\t1\t1\t1\t1\t2\t0\t0\t9\t9\t94.0\t3\n\
+            5\t1\t1\t1\t2\t1\t0\t0\t9\t9\t90.0\t申报\n\
+            5\t1\t1\t1\t2\t2\t0\t0\t9\t9\t80.0\t单位\n\
+            5\t1\t1\t1\t2\t3\t0\t0\t9\t9\t-1\t \n\
+            5\t1\t1\t1\t2\t4\t0\t0\t9\t9\t60.0\ttsyz@126.com\n";
+        let r = parse_tsv(tsv);
+        assert_eq!(r.text, "附件3\n申报单位tsyz@126.com\n");
+        assert_eq!(r.words, 5);
+        assert!((r.confidence - 84.0).abs() < 1e-9, "{}", r.confidence);
+        assert_eq!(parse_tsv("").words, 0);
+    }
+
+    #[test]
+    fn text_lines_across_or_down() {
+        let mut img = GrayImage::from_pixel(400, 600, image::Luma([255]));
+        for line in 0..10u32 {
+            for x in 40..360 {
+                for dy in 0..8 {
+                    // Characters: dark runs with gaps along the line.
+                    if x % 12 < 9 {
+                        img.put_pixel(x, 50 + line * 50 + dy, image::Luma([0]));
+                    }
+                }
+            }
+        }
+        assert!(!lines_run_vertically(&img));
+        assert!(lines_run_vertically(&image::imageops::rotate90(&img)));
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    #[test]
+    #[ignore]
+    fn scratch_read_file() {
+        let f = std::env::var("KEPU_BAND_FILE").unwrap();
+        let img = image::open(&f).unwrap().to_rgb8();
+        let t = std::time::Instant::now();
+        let r = super::read_bands(std::path::Path::new("/usr/bin/tesseract"), &img, None).unwrap();
+        eprintln!("{:.2}s rot {} runs {}\n{}", t.elapsed().as_secs_f64(), r.rotation, r.runs, r.text);
+    }
+}
