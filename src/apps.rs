@@ -23,6 +23,10 @@ pub fn applicant_key(name: &str) -> String {
         .to_lowercase()
 }
 
+/// Match score recorded for a scan linked to an unreadable attachment of its own mail:
+/// nothing could be compared, only the mail puts them together.
+const UNREADABLE_PAIR_SCORE: f64 = 0.5;
+
 /// Field-level problems make an electronic form `invalid`.
 fn is_field_problem(p: &str) -> bool {
     problem::Problem::parse(p).is_some_and(|p| p.kind.is_field_problem())
@@ -75,6 +79,9 @@ pub fn build(
         }
         current.push(keep);
     }
+    // Attachments that could not be opened (only read for the scans beside them).
+    let unreadable: Vec<&DocForMatching> =
+        docs.iter().filter(|d| d.kind == DocKind::Other).collect();
     // Scans of one form sent page by page are one scan: matched as one, stamped when
     // any page is; every page is linked to the form it belongs to.
     let files: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == DocKind::Scan).collect();
@@ -212,6 +219,24 @@ pub fn build(
                 )
             });
         let mut problems = vec![ProblemKind::MissingElectronic.to_string()];
+        // The electronic version came with the scan but could not be opened: the scan
+        // is linked to it and the application says why it is missing.
+        let beside: Vec<&&DocForMatching> =
+            unreadable.iter().filter(|u| u.message == s.message).collect();
+        if let Some(u) = beside.first() {
+            for p in members(si) {
+                links.scan_of.push((p.id, u.id, UNREADABLE_PAIR_SCORE));
+            }
+        }
+        for u in &beside {
+            for c in u.problems.iter().filter(|c| {
+                problem::Problem::parse(c).is_some_and(|p| p.kind.is_unreadable_attachment())
+            }) {
+                if !problems.contains(c) {
+                    problems.push(c.clone());
+                }
+            }
+        }
         if s.stamped == Some(false) {
             problems.push(ProblemKind::UnstampedScan.to_string());
         }

@@ -14,6 +14,7 @@ pub mod preview;
 mod proc;
 pub mod recorded;
 pub mod seal;
+pub mod unit;
 
 use crate::domain::ProblemKind;
 use crate::model::FormKey;
