@@ -221,8 +221,10 @@ pub fn build(
         let mut problems = vec![ProblemKind::MissingElectronic.to_string()];
         // The electronic version came with the scan but could not be opened: the scan
         // is linked to it and the application says why it is missing.
-        let beside: Vec<&&DocForMatching> =
-            unreadable.iter().filter(|u| u.message == s.message).collect();
+        let beside: Vec<&&DocForMatching> = unreadable
+            .iter()
+            .filter(|u| u.message == s.message)
+            .collect();
         if let Some(u) = beside.first() {
             for p in members(si) {
                 links.scan_of.push((p.id, u.id, UNREADABLE_PAIR_SCORE));

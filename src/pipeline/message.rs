@@ -301,7 +301,13 @@ fn name_scans(ex: &Extracted, documents: &mut [NewDocument]) {
         let mut mail: Vec<&str> = vec![&names[i]];
         mail.extend(ex.meta.from_name.as_deref());
         mail.extend(ex.meta.subject.as_deref());
-        mail.extend(names.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| n.as_str()));
+        mail.extend(
+            names
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, n)| n.as_str()),
+        );
         mail.push(&body);
         let form = doc.form.as_deref().and_then(crate::model::FormKey::parse);
         doc.applicant = crate::scan::unit::named_applicant(

@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn following_page_names() {
         assert!(next_page("扫描件0003_1.jpg", "扫描件0003_2.jpg"));
-        assert!(next_page("IMG_20220717_102294.jpg", "IMG_20220717_102295.jpg"));
+        assert!(next_page(
+            "IMG_20220717_102294.jpg",
+            "IMG_20220717_102295.jpg"
+        ));
         assert!(next_page("盖章扫描件.jpg", "盖章扫描件(2).jpg"));
         assert!(next_page("盖章扫描件.jpg", "盖章扫描件_2.JPG"));
         assert!(!next_page("扫描件0003_1.jpg", "扫描件0003_3.jpg"));
@@ -163,7 +166,10 @@ mod tests {
             f(1, "附件1_盖章_2.jpg", true), // titled: a form of its own
             f(1, "附件1_盖章_3.jpg", false),
         ];
-        assert_eq!(groups(&files), vec![vec![1, 0], vec![2], vec![3], vec![4, 5]]);
+        assert_eq!(
+            groups(&files),
+            vec![vec![1, 0], vec![2], vec![3], vec![4, 5]]
+        );
         // Not read by OCR: nothing to tell a second page by.
         let mut unread = files;
         unread.iter_mut().for_each(|f| f.read = false);

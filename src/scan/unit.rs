@@ -28,8 +28,22 @@ const UNIT_ENDINGS: &[&str] = &[
 
 /// Words of subjects and file names that are not part of a name.
 const NOT_NAME: &[&str] = &[
-    "扫描件", "扫描", "盖章件", "盖章", "电子版", "申报材料", "材料", "申报表", "推荐表",
-    "申报", "推荐", "附件", "的", "请查收", "试点学校", "试点县区",
+    "扫描件",
+    "扫描",
+    "盖章件",
+    "盖章",
+    "电子版",
+    "申报材料",
+    "材料",
+    "申报表",
+    "推荐表",
+    "申报",
+    "推荐",
+    "附件",
+    "的",
+    "请查收",
+    "试点学校",
+    "试点县区",
 ];
 
 /// The applicant a scan of `form` names: the page's value confirmed by the mail (in
@@ -191,6 +205,9 @@ mod tests {
             named_applicant(c, Some(school()), None, &mail).as_deref(),
             Some("迁安市第二中学")
         );
-        assert_eq!(named_applicant(c, None, None, &["申报材料", "扫描件.jpg"]), None);
+        assert_eq!(
+            named_applicant(c, None, None, &["申报材料", "扫描件.jpg"]),
+            None
+        );
     }
 }

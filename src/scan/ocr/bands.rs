@@ -18,6 +18,11 @@ pub const BAND_SHARE: f64 = 0.6;
 /// Mean word confidence (0–100) from which a reading is taken as upright even without
 /// a form's title: a form's second page reads at 85–95, a page upside down at 20–50.
 const UPRIGHT_CONFIDENCE: f64 = 70.0;
+/// Line height (px) under which print counts as small and is enlarged, to about
+/// [`TEXT_HEIGHT`], by at most [`MAX_ENLARGE`].
+const SMALL_PRINT: f64 = 24.0;
+const TEXT_HEIGHT: f64 = 30.0;
+const MAX_ENLARGE: f64 = 1.8;
 /// Tesseract's page segmentation for the band: automatic (3). A uniform block (6)
 /// skips the layout pass but runs a table's columns into one line and loses the names
 /// in forms with several columns (a photographed expert form); on a band the layout
@@ -49,17 +54,26 @@ pub fn read_bands(
             runs: 0,
         });
     }
-    let base = flatten(&red_scaled(page, BAND_WIDTH));
+    let short = page.width().min(page.height());
+    let mut base = flatten(&red_scaled(page, short.min(BAND_WIDTH)));
     // Table rules off for the direction test: a form's vertical rules would look like
     // text columns.
     let mut probe = base.clone();
     remove_rules(&mut probe);
-    let upright = if lines_run_vertically(&probe) {
+    let vertical = lines_run_vertically(&probe);
+    // Small print (a form typed in 10 pt, a 100 dpi scan) is enlarged: Tesseract
+    // misreads characters under ~24 px (唐 as 计).
+    if let Some(h) = line_height(&probe, vertical).filter(|h| *h < SMALL_PRINT) {
+        let k = (TEXT_HEIGHT / h).min(MAX_ENLARGE);
+        let target = (base.width().min(base.height()) as f64 * k).round() as u32;
+        base = flatten(&red_scaled(page, target));
+    }
+    drop(probe);
+    let upright = if vertical {
         [90, 270, 0, 180]
     } else {
         [0, 180, 90, 270]
     };
-    drop(probe);
     let mut order: Vec<u32> = hint.into_iter().collect();
     for r in upright {
         if !order.contains(&r) {
@@ -79,7 +93,9 @@ pub fn read_bands(
         let mut level = deskew(&band);
         remove_rules(&mut level);
         if let Some(d) = std::env::var_os("KEPU_DUMP_BANDS") {
-            let _ = level.save(std::path::Path::new(&d).join(format!("band_{}_{rotation}.png", level.width())));
+            let _ = level.save(
+                std::path::Path::new(&d).join(format!("band_{}_{rotation}.png", level.width())),
+            );
         }
         let read = recognise_block(tesseract, &level)?;
         runs += 1;
@@ -167,32 +183,81 @@ fn parse_tsv(tsv: &str) -> Reading {
     }
 }
 
-/// Whether the page's text lines run top to bottom (a page turned by 90°): dark pixels
-/// line up in columns more sharply than in rows.
+/// Typical height (px) of the text lines of `img` (rules removed): the median height
+/// of the runs of rows holding ink (columns when the lines run `vertical`ly); None
+/// when there are too few lines to say.
+fn line_height(img: &GrayImage, vertical: bool) -> Option<f64> {
+    let (w, h) = img.dimensions();
+    let (along, across) = if vertical { (h, w) } else { (w, h) };
+    let ink_at = |a: u32, b: u32| {
+        let (x, y) = if vertical { (b, a) } else { (a, b) };
+        img.get_pixel(x, y).0[0] < 128
+    };
+    // A line of text darkens at least this many pixels of a row.
+    let min_ink = (along / 150).max(3);
+    let mut heights = Vec::new();
+    let mut run = 0u32;
+    for b in 0..=across {
+        let inked = b < across
+            && (0..along).step_by(2).filter(|&a| ink_at(a, b)).count() as u32 * 2 >= min_ink;
+        if inked {
+            run += 1;
+        } else {
+            if (6..200).contains(&run) {
+                heights.push(run);
+            }
+            run = 0;
+        }
+    }
+    if heights.len() < 5 {
+        return None;
+    }
+    heights.sort_unstable();
+    Some(heights[heights.len() / 2] as f64)
+}
+
+/// Whether the page's text lines run top to bottom (a page turned by 90°). Chinese
+/// print is a grid, so both profiles of a page have peaks; what tells the lines is the
+/// white between them: rows between text lines are empty over several pixels, columns
+/// between characters only over one or two, and not across paragraphs and cells.
 fn lines_run_vertically(img: &GrayImage) -> bool {
     let (w, h) = img.dimensions();
-    let k = (w.max(h) / 400).max(1);
+    let k = (w.max(h) / 600).max(1);
     let (cols, rows) = ((w / k + 1) as usize, (h / k + 1) as usize);
-    let (mut col, mut row) = (vec![0f64; cols], vec![0f64; rows]);
+    let (mut col, mut row) = (vec![0u32; cols], vec![0u32; rows]);
     for y in (0..h).step_by(k as usize) {
         for x in (0..w).step_by(k as usize) {
             if img.get_pixel(x, y).0[0] < 128 {
-                col[(x / k) as usize] += 1.0;
-                row[(y / k) as usize] += 1.0;
+                col[(x / k) as usize] += 1;
+                row[(y / k) as usize] += 1;
             }
         }
     }
-    // Sharpness of a profile: its variance relative to its mean (text lines give
-    // tall peaks with white gaps between them across the lines, a flat profile along).
-    let sharp = |v: &[f64]| {
-        let n = v.len().max(1) as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        if mean <= 0.0 {
-            return 0.0;
-        }
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n / (mean * mean)
+    gaps(&col) > gaps(&row) * 1.3
+}
+
+/// Share of a profile, between its first and last ink, that lies in runs of at least
+/// three empty positions (white between lines, not between characters).
+fn gaps(profile: &[u32]) -> f64 {
+    let (Some(first), Some(last)) = (
+        profile.iter().position(|&v| v > 0),
+        profile.iter().rposition(|&v| v > 0),
+    ) else {
+        return 0.0;
     };
-    sharp(&col) > sharp(&row) * 1.15
+    let inner = &profile[first..=last];
+    let (mut white, mut run) = (0usize, 0usize);
+    for &v in inner.iter().chain(std::iter::once(&u32::MAX)) {
+        if v == 0 {
+            run += 1;
+        } else {
+            if run >= 3 {
+                white += run;
+            }
+            run = 0;
+        }
+    }
+    white as f64 / inner.len().max(1) as f64
 }
 
 #[cfg(test)]
@@ -238,11 +303,32 @@ mod tests {
 mod scratch {
     #[test]
     #[ignore]
+    fn scratch_axis() {
+        for f in std::env::var("KEPU_BAND_FILE").unwrap().split(',') {
+            let img = image::open(f).unwrap().to_rgb8();
+            let mut g = super::flatten(&super::red_scaled(
+                &img,
+                img.width().min(img.height()).min(1240),
+            ));
+            super::remove_rules(&mut g);
+            let v = super::lines_run_vertically(&g);
+            eprintln!("{f}: vertical {v} height {:?}", super::line_height(&g, v));
+        }
+    }
+
+    #[test]
+    #[ignore]
     fn scratch_read_file() {
         let f = std::env::var("KEPU_BAND_FILE").unwrap();
         let img = image::open(&f).unwrap().to_rgb8();
         let t = std::time::Instant::now();
         let r = super::read_bands(std::path::Path::new("/usr/bin/tesseract"), &img, None).unwrap();
-        eprintln!("{:.2}s rot {} runs {}\n{}", t.elapsed().as_secs_f64(), r.rotation, r.runs, r.text);
+        eprintln!(
+            "{:.2}s rot {} runs {}\n{}",
+            t.elapsed().as_secs_f64(),
+            r.rotation,
+            r.runs,
+            r.text
+        );
     }
 }
