@@ -97,7 +97,7 @@ pub const FOREIGN_SEAL: &str = ProblemKind::ForeignSeal.as_str();
 /// the program version), so a cached answer is only ever served to the code that
 /// produced it: bump it with any change to seal detection, page handling, OCR or
 /// form identification from OCR text, and `reprocess --all` analyses every scan again.
-pub const ANALYSIS_VERSION: u32 = 3;
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
 /// the code that analysed it.
