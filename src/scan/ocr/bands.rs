@@ -296,6 +296,31 @@ mod tests {
         }
         assert!(!lines_run_vertically(&img));
         assert!(lines_run_vertically(&image::imageops::rotate90(&img)));
+        assert_eq!(line_height(&img, false), Some(8.0));
+        assert_eq!(
+            line_height(&image::imageops::rotate90(&img), true),
+            Some(8.0)
+        );
+    }
+
+    /// Chinese print is a grid: characters line up in columns as well as in rows, but
+    /// the white between columns is thin.
+    #[test]
+    fn a_grid_of_characters_still_reads_across() {
+        let mut img = GrayImage::from_pixel(600, 600, image::Luma([255]));
+        for line in 0..15u32 {
+            for ch in 0..20u32 {
+                for dy in 0..24 {
+                    for dx in 0..26 {
+                        if (dx + dy) % 3 == 0 {
+                            img.put_pixel(20 + ch * 28 + dx, 20 + line * 38 + dy, image::Luma([0]));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(!lines_run_vertically(&img));
+        assert!(lines_run_vertically(&image::imageops::rotate270(&img)));
     }
 }
 
