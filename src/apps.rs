@@ -102,12 +102,12 @@ pub fn build(
     let mut assigned: Vec<Option<(usize, f64)>> = vec![None; scans.len()];
     let mut free_scans: Vec<usize> = Vec::new();
     let mut taken = vec![false; current.len()];
-    for si in 0..scans.len() {
+    for (si, slot) in assigned.iter_mut().enumerate() {
         // An operator's decision on any page of a group decides the group.
         match members(si).find_map(|p| manual.get(&p.sha256)) {
             Some(Some(e_sha)) => {
                 if let Some(&ei) = by_sha.get(e_sha.as_str()) {
-                    assigned[si] = Some((ei, 1.0));
+                    *slot = Some((ei, 1.0));
                     taken[ei] = true;
                 }
             }
