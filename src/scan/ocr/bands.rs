@@ -18,6 +18,10 @@ pub const BAND_SHARE: f64 = 0.6;
 /// Mean word confidence (0–100) from which a reading is taken as upright even without
 /// a form's title: a form's second page reads at 85–95, a page upside down at 20–50.
 const UPRIGHT_CONFIDENCE: f64 = 70.0;
+/// A table rule spans at least this share of the page's width.
+const RULE_SPAN: f64 = 0.3;
+/// A gap between rules of at least this share of the page's height is the body box.
+const BODY_GAP: f64 = 0.12;
 /// Line height (px) under which print counts as small and is enlarged, to about
 /// [`TEXT_HEIGHT`], by at most [`MAX_ENLARGE`].
 const SMALL_PRINT: f64 = 24.0;
@@ -84,13 +88,17 @@ pub fn read_bands(
     let mut best: Option<(bool, usize, f64, PageText)> = None;
     let mut runs = 0;
     for &rotation in &order {
-        let turned = rotate(&base, rotation);
-        let band_h = ((turned.height() as f64 * BAND_SHARE) as u32).max(8);
-        let band = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
+        // Level first (the rules are the surest sign of the skew), then cut the band
+        // after the name rows, then wipe the rules: Tesseract's layout analysis takes
+        // a boxed table for a picture.
+        let turned = deskew(&rotate(&base, rotation));
+        let h = turned.height();
+        let share_end = (h as f64 * BAND_SHARE) as u32;
+        let band_h = rows_end(&turned)
+            .map_or(share_end, |e| e.min(share_end))
+            .max(8);
+        let mut level = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
         drop(turned);
-        // Level first (the rules are the surest sign of the skew), then wipe the
-        // rules: uniform-block reading drops table cells that keep their frames.
-        let mut level = deskew(&band);
         remove_rules(&mut level);
         if let Some(d) = std::env::var_os("KEPU_DUMP_BANDS") {
             let _ = level.save(
@@ -142,7 +150,18 @@ pub fn read_bands(
 fn recognise_block(tesseract: &Path, img: &GrayImage) -> Result<Reading, OcrError> {
     let mut input = format!("P5\n{} {}\n255\n", img.width(), img.height()).into_bytes();
     input.extend_from_slice(img.as_raw());
-    let args = ["stdin", "stdout", "-l", "chi_sim", "--psm", PSM, "tsv"];
+    // No second reading of poor lines as white on black: forms are black on white.
+    let args = [
+        "stdin",
+        "stdout",
+        "-l",
+        "chi_sim",
+        "--psm",
+        PSM,
+        "-c",
+        "tessedit_do_invert=0",
+        "tsv",
+    ];
     let out = proc::run(tesseract, &args, &input, OCR_TIMEOUT)?;
     Ok(parse_tsv(&String::from_utf8_lossy(&out.stdout)))
 }
@@ -181,6 +200,61 @@ fn parse_tsv(tsv: &str) -> Reading {
         confidence: if words == 0 { 0.0 } else { sum / words as f64 },
         words,
     }
+}
+
+/// Where the form's table of names ends on an upright, level page: below its last
+/// evenly ruled row, where the next rule is far away (the big box of the form's body
+/// text, which costs Tesseract most and matching nothing). None when the page shows
+/// no such table in its upper part.
+fn rows_end(img: &GrayImage) -> Option<u32> {
+    let (w, h) = img.dimensions();
+    let raw = img.as_raw();
+    let min_run = (w as f64 * RULE_SPAN) as usize;
+    // Rows holding a long dark run (gaps of two pixels bridged: JPEG and noise).
+    let ruled = |y: u32| {
+        let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
+        let (mut run, mut gap, mut best) = (0usize, 0usize, 0usize);
+        for &v in row {
+            if v < 160 {
+                run += 1 + gap;
+                gap = 0;
+                best = best.max(run);
+            } else if run > 0 && gap < 2 {
+                gap += 1;
+            } else {
+                run = 0;
+                gap = 0;
+            }
+        }
+        best >= min_run
+    };
+    let mut rules: Vec<u32> = Vec::new();
+    let mut last_ruled = None;
+    for y in 0..(h as f64 * BAND_SHARE) as u32 + h / 4 {
+        if y >= h || !ruled(y) {
+            continue;
+        }
+        // A rule is 1–5 rows thick: one position per rule.
+        if last_ruled.is_none_or(|l| y > l + 4) {
+            rules.push(y);
+        }
+        last_ruled = Some(y);
+    }
+    let far = (h as f64 * BODY_GAP) as u32;
+    let mut gaps: Vec<u32> = Vec::new();
+    for pair in rules.windows(2) {
+        let gap = pair[1] - pair[0];
+        if gaps.len() >= 2 {
+            let mut sorted = gaps.clone();
+            sorted.sort_unstable();
+            let median = sorted[sorted.len() / 2];
+            if gap > far && gap as f64 > 2.2 * median as f64 {
+                return Some(pair[0] + h / 60);
+            }
+        }
+        gaps.push(gap);
+    }
+    None
 }
 
 /// Typical height (px) of the text lines of `img` (rules removed): the median height
