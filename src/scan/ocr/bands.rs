@@ -100,11 +100,6 @@ pub fn read_bands(
         let mut level = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
         drop(turned);
         remove_rules(&mut level);
-        if let Some(d) = std::env::var_os("KEPU_DUMP_BANDS") {
-            let _ = level.save(
-                std::path::Path::new(&d).join(format!("band_{}_{rotation}.png", level.width())),
-            );
-        }
         let read = recognise_block(tesseract, &level)?;
         runs += 1;
         let hits = vocabulary_hits(&read.text);
@@ -377,6 +372,28 @@ mod tests {
         );
     }
 
+    /// A form's table of names (six rows of 78 px) above its body box: the band ends
+    /// just below the last row; a page without such a table has no end.
+    #[test]
+    fn band_ends_below_the_table_of_names() {
+        let mut img = GrayImage::from_pixel(1240, 1754, image::Luma([255]));
+        let mut rule = |y: u32| {
+            for x in 100..1140 {
+                for t in 0..2 {
+                    img.put_pixel(x, y + t, image::Luma([0]));
+                }
+            }
+        };
+        for y in (280..=748).step_by(78) {
+            rule(y);
+        }
+        rule(1424);
+        let end = rows_end(&img).unwrap();
+        assert!((748..780).contains(&end), "{end}");
+        let blank = GrayImage::from_pixel(1240, 1754, image::Luma([255]));
+        assert_eq!(rows_end(&blank), None);
+    }
+
     /// Chinese print is a grid: characters line up in columns as well as in rows, but
     /// the white between columns is thin.
     #[test]
@@ -395,39 +412,5 @@ mod tests {
         }
         assert!(!lines_run_vertically(&img));
         assert!(lines_run_vertically(&image::imageops::rotate270(&img)));
-    }
-}
-
-#[cfg(test)]
-mod scratch {
-    #[test]
-    #[ignore]
-    fn scratch_axis() {
-        for f in std::env::var("KEPU_BAND_FILE").unwrap().split(',') {
-            let img = image::open(f).unwrap().to_rgb8();
-            let mut g = super::flatten(&super::red_scaled(
-                &img,
-                img.width().min(img.height()).min(1240),
-            ));
-            super::remove_rules(&mut g);
-            let v = super::lines_run_vertically(&g);
-            eprintln!("{f}: vertical {v} height {:?}", super::line_height(&g, v));
-        }
-    }
-
-    #[test]
-    #[ignore]
-    fn scratch_read_file() {
-        let f = std::env::var("KEPU_BAND_FILE").unwrap();
-        let img = image::open(&f).unwrap().to_rgb8();
-        let t = std::time::Instant::now();
-        let r = super::read_bands(std::path::Path::new("/usr/bin/tesseract"), &img, None).unwrap();
-        eprintln!(
-            "{:.2}s rot {} runs {}\n{}",
-            t.elapsed().as_secs_f64(),
-            r.rotation,
-            r.runs,
-            r.text
-        );
     }
 }
