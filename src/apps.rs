@@ -23,6 +23,10 @@ pub fn applicant_key(name: &str) -> String {
         .to_lowercase()
 }
 
+/// Match score recorded for a scan linked to an unreadable attachment of its own mail:
+/// nothing could be compared, only the mail puts them together.
+const UNREADABLE_PAIR_SCORE: f64 = 0.5;
+
 /// Field-level problems make an electronic form `invalid`.
 fn is_field_problem(p: &str) -> bool {
     problem::Problem::parse(p).is_some_and(|p| p.kind.is_field_problem())
@@ -75,7 +79,19 @@ pub fn build(
         }
         current.push(keep);
     }
-    let scans: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == DocKind::Scan).collect();
+    // Attachments that could not be opened (only read for the scans beside them).
+    let unreadable: Vec<&DocForMatching> =
+        docs.iter().filter(|d| d.kind == DocKind::Other).collect();
+    // Scans of one form sent page by page are one scan: matched as one, stamped when
+    // any page is; every page is linked to the form it belongs to.
+    let files: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == DocKind::Scan).collect();
+    let pages = scan_groups(&files);
+    let merged: Vec<DocForMatching> = pages
+        .iter()
+        .map(|g| merge_pages(&g.iter().map(|&i| files[i]).collect::<Vec<_>>()))
+        .collect();
+    let scans: Vec<&DocForMatching> = merged.iter().collect();
+    let members = |si: usize| pages[si].iter().map(|&i| files[i]);
 
     // 2. Scans ↔ electronic: operator decisions first, then the matcher on the rest.
     let by_sha: HashMap<&str, usize> = current
@@ -86,11 +102,12 @@ pub fn build(
     let mut assigned: Vec<Option<(usize, f64)>> = vec![None; scans.len()];
     let mut free_scans: Vec<usize> = Vec::new();
     let mut taken = vec![false; current.len()];
-    for (si, s) in scans.iter().enumerate() {
-        match manual.get(&s.sha256) {
+    for (si, slot) in assigned.iter_mut().enumerate() {
+        // An operator's decision on any page of a group decides the group.
+        match members(si).find_map(|p| manual.get(&p.sha256)) {
             Some(Some(e_sha)) => {
                 if let Some(&ei) = by_sha.get(e_sha.as_str()) {
-                    assigned[si] = Some((ei, 1.0));
+                    *slot = Some((ei, 1.0));
                     taken[ei] = true;
                 }
             }
@@ -120,8 +137,10 @@ pub fn build(
     let mut apps = Vec::new();
     for (ei, e) in current.iter().enumerate() {
         let scan = scan_for.get(&ei).map(|(si, score)| (scans[*si], *score));
-        if let Some((s, score)) = scan {
-            links.scan_of.push((s.id, e.id, score));
+        if let Some((si, score)) = scan_for.get(&ei) {
+            for p in members(*si) {
+                links.scan_of.push((p.id, e.id, *score));
+            }
         }
         let applicant = e
             .applicant
@@ -200,6 +219,26 @@ pub fn build(
                 )
             });
         let mut problems = vec![ProblemKind::MissingElectronic.to_string()];
+        // The electronic version came with the scan but could not be opened: the scan
+        // is linked to it and the application says why it is missing.
+        let beside: Vec<&&DocForMatching> = unreadable
+            .iter()
+            .filter(|u| u.message == s.message)
+            .collect();
+        if let Some(u) = beside.first() {
+            for p in members(si) {
+                links.scan_of.push((p.id, u.id, UNREADABLE_PAIR_SCORE));
+            }
+        }
+        for u in &beside {
+            for c in u.problems.iter().filter(|c| {
+                problem::Problem::parse(c).is_some_and(|p| p.kind.is_unreadable_attachment())
+            }) {
+                if !problems.contains(c) {
+                    problems.push(c.clone());
+                }
+            }
+        }
         if s.stamped == Some(false) {
             problems.push(ProblemKind::UnstampedScan.to_string());
         }
@@ -222,6 +261,67 @@ pub fn build(
         });
     }
     (apps, links)
+}
+
+/// Groups of recorded scans that are one scan of one form ([`crate::scan::group`]).
+fn scan_groups(files: &[&DocForMatching]) -> Vec<Vec<usize>> {
+    let call = crate::call::current();
+    let view: Vec<crate::scan::group::ScanFile<'_>> = files
+        .iter()
+        .map(|d| crate::scan::group::ScanFile {
+            message: d.message,
+            name: &d.name,
+            titled: d.form.is_some()
+                || d.ocr_text
+                    .as_deref()
+                    .is_some_and(|t| crate::scan::ocr::identify_form(call, t).is_some()),
+            read: d.ocr_text.is_some(),
+        })
+        .collect();
+    crate::scan::group::groups(&view)
+}
+
+/// One scan made of `pages` (page order, the titled first page first): its id, form,
+/// sender and time are the first page's, its OCR text and file names all pages', and it
+/// is stamped when any page is, else doubtful when any page is, else unstamped when any
+/// page is a colour page without a seal.
+fn merge_pages(pages: &[&DocForMatching]) -> DocForMatching {
+    let mut one = pages[0].clone();
+    if pages.len() == 1 {
+        return one;
+    }
+    let texts: Vec<&str> = pages.iter().filter_map(|p| p.ocr_text.as_deref()).collect();
+    one.ocr_text = (!texts.is_empty()).then(|| texts.join("\u{c}\n"));
+    one.name = pages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let uncertain = |p: &&DocForMatching| {
+        p.problems
+            .iter()
+            .any(|c| problem::is(c, ProblemKind::SealUncertain))
+    };
+    one.stamped = if pages.iter().any(|p| p.stamped == Some(true)) {
+        Some(true)
+    } else if pages.iter().any(uncertain) || pages.iter().all(|p| p.stamped.is_none()) {
+        None
+    } else {
+        Some(false)
+    };
+    for p in &pages[1..] {
+        for c in &p.problems {
+            if !one.problems.contains(c) {
+                one.problems.push(c.clone());
+            }
+        }
+    }
+    if one.stamped == Some(true) {
+        one.problems
+            .retain(|c| !problem::is(c, ProblemKind::SealUncertain));
+    }
+    one.late = pages.iter().any(|p| p.late);
+    one
 }
 
 #[cfg(test)]
@@ -365,6 +465,35 @@ mod tests {
         assert!(links.scan_of.is_empty());
         let statuses: Vec<&str> = apps.iter().map(|a| a.status.as_str()).collect();
         assert_eq!(statuses, vec!["missing_scan", "missing_electronic"]);
+    }
+
+    /// A form scanned as two JPGs: page 1 has the title, page 2 the seal. One scan,
+    /// stamped, both pages linked; the application is complete.
+    #[test]
+    fn pages_of_one_form_are_one_stamped_scan() {
+        let mut p1 = doc(2, 1, "scan", "resource", "", "p1");
+        p1.name = "扫描件_1.jpg".into();
+        p1.stamped = Some(false);
+        p1.ocr_text = Some("科普资源申报推荐表".into());
+        let mut p2 = doc(3, 1, "scan", "resource", "", "p2");
+        p2.name = "扫描件_2.jpg".into();
+        p2.form = None;
+        p2.ocr_text = Some("申报单位（盖章）".into());
+        let docs = vec![
+            doc(1, 1, "electronic", "resource", "唐山市第一中学", "aaa"),
+            p1,
+            p2,
+        ];
+        let (apps, links) = build(&docs, &HashMap::new(), &simple_matcher);
+        assert_eq!(apps.len(), 1, "{apps:?}");
+        assert_eq!(apps[0].status, "complete", "{apps:?}");
+        assert_eq!(apps[0].scan, Some(2));
+        assert_eq!(links.scan_of, vec![(2, 1, 0.9), (3, 1, 0.9)]);
+        // The same pages without OCR: nothing tells page 2 from a form of its own.
+        let mut unread = docs.clone();
+        unread.iter_mut().for_each(|d| d.ocr_text = None);
+        let (apps, _) = build(&unread, &HashMap::new(), &simple_matcher);
+        assert_eq!(apps[0].status, "unstamped_scan", "{apps:?}");
     }
 
     #[test]

@@ -91,7 +91,8 @@ enum Cmd {
         /// Seal only: no OCR, no matching.
         #[arg(long)]
         no_ocr: bool,
-        /// Also OCR the first N scans the old way (whole pages) and print both times.
+        /// Also OCR the first N scans the other way (whole pages; band OCR is the
+        /// default) and print both times.
         #[arg(long, default_value_t = 0)]
         compare: usize,
     },

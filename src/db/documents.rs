@@ -36,13 +36,18 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// Electronic forms and scans of non-duplicate messages, oldest first.
+    /// Electronic forms and scans of non-duplicate messages, oldest first; also the
+    /// attachments that could not be opened (kind `other`, an encrypted or corrupt
+    /// file): a scan in the same mail belongs with them.
     pub fn docs_for_matching(&self) -> Result<Vec<DocForMatching>> {
         self.rows(
             "SELECT d.id, d.message, d.sha256, d.name, d.kind, d.form, d.applicant, d.fields,
                         d.stamped, d.ocr_text, d.problems, m.from_addr, m.received_at, m.late
                  FROM documents d JOIN messages m ON m.id = d.message
-                 WHERE d.kind IN ('electronic', 'scan') AND m.duplicate_of IS NULL
+                 WHERE (d.kind IN ('electronic', 'scan')
+                        OR (d.kind = 'other' AND (d.problems LIKE '%encrypted_attachment%'
+                                                  OR d.problems LIKE '%corrupt_attachment%')))
+                   AND m.duplicate_of IS NULL
                    AND m.sha256 NOT IN (SELECT sha256 FROM removed_messages)
                  ORDER BY m.received_at, d.id",
             [],

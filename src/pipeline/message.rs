@@ -85,8 +85,9 @@ impl Pipeline {
         &self,
         id: i64,
         ex: &Extracted,
-        documents: Vec<NewDocument>,
+        mut documents: Vec<NewDocument>,
     ) -> Processed {
+        name_scans(ex, &mut documents);
         let category = categorize(ex, &documents);
         let receipt = self.receipt_decision(ex, category, &documents);
         Processed {
@@ -283,6 +284,38 @@ pub(super) fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
         doc.seal_score = Some(info.seal_score);
         doc.ocr_text = info.ocr_text;
         doc.problems.extend(info.problems);
+    }
+}
+
+/// Notes on each scan the applicant it names ([`crate::scan::unit`]): the page's value
+/// as the mail spells it — its own file name, the sender's display name, the subject,
+/// the other file names, the body. A scan no electronic form claims (its electronic
+/// version unreadable, or not sent) is still that unit's application.
+fn name_scans(ex: &Extracted, documents: &mut [NewDocument]) {
+    let names: Vec<String> = documents.iter().map(|d| d.name.clone()).collect();
+    let body: String = ex.meta.body_text.chars().take(2000).collect();
+    for (i, doc) in documents.iter_mut().enumerate() {
+        if doc.kind != DocKind::Scan || doc.applicant.is_some() {
+            continue;
+        }
+        let mut mail: Vec<&str> = vec![&names[i]];
+        mail.extend(ex.meta.from_name.as_deref());
+        mail.extend(ex.meta.subject.as_deref());
+        mail.extend(
+            names
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, n)| n.as_str()),
+        );
+        mail.push(&body);
+        let form = doc.form.as_deref().and_then(crate::model::FormKey::parse);
+        doc.applicant = crate::scan::unit::named_applicant(
+            crate::call::current(),
+            form,
+            doc.ocr_text.as_deref(),
+            &mail,
+        );
     }
 }
 

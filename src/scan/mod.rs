@@ -5,6 +5,7 @@
 //! [`ScanOptions`]; it never fails: what went wrong is a named problem on the result.
 
 pub mod fuzzy;
+pub mod group;
 pub mod matching;
 pub mod ocr;
 mod pages;
@@ -13,6 +14,7 @@ pub mod preview;
 mod proc;
 pub mod recorded;
 pub mod seal;
+pub mod unit;
 
 use crate::domain::ProblemKind;
 use crate::model::FormKey;
@@ -95,7 +97,7 @@ pub const FOREIGN_SEAL: &str = ProblemKind::ForeignSeal.as_str();
 /// the program version), so a cached answer is only ever served to the code that
 /// produced it: bump it with any change to seal detection, page handling, OCR or
 /// form identification from OCR text, and `reprocess --all` analyses every scan again.
-pub const ANALYSIS_VERSION: u32 = 3;
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
 /// the code that analysed it.
@@ -164,14 +166,31 @@ fn is_executable(p: &Path) -> bool {
 /// What of a page OCR reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OcrScope {
-    /// Every page in full, with the rotation search (the pipeline's default: the
-    /// golden scans' names are all read this way).
-    #[default]
+    /// Every page in full, Tesseract's automatic layout, with the rotation search.
     WholePage,
-    /// Only what matching needs: the title band and the unit / name rows, with the
-    /// orientation from a cheap pass (see [`ocr::read_bands`]). Faster, but it still
-    /// misses names on some golden scans (docs/benchmarks.md), so not the default.
+    /// Only what matching needs (the pipeline's default): the top band of the page
+    /// (title, unit and name rows) at ~150 dpi as one uniform block, the orientation
+    /// from a cheap text-line test and the reading's confidence, later pages skipped
+    /// once the form is known (see [`ocr::read_bands`]).
+    #[default]
     Bands,
+}
+
+impl OcrScope {
+    /// The scope that is not this one (the bench runs both on the same scans).
+    pub fn other(self) -> OcrScope {
+        match self {
+            OcrScope::WholePage => OcrScope::Bands,
+            OcrScope::Bands => OcrScope::WholePage,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OcrScope::WholePage => "whole-page",
+            OcrScope::Bands => "band",
+        }
+    }
 }
 
 /// Analyses one scan: pages, seal on any page, OCR text and the form it shows.

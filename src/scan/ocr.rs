@@ -11,9 +11,11 @@ use std::io::Cursor;
 use std::path::Path;
 use std::time::Duration;
 
+mod bands;
 mod clean_page;
 
-pub use clean_page::{deskew, prepare, remove_rules, skew_degrees};
+pub use bands::read_bands;
+pub use clean_page::{deskew, flatten, prepare, red_scaled, remove_rules, skew_degrees};
 
 /// Tesseract takes 2–3 s a page; a minute means it is stuck.
 const OCR_TIMEOUT: Duration = Duration::from_secs(60);
@@ -102,122 +104,6 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
     });
     best.runs = runs;
     Ok(best)
-}
-
-/// Width pages are read at in [`read_bands`]: A4 at ~150 dpi, where the forms' 16 pt
-/// body text is ~30 px high — plenty for Tesseract, and a 600 dpi scan costs no more
-/// than a 150 dpi one.
-const BAND_WIDTH: u32 = 1240;
-/// Share of the upright page read by [`read_bands`]: the attachment number, the title
-/// and the table rows holding unit, person and phone (a red letterhead pushes them
-/// down by a tenth of the page).
-const BAND_SHARE: f64 = 0.6;
-
-/// Reads only what matching needs: the top band of the page (title, unit and name
-/// rows) at [`BAND_WIDTH`], trying the orientations in the order a cheap text-line
-/// direction test suggests, `hint` (the previous page's turn) first.
-pub fn read_bands(
-    tesseract: &Path,
-    page: &RgbImage,
-    hint: Option<u32>,
-) -> Result<PageText, OcrError> {
-    if page.width() < 8 || page.height() < 8 {
-        return Ok(PageText {
-            text: String::new(),
-            rotation: 0,
-            vocabulary_hits: 0,
-            runs: 0,
-        });
-    }
-    let mut base = prepare(&scaled(page));
-    // Table rules first: a form's vertical rules would look like text columns.
-    remove_rules(&mut base);
-    let mut order: Vec<u32> = hint.into_iter().collect();
-    let upright = if lines_run_vertically(&base) {
-        [90, 270, 0, 180]
-    } else {
-        [0, 180, 90, 270]
-    };
-    for r in upright {
-        if !order.contains(&r) {
-            order.push(r);
-        }
-    }
-    let mut best: Option<PageText> = None;
-    let mut runs = 0;
-    for (i, &rotation) in order.iter().enumerate() {
-        let turned = rotate(&base, rotation);
-        let band_h = ((turned.height() as f64 * BAND_SHARE) as u32).max(8);
-        let band = image::imageops::crop_imm(&turned, 0, 0, turned.width(), band_h).to_image();
-        let level = deskew(&band);
-        let text = recognise(tesseract, &level)?;
-        runs += 1;
-        let hits = vocabulary_hits(&text);
-        let good = reads_like_form(&text, hits) || (hint == Some(rotation) && i == 0 && hits >= 1);
-        if best.as_ref().is_none_or(|b| hits > b.vocabulary_hits) {
-            best = Some(PageText {
-                text,
-                rotation,
-                vocabulary_hits: hits,
-                runs,
-            });
-        }
-        if good {
-            break;
-        }
-    }
-    let mut best = best.unwrap_or(PageText {
-        text: String::new(),
-        rotation: 0,
-        vocabulary_hits: 0,
-        runs,
-    });
-    best.runs = runs;
-    Ok(best)
-}
-
-/// `page` scaled to [`BAND_WIDTH`] across its shorter side (only ever down).
-fn scaled(page: &RgbImage) -> RgbImage {
-    let (w, h) = page.dimensions();
-    let short = w.min(h);
-    if short <= BAND_WIDTH {
-        return page.clone();
-    }
-    let k = BAND_WIDTH as f64 / short as f64;
-    image::imageops::resize(
-        page,
-        ((w as f64 * k).round() as u32).max(1),
-        ((h as f64 * k).round() as u32).max(1),
-        image::imageops::FilterType::Triangle,
-    )
-}
-
-/// Whether the page's text lines run top to bottom (a page turned by 90°): dark pixels
-/// line up in columns more sharply than in rows.
-fn lines_run_vertically(img: &GrayImage) -> bool {
-    let (w, h) = img.dimensions();
-    let k = (w.max(h) / 400).max(1);
-    let (cols, rows) = ((w / k + 1) as usize, (h / k + 1) as usize);
-    let (mut col, mut row) = (vec![0f64; cols], vec![0f64; rows]);
-    for y in (0..h).step_by(k as usize) {
-        for x in (0..w).step_by(k as usize) {
-            if img.get_pixel(x, y).0[0] < 128 {
-                col[(x / k) as usize] += 1.0;
-                row[(y / k) as usize] += 1.0;
-            }
-        }
-    }
-    // Sharpness of a profile: its variance relative to its mean (text lines give
-    // tall peaks with white gaps between them across the lines, a flat profile along).
-    let sharp = |v: &[f64]| {
-        let n = v.len().max(1) as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        if mean <= 0.0 {
-            return 0.0;
-        }
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n / (mean * mean)
-    };
-    sharp(&col) > sharp(&row) * 1.15
 }
 
 /// Enough form words (or the form's title) that no other orientation needs trying.

@@ -26,6 +26,7 @@ mod sandbox;
 mod scan;
 mod scan_corpus;
 mod scan_eval;
+mod scan_mail;
 mod scan_pool;
 mod smtp_support;
 mod summary;

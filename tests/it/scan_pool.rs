@@ -14,7 +14,8 @@ use std::path::Path;
 const SCANS: usize = 10;
 
 const FAKE_TESSERACT: &str = r#"#!/bin/sh
-# Fake tesseract for the pool test: logs start/end (ns), one OCR "run" per call.
+# Fake tesseract for the pool test: logs start/end (ns), one OCR "run" per call;
+# TSV (words with confidences) when asked for it, as the band reader does.
 log="$(dirname "$0")/calls.log"
 echo "start $(date +%s%N)" >> "$log"
 case "$*" in
@@ -28,7 +29,12 @@ case "$h" in
   [89ab]*) t="唐山市科技教育试点学校申报表" ;;
   *) t="唐山市科技教育试点县（市）区申报表" ;;
 esac
-printf '%s\n申报单位 测试单位%s\n' "$t" "$h"
+case "$*" in
+  *tsv*) printf 'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n'
+         printf '5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t95\t%s\n' "$t"
+         printf '5\t1\t1\t1\t2\t1\t0\t0\t9\t9\t95\t申报单位\n5\t1\t1\t1\t2\t2\t0\t0\t9\t9\t95\t测试单位%s\n' "$h" ;;
+  *) printf '%s\n申报单位 测试单位%s\n' "$t" "$h" ;;
+esac
 echo "end $(date +%s%N)" >> "$log"
 "#;
 
