@@ -35,6 +35,10 @@ pub struct ScanInfo {
     pub ocr_text: Option<String>,
     pub form: Option<FormKey>,
     pub problems: Vec<String>,
+    /// The seal's ring text as OCR read it (the unit name along the ring), when OCR ran
+    /// on a stamped page; compare with [`seal::ring_text::compare`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_text: Option<String>,
     /// 1-based page numbers on which a seal was found.
     #[serde(skip)]
     pub stamped_pages: Vec<usize>,
@@ -95,7 +99,7 @@ pub const FOREIGN_SEAL: &str = ProblemKind::ForeignSeal.as_str();
 /// the program version), so a cached answer is only ever served to the code that
 /// produced it: bump it with any change to seal detection, page handling, OCR or
 /// form identification from OCR text, and `reprocess --all` analyses every scan again.
-pub const ANALYSIS_VERSION: u32 = 3;
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
 /// the code that analysed it.
@@ -236,6 +240,12 @@ pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrS
             info.seal_score = info.seal_score.max(r.score);
             if r.verdict == seal::SealVerdict::Stamped {
                 info.stamped_pages.push(info.pages);
+            }
+            if let (Some(tool), Some(ring), None) = (tesseract, r.ring, &info.seal_text) {
+                match seal::ring_text::read(tool, &page.rgb, &ring) {
+                    Ok(t) => info.seal_text = Some(t),
+                    Err(e) => tracing::warn!(error = %e, "seal ring OCR failed"),
+                }
             }
             verdicts.push(r.verdict);
             let Some(tool) = tesseract.filter(|_| !ocr_failed) else {

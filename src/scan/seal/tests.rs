@@ -146,3 +146,85 @@ fn grey_page_is_unknown() {
     assert_eq!(detect(&img, true).stamped, None);
     assert_eq!(detect(&page(), false).stamped, None);
 }
+
+/// `page` photographed on a desk: a `margin`-pixel desk of colour `desk` around it,
+/// and light falling off from left (×1) to right (×`dark`).
+fn photo(page: &RgbImage, margin: u32, desk: Rgb<u8>, dark: f64) -> RgbImage {
+    let (w, h) = page.dimensions();
+    let mut img = RgbImage::from_pixel(w + 2 * margin, h + 2 * margin, desk);
+    image::imageops::replace(&mut img, page, margin as i64, margin as i64);
+    let width = img.width() as f64;
+    for (x, _, p) in img.enumerate_pixels_mut() {
+        let shade = 1.0 - (1.0 - dark) * x as f64 / width;
+        for c in p.0.iter_mut() {
+            *c = (*c as f64 * shade).round() as u8;
+        }
+    }
+    img
+}
+
+/// In a photo the paper ends on the desk, inside the picture: a seal cut by the
+/// paper's edge is cut as by the image border (without the paper outline its half
+/// ring was only "uncertain").
+#[test]
+fn ring_cut_by_the_paper_edge_in_a_photo_is_a_seal() {
+    let mut img = page();
+    // 35 % of the diameter beyond the paper's right edge: lost, as ink off the paper.
+    ring(&mut img, 600.0 - 60.0 + 42.0, 600.0, 60.0, 4.0);
+    let shot = photo(&img, 70, Rgb([90, 100, 110]), 0.9);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    // Cut at the bottom edge as well.
+    let mut img = page();
+    ring(&mut img, 300.0, 850.0 - 60.0 + 40.0, 60.0, 4.0);
+    let shot = photo(&img, 60, Rgb([70, 75, 70]), 0.9);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// A pale seal where the photo's light has fallen to 55 %: against the page's median
+/// redness it is too faint even for a doubt; against the paper around it, it is a ring.
+#[test]
+fn pale_ring_in_the_dark_of_a_photo_is_a_seal() {
+    let mut img = page();
+    ring_of(&mut img, 480.0, 650.0, 60.0, 4.0, Rgb([240, 214, 208]));
+    let shot = photo(&img, 40, Rgb([100, 95, 90]), 0.55);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// A reddish desk around the page, darker than the paper, is no seal, and the paper's
+/// own edge on it is not half a ring.
+#[test]
+fn red_desk_around_a_photo_is_not_a_seal() {
+    let shot = photo(&page(), 60, Rgb([150, 70, 60]), 0.7);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Unstamped, "{r:?}");
+}
+
+#[test]
+#[ignore]
+fn dump_ring_lines() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scans/eval");
+    let tess = crate::scan::ScanOptions::detect(&crate::config::ToolsConfig::default()).tesseract;
+    for f in [
+        "000_唐山市丰南区教育局试点县区申报表扫描件.jpg",
+        "008_扫描件0008.jpg",
+        "009_唐山市第十一中学专家服务团成员推荐表扫描件.jpg",
+        "013_IMG_20220718_100481.jpg",
+        "019_扫描件0019.jpg",
+        "003_迁安市教育局试点学校申报表扫描件_2.jpg",
+    ] {
+        let img = image::open(dir.join(f)).unwrap().to_rgb8();
+        let page = crate::scan::pages::bound(image::DynamicImage::ImageRgb8(img));
+        let r = detect(&page.rgb, true);
+        eprintln!("{f}: {:?}", r);
+        if let Some(ring) = r.ring {
+            let line = ring_text::unwrap(&page.rgb, &ring);
+            line.save(format!("/tmp/ring_{}.png", &f[..3])).unwrap();
+            if let Some(t) = &tess {
+                eprintln!("  read: {:?}", ring_text::read(t, &page.rgb, &ring));
+            }
+        }
+    }
+}
