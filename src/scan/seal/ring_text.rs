@@ -49,14 +49,14 @@ pub fn compare<'a>(
     if text.len() < 3 {
         return SealUnit::Unread;
     }
-    let own = fuzzy::occurs(applicant, &text);
+    let own = likeness(applicant, &text);
     if own >= NAMED {
         return SealUnit::Applicant;
     }
     let best = others
         .into_iter()
         .filter(|o| fuzzy::compact(o) != fuzzy::compact(applicant))
-        .map(|o| (fuzzy::occurs(o, &text), o))
+        .map(|o| (likeness(o, &text), o))
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
         Some((score, name)) if score >= NAMED && own < NOT_NAMED && score - own >= 0.3 => {
@@ -64,6 +64,19 @@ pub fn compare<'a>(
         }
         _ => SealUnit::Unread,
     }
+}
+
+/// 0–1: how well the ring text and a unit name agree: the name found in the text, or
+/// (from four characters read) the text found in the name, since OCR often reads only
+/// part of the ring.
+fn likeness(name: &str, text: &[char]) -> f64 {
+    let whole = fuzzy::occurs(name, text);
+    let n = fuzzy::compact(name);
+    if text.len() < 4 || n.is_empty() {
+        return whole;
+    }
+    let part = 1.0 - fuzzy::approx_find(text, &n) as f64 / text.len() as f64;
+    whole.max(part)
 }
 
 /// The text band of the seal `ring` on `page`, unwrapped into one line: dark where the

@@ -182,13 +182,14 @@ fn ring_cut_by_the_paper_edge_in_a_photo_is_a_seal() {
     assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
 }
 
-/// A pale seal where the photo's light has fallen to 55 %: against the page's median
-/// redness it is too faint even for a doubt; against the paper around it, it is a ring.
+/// A pale seal where the photo's light has fallen to 60 %: its redness there is below
+/// the faint-ink threshold, so it was not even a doubt; scaled to the paper's
+/// brightness around it, it is a ring.
 #[test]
 fn pale_ring_in_the_dark_of_a_photo_is_a_seal() {
     let mut img = page();
-    ring_of(&mut img, 480.0, 650.0, 60.0, 4.0, Rgb([240, 214, 208]));
-    let shot = photo(&img, 40, Rgb([100, 95, 90]), 0.55);
+    ring_of(&mut img, 520.0, 650.0, 60.0, 4.0, Rgb([240, 220, 214]));
+    let shot = photo(&img, 40, Rgb([100, 95, 90]), 0.5);
     let r = detect(&shot, true);
     assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
 }
@@ -200,6 +201,70 @@ fn red_desk_around_a_photo_is_not_a_seal() {
     let shot = photo(&page(), 60, Rgb([150, 70, 60]), 0.7);
     let r = detect(&shot, true);
     assert_eq!(r.verdict, SealVerdict::Unstamped, "{r:?}");
+}
+
+/// Paper tinted pink over most of the page (a coloured form, a warm reflection) sets
+/// the page's median redness; a pale seal on the white part is judged against the
+/// white paper around it, not that median.
+#[test]
+fn pale_ring_beside_tinted_paper_is_a_seal() {
+    let mut img = page();
+    for y in 0..520 {
+        for x in 0..600 {
+            if img.get_pixel(x, y) == &PAPER {
+                img.put_pixel(x, y, Rgb([245, 225, 222]));
+            }
+        }
+    }
+    ring_of(&mut img, 420.0, 720.0, 60.0, 4.0, Rgb([240, 210, 205]));
+    let r = detect(&img, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// The ring text names another unit only when it clearly names another applicant and
+/// clearly not this one; OCR's partial reads of the applicant's own name stay its own
+/// or say nothing.
+#[test]
+fn ring_text_names_another_unit_only_when_clear() {
+    use ring_text::{compare, SealUnit};
+    let units = [
+        "唐山市第一中学",
+        "唐山市第十中学",
+        "迁安市教育局",
+        "唐山市路北区科学技术协会",
+    ];
+    let others = units.iter().copied();
+    assert_eq!(
+        compare("唐山市第十中学", "唐山市第十中学", others.clone()),
+        SealUnit::Applicant
+    );
+    // Three characters of twelve lost: still the applicant's.
+    assert_eq!(
+        compare(
+            "唐山市路北芭科学技",
+            "唐山市路北区科学技术协会",
+            others.clone()
+        ),
+        SealUnit::Applicant
+    );
+    assert_eq!(
+        compare("迁安市教育局", "唐山市第十中学", others.clone()),
+        SealUnit::Other("迁安市教育局".into())
+    );
+    // One character apart from the applicant: a misread, not another unit.
+    assert_ne!(
+        compare("唐山市第一中学", "唐山市第十中学", others.clone()),
+        SealUnit::Other("唐山市第一中学".into())
+    );
+    // Too little or nothing known read.
+    assert_eq!(
+        compare("膛到", "唐山市第十中学", others.clone()),
+        SealUnit::Unread
+    );
+    assert_eq!(
+        compare("康忆市轨站", "唐山市第十中学", others),
+        SealUnit::Unread
+    );
 }
 
 #[test]
