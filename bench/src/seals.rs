@@ -59,6 +59,13 @@ pub(crate) fn ensure_part(part: &str) -> io::Result<PathBuf> {
 #[derive(Default)]
 struct Tally {
     cases: usize,
+    /// Ring text against the truth: seals of another unit / of the applicant that were
+    /// found stamped and OCR'd, and what the comparison said.
+    foreign: usize,
+    foreign_named: usize,
+    own: usize,
+    own_called_foreign: usize,
+    own_recognised: usize,
     pages: usize,
     /// Colour scans with a seal / without, and what was said about them.
     stamped_as: BTreeMap<&'static str, usize>,
@@ -76,13 +83,6 @@ struct Tally {
     compared_pages: usize,
     bands_secs: f64,
     whole_secs: f64,
-    /// Ring text against the truth: seals of another unit / of the applicant that were
-    /// found stamped and OCR'd, and what the comparison said.
-    foreign: usize,
-    foreign_named: usize,
-    own: usize,
-    own_called_foreign: usize,
-    own_recognised: usize,
 }
 
 pub fn run(
@@ -246,6 +246,9 @@ pub fn run(
         }
     }
     report(part, &dir, &t, ocr);
+    if ocr {
+        ring_report(&t);
+    }
     Ok(())
 }
 
@@ -317,14 +320,6 @@ fn report(part: &str, dir: &Path, t: &Tally, ocr: bool) {
             "| seal + OCR s/page (whole pages, the default) | {:.2} |",
             t.full_secs / t.pages.max(1) as f64
         );
-        println!(
-            "| seals of another unit named by their ring text (foreign_seal) | {} of {} found stamped |",
-            t.foreign_named, t.foreign
-        );
-        println!(
-            "| own seals whose ring text named the applicant / called another unit's | {} / {} of {} |",
-            t.own_recognised, t.own_called_foreign, t.own
-        );
         if t.compared > 0 {
             let p = t.compared_pages.max(1) as f64;
             println!(
@@ -333,6 +328,18 @@ fn report(part: &str, dir: &Path, t: &Tally, ocr: bool) {
             );
         }
     }
+}
+
+/// The ring text's answers (OCR of the seal's unit name) against the truth.
+fn ring_report(t: &Tally) {
+    println!(
+        "| seals of another unit named by their ring text (foreign_seal) | {} of {} found stamped |",
+        t.foreign_named, t.foreign
+    );
+    println!(
+        "| own seals whose ring text named the applicant / called another unit's | {} / {} of {} |",
+        t.own_recognised, t.own_called_foreign, t.own
+    );
 }
 
 fn ext(name: &str) -> String {

@@ -149,11 +149,9 @@ pub fn detect(page: &RgbImage, colour_channels: bool) -> SealResult {
     if w < 16 || h < 16 || !colour_channels || !has_colour(&work) {
         return SealResult::of(SealVerdict::NoColour, 0.0, 0.0);
     }
-    let red = redness_map(&work);
     // Redness above the paper around each pixel, scaled to the paper's brightness there:
     // a photo's light fall-off neither hides a pale seal nor makes paper look red.
-    let (excess, paper) = paper::excess_redness(&work, &red);
-    drop(red);
+    let (excess, paper) = paper::excess_redness(&work);
     let (w, h) = (w as usize, h as usize);
     let strict: Vec<bool> = excess.iter().map(|&e| e as i32 >= INK_REDNESS).collect();
     // Page pixels per working pixel, for the ring's position on the page.
@@ -226,12 +224,6 @@ pub fn redness(r: u8, g: u8, b: u8) -> u8 {
         return 0;
     }
     (r - g.max(b)) as u8
-}
-
-fn redness_map(img: &RgbImage) -> Vec<u8> {
-    img.pixels()
-        .map(|p| redness(p.0[0], p.0[1], p.0[2]))
-        .collect()
 }
 
 /// Best scores among the seal-sized blobs of `mask`: (ring, arc, the best ring's

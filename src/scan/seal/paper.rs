@@ -2,13 +2,15 @@
 //! each spot, and where a phone photo's paper ends and the desk begins.
 //!
 //! A photo's light falls off across the page, so a pale seal in the dark corner is less
-//! red in absolute terms than the paper's median; and the paper ends inside the
-//! picture, so a seal cut by the paper's edge never reaches the image border. Both are
-//! answered on a grid of blocks: each block's paper brightness and redness, a smooth
-//! local background from its neighbours, and the desk found by growing from the image
-//! border over dark, even blocks.
+//! red in absolute terms than the paper's median; its warm or yellow cast turns a pale
+//! seal orange; and the paper ends inside the picture, so a seal cut by the paper's
+//! edge never reaches the image border. All three are answered on a grid of blocks:
+//! each block's paper brightness (redness is scaled by it), the paper's colour (the
+//! white balance), and the desk, found by growing from the image border over dark,
+//! even blocks.
 
 use super::blobs::BBox;
+use super::redness;
 use image::RgbImage;
 
 /// Block side in working pixels (~2.5 mm on an A4 page at the working size).
@@ -18,9 +20,9 @@ const BLOCK: usize = 16;
 const NOMINAL_PAPER: i32 = 235;
 /// Darkest paper brightness the scaling goes down to (below: the desk, a shadow).
 const DARKEST_PAPER: i32 = 110;
-/// How far the paper's redness around a spot may rise above the page's (a tinted
-/// patch of paper, a warm reflection) before the rest counts as ink.
-const LOCAL_TINT: f32 = 6.0;
+/// How close (in each channel) a pixel beside the desk must be to the desk's colour
+/// to count as desk.
+const DESK_COLOUR: i32 = 30;
 /// A block at most this share of the brightest paper near it can be desk.
 const DESK_RATIO: f32 = 0.8;
 
@@ -34,36 +36,58 @@ pub(super) struct Background {
 
 /// Redness above the local paper's, in nominal-paper units, for every pixel; and the
 /// page's paper/desk layout.
-pub(super) fn excess_redness(img: &RgbImage, red: &[u8]) -> (Vec<i16>, Background) {
+pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
     let raw = img.as_raw();
     // Per block: the paper's brightness (90th percentile of the brightest channel:
-    // text is dark and sparse, seal ink keeps its red channel high) and the median
-    // redness (a seal's thin ring and text leave most of a block paper).
+    // text is dark and sparse, seal ink keeps its red channel high) and mean colour.
     let mut bright = vec![0f32; bw * bh];
-    let mut redm = vec![0f32; bw * bh];
+    let mut colour = vec![[0u32; 3]; bw * bh];
     let mut vals: Vec<u8> = Vec::with_capacity(BLOCK * BLOCK);
-    let mut reds: Vec<u8> = Vec::with_capacity(BLOCK * BLOCK);
     for by in 0..bh {
         for bx in 0..bw {
             vals.clear();
-            reds.clear();
+            let sum = &mut colour[by * bw + bx];
             for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
                 for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
                     let i = y * w + x;
                     let p = &raw[i * 3..i * 3 + 3];
                     vals.push(p[0].max(p[1]).max(p[2]));
-                    reds.push(red[i]);
+                    for (c, v) in sum.iter_mut().zip(p) {
+                        *c += *v as u32;
+                    }
                 }
             }
             let k = (vals.len() * 9 / 10).min(vals.len() - 1);
             bright[by * bw + bx] = *vals.select_nth_unstable(k).1 as f32;
+            let n = vals.len().max(1) as u32;
+            sum.iter_mut().for_each(|c| *c /= n);
+        }
+    }
+    let desk = find_desk(&bright, bw, bh);
+    // The paper made neutral: a warm or yellow cast turns a pale seal's red towards
+    // orange, out of the seal hues; the paper's own colour tells the cast.
+    let gains = white_balance(&colour, &desk);
+    let balanced = |p: &[u8]| {
+        let c = |k: usize| (p[k] as f32 * gains[k]).min(255.0) as u8;
+        redness(c(0), c(1), c(2))
+    };
+    let red: Vec<u8> = raw.chunks_exact(3).map(balanced).collect();
+    // Per block: the median redness (a seal's thin ring and text leave most of a block
+    // paper).
+    let mut redm = vec![0f32; bw * bh];
+    let mut reds: Vec<u8> = Vec::with_capacity(BLOCK * BLOCK);
+    for by in 0..bh {
+        for bx in 0..bw {
+            reds.clear();
+            for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
+                reds.extend_from_slice(&red[y * w + bx * BLOCK..y * w + ((bx + 1) * BLOCK).min(w)]);
+            }
             let k = reds.len() / 2;
             redm[by * bw + bx] = *reds.select_nth_unstable(k).1 as f32;
         }
     }
-    let desk = find_desk(&bright, bw, bh);
     // Local paper brightness: the brightest of the 3×3 blocks around (a block full of
     // text reads darker than its paper).
     let light = neighbourhood(&bright, bw, bh, 1, None, |v| {
@@ -72,10 +96,9 @@ pub(super) fn excess_redness(img: &RgbImage, red: &[u8]) -> (Vec<i16>, Backgroun
     // Redness in nominal-paper units (light falling off scales paper and ink alike).
     let scale = |b: usize| NOMINAL_PAPER as f32 / light[b].clamp(DARKEST_PAPER as f32, 255.0);
     let norm: Vec<f32> = (0..redm.len()).map(|b| redm[b] * scale(b)).collect();
-    // The paper's redness: the page's (median over paper blocks), and around each spot
-    // the median of the 5×5 paper blocks, never more than a little above the page's:
-    // a seal's solid text or a red logo must not raise its own background.
-    let page_red = {
+    // The paper's own redness (after the white balance, what is left of a pink sheet):
+    // the median over the paper's blocks, in the same units.
+    let paper_red = {
         let mut v: Vec<f32> = (0..norm.len())
             .filter(|&b| !desk[b])
             .map(|b| norm[b])
@@ -87,25 +110,68 @@ pub(super) fn excess_redness(img: &RgbImage, red: &[u8]) -> (Vec<i16>, Backgroun
             *v.select_nth_unstable_by(k, f32::total_cmp).1
         }
     };
-    let paper_red = neighbourhood(&norm, bw, bh, 2, Some(&desk), |v| {
-        if v.is_empty() {
-            return page_red;
+    // No ink on the desk: a red-brown desk would otherwise join a seal cut by the
+    // paper's edge into one frame-sized blob. Desk blocks are cleared whole; in a block
+    // beside the desk, the pixels of the desk's colour.
+    let desk_colours = |bx: usize, by: usize| {
+        let mut out = Vec::new();
+        for y in by.saturating_sub(1)..=(by + 1).min(bh - 1) {
+            for x in bx.saturating_sub(1)..=(bx + 1).min(bw - 1) {
+                if desk[y * bw + x] {
+                    out.push(colour[y * bw + x]);
+                }
+            }
         }
-        let k = v.len() / 2;
-        v.select_nth_unstable_by(k, f32::total_cmp)
-            .1
-            .min(page_red + LOCAL_TINT)
-    });
+        out
+    };
     let mut excess = vec![0i16; w * h];
-    for y in 0..h {
-        let by = y / BLOCK;
-        for x in 0..w {
-            let b = by * bw + x / BLOCK;
-            let e = red[y * w + x] as f32 * scale(b) - paper_red[b];
-            excess[y * w + x] = e.round() as i16;
+    for by in 0..bh {
+        for bx in 0..bw {
+            let b = by * bw + bx;
+            if desk[b] {
+                continue;
+            }
+            let near = desk_colours(bx, by);
+            for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
+                for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
+                    let i = y * w + x;
+                    let p = &raw[i * 3..i * 3 + 3];
+                    let like_desk = near.iter().any(|d| {
+                        d.iter()
+                            .zip(p)
+                            .all(|(&d, &v)| (d as i32 - v as i32).abs() <= DESK_COLOUR)
+                    });
+                    if !like_desk {
+                        let e = red[i] as f32 * scale(b) - paper_red;
+                        excess[i] = e.round() as i16;
+                    }
+                }
+            }
         }
     }
     (excess, Background { bw, bh, desk })
+}
+
+/// Per-channel gains that make the paper grey: the median block colour over the
+/// paper, each channel raised to the brightest (by at most 40 %: beyond that the page
+/// is coloured paper, not a cast).
+fn white_balance(colour: &[[u32; 3]], desk: &[bool]) -> [f32; 3] {
+    let mut med = [0f32; 3];
+    for (k, m) in med.iter_mut().enumerate() {
+        let mut v: Vec<u32> = colour
+            .iter()
+            .zip(desk)
+            .filter(|(_, &d)| !d)
+            .map(|(c, _)| c[k])
+            .collect();
+        if v.is_empty() {
+            return [1.0; 3];
+        }
+        let i = v.len() / 2;
+        *m = (*v.select_nth_unstable(i).1).max(1) as f32;
+    }
+    let top = med.iter().copied().fold(0.0, f32::max);
+    med.map(|m| (top / m).clamp(1.0, 1.4))
 }
 
 /// The desk around a photographed page: grown from the image border over blocks that
