@@ -15,9 +15,10 @@ use image::RgbImage;
 
 /// Block side in working pixels (~2.5 mm on an A4 page at the working size).
 const BLOCK: usize = 16;
-/// Paper brightness the ink thresholds are stated for; darker paper (a photo's light
-/// fall-off) has its redness scaled up by this over its own brightness.
-const NOMINAL_PAPER: i32 = 235;
+/// Paper brightness the ink thresholds are stated for (white): paper darker than that
+/// (a photo's light fall-off, a grey scan) has its redness scaled up by this over its
+/// own brightness, so a seal is never judged less red than on white paper.
+const NOMINAL_PAPER: i32 = 255;
 /// Darkest paper brightness the scaling goes down to (below: the desk, a shadow).
 const DARKEST_PAPER: i32 = 110;
 /// How close (in each channel) a pixel beside the desk must be to the desk's colour
