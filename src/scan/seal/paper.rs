@@ -24,6 +24,8 @@ const DARKEST_PAPER: i32 = 110;
 /// How close (in each channel) a pixel beside the desk must be to the desk's colour
 /// to count as desk.
 const DESK_COLOUR: i32 = 30;
+/// The smallest cast (gain on a channel) the white balance corrects.
+const MIN_CAST: f32 = 1.08;
 /// A block at most this share of the brightest paper near it can be desk.
 const DESK_RATIO: f32 = 0.8;
 
@@ -155,7 +157,7 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
 
 /// Per-channel gains that make the paper grey: the median block colour over the
 /// paper, each channel raised to the brightest (by at most 40 %: beyond that the page
-/// is coloured paper, not a cast).
+/// is coloured paper, not a cast); none below a cast of [`MIN_CAST`].
 fn white_balance(colour: &[[u32; 3]], desk: &[bool]) -> [f32; 3] {
     let mut med = [0f32; 3];
     for (k, m) in med.iter_mut().enumerate() {
@@ -172,7 +174,13 @@ fn white_balance(colour: &[[u32; 3]], desk: &[bool]) -> [f32; 3] {
         *m = (*v.select_nth_unstable(i).1).max(1) as f32;
     }
     let top = med.iter().copied().fold(0.0, f32::max);
-    med.map(|m| (top / m).clamp(1.0, 1.4))
+    let gains = med.map(|m| (top / m).clamp(1.0, 1.4));
+    // A few per cent is white paper's own tint and the scanner's: left alone (scaling
+    // it shifted faint vermilion ink on flatbed scans out of the seal hues).
+    if gains.iter().all(|&g| g < MIN_CAST) {
+        return [1.0; 3];
+    }
+    gains
 }
 
 /// The desk around a photographed page: grown from the image border over blocks that
