@@ -17,6 +17,7 @@
 mod pipeline;
 mod scan;
 mod seals;
+mod soak;
 mod status;
 mod suite;
 
@@ -79,7 +80,8 @@ enum Cmd {
     /// Seal verdicts, match accuracy and seconds per page over the generated
     /// evaluation set (fixtures/gen/make_seal_eval.py).
     Seals {
-        /// tune (seed 1, for tuning) or held (seed 2, evaluated once at the end).
+        /// tune (seed 1) or held (seed 2), both tuned on; held3 (seed 3): the held-out
+        /// part, evaluated once after all tuning.
         #[arg(long, default_value = "tune")]
         part: String,
         /// A set directory with a manifest.json instead of the generated part.
@@ -95,6 +97,30 @@ enum Cmd {
         /// default) and print both times.
         #[arg(long, default_value_t = 0)]
         compare: usize,
+    },
+    /// The daemon's memory under a steady stream of new scans (`soak.rs`).
+    Soak {
+        /// How long the stream runs.
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        /// Seconds between two mails (one new scan each).
+        #[arg(long, default_value_t = 2.0)]
+        every: f64,
+        /// Seconds between two readings of the daemon's RSS.
+        #[arg(long, default_value_t = 5.0)]
+        sample: f64,
+        /// Minutes after which the RSS counts as warmed up.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Seal detection only (no Tesseract).
+        #[arg(long)]
+        no_ocr: bool,
+        /// NAME=VALUE for the daemon's environment (repeatable), e.g. MALLOC_ARENA_MAX=2.
+        #[arg(long)]
+        env: Vec<String>,
+        /// kepu-intake binary (default: beside this one).
+        #[arg(long)]
+        intake: Option<PathBuf>,
     },
     /// Latency of `status` and `list` over a generated intake of N applications,
     /// against the same commands over a small intake and the sqlite3 CLI.
@@ -186,6 +212,25 @@ fn main() {
             no_ocr,
             compare,
         } => seals::run(&part, set, limit, !no_ocr, compare),
+        Cmd::Soak {
+            minutes,
+            every,
+            sample,
+            warmup,
+            no_ocr,
+            env,
+            intake,
+        } => intake_exe(intake).and_then(|intake| {
+            soak::run(&soak::Soak {
+                intake,
+                minutes,
+                every_s: every,
+                sample_s: sample,
+                warmup_min: warmup,
+                ocr: !no_ocr,
+                env,
+            })
+        }),
     };
     if let Err(e) = result {
         eprintln!("bench: {e}");

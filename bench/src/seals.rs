@@ -1,6 +1,7 @@
 //! `bench seals`: the seal verdict and the scan's match against the generated evaluation
-//! set (fixtures/gen/make_seal_eval.py; a tuning part, seed 1, and a held-out part,
-//! seed 2, generated into target/seal-eval/ when missing).
+//! set (fixtures/gen/make_seal_eval.py; parts generated into target/seal-eval/ when
+//! missing: tune, seed 1, and held, seed 2, both seen while tuning; held3, seed 3, the
+//! held-out part, evaluated once after all tuning).
 //!
 //! Prints precision and recall of "stamped", how often a stamped scan is called
 //! unstamped (the error an applicant hears about), the uncertain rate, match accuracy
@@ -11,6 +12,7 @@ use kepu_intake::call::{Format, Role};
 use kepu_intake::config::ToolsConfig;
 use kepu_intake::model::{FieldValue, Fields, FormKey};
 use kepu_intake::scan::matching::{self, ElectronicSide, ScanSide};
+use kepu_intake::scan::seal::ring_text::{self, SealUnit};
 use kepu_intake::scan::seal::SealVerdict;
 use kepu_intake::scan::{analyze_set, analyze_set_with, OcrScope, ScanOptions};
 use serde_json::Value;
@@ -24,15 +26,15 @@ use std::time::Instant;
 const MATCH_THRESHOLD: f64 = 0.4;
 
 /// The set's parts: name, generator seed, scans.
-const PARTS: [(&str, u64, usize); 2] = [("tune", 1, 50), ("held", 2, 110)];
+const PARTS: [(&str, u64, usize); 3] = [("tune", 1, 50), ("held", 2, 110), ("held3", 3, 110)];
 
 /// Generates `part` into target/seal-eval/<part> unless its manifest is there.
-fn ensure_part(part: &str) -> io::Result<PathBuf> {
+pub(crate) fn ensure_part(part: &str) -> io::Result<PathBuf> {
     let (_, seed, count) = PARTS
         .iter()
         .find(|(p, _, _)| *p == part)
         .copied()
-        .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune or held")))?;
+        .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune, held or held3")))?;
     let root = crate::repo_root().to_path_buf();
     let dir = root.join("target/seal-eval").join(part);
     if dir.join("manifest.json").exists() {
@@ -57,6 +59,13 @@ fn ensure_part(part: &str) -> io::Result<PathBuf> {
 #[derive(Default)]
 struct Tally {
     cases: usize,
+    /// Ring text against the truth: seals of another unit / of the applicant that were
+    /// found stamped and OCR'd, and what the comparison said.
+    foreign: usize,
+    foreign_named: usize,
+    own: usize,
+    own_called_foreign: usize,
+    own_recognised: usize,
     pages: usize,
     /// Colour scans with a seal / without, and what was said about them.
     stamped_as: BTreeMap<&'static str, usize>,
@@ -123,6 +132,10 @@ pub fn run(
     };
     let forms = candidates(&manifest);
     let elecs: Vec<ElectronicSide> = forms.iter().map(Candidate::side).collect();
+    let units: Vec<String> = elecs
+        .iter()
+        .filter_map(|e| e.applicant.map(str::to_string))
+        .collect();
     let mut t = Tally::default();
     for case in &cases {
         let id = case["id"].as_str().unwrap_or("?");
@@ -182,6 +195,34 @@ pub fn run(
             t.compared_pages += info.pages;
         }
         t.full_before = t.full_secs;
+        // The ring text, compared as the applications stage would: the applicant
+        // against every other applicant of the set.
+        if info.seal == SealVerdict::Stamped && case["colour"] != false {
+            let unit = case["unit"].as_str().unwrap_or("");
+            let said = ring_text::compare(
+                full.seal_text.as_deref().unwrap_or(""),
+                unit,
+                units.iter().map(String::as_str),
+            );
+            match case["seal"].as_str() {
+                Some("foreign") => {
+                    t.foreign += 1;
+                    t.foreign_named += usize::from(matches!(said, SealUnit::Other(_)));
+                }
+                Some("own") => {
+                    t.own += 1;
+                    t.own_recognised += usize::from(said == SealUnit::Applicant);
+                    t.own_called_foreign += usize::from(matches!(said, SealUnit::Other(_)));
+                }
+                _ => {}
+            }
+            if std::env::var_os("KEPU_BENCH_VERBOSE").is_some() {
+                eprintln!(
+                    "  ring {id}: truth {} {:?} read {:?} → {said:?}",
+                    case["seal"], case["seal_unit"], full.seal_text
+                );
+            }
+        }
         let joined = names.join(" ");
         let scan = ScanSide {
             doc: 0,
@@ -221,6 +262,9 @@ pub fn run(
         }
     }
     report(part, &dir, &t, ocr);
+    if ocr {
+        ring_report(&t);
+    }
     Ok(())
 }
 
@@ -310,6 +354,18 @@ fn report(part: &str, dir: &Path, t: &Tally, ocr: bool) {
             );
         }
     }
+}
+
+/// The ring text's answers (OCR of the seal's unit name) against the truth.
+fn ring_report(t: &Tally) {
+    println!(
+        "| seals of another unit named by their ring text (foreign_seal) | {} of {} found stamped |",
+        t.foreign_named, t.foreign
+    );
+    println!(
+        "| own seals whose ring text named the applicant / called another unit's | {} / {} of {} |",
+        t.own_recognised, t.own_called_foreign, t.own
+    );
 }
 
 fn ext(name: &str) -> String {

@@ -37,6 +37,10 @@ pub struct ScanInfo {
     pub ocr_text: Option<String>,
     pub form: Option<FormKey>,
     pub problems: Vec<String>,
+    /// The seal's ring text as OCR read it (the unit name along the ring), when OCR ran
+    /// on a stamped page; compare with [`seal::ring_text::compare`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_text: Option<String>,
     /// 1-based page numbers on which a seal was found.
     #[serde(skip)]
     pub stamped_pages: Vec<usize>,
@@ -255,6 +259,12 @@ pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrS
             info.seal_score = info.seal_score.max(r.score);
             if r.verdict == seal::SealVerdict::Stamped {
                 info.stamped_pages.push(info.pages);
+            }
+            if let (Some(tool), Some(ring), None) = (tesseract, r.ring, &info.seal_text) {
+                match seal::ring_text::read(tool, &page.rgb, &ring) {
+                    Ok(t) => info.seal_text = Some(t),
+                    Err(e) => tracing::warn!(error = %e, "seal ring OCR failed"),
+                }
             }
             verdicts.push(r.verdict);
             let Some(tool) = tesseract.filter(|_| !ocr_failed) else {

@@ -11,8 +11,11 @@ use image::{imageops::FilterType, RgbImage};
 use std::f64::consts::PI;
 
 mod blobs;
+mod paper;
+pub mod ring_text;
 
 use blobs::{blobs, dilate, edge_margin, BBox};
+use paper::{Background, Side};
 
 /// Pages are normalised to this size (longest side) before detecting, whatever the
 /// scan's resolution: a 42 mm seal is then ~140 px across with a ring 2–4 px thick.
@@ -105,6 +108,17 @@ pub struct SealResult {
     pub score: f64,
     /// Best evidence short of a seal (faint ring, part of a ring), 0–1.
     pub faint_score: f64,
+    /// Where the seal's ring lies on the page, when one was found.
+    pub ring: Option<Ring>,
+}
+
+/// A seal's ring on the page, in the page's pixels: centre and outer radius (the
+/// centre may lie off the page for a seal cut by its edge).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ring {
+    pub cx: f64,
+    pub cy: f64,
+    pub r: f64,
 }
 
 impl SealResult {
@@ -114,7 +128,17 @@ impl SealResult {
             stamped: verdict.stamped(),
             score,
             faint_score,
+            ring: None,
         }
+    }
+
+    fn with_ring(mut self, c: Option<Circle>, scale: f64) -> SealResult {
+        self.ring = c.map(|c| Ring {
+            cx: c.cx * scale,
+            cy: c.cy * scale,
+            r: c.rx.max(c.ry) * scale,
+        });
+        self
     }
 }
 
@@ -125,25 +149,23 @@ pub fn detect(page: &RgbImage, colour_channels: bool) -> SealResult {
     if w < 16 || h < 16 || !colour_channels || !has_colour(&work) {
         return SealResult::of(SealVerdict::NoColour, 0.0, 0.0);
     }
-    let red = redness_map(&work);
-    let paper = paper_redness(&red);
+    // Redness above the paper around each pixel, scaled to the paper's brightness there:
+    // a photo's light fall-off neither hides a pale seal nor makes paper look red.
+    let (excess, paper) = paper::excess_redness(&work);
     let (w, h) = (w as usize, h as usize);
-    let strict: Vec<bool> = red
-        .iter()
-        .map(|&r| r as i32 >= paper + INK_REDNESS)
-        .collect();
-    let (score, arc) = best_ring(&strict, w, h);
+    let strict: Vec<bool> = excess.iter().map(|&e| e as i32 >= INK_REDNESS).collect();
+    // Page pixels per working pixel, for the ring's position on the page.
+    let scale = page.width() as f64 / w as f64;
+    let (score, arc, circle) = best_ring(&strict, w, h, &paper);
     if score >= SEAL_THRESHOLD {
-        return SealResult::of(SealVerdict::Stamped, score, score);
+        return SealResult::of(SealVerdict::Stamped, score, score).with_ring(circle, scale);
     }
-    let faint: Vec<bool> = red
-        .iter()
-        .map(|&r| r as i32 >= paper + FAINT_REDNESS)
-        .collect();
-    let (faint_score, faint_arc) = best_ring(&faint, w, h);
+    let faint: Vec<bool> = excess.iter().map(|&e| e as i32 >= FAINT_REDNESS).collect();
+    let (faint_score, faint_arc, circle) = best_ring(&faint, w, h, &paper);
     if faint_score >= SEAL_THRESHOLD {
         // A clear ring in faint ink: a pale seal, not a doubt.
-        return SealResult::of(SealVerdict::Stamped, faint_score, faint_score);
+        return SealResult::of(SealVerdict::Stamped, faint_score, faint_score)
+            .with_ring(circle, scale);
     }
     let doubt =
         score.max(faint_score) >= UNCERTAIN_THRESHOLD || arc.max(faint_arc) >= ARC_THRESHOLD;
@@ -204,34 +226,11 @@ pub fn redness(r: u8, g: u8, b: u8) -> u8 {
     (r - g.max(b)) as u8
 }
 
-fn redness_map(img: &RgbImage) -> Vec<u8> {
-    img.pixels()
-        .map(|p| redness(p.0[0], p.0[1], p.0[2]))
-        .collect()
-}
-
-/// The paper's own redness (a pink-tinted sheet, warm light): the median over the page,
-/// which paper dominates; a seal covers about 1 % of it.
-fn paper_redness(red: &[u8]) -> i32 {
-    let mut hist = [0usize; 256];
-    for &r in red {
-        hist[r as usize] += 1;
-    }
-    let half = red.len() / 2;
-    let mut seen = 0;
-    for (v, n) in hist.iter().enumerate() {
-        seen += n;
-        if seen > half {
-            return v as i32;
-        }
-    }
-    0
-}
-
-/// Best scores among the seal-sized blobs of `mask`: (ring, arc). The ring score needs
+/// Best scores among the seal-sized blobs of `mask`: (ring, arc, the best ring's
+/// ellipse). The ring score needs
 /// a (nearly) whole ring; the arc score is also earned by half a ring (a seal partly
 /// lifted off or half outside a cropped photo) and only ever makes a page uncertain.
-fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
+fn best_ring(mask: &[bool], w: usize, h: usize, paper: &Background) -> (f64, f64, Option<Circle>) {
     // Bridge gaps of a few pixels (uneven ink, JPEG blocks, black table rules and text
     // crossing the ring) so a ring and the text and star inside it form one blob; the
     // features below read the undilated mask.
@@ -240,7 +239,7 @@ fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
     // seal to red text beside it).
     const BRIDGES: [usize; 2] = [2, 6];
     let short = w.min(h) as f64;
-    let (mut best, mut best_arc) = (0.0f64, 0.0f64);
+    let (mut best, mut best_arc, mut best_circle) = (0.0f64, 0.0f64, None);
     let candidates = BRIDGES.iter().flat_map(|&r| {
         let joined = dilate(mask, w, h, r);
         blobs(&joined, w, h)
@@ -248,7 +247,7 @@ fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
             .map(move |b| b.shrink_within(r, w, h))
     });
     for b in candidates {
-        let Some(c) = Circle::from_box(&b, w, h) else {
+        let Some(c) = Circle::from_box(&b, w, h, paper) else {
             continue;
         };
         let (long, short_r) = (c.rx.max(c.ry), c.rx.min(c.ry).max(1.0));
@@ -257,8 +256,11 @@ fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
         }
         let aspect = long / short_r;
         if aspect <= MAX_ASPECT {
-            let (full, arc) = ring_score(mask, w, h, &c);
-            best = best.max(full);
+            let (full, arc) = ring_score(mask, w, h, &c, paper);
+            if full > best {
+                best = full;
+                best_circle = Some(c);
+            }
             best_arc = best_arc.max(arc);
         } else if aspect <= 2.3 {
             // Half a ring: the round seal it belongs to lies on one side or the other.
@@ -271,11 +273,11 @@ fn best_ring(mask: &[bool], w: usize, h: usize) -> (f64, f64) {
                     r.cy += side * (c.rx - c.ry);
                     r.ry = c.rx;
                 }
-                best_arc = best_arc.max(ring_score(mask, w, h, &r).1);
+                best_arc = best_arc.max(ring_score(mask, w, h, &r, paper).1);
             }
         }
     }
-    (best, best_arc)
+    (best, best_arc, best_circle)
 }
 
 /// The ellipse a blob's box stands for. A seal cut by the page edge leaves a box that
@@ -290,12 +292,20 @@ struct Circle {
 }
 
 impl Circle {
-    fn from_box(b: &BBox, w: usize, h: usize) -> Option<Circle> {
+    fn from_box(b: &BBox, w: usize, h: usize, paper: &Background) -> Option<Circle> {
         // A scan's page edge is often a few pixels inside the image (the scanner's
-        // margin, a deskewed page): a blob that near the border was cut by it.
+        // margin, a deskewed page): a blob that near the border was cut by it. In a
+        // photo the paper ends on the desk, inside the image: its edge cuts the same way.
         let m = edge_margin(w, h);
-        let (left, right) = (b.x0 <= m, b.x1 + 1 + m >= w);
-        let (top, bottom) = (b.y0 <= m, b.y1 + 1 + m >= h);
+        let ends = |side| paper.paper_ends_beyond(b, side, m);
+        let (left, right) = (
+            b.x0 <= m || ends(Side::Left),
+            b.x1 + 1 + m >= w || ends(Side::Right),
+        );
+        let (top, bottom) = (
+            b.y0 <= m || ends(Side::Top),
+            b.y1 + 1 + m >= h || ends(Side::Bottom),
+        );
         if (left && right) || (top && bottom) {
             return None; // spans the page: a rule or a border, not a seal
         }
@@ -348,7 +358,7 @@ struct RingFeatures {
     interior: f64,
 }
 
-fn features(mask: &[bool], w: usize, h: usize, c: &Circle) -> RingFeatures {
+fn features(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background) -> RingFeatures {
     let xs = (c.cx - c.rx).floor().max(0.0) as usize;
     let xe = ((c.cx + c.rx).ceil() as usize).min(w - 1);
     let ys = (c.cy - c.ry).floor().max(0.0) as usize;
@@ -364,6 +374,9 @@ fn features(mask: &[bool], w: usize, h: usize, c: &Circle) -> RingFeatures {
                 (y as f64 + 0.5 - c.cy) / c.ry,
             );
             let d = (dx * dx + dy * dy).sqrt();
+            if paper.on_desk(x, y) {
+                continue; // off the paper: as unseen as beyond the image border
+            }
             let red = mask[y * w + x];
             let on_rim = (0.80..=1.06).contains(&d);
             if on_rim {
@@ -400,8 +413,8 @@ fn features(mask: &[bool], w: usize, h: usize, c: &Circle) -> RingFeatures {
 
 /// 0–1 each: how much the blob in ellipse `c` looks like a seal ring, and like an arc
 /// of one.
-fn ring_score(mask: &[bool], w: usize, h: usize, c: &Circle) -> (f64, f64) {
-    let f = features(mask, w, h, c);
+fn ring_score(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background) -> (f64, f64) {
+    let f = features(mask, w, h, c, paper);
     let ramp = |v: f64, lo: f64, hi: f64| ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
     // A closed ring covers (nearly) every sector; a broken old stamp still covers most.
     let s_cov = ramp(f.coverage, 0.55, 0.9);

@@ -1,7 +1,11 @@
 //! The committed golden part of the seal evaluation set (fixtures/scans/eval, cases
-//! picked from fixtures/gen/make_seal_eval.py's tuning part): pale, pink and worn
+//! picked from fixtures/gen/make_seal_eval.py's tuning parts): pale, pink and worn
 //! seals, seals over table borders and cut by the page edge, two-JPG and two-page PDF
-//! scans, pages without a seal but with red pen, letterheads or logos. The seal verdict
+//! scans, pages without a seal but with red pen, letterheads or logos; and phone photos
+//! whose seal is cut by the paper's edge inside the picture or pale under the photo's
+//! light and colour cast (`held2-…`: missed before the paper's outline, the brightness
+//! scaling and the white balance), and a faint seal on a 100 dpi flatbed scan that a
+//! white balance of white paper's own tint had lost (`held2-c091`). The seal verdict
 //! alone, so it runs without Tesseract; `bench seals` runs the whole set.
 
 use kepu_intake::scan::seal::SealVerdict;
@@ -61,6 +65,6 @@ fn scan_eval_golden_seal_verdicts() {
             info.seal == SealVerdict::Uncertain
         );
     }
-    assert!(n >= 8, "only {n} golden eval cases");
+    assert!(n >= 15, "only {n} golden eval cases");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

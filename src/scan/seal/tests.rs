@@ -146,3 +146,124 @@ fn grey_page_is_unknown() {
     assert_eq!(detect(&img, true).stamped, None);
     assert_eq!(detect(&page(), false).stamped, None);
 }
+
+/// `page` photographed on a desk: a `margin`-pixel desk of colour `desk` around it,
+/// and light falling off from left (×1) to right (×`dark`).
+fn photo(page: &RgbImage, margin: u32, desk: Rgb<u8>, dark: f64) -> RgbImage {
+    let (w, h) = page.dimensions();
+    let mut img = RgbImage::from_pixel(w + 2 * margin, h + 2 * margin, desk);
+    image::imageops::replace(&mut img, page, margin as i64, margin as i64);
+    let width = img.width() as f64;
+    for (x, _, p) in img.enumerate_pixels_mut() {
+        let shade = 1.0 - (1.0 - dark) * x as f64 / width;
+        for c in p.0.iter_mut() {
+            *c = (*c as f64 * shade).round() as u8;
+        }
+    }
+    img
+}
+
+/// In a photo the paper ends on the desk, inside the picture: a seal cut by the
+/// paper's edge is cut as by the image border (without the paper outline its half
+/// ring was only "uncertain").
+#[test]
+fn ring_cut_by_the_paper_edge_in_a_photo_is_a_seal() {
+    let mut img = page();
+    // 35 % of the diameter beyond the paper's right edge: lost, as ink off the paper.
+    ring(&mut img, 600.0 - 60.0 + 42.0, 600.0, 60.0, 4.0);
+    let shot = photo(&img, 70, Rgb([90, 100, 110]), 0.9);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    // Cut at the bottom edge as well.
+    let mut img = page();
+    ring(&mut img, 300.0, 850.0 - 60.0 + 40.0, 60.0, 4.0);
+    let shot = photo(&img, 60, Rgb([70, 75, 70]), 0.9);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    // On a red-brown desk: the desk is no ink, or the seal would join it into one
+    // frame-sized blob.
+    let shot = photo(&img, 60, Rgb([150, 80, 70]), 0.9);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// A pale seal where the photo's light has fallen to 60 %: its redness there is below
+/// the faint-ink threshold, so it was not even a doubt; scaled to the paper's
+/// brightness around it, it is a ring.
+#[test]
+fn pale_ring_in_the_dark_of_a_photo_is_a_seal() {
+    let mut img = page();
+    ring_of(&mut img, 520.0, 650.0, 60.0, 4.0, Rgb([240, 220, 214]));
+    let shot = photo(&img, 40, Rgb([100, 95, 90]), 0.5);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// A reddish desk around the page, darker than the paper, is no seal, and the paper's
+/// own edge on it is not half a ring.
+#[test]
+fn red_desk_around_a_photo_is_not_a_seal() {
+    let shot = photo(&page(), 60, Rgb([150, 70, 60]), 0.7);
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Unstamped, "{r:?}");
+}
+
+/// A photo's yellow cast (blue at 80 %, green at 94 %) turns a pale seal orange, out
+/// of the seal hues; made neutral against the paper's own colour, it is red again.
+#[test]
+fn pale_ring_under_a_yellow_cast_is_a_seal() {
+    let mut img = page();
+    ring_of(&mut img, 420.0, 700.0, 60.0, 4.0, Rgb([236, 190, 170]));
+    for p in img.pixels_mut() {
+        p.0[1] = (p.0[1] as f64 * 0.94) as u8;
+        p.0[2] = (p.0[2] as f64 * 0.80) as u8;
+    }
+    let r = detect(&img, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+}
+
+/// The ring text names another unit only when it clearly names another applicant and
+/// clearly not this one; OCR's partial reads of the applicant's own name stay its own
+/// or say nothing.
+#[test]
+fn ring_text_names_another_unit_only_when_clear() {
+    use ring_text::{compare, SealUnit};
+    let units = [
+        "唐山市第一中学",
+        "唐山市第十中学",
+        "迁安市教育局",
+        "唐山市路北区科学技术协会",
+    ];
+    let others = units.iter().copied();
+    assert_eq!(
+        compare("唐山市第十中学", "唐山市第十中学", others.clone()),
+        SealUnit::Applicant
+    );
+    // Three characters of twelve lost: still the applicant's.
+    assert_eq!(
+        compare(
+            "唐山市路北芭科学技",
+            "唐山市路北区科学技术协会",
+            others.clone()
+        ),
+        SealUnit::Applicant
+    );
+    assert_eq!(
+        compare("迁安市教育局", "唐山市第十中学", others.clone()),
+        SealUnit::Other("迁安市教育局".into())
+    );
+    // One character apart from the applicant: a misread, not another unit.
+    assert_ne!(
+        compare("唐山市第一中学", "唐山市第十中学", others.clone()),
+        SealUnit::Other("唐山市第一中学".into())
+    );
+    // Too little or nothing known read.
+    assert_eq!(
+        compare("膛到", "唐山市第十中学", others.clone()),
+        SealUnit::Unread
+    );
+    assert_eq!(
+        compare("康忆市轨站", "唐山市第十中学", others),
+        SealUnit::Unread
+    );
+}
