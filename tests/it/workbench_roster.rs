@@ -1,5 +1,6 @@
-//! The roster and reminders pages in headless Chromium: the sample mailbox (and one
-//! scan whose seal names two units) imported with the deadline two days ahead (so
+//! The roster and reminders pages in headless Chromium: the sample mailbox (and a
+//! school's form whose address names no district, so no roster unit is named)
+//! imported with the deadline two days ahead (so
 //! reminders are due, in dry-run), `run` waiting on an empty test Dovecot. A clerk logs
 //! in, reads the roster, decides the unsure application's unit with the page's form,
 //! approves one reminder with its button — the page answers at once, the daemon's
@@ -40,11 +41,12 @@ fn roster_and_reminders_pages_send_one_reminder() {
     )
     .unwrap();
     let mailbox = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-mailbox");
-    let two_units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/match/11.eml");
+    let unnamed = it.data_dir.with_file_name("no-district.eml");
+    std::fs::write(&unnamed, school_without_district()).unwrap();
     it.run_ok(&[
         "import",
         mailbox.to_str().unwrap(),
-        two_units.to_str().unwrap(),
+        unnamed.to_str().unwrap(),
     ]);
     add_user(&it, CLERK, PASSWORD);
     let daemon = Daemon::start(&it);
@@ -281,4 +283,48 @@ fn without_colours(s: &str) -> String {
         }
     }
     out
+}
+
+/// A mail from a new sender carrying the golden school form as a school would fill it
+/// without its district: 唐山市实验中学, 通讯地址 唐山市建设北路56号. Neither the name,
+/// the address nor the sender tells the roster which district it belongs to.
+fn school_without_district() -> Vec<u8> {
+    use std::io::{Read, Write};
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/forms/school_missing.docx");
+    let mut src = zip::ZipArchive::new(std::fs::File::open(golden).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name == "word/document.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            assert!(xml.contains("唐山市路北区建设北路56号") && xml.contains("唐山市第一中学"));
+            bytes = xml
+                .replace("唐山市路北区建设北路56号", "唐山市建设北路56号")
+                .replace("唐山市第一中学", "唐山市实验中学")
+                .into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    let docx = out.finish().unwrap().into_inner();
+    let mut mail = String::from(
+        "From: lw2022@163.com\r\nTo: tsqsnkj@126.com\r\nSubject: =?UTF-8?B?6K+V54K55a2m5qCh55Sz5oql?=\r\n\
+         Date: Mon, 18 Jul 2022 10:00:00 +0800\r\nMessage-ID: <no-district@school.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n附件是申报表。\r\n\
+         --b\r\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n\
+         Content-Disposition: attachment; filename=\"form.docx\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    for line in kepu_testkit::base64::encode(&docx).as_bytes().chunks(76) {
+        mail.push_str(std::str::from_utf8(line).unwrap());
+        mail.push_str("\r\n");
+    }
+    mail.push_str("--b--\r\n");
+    mail.into_bytes()
 }
