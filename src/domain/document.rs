@@ -132,3 +132,65 @@ pub struct Processed {
     /// The row for the receipts outbox, if the message gets one.
     pub receipt: Option<NewReceipt>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `dump --json` shows a document with the contract's keys in the contract's order,
+    /// and nothing of what only the intake's own stages read.
+    #[test]
+    fn a_document_serialises_as_the_dump_shows_it() {
+        let d = Document {
+            id: 7,
+            name: "附件2.jpg".into(),
+            container: None,
+            sha256: "ab".repeat(32),
+            format: DocFormat::Jpg,
+            kind: DocKind::Scan,
+            form: Some("resource".into()),
+            fields: Fields::new(),
+            stamped: Some(true),
+            scan_of: Some(3),
+            superseded_by: None,
+            problems: vec![],
+            size: 1000,
+            seal_score: Some(0.9),
+            match_score: Some(0.8),
+            path: "docs/ab/ab".into(),
+            message: 2,
+            applicant: Some("唐山市第一中学".into()),
+            ocr_text: Some("科普资源申报推荐表".into()),
+        };
+        let text = serde_json::to_string(&d).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let order = [
+            "id",
+            "name",
+            "container",
+            "sha256",
+            "format",
+            "kind",
+            "form",
+            "fields",
+            "stamped",
+            "scan_of",
+            "superseded_by",
+            "problems",
+            "size",
+            "seal_score",
+            "match_score",
+            "path",
+        ];
+        assert_eq!(json.as_object().unwrap().len(), order.len(), "{text}");
+        let at: Vec<usize> = order
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).unwrap_or(usize::MAX))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        // Read back from a dump, the skipped fields are empty.
+        let back: Document = serde_json::from_value(json).unwrap();
+        assert_eq!((back.id, back.message, back.applicant), (7, 0, None));
+        assert_eq!(back.ocr_text, None);
+    }
+}
