@@ -2,7 +2,7 @@
 //! recorded electronic forms and scans. Pure logic: documents in, applications and
 //! document links (scan_of, superseded_by) out; [`crate::db`] stores the result.
 
-use crate::domain::document::DocForMatching;
+use crate::domain::document::DocInMail;
 use crate::domain::{problem, AppStatus, DocKind, ProblemKind};
 use crate::model::FormKey;
 use std::collections::{BTreeMap, HashMap};
@@ -33,23 +33,25 @@ fn is_field_problem(p: &str) -> bool {
 }
 
 /// Scores every scan against the current electronic versions and assigns them.
-pub type Matcher<'a> =
-    dyn Fn(&[&DocForMatching], &[&DocForMatching]) -> Vec<Option<(usize, f64)>> + 'a;
+pub type Matcher<'a> = dyn Fn(&[&DocInMail], &[&DocInMail]) -> Vec<Option<(usize, f64)>> + 'a;
 
 /// Builds all applications. `manual` maps scan sha256 → electronic sha256 (None: no
 /// match), and always wins over the matcher.
 pub fn build(
-    docs: &[DocForMatching],
+    docs: &[DocInMail],
     manual: &HashMap<String, Option<String>>,
     matcher: &Matcher<'_>,
 ) -> (Vec<AppRow>, DocLinks) {
     let mut links = DocLinks::default();
     // 1. Electronic versions grouped by (form, applicant); the newest different version
     //    is current, earlier ones are superseded by it; exact copies change nothing.
-    let mut groups: BTreeMap<(String, String), Vec<&DocForMatching>> = BTreeMap::new();
-    for d in docs.iter().filter(|d| d.kind == DocKind::Electronic) {
-        let Some(form) = d.form.clone() else { continue };
+    let mut groups: BTreeMap<(String, String), Vec<&DocInMail>> = BTreeMap::new();
+    for d in docs.iter().filter(|d| d.doc.kind == DocKind::Electronic) {
+        let Some(form) = d.doc.form.clone() else {
+            continue;
+        };
         let name = d
+            .doc
             .applicant
             .clone()
             .filter(|a| !a.trim().is_empty())
@@ -59,52 +61,57 @@ pub fn build(
             .or_default()
             .push(d);
     }
-    let mut current: Vec<&DocForMatching> = Vec::new();
+    let mut current: Vec<&DocInMail> = Vec::new();
     for versions in groups.values() {
         // docs arrive oldest first; the last distinct content is the current version.
         let Some(latest) = versions.last() else {
             continue;
         };
-        let latest_sha = &latest.sha256;
+        let latest_sha = &latest.doc.sha256;
         // The first document carrying the latest content is the one we keep.
         let keep = versions
             .iter()
-            .find(|d| &d.sha256 == latest_sha)
+            .find(|d| &d.doc.sha256 == latest_sha)
             .copied()
             .unwrap_or(latest);
         for d in versions {
-            if d.sha256 != *latest_sha {
-                links.superseded_by.push((d.id, keep.id));
+            if d.doc.sha256 != *latest_sha {
+                links.superseded_by.push((d.doc.id, keep.doc.id));
             }
         }
         current.push(keep);
     }
     // Attachments that could not be opened (only read for the scans beside them).
-    let unreadable: Vec<&DocForMatching> =
-        docs.iter().filter(|d| d.kind == DocKind::Other).collect();
+    let unreadable: Vec<&DocInMail> = docs
+        .iter()
+        .filter(|d| d.doc.kind == DocKind::Other)
+        .collect();
     // Scans of one form sent page by page are one scan: matched as one, stamped when
     // any page is; every page is linked to the form it belongs to.
-    let files: Vec<&DocForMatching> = docs.iter().filter(|d| d.kind == DocKind::Scan).collect();
+    let files: Vec<&DocInMail> = docs
+        .iter()
+        .filter(|d| d.doc.kind == DocKind::Scan)
+        .collect();
     let pages = scan_groups(&files);
-    let merged: Vec<DocForMatching> = pages
+    let merged: Vec<DocInMail> = pages
         .iter()
         .map(|g| merge_pages(&g.iter().map(|&i| files[i]).collect::<Vec<_>>()))
         .collect();
-    let scans: Vec<&DocForMatching> = merged.iter().collect();
+    let scans: Vec<&DocInMail> = merged.iter().collect();
     let members = |si: usize| pages[si].iter().map(|&i| files[i]);
 
     // 2. Scans ↔ electronic: operator decisions first, then the matcher on the rest.
     let by_sha: HashMap<&str, usize> = current
         .iter()
         .enumerate()
-        .map(|(i, d)| (d.sha256.as_str(), i))
+        .map(|(i, d)| (d.doc.sha256.as_str(), i))
         .collect();
     let mut assigned: Vec<Option<(usize, f64)>> = vec![None; scans.len()];
     let mut free_scans: Vec<usize> = Vec::new();
     let mut taken = vec![false; current.len()];
     for (si, slot) in assigned.iter_mut().enumerate() {
         // An operator's decision on any page of a group decides the group.
-        match members(si).find_map(|p| manual.get(&p.sha256)) {
+        match members(si).find_map(|p| manual.get(&p.doc.sha256)) {
             Some(Some(e_sha)) => {
                 if let Some(&ei) = by_sha.get(e_sha.as_str()) {
                     *slot = Some((ei, 1.0));
@@ -116,8 +123,8 @@ pub fn build(
         }
     }
     let free_e: Vec<usize> = (0..current.len()).filter(|i| !taken[*i]).collect();
-    let fs: Vec<&DocForMatching> = free_scans.iter().map(|&i| scans[i]).collect();
-    let fe: Vec<&DocForMatching> = free_e.iter().map(|&i| current[i]).collect();
+    let fs: Vec<&DocInMail> = free_scans.iter().map(|&i| scans[i]).collect();
+    let fe: Vec<&DocInMail> = free_e.iter().map(|&i| current[i]).collect();
     for (k, m) in matcher(&fs, &fe).into_iter().enumerate() {
         if let (Some((j, score)), Some(&si)) = (m, free_scans.get(k)) {
             if let Some(&ei) = free_e.get(j) {
@@ -139,15 +146,17 @@ pub fn build(
         let scan = scan_for.get(&ei).map(|(si, score)| (scans[*si], *score));
         if let Some((si, score)) = scan_for.get(&ei) {
             for p in members(*si) {
-                links.scan_of.push((p.id, e.id, *score));
+                links.scan_of.push((p.doc.id, e.doc.id, *score));
             }
         }
         let applicant = e
+            .doc
             .applicant
             .clone()
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| format!("（未填写）{}", e.from_addr.clone().unwrap_or_default()));
         let mut problems: Vec<String> = e
+            .doc
             .problems
             .iter()
             .filter(|p| is_field_problem(p))
@@ -158,15 +167,19 @@ pub fn build(
                 problems.push(ProblemKind::MissingScan.to_string());
                 AppStatus::MissingScan
             }
-            Some((s, _)) if s.stamped == Some(false) => {
+            Some((s, _)) if s.doc.stamped == Some(false) => {
                 problems.push(ProblemKind::UnstampedScan.to_string());
                 AppStatus::UnstampedScan
             }
             Some((s, _)) => {
-                if s.problems.iter().any(|p| p == crate::scan::SEAL_UNCERTAIN) {
+                if s.doc
+                    .problems
+                    .iter()
+                    .any(|p| p == crate::scan::SEAL_UNCERTAIN)
+                {
                     // Faint or partial red: a clerk looks; the applicant hears nothing yet.
                     problems.push(crate::scan::SEAL_UNCERTAIN.into());
-                } else if s.stamped.is_none() {
+                } else if s.doc.stamped.is_none() {
                     // A grayscale or fax scan carries no colour: the seal cannot be checked.
                     problems.push(ProblemKind::SealUnknown.to_string());
                 }
@@ -179,8 +192,8 @@ pub fn build(
         };
         // The page decided the match; a file name naming another applicant is noted.
         if let Some((s, _)) = scan {
-            let others = current.iter().filter_map(|d| d.applicant.as_deref());
-            if crate::scan::matching::names_another(&s.name, &applicant, others) {
+            let others = current.iter().filter_map(|d| d.doc.applicant.as_deref());
+            if crate::scan::matching::names_another(&s.doc.name, &applicant, others) {
                 problems.push(crate::scan::MISLABELLED_SCAN.into());
             }
         }
@@ -189,13 +202,13 @@ pub fn build(
             problems.push(ProblemKind::Late.to_string());
         }
         apps.push(AppRow {
-            form: e.form.clone().unwrap_or_default(),
+            form: e.doc.form.clone().unwrap_or_default(),
             applicant_key: applicant_key(&applicant),
             applicant,
             status,
             late,
-            electronic: Some(e.id),
-            scan: scan.map(|(s, _)| s.id),
+            electronic: Some(e.doc.id),
+            scan: scan.map(|(s, _)| s.doc.id),
             problems,
         });
     }
@@ -205,33 +218,36 @@ pub fn build(
         if used.contains(&si) || assigned[si].is_some() {
             continue;
         }
-        let Some(form) = s.form.as_deref().and_then(FormKey::parse) else {
+        let Some(form) = s.doc.form.as_deref().and_then(FormKey::parse) else {
             continue;
         };
         let applicant = s
+            .doc
             .applicant
             .clone()
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| {
                 format!(
                     "（扫描件）{}",
-                    s.from_addr.clone().unwrap_or_else(|| s.name.clone())
+                    s.from_addr.clone().unwrap_or_else(|| s.doc.name.clone())
                 )
             });
         let mut problems = vec![ProblemKind::MissingElectronic.to_string()];
         // The electronic version came with the scan but could not be opened: the scan
         // is linked to it and the application says why it is missing.
-        let beside: Vec<&&DocForMatching> = unreadable
+        let beside: Vec<&&DocInMail> = unreadable
             .iter()
-            .filter(|u| u.message == s.message)
+            .filter(|u| u.doc.message == s.doc.message)
             .collect();
         if let Some(u) = beside.first() {
             for p in members(si) {
-                links.scan_of.push((p.id, u.id, UNREADABLE_PAIR_SCORE));
+                links
+                    .scan_of
+                    .push((p.doc.id, u.doc.id, UNREADABLE_PAIR_SCORE));
             }
         }
         for u in &beside {
-            for c in u.problems.iter().filter(|c| {
+            for c in u.doc.problems.iter().filter(|c| {
                 problem::Problem::parse(c).is_some_and(|p| p.kind.is_unreadable_attachment())
             }) {
                 if !problems.contains(c) {
@@ -239,7 +255,7 @@ pub fn build(
                 }
             }
         }
-        if s.stamped == Some(false) {
+        if s.doc.stamped == Some(false) {
             problems.push(ProblemKind::UnstampedScan.to_string());
         }
         if s.late {
@@ -250,13 +266,13 @@ pub fn build(
             applicant_key: format!(
                 "{}#scan:{}",
                 applicant_key(&applicant),
-                &s.sha256[..s.sha256.len().min(12)]
+                &s.doc.sha256[..s.doc.sha256.len().min(12)]
             ),
             applicant,
             status: AppStatus::MissingElectronic,
             late: s.late,
             electronic: None,
-            scan: Some(s.id),
+            scan: Some(s.doc.id),
             problems,
         });
     }
@@ -264,18 +280,19 @@ pub fn build(
 }
 
 /// Groups of recorded scans that are one scan of one form ([`crate::scan::group`]).
-fn scan_groups(files: &[&DocForMatching]) -> Vec<Vec<usize>> {
+fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
     let call = crate::call::current();
     let view: Vec<crate::scan::group::ScanFile<'_>> = files
         .iter()
         .map(|d| crate::scan::group::ScanFile {
-            message: d.message,
-            name: &d.name,
-            titled: d.form.is_some()
-                || d.ocr_text
+            message: d.doc.message,
+            name: &d.doc.name,
+            titled: d.doc.form.is_some()
+                || d.doc
+                    .ocr_text
                     .as_deref()
                     .is_some_and(|t| crate::scan::ocr::identify_form(call, t).is_some()),
-            read: d.ocr_text.is_some(),
+            read: d.doc.ocr_text.is_some(),
         })
         .collect();
     crate::scan::group::groups(&view)
@@ -285,39 +302,44 @@ fn scan_groups(files: &[&DocForMatching]) -> Vec<Vec<usize>> {
 /// sender and time are the first page's, its OCR text and file names all pages', and it
 /// is stamped when any page is, else doubtful when any page is, else unstamped when any
 /// page is a colour page without a seal.
-fn merge_pages(pages: &[&DocForMatching]) -> DocForMatching {
+fn merge_pages(pages: &[&DocInMail]) -> DocInMail {
     let mut one = pages[0].clone();
     if pages.len() == 1 {
         return one;
     }
-    let texts: Vec<&str> = pages.iter().filter_map(|p| p.ocr_text.as_deref()).collect();
-    one.ocr_text = (!texts.is_empty()).then(|| texts.join("\u{c}\n"));
-    one.name = pages
+    let texts: Vec<&str> = pages
         .iter()
-        .map(|p| p.name.as_str())
+        .filter_map(|p| p.doc.ocr_text.as_deref())
+        .collect();
+    one.doc.ocr_text = (!texts.is_empty()).then(|| texts.join("\u{c}\n"));
+    one.doc.name = pages
+        .iter()
+        .map(|p| p.doc.name.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let uncertain = |p: &&DocForMatching| {
-        p.problems
+    let uncertain = |p: &&DocInMail| {
+        p.doc
+            .problems
             .iter()
             .any(|c| problem::is(c, ProblemKind::SealUncertain))
     };
-    one.stamped = if pages.iter().any(|p| p.stamped == Some(true)) {
+    one.doc.stamped = if pages.iter().any(|p| p.doc.stamped == Some(true)) {
         Some(true)
-    } else if pages.iter().any(uncertain) || pages.iter().all(|p| p.stamped.is_none()) {
+    } else if pages.iter().any(uncertain) || pages.iter().all(|p| p.doc.stamped.is_none()) {
         None
     } else {
         Some(false)
     };
     for p in &pages[1..] {
-        for c in &p.problems {
-            if !one.problems.contains(c) {
-                one.problems.push(c.clone());
+        for c in &p.doc.problems {
+            if !one.doc.problems.contains(c) {
+                one.doc.problems.push(c.clone());
             }
         }
     }
-    if one.stamped == Some(true) {
-        one.problems
+    if one.doc.stamped == Some(true) {
+        one.doc
+            .problems
             .retain(|c| !problem::is(c, ProblemKind::SealUncertain));
     }
     one.late = pages.iter().any(|p| p.late);
@@ -331,10 +353,7 @@ mod tests {
     /// A deterministic stand-in for the scan stage's scoring, so these tests check the
     /// application logic alone: same form and same message, or same form and same sender,
     /// each electronic taken once, oldest first.
-    fn simple_matcher(
-        scans: &[&DocForMatching],
-        elecs: &[&DocForMatching],
-    ) -> Vec<Option<(usize, f64)>> {
+    fn simple_matcher(scans: &[&DocInMail], elecs: &[&DocInMail]) -> Vec<Option<(usize, f64)>> {
         let mut taken = vec![false; elecs.len()];
         scans
             .iter()
@@ -342,9 +361,9 @@ mod tests {
                 let best = elecs
                     .iter()
                     .enumerate()
-                    .filter(|(i, e)| !taken[*i] && s.form.is_some() && s.form == e.form)
+                    .filter(|(i, e)| !taken[*i] && s.doc.form.is_some() && s.doc.form == e.doc.form)
                     .map(|(i, e)| {
-                        let score: f64 = if s.message == e.message {
+                        let score: f64 = if s.doc.message == e.doc.message {
                             0.9
                         } else if s.from_addr.is_some() && s.from_addr == e.from_addr {
                             0.6
@@ -363,26 +382,34 @@ mod tests {
             .collect()
     }
 
-    fn doc(
-        id: i64,
-        msg: i64,
-        kind: &str,
-        form: &str,
-        applicant: &str,
-        sha: &str,
-    ) -> DocForMatching {
-        DocForMatching {
-            id,
-            message: msg,
-            sha256: sha.into(),
-            name: format!("d{id}"),
-            kind: kind.parse().unwrap(),
-            form: Some(form.into()),
-            applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
-            fields: Default::default(),
-            stamped: if kind == "scan" { Some(true) } else { None },
-            ocr_text: None,
-            problems: vec![],
+    fn doc(id: i64, msg: i64, kind: &str, form: &str, applicant: &str, sha: &str) -> DocInMail {
+        let scan = kind == "scan";
+        DocInMail {
+            doc: crate::domain::document::Document {
+                id,
+                name: format!("d{id}"),
+                container: None,
+                sha256: sha.into(),
+                format: if scan {
+                    crate::domain::DocFormat::Jpg
+                } else {
+                    crate::domain::DocFormat::Docx
+                },
+                kind: kind.parse().unwrap(),
+                form: Some(form.into()),
+                fields: Default::default(),
+                stamped: if scan { Some(true) } else { None },
+                scan_of: None,
+                superseded_by: None,
+                problems: vec![],
+                size: 1000,
+                seal_score: None,
+                match_score: None,
+                path: format!("docs/{sha}"),
+                message: msg,
+                applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
+                ocr_text: None,
+            },
             from_addr: Some("a@school.example".into()),
             received_at: "2022-07-18T10:00:00+08:00".into(),
             late: false,
@@ -408,9 +435,9 @@ mod tests {
     #[test]
     fn uncertain_seal_and_mislabelled_name_are_noted_not_unstamped() {
         let mut s = doc(3, 2, "scan", "resource", "", "ccc");
-        s.stamped = None;
-        s.problems = vec![crate::scan::SEAL_UNCERTAIN.into()];
-        s.name = "附件2_唐山市第十中学_盖章.jpg".into();
+        s.doc.stamped = None;
+        s.doc.problems = vec![crate::scan::SEAL_UNCERTAIN.into()];
+        s.doc.name = "附件2_唐山市第十中学_盖章.jpg".into();
         let docs = vec![
             doc(1, 1, "electronic", "resource", "唐山市第十中学", "aaa"),
             doc(2, 2, "electronic", "resource", "唐山市第一中学", "bbb"),
@@ -435,7 +462,7 @@ mod tests {
     #[test]
     fn statuses_for_missing_and_unstamped() {
         let mut s = doc(3, 3, "scan", "expert", "", "ccc");
-        s.stamped = Some(false);
+        s.doc.stamped = Some(false);
         s.from_addr = Some("other@x.example".into());
         let docs = vec![
             doc(1, 1, "electronic", "resource", "A校", "aaa"),
@@ -472,13 +499,13 @@ mod tests {
     #[test]
     fn pages_of_one_form_are_one_stamped_scan() {
         let mut p1 = doc(2, 1, "scan", "resource", "", "p1");
-        p1.name = "扫描件_1.jpg".into();
-        p1.stamped = Some(false);
-        p1.ocr_text = Some("科普资源申报推荐表".into());
+        p1.doc.name = "扫描件_1.jpg".into();
+        p1.doc.stamped = Some(false);
+        p1.doc.ocr_text = Some("科普资源申报推荐表".into());
         let mut p2 = doc(3, 1, "scan", "resource", "", "p2");
-        p2.name = "扫描件_2.jpg".into();
-        p2.form = None;
-        p2.ocr_text = Some("申报单位（盖章）".into());
+        p2.doc.name = "扫描件_2.jpg".into();
+        p2.doc.form = None;
+        p2.doc.ocr_text = Some("申报单位（盖章）".into());
         let docs = vec![
             doc(1, 1, "electronic", "resource", "唐山市第一中学", "aaa"),
             p1,
@@ -491,7 +518,7 @@ mod tests {
         assert_eq!(links.scan_of, vec![(2, 1, 0.9), (3, 1, 0.9)]);
         // The same pages without OCR: nothing tells page 2 from a form of its own.
         let mut unread = docs.clone();
-        unread.iter_mut().for_each(|d| d.ocr_text = None);
+        unread.iter_mut().for_each(|d| d.doc.ocr_text = None);
         let (apps, _) = build(&unread, &HashMap::new(), &simple_matcher);
         assert_eq!(apps[0].status, "unstamped_scan", "{apps:?}");
     }

@@ -25,7 +25,7 @@ pub use message::categorize;
 use crate::apps;
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::document::{DocForMatching, Processed};
+use crate::domain::document::{DocInMail, Processed};
 use crate::error::Result;
 use crate::extract::Limits;
 use crate::isolate::{IsolateOptions, Worker};
@@ -405,9 +405,8 @@ impl Pipeline {
 /// too: it needs no parser or scan tools.
 pub fn rebuild_applications(db: &mut Db, threshold: f64) -> Result<()> {
     db.rebuild_applications(Box::new(move |docs, manual| {
-        let matcher = |s: &[&DocForMatching], e: &[&DocForMatching]| {
-            crate::scan::recorded::assign(s, e, threshold)
-        };
+        let matcher =
+            |s: &[&DocInMail], e: &[&DocInMail]| crate::scan::recorded::assign(s, e, threshold);
         apps::build(docs, manual, &matcher)
     }))
 }

@@ -23,7 +23,7 @@ use crate::Rng;
 use kepu_intake::apps;
 use kepu_intake::db::messages::{NewMessage, Origin, Recorded};
 use kepu_intake::db::Db;
-use kepu_intake::domain::document::{DocForMatching, NewDocument, NewReceipt, Processed};
+use kepu_intake::domain::document::{DocInMail, NewDocument, NewReceipt, Processed};
 use kepu_intake::model::{FieldValue, Fields, FormKey};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -429,17 +429,17 @@ fn build(db_path: &Path, plans: &[Plan], tag: &str) -> io::Result<usize> {
 
     // Applications, as the pipeline computes them, with the bench's own pairing.
     let docs = db.docs_for_matching().map_err(db_err)?;
-    let matcher = |scans: &[&DocForMatching], elecs: &[&DocForMatching]| {
+    let matcher = |scans: &[&DocInMail], elecs: &[&DocInMail]| {
         let by_key: HashMap<(Option<&str>, Option<&str>), usize> = elecs
             .iter()
             .enumerate()
-            .map(|(i, e)| ((e.form.as_deref(), e.applicant.as_deref()), i))
+            .map(|(i, e)| ((e.doc.form.as_deref(), e.doc.applicant.as_deref()), i))
             .collect();
         scans
             .iter()
             .map(|s| {
                 by_key
-                    .get(&(s.form.as_deref(), s.applicant.as_deref()))
+                    .get(&(s.doc.form.as_deref(), s.doc.applicant.as_deref()))
                     .map(|&i| (i, 0.9))
             })
             .collect::<Vec<_>>()

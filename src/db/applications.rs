@@ -10,7 +10,7 @@ use rusqlite::TransactionBehavior;
 
 /// What a rebuild computes from the documents and the operators' matches.
 pub type Build<'b> = dyn FnOnce(
-        &[crate::db::documents::DocForMatching],
+        &[crate::domain::document::DocInMail],
         &std::collections::HashMap<String, Option<String>>,
     ) -> (Vec<AppRow>, DocLinks)
     + 'b;

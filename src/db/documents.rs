@@ -4,9 +4,10 @@
 
 use super::receipts::insert_receipt;
 use super::{from_json_list, to_json_list, Db};
-pub use crate::domain::document::{DocForMatching, NewDocument, NewReceipt, Processed};
+pub use crate::domain::document::{DocInMail, Document, NewDocument, NewReceipt, Processed};
 use crate::domain::{Category, DocKind};
 use crate::error::Result;
+use crate::store::Store;
 use rusqlite::params;
 use rusqlite::TransactionBehavior;
 
@@ -38,11 +39,11 @@ impl Db {
 
     /// Electronic forms and scans of non-duplicate messages, oldest first; also the
     /// attachments that could not be opened (kind `other`, an encrypted or corrupt
-    /// file): a scan in the same mail belongs with them.
-    pub fn docs_for_matching(&self) -> Result<Vec<DocForMatching>> {
+    /// file): a scan in the same mail belongs with them. With their OCR text.
+    pub fn docs_for_matching(&self) -> Result<Vec<DocInMail>> {
         self.rows(
-            "SELECT d.id, d.message, d.sha256, d.name, d.kind, d.form, d.applicant, d.fields,
-                        d.stamped, d.ocr_text, d.problems, m.from_addr, m.received_at, m.late
+            &format!(
+                "SELECT {}, m.from_addr, m.received_at, m.late
                  FROM documents d JOIN messages m ON m.id = d.message
                  WHERE (d.kind IN ('electronic', 'scan')
                         OR (d.kind = 'other' AND (d.problems LIKE '%encrypted_attachment%'
@@ -50,25 +51,15 @@ impl Db {
                    AND m.duplicate_of IS NULL
                    AND m.sha256 NOT IN (SELECT sha256 FROM removed_messages)
                  ORDER BY m.received_at, d.id",
+                doc_columns(true)
+            ),
             [],
             |r| {
-                let fields: String = r.get(7)?;
-                let problems: String = r.get(10)?;
-                Ok(DocForMatching {
-                    id: r.get(0)?,
-                    message: r.get(1)?,
-                    sha256: r.get(2)?,
-                    name: r.get(3)?,
-                    kind: r.get(4)?,
-                    form: r.get(5)?,
-                    applicant: r.get(6)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
-                    stamped: r.get(8)?,
-                    ocr_text: r.get(9)?,
-                    problems: from_json_list(&problems),
-                    from_addr: r.get(11)?,
-                    received_at: r.get(12)?,
-                    late: r.get(13)?,
+                Ok(DocInMail {
+                    doc: document(r)?,
+                    from_addr: r.get(DOC_COLUMNS)?,
+                    received_at: r.get(DOC_COLUMNS + 1)?,
+                    late: r.get(DOC_COLUMNS + 2)?,
                 })
             },
         )
@@ -195,6 +186,49 @@ impl Db {
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
+}
+
+/// How many columns [`doc_columns`] selects; a query's own columns follow them.
+pub(super) const DOC_COLUMNS: usize = 18;
+
+/// The columns of `documents d` that make a [`Document`], in the order [`document`]
+/// reads them. Without `text` the OCR text is not read (the dump leaves it out).
+pub(super) fn doc_columns(text: bool) -> String {
+    format!(
+        "d.id, d.message, d.name, d.container, d.sha256, d.format, d.kind, d.form,
+         d.applicant, d.fields, d.stamped, d.scan_of, d.superseded_by, d.problems, d.size,
+         d.seal_score, d.match_score, {}",
+        if text { "d.ocr_text" } else { "NULL" }
+    )
+}
+
+/// The recorded document of a row selected with [`doc_columns`]: the one place a
+/// `documents` row becomes a [`Document`].
+pub(super) fn document(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
+    let fields: String = r.get(9)?;
+    let problems: String = r.get(13)?;
+    let sha256: String = r.get(4)?;
+    Ok(Document {
+        id: r.get(0)?,
+        message: r.get(1)?,
+        name: r.get(2)?,
+        container: r.get(3)?,
+        path: Store::doc_rel(&sha256).to_string_lossy().into_owned(),
+        sha256,
+        format: r.get(5)?,
+        kind: r.get(6)?,
+        form: r.get(7)?,
+        applicant: r.get(8)?,
+        fields: serde_json::from_str(&fields).unwrap_or_default(),
+        stamped: r.get(10)?,
+        scan_of: r.get(11)?,
+        superseded_by: r.get(12)?,
+        problems: from_json_list(&problems),
+        size: r.get(14)?,
+        seal_score: r.get(15)?,
+        match_score: r.get(16)?,
+        ocr_text: r.get(17)?,
+    })
 }
 
 /// One message's processing results, inside [`Db::save_processed`]'s transaction. The

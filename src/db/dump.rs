@@ -7,7 +7,6 @@ use crate::domain::dump::{
 };
 use crate::domain::ReceiptStatus;
 use crate::error::Result;
-use crate::store::Store;
 use std::collections::HashMap;
 
 impl Db {
@@ -65,37 +64,13 @@ impl Db {
             let mut st = self
                 .conn
                 .prepare(&format!(
-                    "SELECT id, message, name, container, sha256, format, kind, form, fields, stamped,
-                            scan_of, superseded_by, problems, size, seal_score, match_score
-                     FROM documents {filter} ORDER BY message, seq"
+                    "SELECT {} FROM documents d {filter} ORDER BY d.message, d.seq",
+                    super::documents::doc_columns(false)
                 ))
                 .map_err(e)?;
             let rows = st
                 .query_map(args.as_slice(), |r| {
-                    let fields: String = r.get(8)?;
-                    let problems: String = r.get(12)?;
-                    let sha: String = r.get(4)?;
-                    Ok((
-                        r.get::<_, i64>(1)?,
-                        DumpDocument {
-                            id: r.get(0)?,
-                            name: r.get(2)?,
-                            container: r.get(3)?,
-                            path: Store::doc_rel(&sha).to_string_lossy().into_owned(),
-                            sha256: sha,
-                            format: r.get(5)?,
-                            kind: r.get(6)?,
-                            form: r.get(7)?,
-                            fields: serde_json::from_str(&fields).unwrap_or_default(),
-                            stamped: r.get(9)?,
-                            scan_of: r.get(10)?,
-                            superseded_by: r.get(11)?,
-                            problems: from_json_list(&problems),
-                            size: r.get(13)?,
-                            seal_score: r.get(14)?,
-                            match_score: r.get(15)?,
-                        },
-                    ))
+                    super::documents::document(r).map(|d| (d.message, d))
                 })
                 .map_err(e)?;
             for row in rows {

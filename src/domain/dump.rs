@@ -1,11 +1,9 @@
 //! The `dump --json` model of `contract.md`: the whole intake state. Keys may be added,
 //! never renamed or dropped. Exports and the web page read this same model so every view
-//! agrees with the contract.
+//! agrees with the contract. A message's documents are the recorded
+//! [`crate::domain::document::Document`] itself ([`DumpDocument`] names it here).
 
-use crate::domain::{
-    AppStatus, AuditAction, Category, DocFormat, DocKind, ReceiptStatus, ReviewState,
-};
-use crate::model::Fields;
+use crate::domain::{AppStatus, AuditAction, Category, ReceiptStatus, ReviewState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -90,27 +88,8 @@ pub struct DumpReceipt {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DumpDocument {
-    pub id: i64,
-    pub name: String,
-    pub container: Option<i64>,
-    pub sha256: String,
-    pub format: DocFormat,
-    pub kind: DocKind,
-    pub form: Option<String>,
-    pub fields: Fields,
-    pub stamped: Option<bool>,
-    pub scan_of: Option<i64>,
-    pub superseded_by: Option<i64>,
-    pub problems: Vec<String>,
-    // additions
-    pub size: i64,
-    pub seal_score: Option<f64>,
-    pub match_score: Option<f64>,
-    /// Where the bytes are, relative to the data dir.
-    pub path: String,
-}
+/// A document of `dump --json`: the one recorded document type.
+pub type DumpDocument = crate::domain::document::Document;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DumpApplication {

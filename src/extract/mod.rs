@@ -90,7 +90,9 @@ pub struct MessageMeta {
     pub authentication_results: Vec<String>,
 }
 
-/// One document found in the message.
+/// One document found in the message, its bytes in memory. Not the recorded
+/// `domain::document::Document`: nothing is known yet of forms, seals or applicants, and
+/// nothing is stored; the pipeline classifies it into a `NewDocument` for `db/` to record.
 #[derive(Debug, Clone)]
 pub struct ExtractedDoc {
     /// Index (into `Extracted::documents`) of the archive or forwarded message it came from.

@@ -1,8 +1,9 @@
 //! The scan stage over recorded documents: the views matching borrows from a recorded
-//! document (no text or field is copied) ([`ScanSide`], [`ElectronicSide`]) and the assignment of scans to
-//! electronic forms in the indices of the caller's lists.
+//! [`crate::domain::document::Document`] and its mail ([`ScanSide`], [`ElectronicSide`]:
+//! no text or field is copied) and the assignment of scans to electronic forms in the
+//! indices of the caller's lists.
 
-use crate::domain::document::DocForMatching;
+use crate::domain::document::DocInMail;
 use crate::model::FormKey;
 use crate::scan::matching::{assign as assign_sides, ElectronicSide, ScanSide};
 
@@ -12,20 +13,20 @@ fn when(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
 
 /// Assigns scans to electronic forms with the scan stage's scoring.
 pub fn assign(
-    scans: &[&DocForMatching],
-    elecs: &[&DocForMatching],
+    scans: &[&DocInMail],
+    elecs: &[&DocInMail],
     threshold: f64,
 ) -> Vec<Option<(usize, f64)>> {
     let s: Vec<ScanSide> = scans
         .iter()
         .map(|d| ScanSide {
-            doc: d.id,
-            message: d.message,
-            ocr_text: d.ocr_text.as_deref(),
-            form: d.form.as_deref().and_then(FormKey::parse),
+            doc: d.doc.id,
+            message: d.doc.message,
+            ocr_text: d.doc.ocr_text.as_deref(),
+            form: d.doc.form.as_deref().and_then(FormKey::parse),
             from: d.from_addr.as_deref(),
             received_at: when(&d.received_at),
-            name: &d.name,
+            name: &d.doc.name,
         })
         .collect();
     // Electronic documents always carry a form; one without is not a candidate.
@@ -34,17 +35,17 @@ pub fn assign(
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let form = d.form.as_deref().and_then(FormKey::parse)?;
+            let form = d.doc.form.as_deref().and_then(FormKey::parse)?;
             idx.push(i);
             Some(ElectronicSide {
-                doc: d.id,
-                message: d.message,
+                doc: d.doc.id,
+                message: d.doc.message,
                 form,
-                fields: &d.fields,
-                applicant: d.applicant.as_deref(),
+                fields: &d.doc.fields,
+                applicant: d.doc.applicant.as_deref(),
                 from: d.from_addr.as_deref(),
                 received_at: when(&d.received_at),
-                name: &d.name,
+                name: &d.doc.name,
             })
         })
         .collect();

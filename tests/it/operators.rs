@@ -43,6 +43,9 @@ fn doc(
         seal_score: None,
         match_score: None,
         path: path.into(),
+        message: 0,
+        applicant: None,
+        ocr_text: None,
     }
 }
 
@@ -68,7 +71,7 @@ fn message(
             reason: None,
         },
         problems: vec![],
-        documents: docs,
+        documents: crate::support::dump::in_message(id, docs),
         sha256: "0".repeat(64),
         size: 2048,
         mailbox: Some("INBOX".into()),

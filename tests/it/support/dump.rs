@@ -17,7 +17,8 @@ pub fn fields(pairs: &[(&str, &str)]) -> Fields {
         .collect()
 }
 
-/// Document `id`: `{id}.docx`, 1000 bytes, stored as `docs/{id}`, no problems.
+/// Document `id`: `{id}.docx`, 1000 bytes, stored as `docs/{id}`, no problems (its
+/// message is set by [`message`]).
 pub fn document(id: i64, kind: DocKind, form: Option<&str>, fields: Fields) -> DumpDocument {
     DumpDocument {
         id,
@@ -36,12 +37,16 @@ pub fn document(id: i64, kind: DocKind, form: Option<&str>, fields: Fields) -> D
         seal_score: None,
         match_score: None,
         path: format!("docs/{id}"),
+        message: 0,
+        applicant: None,
+        ocr_text: None,
     }
 }
 
 /// Message `id` from `from`, `<m{id}@school.example>`, subject 申报材料, received
 /// 2022-07-18 10:32:05 +08:00 by `import`, its receipt pending.
 pub fn message(id: i64, from: &str, category: Category, docs: Vec<DumpDocument>) -> DumpMessage {
+    let docs = in_message(id, docs);
     DumpMessage {
         id,
         message_id: Some(format!("<m{id}@school.example>")),
@@ -66,6 +71,13 @@ pub fn message(id: i64, from: &str, category: Category, docs: Vec<DumpDocument>)
         source: "import".into(),
         removed: None,
     }
+}
+
+/// `docs` as documents of message `id`.
+pub fn in_message(id: i64, docs: Vec<DumpDocument>) -> Vec<DumpDocument> {
+    docs.into_iter()
+        .map(|d| DumpDocument { message: id, ..d })
+        .collect()
 }
 
 /// Application `id` of `form` by `applicant`, not late, not reviewed.
