@@ -5,6 +5,7 @@
 use crate::domain::document::DocInMail;
 use crate::domain::{problem, AppStatus, DocKind, ProblemKind};
 use crate::model::FormKey;
+use crate::scan::seal::ring_text::{self, SealUnit};
 use std::collections::{BTreeMap, HashMap};
 
 pub use crate::domain::application::{AppRow, DocLinks};
@@ -195,6 +196,14 @@ pub fn build(
             let others = current.iter().filter_map(|d| d.doc.applicant.as_deref());
             if crate::scan::matching::names_another(&s.doc.name, &applicant, others) {
                 problems.push(crate::scan::MISLABELLED_SCAN.into());
+            }
+            // The seal's ring names another applicant of this intake, clearly: a clerk
+            // compares (OCR of a curved line is poor, so only a clear reading speaks).
+            if let Some(ring) = s.doc.seal_text.as_deref() {
+                let others = current.iter().filter_map(|d| d.doc.applicant.as_deref());
+                if let SealUnit::Other(_) = ring_text::compare(ring, &applicant, others) {
+                    problems.push(ProblemKind::ForeignSeal.to_string());
+                }
             }
         }
         let late = e.late || scan.map(|(s, _)| s.late).unwrap_or(false);
@@ -409,6 +418,7 @@ mod tests {
                 message: msg,
                 applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
                 ocr_text: None,
+                seal_text: None,
             },
             from_addr: Some("a@school.example".into()),
             received_at: "2022-07-18T10:00:00+08:00".into(),
@@ -430,6 +440,37 @@ mod tests {
         assert_eq!(apps[0].scan, Some(3));
         assert_eq!(links.superseded_by, vec![(1, 2)]);
         assert_eq!(links.scan_of, vec![(3, 2, 0.9)]);
+    }
+
+    #[test]
+    fn a_seal_ring_naming_another_applicant_is_a_foreign_seal_and_only_then() {
+        let scan = |ring: &str| {
+            let mut s = doc(3, 2, "scan", "resource", "", "ccc");
+            s.doc.seal_text = Some(ring.into());
+            s
+        };
+        let apps_with = |ring: &str| {
+            let docs = vec![
+                doc(1, 1, "electronic", "resource", "迁安市实验小学", "aaa"),
+                doc(2, 2, "electronic", "resource", "唐山市第一中学", "bbb"),
+                scan(ring),
+            ];
+            let mut manual = HashMap::new();
+            manual.insert("ccc".to_string(), Some("bbb".to_string()));
+            let (apps, _) = build(&docs, &manual, &simple_matcher);
+            apps.into_iter()
+                .find(|a| a.applicant == "唐山市第一中学")
+                .unwrap()
+        };
+        let foreign = "foreign_seal".to_string();
+        // The ring reads the other school (one character apart would be too close to say): a clerk is asked to compare.
+        let a = apps_with("迁安市实验小学");
+        assert!(a.problems.contains(&foreign), "{a:?}");
+        // Its own name, or too little read to say: nothing is said.
+        for ring in ["唐山市第一中学", "唐山市", "", "★"] {
+            let a = apps_with(ring);
+            assert!(!a.problems.contains(&foreign), "{ring}: {a:?}");
+        }
     }
 
     #[test]

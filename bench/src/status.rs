@@ -282,6 +282,7 @@ fn document(
         stamped,
         seal_score: stamped.map(|s| if s { 0.93 } else { 0.04 }),
         ocr_text: ocr,
+        seal_text: None,
         problems,
     }
 }

@@ -189,16 +189,20 @@ impl Db {
 }
 
 /// How many columns [`doc_columns`] selects; a query's own columns follow them.
-pub(super) const DOC_COLUMNS: usize = 18;
+pub(super) const DOC_COLUMNS: usize = 19;
 
 /// The columns of `documents d` that make a [`Document`], in the order [`document`]
-/// reads them. Without `text` the OCR text is not read (the dump leaves it out).
+/// reads them. Without `text` the OCR and seal text are not read (the dump leaves them out).
 pub(super) fn doc_columns(text: bool) -> String {
     format!(
         "d.id, d.message, d.name, d.container, d.sha256, d.format, d.kind, d.form,
          d.applicant, d.fields, d.stamped, d.scan_of, d.superseded_by, d.problems, d.size,
          d.seal_score, d.match_score, {}",
-        if text { "d.ocr_text" } else { "NULL" }
+        if text {
+            "d.ocr_text, d.seal_text"
+        } else {
+            "NULL, NULL"
+        }
     )
 }
 
@@ -228,6 +232,7 @@ pub(super) fn document(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
         seal_score: r.get(15)?,
         match_score: r.get(16)?,
         ocr_text: r.get(17)?,
+        seal_text: r.get(18)?,
     })
 }
 
@@ -252,14 +257,15 @@ fn save_one(tx: &rusqlite::Transaction<'_>, p: &Processed, now: &str) -> rusqlit
         let id: i64 = tx
             .prepare_cached(
                 "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
-                        form, applicant, fields, stamped, seal_score, ocr_text, problems)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                        form, applicant, fields, stamped, seal_score, ocr_text, problems, seal_text)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                      ON CONFLICT(message, seq) DO UPDATE SET container = excluded.container,
                         name = excluded.name, sha256 = excluded.sha256, size = excluded.size,
                         format = excluded.format, kind = excluded.kind, form = excluded.form,
                         applicant = excluded.applicant, fields = excluded.fields,
                         stamped = excluded.stamped, seal_score = excluded.seal_score,
-                        ocr_text = excluded.ocr_text, problems = excluded.problems
+                        ocr_text = excluded.ocr_text, problems = excluded.problems,
+                        seal_text = excluded.seal_text
                      RETURNING id",
             )
             .and_then(|mut st| {
@@ -280,6 +286,7 @@ fn save_one(tx: &rusqlite::Transaction<'_>, p: &Processed, now: &str) -> rusqlit
                         d.seal_score,
                         d.ocr_text,
                         to_json_list(&d.problems),
+                        d.seal_text,
                     ],
                     |r| r.get(0),
                 )

@@ -305,6 +305,11 @@ CREATE INDEX IF NOT EXISTS applications_email ON applications(email);
 CREATE INDEX IF NOT EXISTS applications_electronic ON applications(electronic);
 CREATE INDEX IF NOT EXISTS applications_scan ON applications(scan);
 "#,
+    // 10 (issue 20): the text read along a scan's seal ring, so the applications stage
+    //    can tell a seal of another unit (`foreign_seal`).
+    r#"
+ALTER TABLE documents ADD COLUMN seal_text TEXT;
+"#,
 ];
 
 pub fn latest() -> i64 {

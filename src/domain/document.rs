@@ -53,6 +53,9 @@ pub struct Document {
     /// large; one document's text is read by id when a page shows it).
     #[serde(skip)]
     pub ocr_text: Option<String>,
+    /// The text read along a scan's seal ring, when one was read.
+    #[serde(skip)]
+    pub seal_text: Option<String>,
 }
 
 /// A recorded document with the facts of the mail it came in that matching and the
@@ -83,6 +86,8 @@ pub struct NewDocument {
     pub stamped: Option<bool>,
     pub seal_score: Option<f64>,
     pub ocr_text: Option<String>,
+    /// The text read along a scan's seal ring.
+    pub seal_text: Option<String>,
     pub problems: Vec<String>,
 }
 
@@ -104,6 +109,7 @@ impl NewDocument {
             stamped: None,
             seal_score: None,
             ocr_text: None,
+            seal_text: None,
             problems: vec![],
         }
     }
@@ -161,6 +167,7 @@ mod tests {
             message: 2,
             applicant: Some("唐山市第一中学".into()),
             ocr_text: Some("科普资源申报推荐表".into()),
+            seal_text: None,
         };
         let text = serde_json::to_string(&d).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -283,6 +283,7 @@ pub(super) fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
         doc.stamped = info.stamped;
         doc.seal_score = Some(info.seal_score);
         doc.ocr_text = info.ocr_text;
+        doc.seal_text = info.seal_text;
         doc.problems.extend(info.problems);
     }
 }

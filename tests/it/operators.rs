@@ -46,6 +46,7 @@ fn doc(
         message: 0,
         applicant: None,
         ocr_text: None,
+        seal_text: None,
     }
 }
 
@@ -1342,9 +1343,10 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            // Migrations 9 (receipt view indexes), 8 (office), 7 (roster), 6 (hand
-            // files), 5 (receipts) and 4 (accounts) undone, then 3.
-            "DROP INDEX messages_from; DROP INDEX applications_email;
+            // Migrations 10 (seal text), 9 (receipt view indexes), 8 (office), 7
+            // (roster), 6 (hand files), 5 (receipts) and 4 (accounts) undone, then 3.
+            "ALTER TABLE documents DROP COLUMN seal_text;
+             DROP INDEX messages_from; DROP INDEX applications_email;
              DROP INDEX applications_electronic; DROP INDEX applications_scan;
              DROP TABLE audit; DROP TABLE reviews; DROP TABLE late_excuses;
              DROP TABLE removed_messages; DROP TABLE sessions; DROP TABLE users;

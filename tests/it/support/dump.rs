@@ -40,6 +40,7 @@ pub fn document(id: i64, kind: DocKind, form: Option<&str>, fields: Fields) -> D
         message: 0,
         applicant: None,
         ocr_text: None,
+        seal_text: None,
     }
 }
 
