@@ -22,8 +22,8 @@ pub struct Member {
 }
 
 /// Bytes as a hex string in the worker's JSON answer (an array of numbers would be
-/// four times the size).
-mod hex_bytes {
+/// four times the size); also the decrypted Word 97 file of `isolate::serve`.
+pub(crate) mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -4,7 +4,7 @@
 //! oddity becomes a named problem string on the document or the message.
 
 mod archive;
-mod cfb;
+pub(crate) mod cfb;
 mod cloud;
 mod codec;
 mod docs;

@@ -80,6 +80,17 @@ pub const EXPAND_7Z: &str = "7z-expand";
 pub const EXPAND_RAR: &str = "rar-expand";
 /// Request format: decrypt an Office file and parse it (answer as for a parse).
 pub const DECRYPT: &str = "decrypt";
+/// Request format: decrypt a Word 97 file (answer: [`Decrypted`]); it is then read
+/// like any .doc, through LibreOffice, which the worker does not run.
+pub const DECRYPT_WORD97: &str = "decrypt-doc";
+
+/// A Word 97 file decrypted in the worker, as plain as an unencrypted .doc attachment
+/// (and as untrusted: it goes to LibreOffice in its own box like one).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Decrypted {
+    #[serde(with = "crate::extract::expanded::hex_bytes")]
+    pub bytes: Vec<u8>,
+}
 
 /// The JSON answer to one request.
 fn answer(format: &str, doc: &[u8]) -> serde_json::Result<Vec<u8>> {
@@ -87,6 +98,7 @@ fn answer(format: &str, doc: &[u8]) -> serde_json::Result<Vec<u8>> {
         EXPAND_7Z => serde_json::to_vec(&expand_archive(doc, crate::extract::sevenz::expand)),
         EXPAND_RAR => serde_json::to_vec(&expand_archive(doc, super::rar::expand)),
         DECRYPT => serde_json::to_vec(&decrypt_and_parse(doc)),
+        DECRYPT_WORD97 => serde_json::to_vec(&decrypt_word97(doc)),
         _ => serde_json::to_vec(&super::parse_untrusted(format, doc)),
     }
 }
@@ -164,7 +176,8 @@ pub fn decrypt_request(format: &str, bytes: &[u8], password: &str) -> Vec<u8> {
     doc
 }
 
-fn decrypt_and_parse(doc: &[u8]) -> Result<crate::forms::ParsedForm, FormError> {
+/// The fields of a [`decrypt_request`]: format, password, document.
+fn decrypt_fields(doc: &[u8]) -> (String, String, Vec<u8>) {
     let mut at = 0;
     let mut field = || {
         let n = doc
@@ -175,14 +188,38 @@ fn decrypt_and_parse(doc: &[u8]) -> Result<crate::forms::ParsedForm, FormError> 
         String::from_utf8_lossy(s).into_owned()
     };
     let (format, password) = (field(), field());
-    let bytes = doc.get(at..).unwrap_or_default().to_vec();
-    let plain =
-        std::panic::catch_unwind(move || office_crypto::decrypt_from_bytes(bytes, &password))
-            .map_err(|_| FormError::Corrupt("解密失败 (decryption panicked)".into()))?
-            .map_err(|_| FormError::Encrypted)?;
+    (format, password, doc.get(at..).unwrap_or_default().to_vec())
+}
+
+/// The plain bytes of an encrypted Office file; a wrong password (or a scheme the
+/// crate does not know) is `Encrypted`, a panic in the decoder `Corrupt`.
+fn decrypt(bytes: Vec<u8>, password: String) -> Result<Vec<u8>, FormError> {
+    std::panic::catch_unwind(move || office_crypto::decrypt_from_bytes(bytes, &password))
+        .map_err(|_| FormError::Corrupt("解密失败 (decryption panicked)".into()))?
+        .map_err(|_| FormError::Encrypted)
+}
+
+fn decrypt_and_parse(doc: &[u8]) -> Result<crate::forms::ParsedForm, FormError> {
+    let (format, password, bytes) = decrypt_fields(doc);
+    let plain = decrypt(bytes, password)?;
     // What the decrypted bytes are, not what the name said.
     let real = crate::extract::sniff(&plain, &format!("x.{format}"));
     super::parse_untrusted(&real, &plain)
+}
+
+/// RC4 / RC4 CryptoAPI Word 97 decryption; the answer is a Word 97 file that no
+/// longer says it is encrypted, or an error.
+pub fn decrypt_word97(doc: &[u8]) -> Result<Decrypted, FormError> {
+    let (_, password, bytes) = decrypt_fields(doc);
+    let plain = decrypt(bytes, password)?;
+    let still_locked = crate::extract::cfb::entries(&plain)
+        .is_none_or(|entries| crate::extract::cfb::is_encrypted(&plain, &entries));
+    if still_locked || crate::extract::sniff(&plain, "x.doc") != "doc" {
+        return Err(FormError::Corrupt(
+            "解密后不是可读的 Word 97 文档 (decrypted bytes are no readable .doc)".into(),
+        ));
+    }
+    Ok(Decrypted { bytes: plain })
 }
 
 /// Entry for a binary: `__parse-worker [--alarm-s N]` (the subcommand word optional),
@@ -209,4 +246,56 @@ fn usage() -> i32 {
         "usage: __parse-worker [--alarm-s SECONDS]  (framed requests on stdin)"
     );
     64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// district_word97.doc saved by LibreOffice with the open password 2468
+    /// (fixtures/gen/make_encrypted_doc.py).
+    fn locked() -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/files/district_word97_rc4.doc"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_word97_file_locked_by_libreoffice_opens_with_its_password() {
+        let bytes = locked();
+        let entries = crate::extract::cfb::entries(&bytes).unwrap();
+        assert!(crate::extract::cfb::is_encrypted(&bytes, &entries));
+        let plain = decrypt_word97(&decrypt_request("doc", &bytes, "2468"))
+            .unwrap()
+            .bytes;
+        let entries = crate::extract::cfb::entries(&plain).unwrap();
+        assert!(!crate::extract::cfb::is_encrypted(&plain, &entries));
+        assert_eq!(crate::extract::sniff(&plain, "表.doc"), "doc");
+        // Plain text of the form, stored as UTF-16 in the decrypted WordDocument stream.
+        let needle: Vec<u8> = "丰南区教育局"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        assert!(plain.windows(needle.len()).any(|w| w == needle));
+    }
+
+    #[test]
+    fn a_wrong_password_or_garbage_stays_encrypted_and_answers() {
+        let bytes = locked();
+        for pw in ["1357", "", "24680"] {
+            let got = decrypt_word97(&decrypt_request("doc", &bytes, pw));
+            assert!(matches!(got, Err(FormError::Encrypted)), "{pw}: {got:?}");
+        }
+        // Truncated: an error, never a panic that would take the worker down.
+        let cut = decrypt_word97(&decrypt_request("doc", &bytes[..3000], "2468"));
+        assert!(cut.is_err());
+        // The answer survives the trip through JSON (hex bytes).
+        let ok = decrypt_word97(&decrypt_request("doc", &bytes, "2468"));
+        let json = serde_json::to_vec(&ok).unwrap();
+        let back: Result<Decrypted, FormError> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.unwrap().bytes, ok.unwrap().bytes);
+    }
 }

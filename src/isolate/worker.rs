@@ -137,6 +137,18 @@ impl Worker {
         self.request::<Result<ParsedForm, FormError>>(super::serve::DECRYPT, &doc)?
     }
 
+    /// Decrypts a Word 97 file with `password` in the worker; the plain .doc comes
+    /// back to be read like any other (through LibreOffice, which the worker does not
+    /// run). A wrong password is `FormError::Encrypted`.
+    pub fn decrypt_word97(&self, bytes: &[u8], password: &str) -> Result<Vec<u8>, FormError> {
+        let doc = super::serve::decrypt_request("doc", bytes, password);
+        self.request::<Result<super::serve::Decrypted, FormError>>(
+            super::serve::DECRYPT_WORD97,
+            &doc,
+        )?
+        .map(|d| d.bytes)
+    }
+
     /// One request, answered by a live worker (a fresh one once if the warm one had
     /// died in between).
     fn request<T: serde::de::DeserializeOwned>(

@@ -1,6 +1,7 @@
 //! Attachments opened only in the parser worker: 7z and RAR archives (the decoders
 //! allocate what the archive's header declares) and password-protected Office files, with the
-//! passwords the mail itself gives (issue 21).
+//! passwords the mail itself gives (issue 21); a Word 97 file decrypted there is read
+//! through LibreOffice like any .doc.
 
 use super::message::form_problem;
 use super::Pipeline;
@@ -54,16 +55,19 @@ impl Pipeline {
         d: &ExtractedDoc,
         passwords: &[String],
     ) -> Option<ParsedForm> {
-        // OOXML packages only: a decrypted Word 97 file would still need LibreOffice,
-        // which never sees plain bytes outside the worker.
-        if !matches!(
-            DocFormat::from_sniffed(&d.format),
-            DocFormat::Docx | DocFormat::Xlsx | DocFormat::Ole
-        ) {
-            return None;
+        match DocFormat::from_sniffed(&d.format) {
+            DocFormat::Docx | DocFormat::Xlsx | DocFormat::Ole => passwords
+                .iter()
+                .find_map(|pw| self.parser.read_encrypted(&d.format, &d.bytes, pw).ok()),
+            // Word 97 (RC4 / RC4 CryptoAPI): decrypted in the worker, then read like any
+            // .doc through LibreOffice, which never runs inside the worker.
+            DocFormat::Doc => {
+                let plain = passwords
+                    .iter()
+                    .find_map(|pw| self.parser.decrypt_word97(&d.bytes, pw).ok())?;
+                self.parser.read_electronic("doc", &plain).ok()
+            }
+            _ => None,
         }
-        passwords
-            .iter()
-            .find_map(|pw| self.parser.read_encrypted(&d.format, &d.bytes, pw).ok())
     }
 }
