@@ -261,6 +261,29 @@ fn encrypted_docx_opens_with_the_password_in_the_mail() {
     );
 }
 
+/// A Word 97 .doc that LibreOffice saved with an open password (legacy RC4) is
+/// decrypted in the parser worker with the password in the mail body and read through
+/// LibreOffice like any .doc; a wrong password leaves it `encrypted_attachment`.
+#[test]
+fn encrypted_doc_opens_with_the_password_in_the_mail() {
+    let it = Intake::new(None);
+    let m = import_cases(
+        &it,
+        &[
+            "encrypted_doc_password_in_body",
+            "encrypted_doc_wrong_password",
+        ],
+    );
+    let right = doc(&m["encrypted_doc_password_in_body"], "试点区县申报表.doc");
+    assert_eq!(right["form"], "pilot_district", "{right:#}");
+    assert_eq!(right["fields"]["申报单位"], "唐山市丰南区教育局");
+    assert_eq!(right["fields"]["联系人"], "王强");
+    assert_eq!(problems(right), ["decrypted_with_password"], "{right:#}");
+    let wrong = doc(&m["encrypted_doc_wrong_password"], "试点区县申报表.doc");
+    assert_eq!(wrong["form"], serde_json::Value::Null, "{wrong:#}");
+    assert_eq!(problems(wrong), ["encrypted_attachment"], "{wrong:#}");
+}
+
 /// The notice with its four blank forms is a `notice` document, not an application:
 /// forwarded alone the message is `other`; beside a filled form it is a submission
 /// whose one application is the filled form.
