@@ -657,23 +657,31 @@ fn tv(t: libc::timeval) -> Duration {
     Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
 }
 
-/// Times one `run --once` into a fresh data dir; returns the dir, to be removed later.
-fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<(Sample, ShortTempDir)> {
-    let dir = ShortTempDir::new("kb")?;
-    let config = dir.path().join("kepu-intake.toml");
+/// Writes a `kepu-intake.toml` in `dir` for a daemon reading `dc`'s INBOX into
+/// `dir/data` (password in `KEPU_BENCH_PASSWORD`, receipts off, JSON log), with
+/// `extra` TOML sections; returns its path.
+pub(crate) fn write_daemon_config(dc: &Dovecot, dir: &Path, extra: &str) -> io::Result<PathBuf> {
+    let config = dir.join("kepu-intake.toml");
     std::fs::write(
         &config,
         format!(
             "[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"implicit\"\nca_file = \"{}\"\n\
              user = \"{}\"\npassword_env = \"KEPU_BENCH_PASSWORD\"\nmailbox = \"INBOX\"\n\n\
              [storage]\ndata_dir = \"{}\"\n\n[receipts]\nmode = \"off\"\n\n\
-             [log]\nformat = \"json\"\n",
+             {extra}[log]\nformat = \"json\"\n",
             dc.port(),
             dc.ca_file().display(),
             dc.user(),
-            dir.path().join("data").display()
+            dir.join("data").display()
         ),
     )?;
+    Ok(config)
+}
+
+/// Times one `run --once` into a fresh data dir; returns the dir, to be removed later.
+fn run_intake(dc: &Dovecot, intake: &Path, n: usize) -> io::Result<(Sample, ShortTempDir)> {
+    let dir = ShortTempDir::new("kb")?;
+    let config = write_daemon_config(dc, dir.path(), "")?;
     let mut cmd = Command::new(intake);
     cmd.arg("--config")
         .arg(&config)

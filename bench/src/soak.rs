@@ -40,21 +40,8 @@ pub fn run(s: &Soak) -> io::Result<()> {
     let scans = scans()?;
     let dc = Dovecot::try_start()?;
     let dir = kepu_testkit::tmpdir::ShortTempDir::new("ks")?;
-    let config = dir.path().join("kepu-intake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"implicit\"\nca_file = \"{}\"\n\
-             user = \"{}\"\npassword_env = \"KEPU_BENCH_PASSWORD\"\nmailbox = \"INBOX\"\n\n\
-             [storage]\ndata_dir = \"{}\"\n\n[receipts]\nmode = \"off\"\n\n\
-             [tools]\nocr = {}\n\n[log]\nformat = \"json\"\n",
-            dc.port(),
-            dc.ca_file().display(),
-            dc.user(),
-            dir.path().join("data").display(),
-            s.ocr
-        ),
-    )?;
+    let config =
+        crate::write_daemon_config(&dc, dir.path(), &format!("[tools]\nocr = {}\n\n", s.ocr))?;
     let mut cmd = Command::new(&s.intake);
     cmd.arg("--config")
         .arg(&config)

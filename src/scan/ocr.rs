@@ -32,6 +32,21 @@ pub struct PageText {
     pub runs: usize,
 }
 
+impl PageText {
+    /// The best reading found, or an empty upright one, with the runs all the
+    /// readings took (a page without text still cost its Tesseract runs).
+    pub(crate) fn best_of(best: Option<PageText>, runs: usize) -> PageText {
+        let mut best = best.unwrap_or(PageText {
+            text: String::new(),
+            rotation: 0,
+            vocabulary_hits: 0,
+            runs,
+        });
+        best.runs = runs;
+        best
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
     #[error("OCR 失败 tesseract failed: {0}")]
@@ -96,14 +111,7 @@ pub fn read_page(tesseract: &Path, page: &RgbImage) -> Result<PageText, OcrError
             }
         }
     }
-    let mut best = best.unwrap_or(PageText {
-        text: String::new(),
-        rotation: 0,
-        vocabulary_hits: 0,
-        runs,
-    });
-    best.runs = runs;
-    Ok(best)
+    Ok(PageText::best_of(best, runs))
 }
 
 /// Enough form words (or the form's title) that no other orientation needs trying.

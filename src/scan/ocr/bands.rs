@@ -129,14 +129,7 @@ pub fn read_bands(
             break;
         }
     }
-    let mut best = best.map(|b| b.3).unwrap_or(PageText {
-        text: String::new(),
-        rotation: 0,
-        vocabulary_hits: 0,
-        runs,
-    });
-    best.runs = runs;
-    Ok(best)
+    Ok(PageText::best_of(best.map(|b| b.3), runs))
 }
 
 /// One Tesseract run over `img` as a uniform block of text, simplified Chinese, with
