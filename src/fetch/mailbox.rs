@@ -82,6 +82,17 @@ pub async fn catch_up(
     let mut waiting_max = last_uid;
     let mut result = Ok(());
     let mut write_failed = false;
+    // The job recording the chunks downloaded up to UID `chunk_max`.
+    let uidvalidity = c.uidvalidity;
+    let job = |chunk_max| ChunkJob {
+        account: account.clone(),
+        mailbox: mailbox.to_string(),
+        uidvalidity,
+        last_uid,
+        chunk_max,
+        deadline: *deadline,
+        store: store.clone(),
+    };
     let throttle = test_fetch_delay();
     if let Some(d) = throttle {
         warn!(
@@ -121,16 +132,7 @@ pub async fn catch_up(
             }
         }
         let Some(wdb) = writer.take() else { break };
-        let job = ChunkJob {
-            account: account.clone(),
-            mailbox: mailbox.to_string(),
-            uidvalidity: c.uidvalidity,
-            last_uid,
-            chunk_max: waiting_max,
-            deadline: *deadline,
-            store: store.clone(),
-        };
-        pending = Some(job.spawn(wdb, std::mem::take(&mut waiting)));
+        pending = Some(job(waiting_max).spawn(wdb, std::mem::take(&mut waiting)));
         waiting_bytes = 0;
     }
     // What was already downloaded is recorded even when the loop stopped early
@@ -144,16 +146,12 @@ pub async fn catch_up(
     }
     if !waiting.is_empty() && !write_failed {
         if let Some(wdb) = writer.take() {
-            let job = ChunkJob {
-                account: account.clone(),
-                mailbox: mailbox.to_string(),
-                uidvalidity: c.uidvalidity,
-                last_uid,
-                chunk_max: waiting_max,
-                deadline: *deadline,
-                store: store.clone(),
-            };
-            let settled = settle(job.spawn(wdb, waiting), &mut writer, &mut stats).await;
+            let settled = settle(
+                job(waiting_max).spawn(wdb, waiting),
+                &mut writer,
+                &mut stats,
+            )
+            .await;
             if result.is_ok() {
                 result = settled;
             }

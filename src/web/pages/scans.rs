@@ -24,32 +24,28 @@ fn declared_unmatched(dump: &Dump, id: i64) -> bool {
 
 /// Scans matched to no electronic version, that nobody has declared unmatched.
 pub(super) fn unmatched_scans(dump: &Dump) -> Vec<Located<'_>> {
+    current_scans(dump)
+        .filter(|(_, d)| d.scan_of.is_none() && !declared_unmatched(dump, d.id))
+        .collect()
+}
+
+/// The scans of counted messages that no later document superseded.
+fn current_scans(dump: &Dump) -> impl Iterator<Item = Located<'_>> {
     dump.messages
         .iter()
         .filter(|m| counted(m))
         .flat_map(|m| m.documents.iter().map(move |d| (m, d)))
-        .filter(|(_, d)| {
-            d.kind == DocKind::Scan
-                && d.scan_of.is_none()
-                && d.superseded_by.is_none()
-                && !declared_unmatched(dump, d.id)
-        })
-        .collect()
+        .filter(|(_, d)| d.kind == DocKind::Scan && d.superseded_by.is_none())
 }
 
 /// Scans whose seal could not be judged (black-and-white or fax scans).
 pub(super) fn seal_uncertain(dump: &Dump) -> Vec<Located<'_>> {
-    dump.messages
-        .iter()
-        .filter(|m| counted(m))
-        .flat_map(|m| m.documents.iter().map(move |d| (m, d)))
+    current_scans(dump)
         .filter(|(_, d)| {
-            d.kind == DocKind::Scan
-                && d.superseded_by.is_none()
-                && (d.stamped.is_none()
-                    || d.problems
-                        .iter()
-                        .any(|p| problem::is(p, ProblemKind::SealUnknown)))
+            d.stamped.is_none()
+                || d.problems
+                    .iter()
+                    .any(|p| problem::is(p, ProblemKind::SealUnknown))
         })
         .collect()
 }
