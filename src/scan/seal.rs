@@ -11,6 +11,7 @@ use image::{imageops::FilterType, RgbImage};
 use std::f64::consts::PI;
 
 mod blobs;
+mod fit;
 mod paper;
 pub mod ring_text;
 
@@ -247,33 +248,38 @@ fn best_ring(mask: &[bool], w: usize, h: usize, paper: &Background) -> (f64, f64
             .map(move |b| b.shrink_within(r, w, h))
     });
     for b in candidates {
-        let Some(c) = Circle::from_box(&b, w, h, paper) else {
+        let Some(boxed) = Circle::from_box(&b, w, h, paper) else {
             continue;
         };
-        let (long, short_r) = (c.rx.max(c.ry), c.rx.min(c.ry).max(1.0));
-        if long * 2.0 < MIN_DIAMETER * short || long * 2.0 > MAX_DIAMETER * short {
-            continue;
-        }
-        let aspect = long / short_r;
-        if aspect <= MAX_ASPECT {
-            let (full, arc) = ring_score(mask, w, h, &c, paper);
-            if full > best {
-                best = full;
-                best_circle = Some(c);
+        // The box's circle, and the circle fitted to the outer rim: a ring broken by
+        // wear or cut by an edge is one blob (or two) whose box misses part of it.
+        let fitted = fit::fit_rim(mask, w, &b, &boxed);
+        for c in std::iter::once(boxed).chain(fitted) {
+            let (long, short_r) = (c.rx.max(c.ry), c.rx.min(c.ry).max(1.0));
+            if long * 2.0 < MIN_DIAMETER * short || long * 2.0 > MAX_DIAMETER * short {
+                continue;
             }
-            best_arc = best_arc.max(arc);
-        } else if aspect <= 2.3 {
-            // Half a ring: the round seal it belongs to lies on one side or the other.
-            for side in [-1.0, 1.0] {
-                let mut r = c;
-                if c.rx < c.ry {
-                    r.cx += side * (c.ry - c.rx);
-                    r.rx = c.ry;
-                } else {
-                    r.cy += side * (c.rx - c.ry);
-                    r.ry = c.rx;
+            let aspect = long / short_r;
+            if aspect <= MAX_ASPECT {
+                let (full, arc) = ring_score(mask, w, h, &c, paper);
+                if full > best {
+                    best = full;
+                    best_circle = Some(c);
                 }
-                best_arc = best_arc.max(ring_score(mask, w, h, &r, paper).1);
+                best_arc = best_arc.max(arc);
+            } else if aspect <= 2.3 {
+                // Half a ring: the round seal it belongs to lies on one side or the other.
+                for side in [-1.0, 1.0] {
+                    let mut r = c;
+                    if c.rx < c.ry {
+                        r.cx += side * (c.ry - c.rx);
+                        r.rx = c.ry;
+                    } else {
+                        r.cy += side * (c.rx - c.ry);
+                        r.ry = c.rx;
+                    }
+                    best_arc = best_arc.max(ring_score(mask, w, h, &r, paper).1);
+                }
             }
         }
     }
@@ -364,7 +370,8 @@ fn features(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background) -
     let ys = (c.cy - c.ry).floor().max(0.0) as usize;
     let ye = ((c.cy + c.ry).ceil() as usize).min(h - 1);
     let mut sectors = [0u32; 36];
-    let mut seen = [false; 36];
+    // Rim pixels per sector on the paper and off it (on a photo's desk).
+    let (mut rim_on, mut rim_off) = ([0u32; 36], [0u32; 36]);
     let (mut rim, mut rim_area, mut out, mut inner, mut inner_area, mut total) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for y in ys..=ye {
@@ -374,16 +381,23 @@ fn features(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background) -
                 (y as f64 + 0.5 - c.cy) / c.ry,
             );
             let d = (dx * dx + dy * dy).sqrt();
+            let on_rim = (0.80..=1.06).contains(&d);
+            let sector = || {
+                let t = dy.atan2(dx) + PI;
+                ((t / (2.0 * PI) * 36.0) as usize).min(35)
+            };
             if paper.on_desk(x, y) {
-                continue; // off the paper: as unseen as beyond the image border
+                // Off the paper: as unseen as beyond the image border.
+                if on_rim {
+                    rim_off[sector()] += 1;
+                }
+                continue;
             }
             let red = mask[y * w + x];
-            let on_rim = (0.80..=1.06).contains(&d);
             if on_rim {
                 rim_area += 1;
-                let t = dy.atan2(dx) + PI;
-                let s = ((t / (2.0 * PI) * 36.0) as usize).min(35);
-                seen[s] = true;
+                let s = sector();
+                rim_on[s] += 1;
                 if red {
                     rim += 1;
                     sectors[s] += 1;
@@ -400,9 +414,13 @@ fn features(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background) -
             }
         }
     }
-    let visible = seen.iter().filter(|&&v| v).count();
+    // A sector the paper's edge crosses is seen when most of its rim is on the paper:
+    // a sliver of rim left on the page cannot show whether ink would be there.
+    let seen = |s: usize| rim_on[s] > 0 && rim_on[s] >= rim_off[s];
+    let visible = (0..36).filter(|&s| seen(s)).count();
+    let inked = (0..36).filter(|&s| seen(s) && sectors[s] >= 2).count();
     RingFeatures {
-        coverage: sectors.iter().filter(|&&c| c >= 2).count() as f64 / visible.max(1) as f64,
+        coverage: inked as f64 / visible.max(1) as f64,
         arc: sectors.iter().filter(|&&c| c >= 2).count() as f64 / 36.0,
         visible: visible as f64 / 36.0,
         rim_density: rim as f64 / rim_area.max(1) as f64,

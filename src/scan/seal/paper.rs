@@ -35,6 +35,11 @@ pub(super) struct Background {
     bh: usize,
     /// Per block: a desk (not paper) block of a photo.
     desk: Vec<bool>,
+    /// Width in working pixels, for [`Background::off_paper`].
+    w: usize,
+    /// Per working pixel: off the paper (a desk block, or a pixel of the desk's colour
+    /// in a block the paper's edge crosses).
+    off: Vec<bool>,
 }
 
 /// Redness above the local paper's, in nominal-paper units, for every pixel; and the
@@ -128,10 +133,14 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
         out
     };
     let mut excess = vec![0i16; w * h];
+    let mut off = vec![false; w * h];
     for by in 0..bh {
         for bx in 0..bw {
             let b = by * bw + bx;
             if desk[b] {
+                for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
+                    off[y * w + bx * BLOCK..y * w + ((bx + 1) * BLOCK).min(w)].fill(true);
+                }
                 continue;
             }
             let near = desk_colours(bx, by);
@@ -144,7 +153,9 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
                             .zip(p)
                             .all(|(&d, &v)| (d as i32 - v as i32).abs() <= DESK_COLOUR)
                     });
-                    if !like_desk {
+                    if like_desk {
+                        off[i] = true;
+                    } else {
                         let e = red[i] as f32 * scale(b) - paper_red;
                         excess[i] = e.round() as i16;
                     }
@@ -152,7 +163,16 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
             }
         }
     }
-    (excess, Background { bw, bh, desk })
+    (
+        excess,
+        Background {
+            bw,
+            bh,
+            desk,
+            w,
+            off,
+        },
+    )
 }
 
 /// Per-channel gains that make the paper grey: the median block colour over the
@@ -274,10 +294,11 @@ pub(super) enum Side {
 }
 
 impl Background {
-    /// Whether (x, y) lies on the desk, off the paper.
+    /// Whether (x, y) lies on the desk, off the paper: to the pixel where the paper's
+    /// edge crosses a block, so a seal cut by that edge is not taken to have paper (and
+    /// so missing ink) beyond it.
     pub(super) fn on_desk(&self, x: usize, y: usize) -> bool {
-        let (bx, by) = ((x / BLOCK).min(self.bw - 1), (y / BLOCK).min(self.bh - 1));
-        self.desk[by * self.bw + bx]
+        self.off[y * self.w + x]
     }
 
     /// Whether the paper ends within `m` pixels beyond `side` of `b` along most of that

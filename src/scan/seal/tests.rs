@@ -267,3 +267,41 @@ fn ring_text_names_another_unit_only_when_clear() {
         SealUnit::Unread
     );
 }
+
+/// A seal broken by wear (a gap in its ring, so the cut ring falls apart into two
+/// arcs) and cut by a photo's paper edge, level or slanting (the page askew, so the
+/// edge crosses the desk grid's blocks part-way): stamped, every one. The arcs' circle
+/// is fitted to their outer rim, and rim beyond the paper's edge is unseen, not
+/// missing ink — a whole ring cut so scores as a whole ring.
+#[test]
+fn rings_broken_and_cut_by_a_photos_paper_edge_are_seals() {
+    let desk = Rgb([120, 100, 60]);
+    for cy in [800.0, 815.0, 830.0] {
+        for slope in [0.0, 0.2] {
+            for gap in [0.0, 25.0] {
+                let mut img = page();
+                let (cx, r) = (300.0, 60.0);
+                ring(&mut img, cx, cy, r, 4.0);
+                for (x, y, p) in img.enumerate_pixels_mut() {
+                    let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+                    let a = dy.atan2(dx).to_degrees() + 180.0;
+                    if dx.hypot(dy) <= r + 1.0 && (140.0..140.0 + gap).contains(&a) {
+                        *p = PAPER;
+                    }
+                }
+                let mut shot = photo(&img, 52, desk, 0.9);
+                for (x, y, p) in shot.enumerate_pixels_mut() {
+                    if y as f64 > 902.0 + slope * (x as f64 - 352.0) {
+                        *p = desk;
+                    }
+                }
+                let res = detect(&shot, true);
+                let case = format!("centre y {cy}, edge slope {slope}, gap {gap}°: {res:?}");
+                assert_eq!(res.verdict, SealVerdict::Stamped, "{case}");
+                if gap == 0.0 {
+                    assert!(res.score >= 0.95, "{case}");
+                }
+            }
+        }
+    }
+}
