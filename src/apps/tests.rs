@@ -63,6 +63,7 @@ fn doc(id: i64, msg: i64, kind: &str, form: &str, applicant: &str, sha: &str) ->
             applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
             ocr_text: None,
             seal_text: None,
+            look: None,
         },
         from_addr: Some("a@school.example".into()),
         received_at: "2022-07-18T10:00:00+08:00".into(),
