@@ -295,6 +295,7 @@ fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
         .iter()
         .map(|d| crate::scan::group::ScanFile {
             message: d.doc.message,
+            seq: d.doc.id,
             name: &d.doc.name,
             titled: d.doc.form.is_some()
                 || d.doc
@@ -302,6 +303,7 @@ fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
                     .as_deref()
                     .is_some_and(|t| crate::scan::ocr::identify_form(call, t).is_some()),
             read: d.doc.ocr_text.is_some(),
+            look: d.doc.look,
         })
         .collect();
     crate::scan::group::groups(&view)
