@@ -11,6 +11,14 @@ fn when(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
     crate::time::parse_rfc3339(s).unwrap_or_else(crate::time::now)
 }
 
+/// Whether OCR read a value beside the scan's applicant label.
+fn page_names_unit(d: &DocInMail) -> bool {
+    let form = d.doc.form.as_deref().and_then(FormKey::parse);
+    form.zip(d.doc.ocr_text.as_deref()).is_some_and(|(f, t)| {
+        crate::scan::unit::value_on_page(crate::call::current(), f, t).is_some()
+    })
+}
+
 /// Assigns scans to electronic forms with the scan stage's scoring.
 pub fn assign(
     scans: &[&DocInMail],
@@ -27,6 +35,9 @@ pub fn assign(
             from: d.from_addr.as_deref(),
             received_at: when(&d.received_at),
             name: &d.doc.name,
+            // The unit the mail names stands in for the page only where the page names
+            // nobody: a page that names a unit speaks for itself.
+            noted: d.doc.applicant.as_deref().filter(|_| !page_names_unit(d)),
         })
         .collect();
     // Electronic documents always carry a form; one without is not a candidate.
