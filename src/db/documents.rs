@@ -43,7 +43,7 @@ impl Db {
     pub fn docs_for_matching(&self) -> Result<Vec<DocInMail>> {
         self.rows(
             &format!(
-                "SELECT {}, m.from_addr, m.received_at, m.late
+                "SELECT {}, m.from_addr, m.received_at, m.late, m.from_name, m.subject
                  FROM documents d JOIN messages m ON m.id = d.message
                  WHERE (d.kind IN ('electronic', 'scan')
                         OR (d.kind = 'other' AND (d.problems LIKE '%encrypted_attachment%'
@@ -60,6 +60,8 @@ impl Db {
                     from_addr: r.get(DOC_COLUMNS)?,
                     received_at: r.get(DOC_COLUMNS + 1)?,
                     late: r.get(DOC_COLUMNS + 2)?,
+                    from_name: r.get(DOC_COLUMNS + 3)?,
+                    subject: r.get(DOC_COLUMNS + 4)?,
                 })
             },
         )

@@ -69,6 +69,10 @@ pub struct DocInMail {
     pub from_addr: Option<String>,
     pub received_at: String,
     pub late: bool,
+    /// The sender's display name and the subject: where a mail names the sender's unit
+    /// in words a person typed (matching uses it for a scan whose page names nobody).
+    pub from_name: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// A document ready to be recorded (its bytes already in the store), as the pipeline
