@@ -9,7 +9,7 @@
 //! looks like it (size, resolution, paper: [`PageLook`]) is that page's next page; a
 //! page that carries a title of its own always begins a new scan.
 
-use super::look::PageLook;
+use super::look::{Likeness, PageLook};
 
 /// What grouping looks at of one scan file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +31,24 @@ pub struct ScanFile<'a> {
 /// their first file). Files are taken in mail order, a page named as the next page of
 /// another (`…_1` → `…_2`) right after that one. A file joins the group before it when
 /// the group began with a titled page, the file came in the same mail, OCR read it and
-/// found no title on it, its look does not differ from the page before it, and either
-/// its name follows that page's or its look is the same.
+/// found no title on it, and it looks like the page before it ([`Likeness::Alike`]),
+/// or its name follows that page's and its look is not clearly different.
 pub fn groups(files: &[ScanFile<'_>]) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     for i in page_order(files) {
         let f = &files[i];
         let joins = out.last().is_some_and(|g| {
             let (first, last) = (&files[g[0]], &files[g[g.len() - 1]]);
-            let look = last.look.zip(f.look).map(|(a, b)| a.similar(&b));
+            let look = last.look.zip(f.look).map(|(a, b)| a.compare(&b));
             first.titled
                 && last.message == f.message
                 && f.read
                 && !f.titled
-                && look != Some(false)
-                && (look == Some(true) || next_page(last.name, f.name))
+                && match look {
+                    Some(Likeness::Alike) => true,
+                    Some(Likeness::Different) => false,
+                    Some(Likeness::Unsure) | None => next_page(last.name, f.name),
+                }
         });
         match out.last_mut() {
             Some(g) if joins => g.push(i),
@@ -259,10 +262,21 @@ mod tests {
             ("扫描件0002.jpg", false, phone()),
         ]);
         assert_eq!(groups(&files), vec![vec![0], vec![1]]);
-        // Without a look the name decides, as before.
+        // Without a look, or with a look not clearly different (the light changed
+        // between two photos), the name decides.
         let mut blind = files.clone();
         blind[1].look = None;
         assert_eq!(groups(&blind), vec![vec![0, 1]]);
+        let relit = PageLook {
+            paper: [205, 200, 195],
+            ..scanner()
+        };
+        let mut unsure = files.clone();
+        unsure[1].look = Some(relit);
+        assert_eq!(groups(&unsure), vec![vec![0, 1]]);
+        // …and with unrelated names such a page stays apart.
+        unsure[1].name = "mmexport1658110923.jpg";
+        assert_eq!(groups(&unsure), vec![vec![0], vec![1]]);
     }
 
     /// A page with a title of its own begins a new scan however alike the pages look:

@@ -22,16 +22,43 @@ pub struct PageLook {
     pub paper: [u8; 3],
 }
 
-/// Aspect ratios (long side / short side) further apart than this are different paper
-/// (A4 is 1.414, letter 1.294); a slightly skewed scan changes it by ~1%.
-const MAX_ASPECT_DIFF: f64 = 0.04;
-/// Long sides further apart than this factor are different scan settings or cameras.
-const MAX_SIZE_RATIO: f64 = 1.15;
-/// Declared resolutions further apart than this factor are different scan settings.
-const MAX_DPI_RATIO: f64 = 1.1;
-/// Paper colours further apart than this in any channel are different paper or light
-/// (one scanner's white varies by a few levels between pages).
-const MAX_PAPER_DIFF: u8 = 24;
+/// How alike two pages look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likeness {
+    /// One scanning session: the same shape, size, resolution and paper.
+    Alike,
+    /// Neither: close, but past what one scanner or camera varies by (a phone's light
+    /// changing between two photos).
+    Unsure,
+    /// Clearly not one session: other paper shape, a size or resolution half again
+    /// as large, paper of another colour.
+    Different,
+}
+
+/// Limits of [`Likeness::Alike`] and, wider, of [`Likeness::Unsure`]: aspect ratio
+/// (long side / short side: A4 1.414, letter 1.294; a skewed scan changes it by ~1%),
+/// long side and declared resolution (as factors), paper colour (any channel; one
+/// scanner's white varies by a few levels between pages, a phone's with the light).
+struct Limits {
+    aspect: f64,
+    size: f64,
+    dpi: f64,
+    paper: u8,
+}
+
+const ALIKE: Limits = Limits {
+    aspect: 0.04,
+    size: 1.15,
+    dpi: 1.1,
+    paper: 24,
+};
+
+const UNSURE: Limits = Limits {
+    aspect: 0.10,
+    size: 1.5,
+    dpi: 1.5,
+    paper: 60,
+};
 
 impl PageLook {
     /// Measures `rgb` (the page as analysed) that was `source` pixels as sent.
@@ -44,26 +71,35 @@ impl PageLook {
         }
     }
 
-    /// Whether `self` and `other` look like pages of one scanning session: the same
-    /// shape, about the same size and resolution, the same paper.
-    pub fn similar(&self, other: &PageLook) -> bool {
+    /// How alike `self` and `other` look as pages of one scanning session.
+    pub fn compare(&self, other: &PageLook) -> Likeness {
+        if self.within(other, &ALIKE) {
+            Likeness::Alike
+        } else if self.within(other, &UNSURE) {
+            Likeness::Unsure
+        } else {
+            Likeness::Different
+        }
+    }
+
+    fn within(&self, other: &PageLook, l: &Limits) -> bool {
         let ratio = |a: f64, b: f64| a.max(b) / a.min(b).max(1.0);
-        let aspect = |l: &PageLook| {
-            let (a, b) = (l.width.max(l.height) as f64, l.width.min(l.height) as f64);
+        let aspect = |p: &PageLook| {
+            let (a, b) = (p.width.max(p.height) as f64, p.width.min(p.height) as f64);
             a / b.max(1.0)
         };
-        let long = |l: &PageLook| l.width.max(l.height) as f64;
+        let long = |p: &PageLook| p.width.max(p.height) as f64;
         let dpi_ok = match (self.dpi, other.dpi) {
-            (Some(a), Some(b)) => ratio(a as f64, b as f64) <= MAX_DPI_RATIO,
+            (Some(a), Some(b)) => ratio(a as f64, b as f64) <= l.dpi,
             _ => true,
         };
         let paper_ok = self
             .paper
             .iter()
             .zip(other.paper)
-            .all(|(a, b)| a.abs_diff(b) <= MAX_PAPER_DIFF);
-        (aspect(self) - aspect(other)).abs() <= MAX_ASPECT_DIFF
-            && ratio(long(self), long(other)) <= MAX_SIZE_RATIO
+            .all(|(a, b)| a.abs_diff(b) <= l.paper);
+        (aspect(self) - aspect(other)).abs() <= l.aspect
+            && ratio(long(self), long(other)) <= l.size
             && dpi_ok
             && paper_ok
     }
@@ -127,16 +163,22 @@ mod tests {
     }
 
     #[test]
-    fn pages_of_one_session_are_similar() {
+    fn pages_of_one_session_are_alike() {
+        use Likeness::*;
         let a = look(1000, 1414, Some(150), [246, 243, 234]);
-        assert!(a.similar(&look(1004, 1410, Some(150), [240, 238, 230])));
+        let cmp = |w, h, dpi, paper| a.compare(&look(w, h, dpi, paper));
+        assert_eq!(cmp(1004, 1410, Some(150), [240, 238, 230]), Alike);
         // Turned a quarter: the same paper.
-        assert!(a.similar(&look(1414, 1000, None, [246, 243, 234])));
-        // Letter paper, a bigger photo, another resolution, grey paper: not.
-        assert!(!a.similar(&look(1000, 1294, Some(150), [246, 243, 234])));
-        assert!(!a.similar(&look(3000, 4242, Some(150), [246, 243, 234])));
-        assert!(!a.similar(&look(1000, 1414, Some(300), [246, 243, 234])));
-        assert!(!a.similar(&look(1000, 1414, Some(150), [200, 200, 195])));
+        assert_eq!(cmp(1414, 1000, None, [246, 243, 234]), Alike);
+        // A bit off in one respect: not sure.
+        assert_eq!(cmp(1000, 1414, Some(150), [205, 200, 195]), Unsure);
+        assert_eq!(cmp(1200, 1697, None, [246, 243, 234]), Unsure);
+        assert_eq!(cmp(1000, 1340, None, [246, 243, 234]), Unsure);
+        // Letter paper, a far bigger photo, twice the resolution, grey paper: no.
+        assert_eq!(cmp(1000, 1294, Some(150), [246, 243, 234]), Different);
+        assert_eq!(cmp(3000, 4242, Some(150), [246, 243, 234]), Different);
+        assert_eq!(cmp(1000, 1414, Some(300), [246, 243, 234]), Different);
+        assert_eq!(cmp(1000, 1414, Some(150), [170, 170, 165]), Different);
     }
 
     #[test]
