@@ -9,7 +9,10 @@
 //! looks like it (size, resolution, paper: [`PageLook`]) is that page's next page; a
 //! page that carries a title of its own always begins a new scan.
 
+use super::fuzzy::compact;
 use super::look::{Likeness, PageLook};
+use crate::call::Call;
+use crate::model::FormKey;
 
 /// What grouping looks at of one scan file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +24,9 @@ pub struct ScanFile<'a> {
     pub name: &'a str,
     /// OCR found one of the call's form titles on it.
     pub titled: bool,
+    /// The form its title names, or on a page without a title the form its words
+    /// speak of ([`speaks_of`]).
+    pub form: Option<FormKey>,
     /// OCR ran on it (without OCR a page without a title cannot be told).
     pub read: bool,
     /// What its first page looks like, when it was measured.
@@ -31,8 +37,9 @@ pub struct ScanFile<'a> {
 /// their first file). Files are taken in mail order, a page named as the next page of
 /// another (`…_1` → `…_2`) right after that one. A file joins the group before it when
 /// the group began with a titled page, the file came in the same mail, OCR read it and
-/// found no title on it, and it looks like the page before it ([`Likeness::Alike`]),
-/// or its name follows that page's and its look is not clearly different.
+/// found no title on it, its words speak of no other form than the group's, and it
+/// looks like the page before it ([`Likeness::Alike`]), or its look is not clearly
+/// different and its words speak of the group's form or its name follows that page's.
 pub fn groups(files: &[ScanFile<'_>]) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     for i in page_order(files) {
@@ -40,14 +47,18 @@ pub fn groups(files: &[ScanFile<'_>]) -> Vec<Vec<usize>> {
         let joins = out.last().is_some_and(|g| {
             let (first, last) = (&files[g[0]], &files[g[g.len() - 1]]);
             let look = last.look.zip(f.look).map(|(a, b)| a.compare(&b));
+            let same_form = first.form.zip(f.form).map(|(a, b)| a == b);
             first.titled
                 && last.message == f.message
                 && f.read
                 && !f.titled
+                && same_form != Some(false)
                 && match look {
                     Some(Likeness::Alike) => true,
                     Some(Likeness::Different) => false,
-                    Some(Likeness::Unsure) | None => next_page(last.name, f.name),
+                    Some(Likeness::Unsure) | None => {
+                        same_form == Some(true) || next_page(last.name, f.name)
+                    }
                 }
         });
         match out.last_mut() {
@@ -57,6 +68,43 @@ pub fn groups(files: &[ScanFile<'_>]) -> Vec<Vec<usize>> {
     }
     out.sort_by_key(|g| g[0]);
     out
+}
+
+/// The form the text of a page without a title speaks of: the one form of `call` whose
+/// own words (field labels and pre-printed lines no other form has, 3 characters or
+/// more: `申报学校（盖章）`, `学校基本情况`) occur in it. None when no form's do, or
+/// several forms' do.
+pub fn speaks_of(call: &Call, text: &str) -> Option<FormKey> {
+    let words: Vec<(FormKey, Vec<String>)> = call
+        .forms
+        .iter()
+        .map(|f| {
+            let mut w: Vec<String> = f
+                .fields
+                .iter()
+                .flat_map(|x| x.labels.iter())
+                .chain(&f.placeholders)
+                .map(|l| compact(l).into_iter().collect::<String>())
+                .filter(|l| l.chars().count() >= 3)
+                .collect();
+            w.sort();
+            w.dedup();
+            (f.key, w)
+        })
+        .collect();
+    let hay: String = compact(text).into_iter().collect();
+    let mut speaking = words.iter().filter(|(key, own)| {
+        own.iter().any(|w| {
+            hay.contains(w.as_str())
+                && !words
+                    .iter()
+                    .any(|(other, ws)| other != key && ws.iter().any(|o| o.contains(w.as_str())))
+        })
+    });
+    match (speaking.next(), speaking.next()) {
+        (Some((key, _)), None) => Some(*key),
+        _ => None,
+    }
 }
 
 /// Indices of `files` by mail, then as they came, except that a file whose name is the
@@ -168,6 +216,7 @@ mod tests {
             seq: 0,
             name,
             titled,
+            form: None,
             read: true,
             look: None,
         }
@@ -308,5 +357,38 @@ mod tests {
             ("扫描件_1.jpg", true, scanner()),
         ]);
         assert_eq!(groups(&files), vec![vec![1], vec![2, 0]]);
+    }
+
+    /// What an untitled page says: words of the group's form let it join where look
+    /// and names alone would not; words of another form keep it apart however alike.
+    #[test]
+    fn what_a_page_says_joins_or_parts_it() {
+        let school = FormKey::parse("pilot_school");
+        let district = FormKey::parse("pilot_district");
+        let relit = PageLook {
+            paper: [205, 200, 195],
+            ..scanner()
+        };
+        let mut files = looked(&[
+            ("IMG_20220718_100148.jpg", true, scanner()),
+            ("mmexport1658110923.jpg", false, relit),
+        ]);
+        files[0].form = school;
+        assert_eq!(groups(&files), vec![vec![0], vec![1]]);
+        files[1].form = school;
+        assert_eq!(groups(&files), vec![vec![0, 1]]);
+        files[1].look = Some(scanner());
+        files[1].form = district;
+        assert_eq!(groups(&files), vec![vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn a_page_speaks_of_the_form_whose_own_words_it_has() {
+        let call = Call::builtin();
+        let page2 = "学校概况略。\n申报学校（盖章）\n2022年7月15日";
+        assert_eq!(speaks_of(call, page2), FormKey::parse("pilot_school"));
+        // Words every form has say nothing.
+        assert_eq!(speaks_of(call, "联系人 电话 邮箱"), None);
+        assert_eq!(speaks_of(call, "2022年7月15日"), None);
     }
 }
