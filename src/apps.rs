@@ -293,15 +293,23 @@ fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
     let call = crate::call::current();
     let view: Vec<crate::scan::group::ScanFile<'_>> = files
         .iter()
-        .map(|d| crate::scan::group::ScanFile {
-            message: d.doc.message,
-            name: &d.doc.name,
-            titled: d.doc.form.is_some()
-                || d.doc
-                    .ocr_text
-                    .as_deref()
-                    .is_some_and(|t| crate::scan::ocr::identify_form(call, t).is_some()),
-            read: d.doc.ocr_text.is_some(),
+        .map(|d| {
+            let text = d.doc.ocr_text.as_deref();
+            let titled = d
+                .doc
+                .form
+                .as_deref()
+                .and_then(FormKey::parse)
+                .or_else(|| text.and_then(|t| crate::scan::ocr::identify_form(call, t)));
+            crate::scan::group::ScanFile {
+                message: d.doc.message,
+                seq: d.doc.id,
+                name: &d.doc.name,
+                titled: titled.is_some(),
+                form: titled.or_else(|| text.and_then(|t| crate::scan::group::speaks_of(call, t))),
+                read: text.is_some(),
+                look: d.doc.look,
+            }
         })
         .collect();
     crate::scan::group::groups(&view)

@@ -232,6 +232,7 @@ pub fn run(
             from: None,
             received_at: at("2022-07-17T10:00:00+08:00"),
             name: &joined,
+            noted: None,
         };
         let best = matching::assign(std::slice::from_ref(&scan), &elecs, MATCH_THRESHOLD)[0];
         let mislabelled =

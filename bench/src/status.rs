@@ -284,6 +284,7 @@ fn document(
         ocr_text: ocr,
         seal_text: None,
         problems,
+        look: None,
     }
 }
 

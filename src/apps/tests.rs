@@ -63,10 +63,13 @@ fn doc(id: i64, msg: i64, kind: &str, form: &str, applicant: &str, sha: &str) ->
             applicant: Some(applicant.into()).filter(|a: &String| !a.is_empty()),
             ocr_text: None,
             seal_text: None,
+            look: None,
         },
         from_addr: Some("a@school.example".into()),
         received_at: "2022-07-18T10:00:00+08:00".into(),
         late: false,
+        from_name: None,
+        subject: None,
     }
 }
 
@@ -218,4 +221,37 @@ fn keys_ignore_spaces_and_width() {
         applicant_key("路北区（试点）"),
         applicant_key("路北区(试点)")
     );
+}
+
+/// A scan sent alone, its unit row blank on the page, the electronic form a day later
+/// from another address: with the real matcher, the unit its mail's subject names
+/// makes them one application; the same unit only in the scan's file name, or a page
+/// that names another unit, does not.
+#[test]
+fn a_scan_sent_first_joins_its_later_electronic_by_the_unit_its_mail_names() {
+    let unit = "滦南县第一中学";
+    let mails = |subject: Option<&str>, name: &str, unit_row: &str| {
+        let mut scan = doc(1, 1, "scan", "pilot_school", unit, "s1");
+        scan.doc.name = name.into();
+        scan.doc.ocr_text = Some(format!(
+            "附件4\n唐山市科技教育试点学校申报表\n申报学校{unit_row}\n通讯地址"
+        ));
+        scan.from_addr = Some("lnyz@126.com".into());
+        scan.received_at = "2022-07-15T16:00:00+08:00".into();
+        scan.subject = subject.map(str::to_string);
+        let mut e = doc(2, 2, "electronic", "pilot_school", unit, "e2");
+        e.from_addr = Some("ln1z_zhang@163.com".into());
+        e.received_at = "2022-07-16T08:40:00+08:00".into();
+        let matcher = |s: &[&DocInMail], e: &[&DocInMail]| crate::scan::recorded::assign(s, e, 0.4);
+        let (apps, _) = build(&[scan, e], &HashMap::new(), &matcher);
+        apps.iter().map(|a| a.status).collect::<Vec<_>>()
+    };
+    let subject = Some("滦南县第一中学试点学校申报盖章扫描件");
+    assert_eq!(
+        mails(subject, "盖章扫描件.jpg", ""),
+        vec![AppStatus::Complete]
+    );
+    let apart = vec![AppStatus::MissingScan, AppStatus::MissingElectronic];
+    assert_eq!(mails(None, "滦南县第一中学盖章.jpg", ""), apart);
+    assert_eq!(mails(subject, "盖章扫描件.jpg", "唐山市第十中学"), apart);
 }

@@ -43,7 +43,7 @@ impl Db {
     pub fn docs_for_matching(&self) -> Result<Vec<DocInMail>> {
         self.rows(
             &format!(
-                "SELECT {}, m.from_addr, m.received_at, m.late
+                "SELECT {}, m.from_addr, m.received_at, m.late, m.from_name, m.subject
                  FROM documents d JOIN messages m ON m.id = d.message
                  WHERE (d.kind IN ('electronic', 'scan')
                         OR (d.kind = 'other' AND (d.problems LIKE '%encrypted_attachment%'
@@ -60,6 +60,8 @@ impl Db {
                     from_addr: r.get(DOC_COLUMNS)?,
                     received_at: r.get(DOC_COLUMNS + 1)?,
                     late: r.get(DOC_COLUMNS + 2)?,
+                    from_name: r.get(DOC_COLUMNS + 3)?,
+                    subject: r.get(DOC_COLUMNS + 4)?,
                 })
             },
         )
@@ -189,7 +191,7 @@ impl Db {
 }
 
 /// How many columns [`doc_columns`] selects; a query's own columns follow them.
-pub(super) const DOC_COLUMNS: usize = 19;
+pub(super) const DOC_COLUMNS: usize = 20;
 
 /// The columns of `documents d` that make a [`Document`], in the order [`document`]
 /// reads them. Without `text` the OCR and seal text are not read (the dump leaves them out).
@@ -197,7 +199,7 @@ pub(super) fn doc_columns(text: bool) -> String {
     format!(
         "d.id, d.message, d.name, d.container, d.sha256, d.format, d.kind, d.form,
          d.applicant, d.fields, d.stamped, d.scan_of, d.superseded_by, d.problems, d.size,
-         d.seal_score, d.match_score, {}",
+         d.seal_score, d.match_score, {}, d.page_look",
         if text {
             "d.ocr_text, d.seal_text"
         } else {
@@ -233,6 +235,9 @@ pub(super) fn document(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
         match_score: r.get(16)?,
         ocr_text: r.get(17)?,
         seal_text: r.get(18)?,
+        look: r
+            .get::<_, Option<String>>(19)?
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -257,15 +262,17 @@ fn save_one(tx: &rusqlite::Transaction<'_>, p: &Processed, now: &str) -> rusqlit
         let id: i64 = tx
             .prepare_cached(
                 "INSERT INTO documents(message, seq, container, name, sha256, size, format, kind,
-                        form, applicant, fields, stamped, seal_score, ocr_text, problems, seal_text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                        form, applicant, fields, stamped, seal_score, ocr_text, problems, seal_text,
+                        page_look)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                        ?17)
                      ON CONFLICT(message, seq) DO UPDATE SET container = excluded.container,
                         name = excluded.name, sha256 = excluded.sha256, size = excluded.size,
                         format = excluded.format, kind = excluded.kind, form = excluded.form,
                         applicant = excluded.applicant, fields = excluded.fields,
                         stamped = excluded.stamped, seal_score = excluded.seal_score,
                         ocr_text = excluded.ocr_text, problems = excluded.problems,
-                        seal_text = excluded.seal_text
+                        seal_text = excluded.seal_text, page_look = excluded.page_look
                      RETURNING id",
             )
             .and_then(|mut st| {
@@ -287,6 +294,7 @@ fn save_one(tx: &rusqlite::Transaction<'_>, p: &Processed, now: &str) -> rusqlit
                         d.ocr_text,
                         to_json_list(&d.problems),
                         d.seal_text,
+                        d.look.and_then(|l| serde_json::to_string(&l).ok()),
                     ],
                     |r| r.get(0),
                 )

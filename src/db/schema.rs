@@ -310,6 +310,11 @@ CREATE INDEX IF NOT EXISTS applications_scan ON applications(scan);
     r#"
 ALTER TABLE documents ADD COLUMN seal_text TEXT;
 "#,
+    // 11 (issue 20): what a scan's first page looks like (size, resolution, paper colour;
+    //    JSON), so pages of one form sent as unrelated file names group as one scan.
+    r#"
+ALTER TABLE documents ADD COLUMN page_look TEXT;
+"#,
 ];
 
 pub fn latest() -> i64 {

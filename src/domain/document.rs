@@ -56,6 +56,9 @@ pub struct Document {
     /// The text read along a scan's seal ring, when one was read.
     #[serde(skip)]
     pub seal_text: Option<String>,
+    /// What a scan's first page looks like (grouping pages sent as separate files).
+    #[serde(skip)]
+    pub look: Option<crate::scan::look::PageLook>,
 }
 
 /// A recorded document with the facts of the mail it came in that matching and the
@@ -66,6 +69,10 @@ pub struct DocInMail {
     pub from_addr: Option<String>,
     pub received_at: String,
     pub late: bool,
+    /// The sender's display name and the subject: where a mail names the sender's unit
+    /// in words a person typed (matching uses it for a scan whose page names nobody).
+    pub from_name: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// A document ready to be recorded (its bytes already in the store), as the pipeline
@@ -89,6 +96,8 @@ pub struct NewDocument {
     /// The text read along a scan's seal ring.
     pub seal_text: Option<String>,
     pub problems: Vec<String>,
+    /// What a scan's first page looks like.
+    pub look: Option<crate::scan::look::PageLook>,
 }
 
 impl NewDocument {
@@ -111,6 +120,7 @@ impl NewDocument {
             ocr_text: None,
             seal_text: None,
             problems: vec![],
+            look: None,
         }
     }
 }
@@ -168,6 +178,7 @@ mod tests {
             applicant: Some("唐山市第一中学".into()),
             ocr_text: Some("科普资源申报推荐表".into()),
             seal_text: None,
+            look: None,
         };
         let text = serde_json::to_string(&d).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();

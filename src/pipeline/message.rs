@@ -284,6 +284,7 @@ pub(super) fn apply_scan(doc: &mut NewDocument, info: ScanInfo) {
         doc.seal_score = Some(info.seal_score);
         doc.ocr_text = info.ocr_text;
         doc.seal_text = info.seal_text;
+        doc.look = info.look;
         doc.problems.extend(info.problems);
     }
 }

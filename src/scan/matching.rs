@@ -21,6 +21,10 @@ pub struct ScanSide<'a> {
     pub received_at: DateTime<FixedOffset>,
     /// File name as the sender gave it.
     pub name: &'a str,
+    /// The applicant the scan's own mail names (sender's display name, subject, file
+    /// names: [`super::unit`]), typed by a person; stands in for the page when OCR did
+    /// not read the applicant. The caller leaves it out when the page names a unit.
+    pub noted: Option<&'a str>,
 }
 
 /// An electronic form a scan may belong to: a view borrowed from the recorded document.
@@ -59,6 +63,10 @@ const W_OCR_OTHER: f64 = 0.10;
 const W_FILE_NAME: f64 = 0.10;
 /// The scan arrived after the electronic form, or at most a day before it.
 const W_TIME_ORDER: f64 = 0.05;
+
+/// The applicant read on the page below this (0–1 after the ramp) is weak: the unit
+/// the scan's mail names counts instead, as strongly as a clear reading would.
+const OCR_WEAK: f64 = 0.5;
 
 /// OCR similarity below this is noise (two Tangshan school names share most
 /// characters); it rises linearly to full weight at an exact match.
@@ -186,11 +194,24 @@ pub fn score(scan: &ScanSide<'_>, e: &ElectronicSide<'_>) -> f64 {
     };
 
     let who = applicant(e);
+    let on_page = match (&who, scan.ocr_text) {
+        (Some(name), Some(text)) => ramp(fuzzy::occurs(name, &compact(text))),
+        _ => 0.0,
+    };
+    let in_mail = match (&who, scan.noted) {
+        (Some(name), Some(noted)) if on_page < OCR_WEAK => {
+            let (a, b) = (compact(name), compact(noted));
+            if a.len() >= 4 && a == b {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        _ => 0.0,
+    };
+    s += W_OCR_APPLICANT * on_page.max(in_mail);
     if let Some(text) = scan.ocr_text {
         let hay = compact(text);
-        if let Some(name) = &who {
-            s += W_OCR_APPLICANT * ramp(fuzzy::occurs(name, &hay));
-        }
         let digits = fuzzy::digit_stream(text);
         let def = e.form.def();
         let fields = def.map(|d| d.fields.as_slice()).unwrap_or_default();
@@ -293,4 +314,96 @@ pub fn assign(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FieldValue, Fields};
+
+    fn at(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).unwrap()
+    }
+
+    fn school() -> FormKey {
+        FormKey::parse("pilot_school").unwrap()
+    }
+
+    fn fields(unit: &str) -> Fields {
+        let mut f = Fields::default();
+        f.insert(
+            school().applicant_key().into(),
+            FieldValue::Text(unit.into()),
+        );
+        f
+    }
+
+    fn elec<'a>(doc: i64, f: &'a Fields, from: &'a str) -> ElectronicSide<'a> {
+        ElectronicSide {
+            doc,
+            message: doc,
+            form: school(),
+            fields: f,
+            applicant: None,
+            from: Some(from),
+            received_at: at("2022-07-16T09:00:00+08:00"),
+            name: "附件4试点学校申报表.docx",
+        }
+    }
+
+    /// A scan sent alone (its page's unit row unreadable), its electronic form a day
+    /// later from another address: the unit its mail named places it.
+    #[test]
+    fn unit_noted_from_the_mail_places_a_scan_ocr_could_not() {
+        let (ln, ts) = (fields("滦南县第一中学"), fields("唐山市第一中学"));
+        let elecs = [
+            elec(10, &ts, "ts1z@126.com"),
+            elec(11, &ln, "ln1z_zhang@163.com"),
+        ];
+        let scan = ScanSide {
+            doc: 20,
+            message: 2,
+            ocr_text: Some("附件4\n唐山市科技教育试点学校申报表\n申报学校\n通讯地址"),
+            form: Some(school()),
+            from: Some("lnyz@126.com"),
+            received_at: at("2022-07-15T10:00:00+08:00"),
+            name: "盖章扫描件.jpg",
+            noted: Some("滦南县第一中学"),
+        };
+        // form 0.15 + the mail's unit 0.30 + time 0.05
+        assert!((score(&scan, &elecs[1]) - 0.50).abs() < 1e-9);
+        assert!((score(&scan, &elecs[0]) - 0.20).abs() < 1e-9);
+        let placed = assign(&[scan], &elecs, 0.4);
+        assert!(matches!(placed[..], [Some((1, v))] if (v - 0.5).abs() < 1e-9));
+        // Without it the scan is nobody's.
+        let unnoted = ScanSide {
+            noted: None,
+            ..scan
+        };
+        assert_eq!(assign(&[unnoted], &elecs, 0.4), vec![None]);
+    }
+
+    /// A page that clearly reads another unit than the mail names: the page decides
+    /// (a print shop's mail names the school in the file name it was given).
+    #[test]
+    fn a_clear_page_outweighs_the_unit_the_mail_names() {
+        let ts = fields("唐山市第一中学");
+        let e = elec(10, &ts, "ts1z@126.com");
+        let scan = ScanSide {
+            doc: 20,
+            message: 2,
+            ocr_text: Some("唐山市科技教育试点学校申报表\n申报学校唐山市第十中学"),
+            form: Some(school()),
+            from: Some("dayinpu@126.com"),
+            received_at: at("2022-07-16T10:00:00+08:00"),
+            name: "扫描件.jpg",
+            noted: Some("唐山市第一中学"),
+        };
+        let unnoted = ScanSide {
+            noted: None,
+            ..scan
+        };
+        assert_eq!(score(&scan, &e), score(&unnoted, &e));
+        assert!(score(&scan, &e) < 0.4);
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod fuzzy;
 pub mod group;
+pub mod look;
 pub mod matching;
 pub mod ocr;
 mod pages;
@@ -41,6 +42,10 @@ pub struct ScanInfo {
     /// on a stamped page; compare with [`seal::ring_text::compare`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal_text: Option<String>,
+    /// What the first page looks like (size, resolution, paper), for grouping pages
+    /// sent as separate files ([`group`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look: Option<look::PageLook>,
     /// 1-based page numbers on which a seal was found.
     #[serde(skip)]
     pub stamped_pages: Vec<usize>,
@@ -101,7 +106,7 @@ pub const FOREIGN_SEAL: &str = ProblemKind::ForeignSeal.as_str();
 /// the program version), so a cached answer is only ever served to the code that
 /// produced it: bump it with any change to seal detection, page handling, OCR or
 /// form identification from OCR text, and `reprocess --all` analyses every scan again.
-pub const ANALYSIS_VERSION: u32 = 4;
+pub const ANALYSIS_VERSION: u32 = 5;
 
 /// The `ocr_cache` key of a scan: its content, whether OCR ran, and the versions of
 /// the code that analysed it.
@@ -252,6 +257,12 @@ pub fn analyze_set_with(files: &[(&str, &[u8])], opts: &ScanOptions, scope: OcrS
                 break 'files;
             }
             info.pages += 1;
+            if info.look.is_none() {
+                let dpi = matches!(format.to_ascii_lowercase().as_str(), "jpg" | "jpeg")
+                    .then(|| look::jpeg_dpi(bytes))
+                    .flatten();
+                info.look = Some(look::PageLook::measure(&page.rgb, page.source, dpi));
+            }
             // Seal: any stamped page stamps the document; otherwise a doubtful page
             // makes it doubtful, a colour page without a seal "unstamped"; all-grey
             // stays unknown.

@@ -23,6 +23,8 @@ pub struct Page {
     /// The source had colour channels and was not a grey image stored as colour.
     /// False for L/LA images (grayscale, fax).
     pub colour_channels: bool,
+    /// Width and height as decoded, before [`bound`] scaled the page down.
+    pub source: (u32, u32),
 }
 
 /// Why no page could be taken out of a scan.
@@ -94,6 +96,7 @@ pub fn decode_image(bytes: &[u8], format: ImageFormat, name: &str) -> Result<Pag
 /// page itself; this needs only the output.
 pub fn bound(img: DynamicImage) -> Page {
     let colour_channels = img.color().has_color();
+    let source = (img.width(), img.height());
     let rgb = match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
@@ -104,6 +107,7 @@ pub fn bound(img: DynamicImage) -> Page {
     Page {
         rgb,
         colour_channels,
+        source,
     }
 }
 

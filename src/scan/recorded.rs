@@ -11,6 +11,27 @@ fn when(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
     crate::time::parse_rfc3339(s).unwrap_or_else(crate::time::now)
 }
 
+/// The unit noted on a scan ([`crate::scan::unit`]) when its mail's sender name or
+/// subject names it and OCR read the page but no value beside its applicant label: a
+/// page that names a unit speaks for itself, and a unit only the scan's own file name
+/// gives is a hint the file name already is.
+fn noted_unit(d: &DocInMail) -> Option<&str> {
+    let unit = d.doc.applicant.as_deref()?;
+    let text = d.doc.ocr_text.as_deref()?;
+    let form = d.doc.form.as_deref().and_then(FormKey::parse);
+    if form.is_some_and(|f| {
+        crate::scan::unit::value_on_page(crate::call::current(), f, text).is_some()
+    }) {
+        return None;
+    }
+    let key = crate::scan::fuzzy::compact(unit);
+    let in_mail = [&d.from_name, &d.subject].into_iter().flatten().any(|t| {
+        let t = crate::scan::fuzzy::compact(t);
+        t.windows(key.len().max(1)).any(|w| w == key.as_slice())
+    });
+    in_mail.then_some(unit)
+}
+
 /// Assigns scans to electronic forms with the scan stage's scoring.
 pub fn assign(
     scans: &[&DocInMail],
@@ -27,6 +48,7 @@ pub fn assign(
             from: d.from_addr.as_deref(),
             received_at: when(&d.received_at),
             name: &d.doc.name,
+            noted: noted_unit(d),
         })
         .collect();
     // Electronic documents always carry a form; one without is not a candidate.

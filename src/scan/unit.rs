@@ -80,7 +80,7 @@ pub fn named_applicant(
 
 /// The value beside the applicant field's label on an OCR'd page (`申报学校唐山市第
 /// 一中学` → `唐山市第一中学`), cut at the next label.
-fn value_on_page(call: &Call, form: FormKey, text: &str) -> Option<String> {
+pub fn value_on_page(call: &Call, form: FormKey, text: &str) -> Option<String> {
     let def = call.forms.iter().find(|f| f.key == form)?;
     let field = def.fields.iter().find(|f| f.applicant)?;
     let labels: Vec<String> = def

@@ -47,6 +47,7 @@ fn doc(
         applicant: None,
         ocr_text: None,
         seal_text: None,
+        look: None,
     }
 }
 

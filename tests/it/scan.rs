@@ -313,6 +313,7 @@ fn match_later_scan_from_colleague_with_lying_name() {
         from: Some("liujg@ts-kjg.cn"),
         received_at: at("2022-07-17T16:30:00+08:00"),
         name: "附件1专家推荐表.jpg", // lies: it is 附件2
+        noted: None,
     };
     let s = score(&scan, &e);
     // domain 0.12 + form 0.15 + applicant 0.30 + phone 0.15 + contact 0.10 + time 0.05
@@ -361,6 +362,7 @@ fn match_picks_right_candidate_by_ocr_names_and_phone() {
         from: Some("dayinpu@126.com"),
         received_at: at("2022-07-16T10:00:00+08:00"),
         name: "IMG_20220716_0931.jpg",
+        noted: None,
     };
     let sa = score(&scan, &a);
     let sb = score(&scan, &b);
@@ -395,6 +397,7 @@ fn match_one_to_one_best_first() {
         from: Some("office@ts-kjg.cn"),
         received_at: at("2022-07-15T09:00:00+08:00"),
         name: "盖章扫描件.jpg",
+        noted: None,
     };
     // A second copy of the same scan (sent twice): only one may take form b, and it
     // must not fall back onto a's form, which it does not resemble.
@@ -429,6 +432,7 @@ fn match_below_threshold_stays_unmatched() {
         from: Some("qasx@163.com"),
         received_at: at("2022-07-18T10:00:00+08:00"),
         name: "附件2科普资源申报推荐表.pdf",
+        noted: None,
     };
     let s = score(&scan, &a);
     assert!(s < 0.1, "score {s}");
@@ -453,6 +457,7 @@ fn match_same_message_without_ocr() {
         from: Some("tsyz@126.com"),
         received_at: at("2022-07-15T09:00:00+08:00"),
         name: "唐山市第一中学盖章.pdf",
+        noted: None,
     };
     // message 0.35 + sender 0.20 + file name 0.10 + time 0.05
     assert!((score(&scan, &e) - 0.70).abs() < 1e-9);

@@ -3,7 +3,10 @@
 //! fixtures/scanmail (made by `fixtures/gen/make_scans.py --scan-mails`) holds a form
 //! scanned as two JPGs (title on page 1, seal on page 2 only), a scan beside an
 //! encrypted electronic form in a mail that names the unit, and a print shop's scan
-//! whose file name names another school than its page. `expected.json` says what the
+//! whose file name names another school than its page; a form scanned as two JPGs
+//! whose names say nothing (`IMG_…`, `mmexport…`: grouped by title and look); and a
+//! scan sent alone, its unit row blank, whose electronic form came a day later from
+//! another address (placed by the unit its mail named). `expected.json` says what the
 //! dump must show for each scan and each application.
 
 use super::support::intake::Intake;
@@ -36,7 +39,7 @@ fn scan_mail_pages_unreadable_electronic_and_lying_names() {
     );
     let dump = it.dump();
     let messages = dump["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 4, "{dump}");
+    assert_eq!(messages.len(), 7, "{dump}");
     // (message number in import order, document) for every document.
     let docs: Vec<(usize, &Value)> = messages
         .iter()
@@ -109,11 +112,10 @@ fn scan_mail_pages_unreadable_electronic_and_lying_names() {
             failures.push(format!("application\n  want {want}\n  got  {got}"));
         }
     }
-    // Nothing else: page 2 is no application of its own, the lying name none either.
-    assert_eq!(
-        apps.len(),
-        expected["applications"].as_array().unwrap().len(),
-        "{apps:?}"
-    );
+    // Nothing else: page 2 is no application of its own, the lying name none either,
+    // the scan sent first none beside its electronic form's.
+    if apps.len() != expected["applications"].as_array().unwrap().len() {
+        failures.push(format!("{} applications: {apps:?}", apps.len()));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

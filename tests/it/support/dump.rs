@@ -41,6 +41,7 @@ pub fn document(id: i64, kind: DocKind, form: Option<&str>, fields: Fields) -> D
         applicant: None,
         ocr_text: None,
         seal_text: None,
+        look: None,
     }
 }
 
