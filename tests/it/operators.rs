@@ -1344,9 +1344,11 @@ fn status_and_list_queries_agree_with_the_dump() {
     {
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
-            // Migrations 10 (seal text), 9 (receipt view indexes), 8 (office), 7
-            // (roster), 6 (hand files), 5 (receipts) and 4 (accounts) undone, then 3.
-            "ALTER TABLE documents DROP COLUMN seal_text;
+            // Migrations 11 (page look), 10 (seal text), 9 (receipt view indexes), 8
+            // (office), 7 (roster), 6 (hand files), 5 (receipts) and 4 (accounts) undone,
+            // then 3.
+            "ALTER TABLE documents DROP COLUMN page_look;
+             ALTER TABLE documents DROP COLUMN seal_text;
              DROP INDEX messages_from; DROP INDEX applications_email;
              DROP INDEX applications_electronic; DROP INDEX applications_scan;
              DROP TABLE audit; DROP TABLE reviews; DROP TABLE late_excuses;
