@@ -80,8 +80,9 @@ enum Cmd {
     /// Seal verdicts, match accuracy and seconds per page over the generated
     /// evaluation set (fixtures/gen/make_seal_eval.py).
     Seals {
-        /// tune (seed 1) or held (seed 2), both tuned on; held3 (seed 3): the held-out
-        /// part, evaluated once after all tuning.
+        /// tune (seed 1), held (seed 2), held3 (seed 3) or tune5 (seed 5), all tuned
+        /// on; held4 (seed 4, 200 scans): the held-out part, evaluated once after all
+        /// tuning.
         #[arg(long, default_value = "tune")]
         part: String,
         /// A set directory with a manifest.json instead of the generated part.

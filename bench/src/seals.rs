@@ -1,7 +1,8 @@
 //! `bench seals`: the seal verdict and the scan's match against the generated evaluation
 //! set (fixtures/gen/make_seal_eval.py; parts generated into target/seal-eval/ when
-//! missing: tune, seed 1, and held, seed 2, both seen while tuning; held3, seed 3, the
-//! held-out part, evaluated once after all tuning).
+//! missing: tune (seed 1), held (seed 2), held3 (seed 3, the last round's held-out
+//! part) and tune5 (seed 5), all seen while tuning; held4, seed 4, the held-out part,
+//! evaluated once after all tuning).
 //!
 //! Prints precision and recall of "stamped", how often a stamped scan is called
 //! unstamped (the error an applicant hears about), the uncertain rate, match accuracy
@@ -26,7 +27,13 @@ use std::time::Instant;
 const MATCH_THRESHOLD: f64 = 0.4;
 
 /// The set's parts: name, generator seed, scans.
-const PARTS: [(&str, u64, usize); 3] = [("tune", 1, 50), ("held", 2, 110), ("held3", 3, 110)];
+const PARTS: [(&str, u64, usize); 5] = [
+    ("tune", 1, 50),
+    ("held", 2, 110),
+    ("held3", 3, 110),
+    ("tune5", 5, 150),
+    ("held4", 4, 200),
+];
 
 /// Generates `part` into target/seal-eval/<part> unless its manifest is there.
 pub(crate) fn ensure_part(part: &str) -> io::Result<PathBuf> {
@@ -34,7 +41,7 @@ pub(crate) fn ensure_part(part: &str) -> io::Result<PathBuf> {
         .iter()
         .find(|(p, _, _)| *p == part)
         .copied()
-        .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune, held or held3")))?;
+        .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune, held, held3, tune5 or held4")))?;
     let root = crate::repo_root().to_path_buf();
     let dir = root.join("target/seal-eval").join(part);
     if dir.join("manifest.json").exists() {
