@@ -41,7 +41,11 @@ pub(crate) fn ensure_part(part: &str) -> io::Result<PathBuf> {
         .iter()
         .find(|(p, _, _)| *p == part)
         .copied()
-        .ok_or_else(|| io::Error::other(format!("--part {part}: expected tune, held, held3, tune5 or held4")))?;
+        .ok_or_else(|| {
+            io::Error::other(format!(
+                "--part {part}: expected tune, held, held3, tune5 or held4"
+            ))
+        })?;
     let root = crate::repo_root().to_path_buf();
     let dir = root.join("target/seal-eval").join(part);
     if dir.join("manifest.json").exists() {

@@ -442,7 +442,13 @@ fn ring_score(mask: &[bool], w: usize, h: usize, c: &Circle, paper: &Background)
     // Less than half a ring on the page is too little to call it a seal.
     let s_seen = ramp(f.visible, 0.3, 0.5);
     let shape = s_rim * s_out * s_hollow;
-    (s_cov * s_seen * shape, ramp(f.arc, 0.3, 0.55) * shape)
+    // Half a ring of sparse ink (a worn, faint stamp) is still a doubt for a clerk, not
+    // a confident "no seal": the arc asks for less ink on the rim than the ring.
+    let s_trace = ramp(f.rim_density, 0.02, 0.05);
+    (
+        s_cov * s_seen * shape,
+        ramp(f.arc, 0.3, 0.55) * s_trace * s_out * s_hollow,
+    )
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use super::Circle;
 const BINS: usize = 72;
 /// Fewest directions holding ink for a fit: a quarter of the ring.
 const MIN_POINTS: usize = BINS / 4;
-/// Largest root-mean-square distance of the rim points from the fitted circle, as a
-/// share of its radius.
-const MAX_RMS: f64 = 0.05;
+/// How near the circle (a share of its radius, at least 2 px) a rim point must lie to
+/// be on it; at least half the points must be.
+const ON_CIRCLE: f64 = 0.04;
 
 /// The circle through the outermost ink of `mask` within box `b`, as seen from the
 /// centre of `guess` (refined once from the first fit's centre); `None` when too few
@@ -59,29 +59,38 @@ fn outermost(mask: &[bool], w: usize, b: &BBox, centre: (f64, f64)) -> Vec<(f64,
     far.iter().flatten().map(|&(x, y, _)| (x, y)).collect()
 }
 
-/// A least-squares circle, refitted once without the points farthest off it (ink of
-/// something else joined to the seal: a logo, a signature).
+/// A least-squares circle, refitted without the points farthest off it (ink of
+/// something else joined to the seal: a logo, a signature; or the text inside the
+/// ring seen through a worn gap), then on the points that lie on it.
 fn trimmed_fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
-    let (cx, cy, r) = kasa(points)?;
-    let off = |&(x, y): &(f64, f64)| ((x - cx).hypot(y - cy) - r).abs();
-    let mut residuals: Vec<f64> = points.iter().map(off).collect();
+    let off =
+        |&(x, y): &(f64, f64), (cx, cy, r): (f64, f64, f64)| ((x - cx).hypot(y - cy) - r).abs();
+    let first = kasa(points)?;
+    let mut residuals: Vec<f64> = points.iter().map(|p| off(p, first)).collect();
     residuals.sort_by(f64::total_cmp);
     let limit = (residuals[residuals.len() / 2] * 3.0).max(1.5);
-    let kept: Vec<(f64, f64)> = points.iter().copied().filter(|p| off(p) <= limit).collect();
-    let (cx, cy, r) = if kept.len() < MIN_POINTS || kept.len() == points.len() {
-        (cx, cy, r)
+    let kept: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| off(p, first) <= limit)
+        .collect();
+    let second = if kept.len() < MIN_POINTS {
+        first
     } else {
         kasa(&kept)?
     };
-    // Round, not merely closed: a square frame's or a block of text's outermost ink
-    // strays from any circle by a tenth of its size, a ring's by a pixel or two.
-    let rms = (kept
+    // Round, not merely closed: most of a ring's outermost ink lies within a pixel or
+    // two of its circle; a square frame's or a block of text's strays from any circle.
+    let band = (ON_CIRCLE * second.2).max(2.0);
+    let on: Vec<(f64, f64)> = points
         .iter()
-        .map(|&(x, y)| ((x - cx).hypot(y - cy) - r).powi(2))
-        .sum::<f64>()
-        / kept.len().max(1) as f64)
-        .sqrt();
-    (rms <= MAX_RMS * r).then_some((cx, cy, r))
+        .copied()
+        .filter(|p| off(p, second) <= band)
+        .collect();
+    if on.len() < MIN_POINTS || on.len() * 2 < points.len() {
+        return None;
+    }
+    kasa(&on)
 }
 
 /// Kåsa's algebraic circle fit: x² + y² + Dx + Ey + F = 0 by linear least squares, in

@@ -24,6 +24,9 @@ const DARKEST_PAPER: i32 = 110;
 /// How close (in each channel) a pixel beside the desk must be to the desk's colour
 /// to count as desk.
 const DESK_COLOUR: i32 = 30;
+/// How close (RGB distance) a pixel beside the desk must lie to a blend of the desk's
+/// and the paper's colours to count as the paper's edge, not ink.
+const BLEND_DISTANCE: f32 = 18.0;
 /// The smallest cast (gain on a channel) the white balance corrects.
 const MIN_CAST: f32 = 1.08;
 /// A block at most this share of the brightest paper near it can be desk.
@@ -144,14 +147,23 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
                 continue;
             }
             let near = desk_colours(bx, by);
+            let paper_here = if near.is_empty() {
+                [0.0; 3]
+            } else {
+                local_paper(&colour, &bright, &desk, bw, bh, bx, by)
+            };
             for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
                 for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
                     let i = y * w + x;
                     let p = &raw[i * 3..i * 3 + 3];
+                    // The desk's colour, or a blend of desk and paper: the paper's
+                    // edge, half desk, half paper, in one pixel (on a red-brown desk
+                    // that blend is pink).
                     let like_desk = near.iter().any(|d| {
                         d.iter()
                             .zip(p)
                             .all(|(&d, &v)| (d as i32 - v as i32).abs() <= DESK_COLOUR)
+                            || off_blend(p, d, &paper_here) <= BLEND_DISTANCE
                     });
                     if like_desk {
                         off[i] = true;
@@ -173,6 +185,47 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
             off,
         },
     )
+}
+
+/// The paper's colour near block (bx, by): the mean colour of the brightest paper block
+/// around it (the block itself may be half desk).
+fn local_paper(
+    colour: &[[u32; 3]],
+    bright: &[f32],
+    desk: &[bool],
+    bw: usize,
+    bh: usize,
+    bx: usize,
+    by: usize,
+) -> [f32; 3] {
+    let mut best: Option<usize> = None;
+    for y in by.saturating_sub(1)..=(by + 1).min(bh - 1) {
+        for x in bx.saturating_sub(1)..=(bx + 1).min(bw - 1) {
+            let j = y * bw + x;
+            if !desk[j] && best.is_none_or(|b| bright[j] > bright[b]) {
+                best = Some(j);
+            }
+        }
+    }
+    best.map_or([255.0; 3], |b| colour[b].map(|c| c as f32))
+}
+
+/// How far pixel `p` lies from every blend of the desk colour `d` and the paper colour
+/// `paper` (the segment between them, in RGB).
+fn off_blend(p: &[u8], d: &[u32; 3], paper: &[f32; 3]) -> f32 {
+    let d = d.map(|c| c as f32);
+    let seg: [f32; 3] = std::array::from_fn(|k| paper[k] - d[k]);
+    let rel: [f32; 3] = std::array::from_fn(|k| p[k] as f32 - d[k]);
+    let len2: f32 = seg.iter().map(|v| v * v).sum();
+    if len2 < 1.0 {
+        return rel.iter().map(|v| v * v).sum::<f32>().sqrt();
+    }
+    let t = (rel.iter().zip(&seg).map(|(a, b)| a * b).sum::<f32>() / len2).clamp(0.0, 1.0);
+    rel.iter()
+        .zip(&seg)
+        .map(|(a, b)| (a - t * b).powi(2))
+        .sum::<f32>()
+        .sqrt()
 }
 
 /// Per-channel gains that make the paper grey: the median block colour over the

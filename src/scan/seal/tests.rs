@@ -222,6 +222,63 @@ fn pale_ring_under_a_yellow_cast_is_a_seal() {
     assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
 }
 
+/// A page photographed askew on a red-brown desk: the paper's edge is a soft band of
+/// desk blended with paper, pink on every side. That band is the paper's edge, not
+/// ink: joined to a seal stamped near the edge it made the seal's blob a tall strip.
+#[test]
+fn soft_paper_edge_on_a_red_desk_is_not_ink() {
+    let mut img = page();
+    ring_of(
+        &mut img,
+        600.0 - 64.0,
+        640.0,
+        60.0,
+        4.0,
+        Rgb([205, 70, 120]),
+    );
+    let desk = Rgb([122, 62, 58]);
+    let margin = 50u32;
+    let mut shot = photo(&img, margin, desk, 0.95);
+    let (w, h) = (img.width(), img.height());
+    // Three pixels of blend each side of the edge, as a lens and JPEG leave it.
+    let edge_dist = |x: u32, y: u32| {
+        let dx = (x as i64 - margin as i64).min((margin + w - 1) as i64 - x as i64);
+        let dy = (y as i64 - margin as i64).min((margin + h - 1) as i64 - y as i64);
+        dx.min(dy)
+    };
+    for (x, y, p) in shot.enumerate_pixels_mut() {
+        let d = edge_dist(x, y);
+        if (-3..3).contains(&d) {
+            let t = (d + 3) as f64 / 6.0; // 0 desk … 1 paper
+            for (c, (&dk, &pp)) in p.0.iter_mut().zip(desk.0.iter().zip(PAPER.0.iter())) {
+                *c = (dk as f64 * (1.0 - t) + pp as f64 * t).round() as u8;
+            }
+        }
+    }
+    let r = detect(&shot, true);
+    assert_eq!(r.verdict, SealVerdict::Stamped, "{r:?}");
+    assert!(detect(&photo(&page(), margin, desk, 0.95), true).verdict != SealVerdict::Stamped);
+}
+
+/// A worn, faint stamp leaves half a ring of sparse dots: too little to call it a
+/// seal, too much to tell the applicant "no seal" — a clerk decides.
+#[test]
+fn sparse_half_ring_is_left_to_a_clerk() {
+    let mut img = page();
+    let (cx, cy, r) = (400.0, 640.0, 62.0);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+        let d = dx.hypot(dy);
+        let a = dy.atan2(dx).to_degrees() + 180.0;
+        // Every third pixel of a thin ring over 200°: a rim a few per cent inked.
+        if (r - 3.0..=r).contains(&d) && a < 200.0 && (x * 7 + y * 3) % 3 == 0 {
+            *p = RED;
+        }
+    }
+    let res = detect(&img, true);
+    assert_eq!(res.verdict, SealVerdict::Uncertain, "{res:?}");
+}
+
 /// The ring text names another unit only when it clearly names another applicant and
 /// clearly not this one; OCR's partial reads of the applicant's own name stay its own
 /// or say nothing.
