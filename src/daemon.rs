@@ -364,6 +364,7 @@ impl Processor {
                 info!(
                     processed = stats.processed,
                     failed = stats.failed,
+                    sqlite_kib = crate::db::sqlite_memory_kib(),
                     "processed"
                 );
             }

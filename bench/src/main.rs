@@ -17,6 +17,7 @@
 mod pipeline;
 mod scan;
 mod seals;
+mod smaps;
 mod soak;
 mod status;
 mod suite;

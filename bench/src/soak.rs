@@ -11,6 +11,7 @@
 //! `--env NAME=VALUE` passes allocator settings (MALLOC_ARENA_MAX=2,
 //! MALLOC_MMAP_THRESHOLD_=…) to the daemon to compare them in separate runs.
 
+use crate::smaps::{self, Split};
 use kepu_testkit::{base64 as b64, Dovecot};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,9 @@ struct Reading {
     sent: usize,
     rss_kib: u64,
     hwm_kib: u64,
+    split: Split,
+    /// SQLite's own heap use as the daemon last logged it.
+    sqlite_kib: Option<u64>,
 }
 
 pub fn run(s: &Soak) -> io::Result<()> {
@@ -84,8 +88,11 @@ pub fn run(s: &Soak) -> io::Result<()> {
     let mut sent = 0usize;
     let mut readings = Vec::new();
     println!();
-    println!("| minute | mails sent | RSS MiB | peak so far (VmHWM) MiB |");
-    println!("|---|---|---|---|");
+    println!(
+        "| minute | mails sent | RSS MiB | peak so far (VmHWM) MiB | heap | other anon | SQLite files | binary | other files | SQLite heap |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let log = dir.path().join("daemon.log");
     let mut last_printed_minute = u64::MAX;
     while t0.elapsed() < end {
         if let Some(status) = daemon.0.try_wait()? {
@@ -109,15 +116,19 @@ pub fn run(s: &Soak) -> io::Result<()> {
                 sent,
                 rss_kib,
                 hwm_kib,
+                split: smaps::split(pid)?,
+                sqlite_kib: smaps::logged_sqlite_kib(&log),
             });
             next_sample += sample;
             let minute = now.as_secs() / 60;
             if minute != last_printed_minute {
                 last_printed_minute = minute;
+                let r = readings.last().expect("just pushed");
                 println!(
-                    "| {minute} | {sent} | {:.1} | {:.1} |",
+                    "| {minute} | {sent} | {:.1} | {:.1} | {} |",
                     rss_kib as f64 / 1024.0,
-                    hwm_kib as f64 / 1024.0
+                    hwm_kib as f64 / 1024.0,
+                    split_cells(r)
                 );
             }
         }
@@ -130,6 +141,8 @@ pub fn run(s: &Soak) -> io::Result<()> {
         sent,
         rss_kib,
         hwm_kib,
+        split: smaps::split(pid)?,
+        sqlite_kib: smaps::logged_sqlite_kib(&log),
     });
     admin.logout();
     daemon.stop();
@@ -172,6 +185,34 @@ fn report(s: &Soak, readings: &[Reading], recorded: usize) {
         mib(peak_sampled),
         mib(hwm)
     );
+    let at_warm = readings.iter().find(|r| r.at >= warm_at).or(readings.last());
+    if let (Some(w), Some(e)) = (at_warm, readings.last()) {
+        let d = |a: u64, b: u64| mib(b) - mib(a);
+        println!(
+            "| growth after warm-up by part (MiB) | heap {:+.1}, other anon {:+.1}, SQLite files {:+.1}, binary {:+.1}, other files {:+.1}; SQLite heap {:+.1} |",
+            d(w.split.heap, e.split.heap),
+            d(w.split.anon, e.split.anon),
+            d(w.split.sqlite_files, e.split.sqlite_files),
+            d(w.split.binary, e.split.binary),
+            d(w.split.files, e.split.files),
+            d(w.sqlite_kib.unwrap_or(0), e.sqlite_kib.unwrap_or(0)),
+        );
+    }
+}
+
+/// A reading's split as table cells, MiB.
+fn split_cells(r: &Reading) -> String {
+    let mib = |k: u64| k as f64 / 1024.0;
+    format!(
+        "{:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {}",
+        mib(r.split.heap),
+        mib(r.split.anon),
+        mib(r.split.sqlite_files),
+        mib(r.split.binary),
+        mib(r.split.files),
+        r.sqlite_kib
+            .map_or("–".to_string(), |k| format!("{:.1}", mib(k)))
+    )
 }
 
 /// The JPG scans of the tuning and first held-out parts (never the last held-out part,

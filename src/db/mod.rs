@@ -20,6 +20,13 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
+/// Heap memory SQLite holds in this process, all connections together (page caches,
+/// schema, statements), KiB: for the daemon's memory figures.
+pub fn sqlite_memory_kib() -> i64 {
+    // SAFETY: a read of SQLite's global counter; no connection or pointer involved.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() / 1024 }
+}
+
 /// An open database plus its path (for error messages).
 pub struct Db {
     pub conn: Connection,

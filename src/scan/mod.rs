@@ -6,6 +6,7 @@
 
 pub mod fuzzy;
 pub mod group;
+mod jpeg;
 pub mod matching;
 pub mod ocr;
 mod pages;
@@ -21,6 +22,7 @@ use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
 pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
+pub use pages::{load as load_pages, Page};
 pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
 /// What was learnt from one scan document. Its JSON (without the per-page details)
