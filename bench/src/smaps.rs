@@ -76,7 +76,11 @@ fn classify(header: &str) -> Kind {
         .any(|end| path.ends_with(end))
     {
         Kind::SqliteFile
-    } else if path.rsplit('/').next().is_some_and(|n| n.starts_with("kepu-intake")) {
+    } else if path
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with("kepu-intake"))
+    {
         Kind::Binary
     } else {
         Kind::File

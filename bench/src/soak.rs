@@ -185,7 +185,10 @@ fn report(s: &Soak, readings: &[Reading], recorded: usize) {
         mib(peak_sampled),
         mib(hwm)
     );
-    let at_warm = readings.iter().find(|r| r.at >= warm_at).or(readings.last());
+    let at_warm = readings
+        .iter()
+        .find(|r| r.at >= warm_at)
+        .or(readings.last());
     if let (Some(w), Some(e)) = (at_warm, readings.last()) {
         let d = |a: u64, b: u64| mib(b) - mib(a);
         println!(

@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
+/// Page cache per connection, KiB.
+pub const CACHE_KIB: u32 = 1024;
+
 /// Heap memory SQLite holds in this process, all connections together (page caches,
 /// schema, statements), KiB: for the daemon's memory figures.
 pub fn sqlite_memory_kib() -> i64 {
@@ -58,6 +61,12 @@ impl Db {
         self.wal()?;
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))?;
+        // Each connection's page cache, bounded (negative = KiB): SQLite's default of
+        // 2000 KiB grows with the database on every long-lived connection the daemon
+        // holds; hot pages past this come from the OS file cache at little cost.
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"))
             .map_err(|e| self.err(e))
     }
 
@@ -237,6 +246,18 @@ mod tests {
         assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("after"));
         writer.kv_set("k", "again").unwrap();
         assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("again"));
+    }
+
+    #[test]
+    fn page_cache_is_bounded_and_sqlite_memory_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("x.db")).unwrap();
+        let size: i64 = db
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(size, -i64::from(CACHE_KIB));
+        assert!(sqlite_memory_kib() > 0);
     }
 
     #[test]

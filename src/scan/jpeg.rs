@@ -58,7 +58,9 @@ fn decode_inner(bytes: &[u8]) -> Result<Page, Skip> {
     let (sw, sh) = (u32::from(sw), u32::from(sh));
     let channels = if colour { 3 } else { 1 };
     if pixels.len() < (sw * sh * channels) as usize {
-        return Err(Skip::Refused("decoded fewer pixels than the header says".into()));
+        return Err(Skip::Refused(
+            "decoded fewer pixels than the header says".into(),
+        ));
     }
     let rgb = area_shrink(&pixels, channels, sw, sh, nw.min(sw), nh.min(sh));
     Ok(Page {
@@ -165,7 +167,10 @@ mod tests {
         let n = red.len() as f64;
         let mx = red.iter().map(|p| p.0 as f64).sum::<f64>() / n;
         let my = red.iter().map(|p| p.1 as f64).sum::<f64>() / n;
-        assert!((mx - 1500.0).abs() < 2.0 && (my - 300.0).abs() < 2.0, "{mx},{my}");
+        assert!(
+            (mx - 1500.0).abs() < 2.0 && (my - 300.0).abs() < 2.0,
+            "{mx},{my}"
+        );
         // Its area is the disc's: π·100² within 5 %.
         let area = std::f64::consts::PI * 100.0 * 100.0;
         assert!((n - area).abs() < 0.05 * area, "{n} red pixels");

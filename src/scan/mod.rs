@@ -21,8 +21,8 @@ use crate::domain::ProblemKind;
 use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
-pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
 pub use pages::{load as load_pages, Page};
+pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
 pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 
 /// What was learnt from one scan document. Its JSON (without the per-page details)
