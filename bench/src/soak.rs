@@ -8,6 +8,11 @@
 //! the warm-up RSS (after the first `--warmup` minutes), the end RSS (mean of the last
 //! three samples), the peak, and how many scans the daemon recorded.
 //!
+//! Each minute's row shows the RSS at its start, its lowest and highest sample, and, at
+//! the lowest (the daemon between pages, nothing in flight), where the resident set lies
+//! (`smaps.rs`) and SQLite's own heap as the daemon logged it; the growth of that lowest
+//! RSS from the warm-up minute to the last one is split the same way.
+//!
 //! `--env NAME=VALUE` passes allocator settings (MALLOC_ARENA_MAX=2,
 //! MALLOC_MMAP_THRESHOLD_=…) to the daemon to compare them in separate runs.
 
@@ -89,9 +94,9 @@ pub fn run(s: &Soak) -> io::Result<()> {
     let mut readings = Vec::new();
     println!();
     println!(
-        "| minute | mails sent | RSS MiB | peak so far (VmHWM) MiB | heap | other anon | SQLite files | binary | other files | SQLite heap |"
+        "| minute | mails sent | RSS MiB at its start | lowest | highest | peak so far (VmHWM) | at the lowest: heap | other anon | SQLite files | binary | other files | SQLite heap |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let log = dir.path().join("daemon.log");
     let mut last_printed_minute = u64::MAX;
     while t0.elapsed() < end {
@@ -122,14 +127,10 @@ pub fn run(s: &Soak) -> io::Result<()> {
             next_sample += sample;
             let minute = now.as_secs() / 60;
             if minute != last_printed_minute {
+                if let Some(done) = minute.checked_sub(1) {
+                    print_minute(&readings, done);
+                }
                 last_printed_minute = minute;
-                let r = readings.last().expect("just pushed");
-                println!(
-                    "| {minute} | {sent} | {:.1} | {:.1} | {} |",
-                    rss_kib as f64 / 1024.0,
-                    hwm_kib as f64 / 1024.0,
-                    split_cells(r)
-                );
             }
         }
         let wait = next_mail.min(next_sample).saturating_sub(t0.elapsed());
@@ -144,6 +145,9 @@ pub fn run(s: &Soak) -> io::Result<()> {
         split: smaps::split(pid)?,
         sqlite_kib: smaps::logged_sqlite_kib(&log),
     });
+    if last_printed_minute != u64::MAX {
+        print_minute(&readings, last_printed_minute);
+    }
     admin.logout();
     daemon.stop();
     let recorded = recorded_scans(&s.intake, &config, dir.path())?;
@@ -185,14 +189,21 @@ fn report(s: &Soak, readings: &[Reading], recorded: usize) {
         mib(peak_sampled),
         mib(hwm)
     );
-    let at_warm = readings
-        .iter()
-        .find(|r| r.at >= warm_at)
-        .or(readings.last());
-    if let (Some(w), Some(e)) = (at_warm, readings.last()) {
+    let last_minute = readings
+        .last()
+        .map_or(0, |r| r.at.as_secs() / 60)
+        .saturating_sub(1);
+    let warm_minute = (s.warmup_min.ceil() as u64).min(last_minute);
+    if let (Some(w), Some(e)) = (floor(readings, warm_minute), floor(readings, last_minute)) {
+        println!(
+            "| lowest RSS in minute {warm_minute} / in minute {last_minute} (between pages) | {:.1} / {:.1} MiB ({:+.1} MiB) |",
+            mib(w.rss_kib),
+            mib(e.rss_kib),
+            mib(e.rss_kib) - mib(w.rss_kib)
+        );
         let d = |a: u64, b: u64| mib(b) - mib(a);
         println!(
-            "| growth after warm-up by part (MiB) | heap {:+.1}, other anon {:+.1}, SQLite files {:+.1}, binary {:+.1}, other files {:+.1}; SQLite heap {:+.1} |",
+            "| growth of that lowest RSS by part (MiB) | heap {:+.1}, other anon {:+.1}, SQLite files {:+.1}, binary {:+.1}, other files {:+.1}; SQLite heap {:+.1} |",
             d(w.split.heap, e.split.heap),
             d(w.split.anon, e.split.anon),
             d(w.split.sqlite_files, e.split.sqlite_files),
@@ -201,6 +212,35 @@ fn report(s: &Soak, readings: &[Reading], recorded: usize) {
             d(w.sqlite_kib.unwrap_or(0), e.sqlite_kib.unwrap_or(0)),
         );
     }
+}
+
+/// The readings of minute `m` (from its start to the next).
+fn in_minute(readings: &[Reading], m: u64) -> impl Iterator<Item = &Reading> {
+    readings.iter().filter(move |r| r.at.as_secs() / 60 == m)
+}
+
+/// The lowest reading of minute `m`: the daemon between pages, without pages in flight.
+fn floor(readings: &[Reading], m: u64) -> Option<&Reading> {
+    in_minute(readings, m).min_by_key(|r| r.rss_kib)
+}
+
+/// One table row for minute `m`.
+fn print_minute(readings: &[Reading], m: u64) {
+    let mib = |k: u64| k as f64 / 1024.0;
+    let (Some(first), Some(low)) = (in_minute(readings, m).next(), floor(readings, m)) else {
+        return;
+    };
+    let high = in_minute(readings, m).map(|r| r.rss_kib).max().unwrap_or(0);
+    let last = in_minute(readings, m).last().unwrap_or(first);
+    println!(
+        "| {m} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        last.sent,
+        mib(first.rss_kib),
+        mib(low.rss_kib),
+        mib(high),
+        mib(last.hwm_kib),
+        split_cells(low)
+    );
 }
 
 /// A reading's split as table cells, MiB.
