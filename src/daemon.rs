@@ -61,6 +61,7 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     // Resolve the secret now so a missing one fails at start-up, not at first connect.
     cfg.imap.secret().resolve("imap")?;
     let store = Store::open(&data_dir)?;
+    crate::db::limit_sqlite_heap(crate::db::DAEMON_HEAP_KIB);
     let mut db = Db::open(&cfg.storage.db_path())?;
     let processor = Processor::open(cfg)?;
     // Mailbox state from before accounts existed belongs to this (the first) account.

@@ -23,6 +23,18 @@ use std::path::{Path, PathBuf};
 /// Page cache per connection, KiB.
 pub const CACHE_KIB: u32 = 1024;
 
+/// SQLite's heap in the daemon, all connections together, KiB: past it SQLite reuses
+/// its page caches' pages instead of taking more (a soft limit: nothing fails).
+pub const DAEMON_HEAP_KIB: i64 = 2048;
+
+/// Sets the process-wide soft limit on SQLite's heap to `kib`.
+pub fn limit_sqlite_heap(kib: i64) {
+    // SAFETY: sets SQLite's global soft limit; no connection or pointer involved.
+    unsafe {
+        rusqlite::ffi::sqlite3_soft_heap_limit64(kib * 1024);
+    }
+}
+
 /// Heap memory SQLite holds in this process, all connections together (page caches,
 /// schema, statements), KiB: for the daemon's memory figures.
 pub fn sqlite_memory_kib() -> i64 {
@@ -258,6 +270,10 @@ mod tests {
             .unwrap();
         assert_eq!(size, -i64::from(CACHE_KIB));
         assert!(sqlite_memory_kib() > 0);
+        limit_sqlite_heap(DAEMON_HEAP_KIB);
+        // SAFETY: a negative argument only reads the limit.
+        let limit = unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64(-1) };
+        assert_eq!(limit, DAEMON_HEAP_KIB * 1024);
     }
 
     #[test]
