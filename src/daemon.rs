@@ -61,6 +61,7 @@ pub async fn run(cfg: &Config, once: bool, shutdown: CancellationToken) -> Resul
     // Resolve the secret now so a missing one fails at start-up, not at first connect.
     cfg.imap.secret().resolve("imap")?;
     let store = Store::open(&data_dir)?;
+    crate::db::limit_sqlite_heap(crate::db::DAEMON_HEAP_KIB);
     let mut db = Db::open(&cfg.storage.db_path())?;
     let processor = Processor::open(cfg)?;
     // Mailbox state from before accounts existed belongs to this (the first) account.
@@ -361,9 +362,11 @@ impl Processor {
                 pipeline.rebuild_applications(db)?;
             }
             if stats.processed > 0 {
+                return_free_memory();
                 info!(
                     processed = stats.processed,
                     failed = stats.failed,
+                    sqlite_kib = crate::db::sqlite_memory_kib(),
                     "processed"
                 );
             }
@@ -378,6 +381,17 @@ impl Processor {
                 Ok(())
             }
         }
+    }
+}
+
+/// Hands the allocator's free pages back to the system after a round that did work.
+/// The scan workers free their page buffers in their own malloc arenas, where free
+/// space below an arena's top stays resident; between rounds none of it is needed.
+fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists, under their locks.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -14,9 +14,11 @@
 //! `bench scan` (in scan.rs): seconds per scan page (seal, seal + OCR) and the
 //! matching tally of the fixtures/match corpus with OCR on and off.
 
+mod decode;
 mod pipeline;
 mod scan;
 mod seals;
+mod smaps;
 mod soak;
 mod status;
 mod suite;
@@ -99,6 +101,13 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         compare: usize,
     },
+    /// Peak memory of decoding one large JPEG page, full size vs the pipeline's way
+    /// (`decode.rs`).
+    Decode {
+        /// The JPEG (default: the first 600 dpi scan of the evaluation set).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// The daemon's memory under a steady stream of new scans (`soak.rs`).
     Soak {
         /// How long the stream runs.
@@ -173,6 +182,10 @@ fn main() {
     if args.get(1).is_some_and(|a| a == "__reap") {
         std::process::exit(reap(&args[2..]));
     }
+    if args.get(1).is_some_and(|a| a == "__decode") && args.len() == 4 {
+        let mode = args[2].to_string_lossy();
+        std::process::exit(decode::child(&mode, Path::new(&args[3])));
+    }
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Ingest {
@@ -213,6 +226,7 @@ fn main() {
             no_ocr,
             compare,
         } => seals::run(&part, set, limit, !no_ocr, compare),
+        Cmd::Decode { file } => decode::run(file),
         Cmd::Soak {
             minutes,
             every,

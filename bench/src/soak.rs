@@ -8,9 +8,15 @@
 //! the warm-up RSS (after the first `--warmup` minutes), the end RSS (mean of the last
 //! three samples), the peak, and how many scans the daemon recorded.
 //!
+//! Each minute's row shows the RSS at its start, its lowest and highest sample, and, at
+//! the lowest (the daemon between pages, nothing in flight), where the resident set lies
+//! (`smaps.rs`) and SQLite's own heap as the daemon logged it; the growth of that lowest
+//! RSS from the warm-up minute to the last one is split the same way.
+//!
 //! `--env NAME=VALUE` passes allocator settings (MALLOC_ARENA_MAX=2,
 //! MALLOC_MMAP_THRESHOLD_=…) to the daemon to compare them in separate runs.
 
+use crate::smaps::{self, Split};
 use kepu_testkit::{base64 as b64, Dovecot};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,9 @@ struct Reading {
     sent: usize,
     rss_kib: u64,
     hwm_kib: u64,
+    split: Split,
+    /// SQLite's own heap use as the daemon last logged it.
+    sqlite_kib: Option<u64>,
 }
 
 pub fn run(s: &Soak) -> io::Result<()> {
@@ -84,8 +93,11 @@ pub fn run(s: &Soak) -> io::Result<()> {
     let mut sent = 0usize;
     let mut readings = Vec::new();
     println!();
-    println!("| minute | mails sent | RSS MiB | peak so far (VmHWM) MiB |");
-    println!("|---|---|---|---|");
+    println!(
+        "| minute | mails sent | RSS MiB at its start | lowest | highest | peak so far (VmHWM) | at the lowest: heap | other anon | SQLite files | binary | other files | SQLite heap |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let log = dir.path().join("daemon.log");
     let mut last_printed_minute = u64::MAX;
     while t0.elapsed() < end {
         if let Some(status) = daemon.0.try_wait()? {
@@ -109,16 +121,16 @@ pub fn run(s: &Soak) -> io::Result<()> {
                 sent,
                 rss_kib,
                 hwm_kib,
+                split: smaps::split(pid)?,
+                sqlite_kib: smaps::logged_sqlite_kib(&log),
             });
             next_sample += sample;
             let minute = now.as_secs() / 60;
             if minute != last_printed_minute {
+                if let Some(done) = minute.checked_sub(1) {
+                    print_minute(&readings, done);
+                }
                 last_printed_minute = minute;
-                println!(
-                    "| {minute} | {sent} | {:.1} | {:.1} |",
-                    rss_kib as f64 / 1024.0,
-                    hwm_kib as f64 / 1024.0
-                );
             }
         }
         let wait = next_mail.min(next_sample).saturating_sub(t0.elapsed());
@@ -130,7 +142,12 @@ pub fn run(s: &Soak) -> io::Result<()> {
         sent,
         rss_kib,
         hwm_kib,
+        split: smaps::split(pid)?,
+        sqlite_kib: smaps::logged_sqlite_kib(&log),
     });
+    if last_printed_minute != u64::MAX {
+        print_minute(&readings, last_printed_minute);
+    }
     admin.logout();
     daemon.stop();
     let recorded = recorded_scans(&s.intake, &config, dir.path())?;
@@ -172,6 +189,73 @@ fn report(s: &Soak, readings: &[Reading], recorded: usize) {
         mib(peak_sampled),
         mib(hwm)
     );
+    let last_minute = readings
+        .last()
+        .map_or(0, |r| r.at.as_secs() / 60)
+        .saturating_sub(1);
+    let warm_minute = (s.warmup_min.ceil() as u64).min(last_minute);
+    if let (Some(w), Some(e)) = (floor(readings, warm_minute), floor(readings, last_minute)) {
+        println!(
+            "| lowest RSS in minute {warm_minute} / in minute {last_minute} (between pages) | {:.1} / {:.1} MiB ({:+.1} MiB) |",
+            mib(w.rss_kib),
+            mib(e.rss_kib),
+            mib(e.rss_kib) - mib(w.rss_kib)
+        );
+        let d = |a: u64, b: u64| mib(b) - mib(a);
+        println!(
+            "| growth of that lowest RSS by part (MiB) | heap {:+.1}, other anon {:+.1}, SQLite files {:+.1}, binary {:+.1}, other files {:+.1}; SQLite heap {:+.1} |",
+            d(w.split.heap, e.split.heap),
+            d(w.split.anon, e.split.anon),
+            d(w.split.sqlite_files, e.split.sqlite_files),
+            d(w.split.binary, e.split.binary),
+            d(w.split.files, e.split.files),
+            d(w.sqlite_kib.unwrap_or(0), e.sqlite_kib.unwrap_or(0)),
+        );
+    }
+}
+
+/// The readings of minute `m` (from its start to the next).
+fn in_minute(readings: &[Reading], m: u64) -> impl Iterator<Item = &Reading> {
+    readings.iter().filter(move |r| r.at.as_secs() / 60 == m)
+}
+
+/// The lowest reading of minute `m`: the daemon between pages, without pages in flight.
+fn floor(readings: &[Reading], m: u64) -> Option<&Reading> {
+    in_minute(readings, m).min_by_key(|r| r.rss_kib)
+}
+
+/// One table row for minute `m`.
+fn print_minute(readings: &[Reading], m: u64) {
+    let mib = |k: u64| k as f64 / 1024.0;
+    let (Some(first), Some(low)) = (in_minute(readings, m).next(), floor(readings, m)) else {
+        return;
+    };
+    let high = in_minute(readings, m).map(|r| r.rss_kib).max().unwrap_or(0);
+    let last = in_minute(readings, m).last().unwrap_or(first);
+    println!(
+        "| {m} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        last.sent,
+        mib(first.rss_kib),
+        mib(low.rss_kib),
+        mib(high),
+        mib(last.hwm_kib),
+        split_cells(low)
+    );
+}
+
+/// A reading's split as table cells, MiB.
+fn split_cells(r: &Reading) -> String {
+    let mib = |k: u64| k as f64 / 1024.0;
+    format!(
+        "{:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {}",
+        mib(r.split.heap),
+        mib(r.split.anon),
+        mib(r.split.sqlite_files),
+        mib(r.split.binary),
+        mib(r.split.files),
+        r.sqlite_kib
+            .map_or("–".to_string(), |k| format!("{:.1}", mib(k)))
+    )
 }
 
 /// The JPG scans of the tuning and first held-out parts (never the last held-out part,

@@ -20,6 +20,28 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
+/// Page cache per connection, KiB.
+pub const CACHE_KIB: u32 = 1024;
+
+/// SQLite's heap in the daemon, all connections together, KiB: past it SQLite reuses
+/// its page caches' pages instead of taking more (a soft limit: nothing fails).
+pub const DAEMON_HEAP_KIB: i64 = 2048;
+
+/// Sets the process-wide soft limit on SQLite's heap to `kib`.
+pub fn limit_sqlite_heap(kib: i64) {
+    // SAFETY: sets SQLite's global soft limit; no connection or pointer involved.
+    unsafe {
+        rusqlite::ffi::sqlite3_soft_heap_limit64(kib * 1024);
+    }
+}
+
+/// Heap memory SQLite holds in this process, all connections together (page caches,
+/// schema, statements), KiB: for the daemon's memory figures.
+pub fn sqlite_memory_kib() -> i64 {
+    // SAFETY: a read of SQLite's global counter; no connection or pointer involved.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() / 1024 }
+}
+
 /// An open database plus its path (for error messages).
 pub struct Db {
     pub conn: Connection,
@@ -51,6 +73,12 @@ impl Db {
         self.wal()?;
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))?;
+        // Each connection's page cache, bounded (negative = KiB): SQLite's default of
+        // 2000 KiB grows with the database on every long-lived connection the daemon
+        // holds; hot pages past this come from the OS file cache at little cost.
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"))
             .map_err(|e| self.err(e))
     }
 
@@ -230,6 +258,22 @@ mod tests {
         assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("after"));
         writer.kv_set("k", "again").unwrap();
         assert_eq!(reader.kv_get("k").unwrap().as_deref(), Some("again"));
+    }
+
+    #[test]
+    fn page_cache_is_bounded_and_sqlite_memory_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("x.db")).unwrap();
+        let size: i64 = db
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(size, -i64::from(CACHE_KIB));
+        assert!(sqlite_memory_kib() > 0);
+        limit_sqlite_heap(DAEMON_HEAP_KIB);
+        // SAFETY: a negative argument only reads the limit.
+        let limit = unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64(-1) };
+        assert_eq!(limit, DAEMON_HEAP_KIB * 1024);
     }
 
     #[test]

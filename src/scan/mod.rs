@@ -6,6 +6,7 @@
 
 pub mod fuzzy;
 pub mod group;
+mod jpeg;
 pub mod look;
 pub mod matching;
 pub mod ocr;
@@ -21,6 +22,7 @@ use crate::domain::ProblemKind;
 use crate::model::FormKey;
 use std::path::{Path, PathBuf};
 
+pub use pages::{load as load_pages, Page};
 pub use pages::{PageError, MAX_PAGES, MAX_SIDE};
 pub use pdf::{MAX_PAGE_POINTS, RENDER_SIDE};
 

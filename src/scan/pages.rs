@@ -13,6 +13,9 @@ pub const MAX_SIDE: u32 = 2400;
 /// Pixel count a single decoded image may have (about 40 MP); above it the file is
 /// refused instead of decoded (a decompression bomb or a poster-size scan).
 const MAX_PIXELS: u64 = 40_000_000;
+/// Bytes one decoded image may take, and the longest side a file may claim.
+pub(super) const MAX_ALLOC: u64 = MAX_PIXELS * 4;
+pub(super) const MAX_DIMENSION: u32 = 20_000;
 
 /// Pages beyond this are not analysed (a 200-page PDF is not a stamped form).
 pub const MAX_PAGES: usize = 20;
@@ -75,11 +78,22 @@ pub fn decode_image(bytes: &[u8], format: ImageFormat, name: &str) -> Result<Pag
         format: name.to_string(),
         msg,
     };
+    if format == ImageFormat::Jpeg {
+        // Anything this path declines (small, CMYK, over the limits, broken) goes to
+        // the general decoder, which applies the same limits and names the fault.
+        match super::jpeg::decode_scaled(bytes) {
+            Ok(page) => return Ok(page),
+            Err(super::jpeg::Skip::Refused(why)) => {
+                tracing::debug!(%why, "JPEG not decoded at a reduced scale; decoding in full")
+            }
+            Err(super::jpeg::Skip::NotWorth) => {}
+        }
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    limits.max_image_width = Some(20_000);
-    limits.max_image_height = Some(20_000);
-    limits.max_alloc = Some(MAX_PIXELS * 4);
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     // Decoders for untrusted input: a panic inside one must cost this file only.
     let decoded = std::panic::catch_unwind(move || reader.decode())
@@ -109,6 +123,12 @@ pub fn bound(img: DynamicImage) -> Page {
         colour_channels,
         source,
     }
+}
+
+/// The size [`bound`] gives a `w`×`h` image.
+pub fn bounded_size(w: u32, h: u32) -> (u32, u32) {
+    let k = w.max(h).div_ceil(MAX_SIDE).max(1);
+    ((w / k).max(1), (h / k).max(1))
 }
 
 /// Averages `k`×`k` blocks of `img` into one pixel (edge rows and columns that do not
@@ -164,5 +184,7 @@ mod tests {
         assert_eq!(page.rgb.get_pixel(0, 0).0, [177, 8, 17]);
         let grey = DynamicImage::ImageLuma8(image::GrayImage::new(10, 10));
         assert!(!bound(grey).colour_channels);
+        assert_eq!(bounded_size(MAX_SIDE * 2 + 10, 100), (1603, 33));
+        assert_eq!(bounded_size(4961, 7016), (1653, 2338));
     }
 }
