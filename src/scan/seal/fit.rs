@@ -150,25 +150,27 @@ mod tests {
         m
     }
 
+    fn bbox(x0: usize, y0: usize, x1: usize, y1: usize) -> BBox {
+        BBox { x0, y0, x1, y1 }
+    }
+
+    fn circle(cx: f64, cy: f64, rx: f64, ry: f64) -> Circle {
+        Circle { cx, cy, rx, ry }
+    }
+
     /// A third of a ring and a wrong first guess (the box of the arc) still give the
     /// ring's circle.
     #[test]
     fn an_arc_gives_its_circle() {
         let (w, h) = (300, 300);
         let m = ring_mask(w, h, 150.0, 150.0, 60.0, |a| (-170.0..-50.0).contains(&a));
-        let b = BBox {
-            x0: 90,
-            y0: 90,
-            x1: 190,
-            y1: 150,
-        };
-        let guess = Circle {
-            cx: 140.0,
-            cy: 120.0,
-            rx: 50.0,
-            ry: 30.0,
-        };
-        let c = fit_rim(&m, w, &b, &guess).expect("a fit");
+        let c = fit_rim(
+            &m,
+            w,
+            &bbox(90, 90, 190, 150),
+            &circle(140.0, 120.0, 50.0, 30.0),
+        )
+        .expect("a fit");
         assert!(
             (c.cx - 150.0).abs() < 2.0 && (c.cy - 150.0).abs() < 2.0,
             "{c:?}"
@@ -186,19 +188,8 @@ mod tests {
                 m[y * w + x] = !(94..206).contains(&x) || !(94..206).contains(&y);
             }
         }
-        let b = BBox {
-            x0: 90,
-            y0: 90,
-            x1: 209,
-            y1: 209,
-        };
-        let guess = Circle {
-            cx: 150.0,
-            cy: 150.0,
-            rx: 60.0,
-            ry: 60.0,
-        };
-        assert!(fit_rim(&m, w, &b, &guess).is_none());
+        let guess = circle(150.0, 150.0, 60.0, 60.0);
+        assert!(fit_rim(&m, w, &bbox(90, 90, 209, 209), &guess).is_none());
     }
 
     /// A straight rule has no circle.
