@@ -58,7 +58,7 @@ pub struct Document {
     pub seal_text: Option<String>,
     /// What a scan's first page looks like (grouping pages sent as separate files).
     #[serde(skip)]
-    pub look: Option<crate::scan::look::PageLook>,
+    pub look: Option<crate::domain::look::PageLook>,
 }
 
 /// A recorded document with the facts of the mail it came in that matching and the
@@ -97,7 +97,7 @@ pub struct NewDocument {
     pub seal_text: Option<String>,
     pub problems: Vec<String>,
     /// What a scan's first page looks like.
-    pub look: Option<crate::scan::look::PageLook>,
+    pub look: Option<crate::domain::look::PageLook>,
 }
 
 impl NewDocument {

@@ -13,6 +13,7 @@ pub mod document;
 pub mod dump;
 pub mod format;
 pub mod kinds;
+pub mod look;
 pub mod office;
 pub mod problem;
 pub mod reminder;
