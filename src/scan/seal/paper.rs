@@ -38,7 +38,7 @@ pub(super) struct Background {
     bh: usize,
     /// Per block: a desk (not paper) block of a photo.
     desk: Vec<bool>,
-    /// Width in working pixels, for [`Background::off_paper`].
+    /// Width in working pixels, for [`Background::on_desk`].
     w: usize,
     /// Per working pixel: off the paper (a desk block, or a pixel of the desk's colour
     /// in a block the paper's edge crosses).
@@ -60,14 +60,11 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
         for bx in 0..bw {
             vals.clear();
             let sum = &mut colour[by * bw + bx];
-            for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
-                for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
-                    let i = y * w + x;
-                    let p = &raw[i * 3..i * 3 + 3];
-                    vals.push(p[0].max(p[1]).max(p[2]));
-                    for (c, v) in sum.iter_mut().zip(p) {
-                        *c += *v as u32;
-                    }
+            for i in block_rows(w, h, bx, by).flatten() {
+                let p = &raw[i * 3..i * 3 + 3];
+                vals.push(p[0].max(p[1]).max(p[2]));
+                for (c, v) in sum.iter_mut().zip(p) {
+                    *c += *v as u32;
                 }
             }
             let k = (vals.len() * 9 / 10).min(vals.len() - 1);
@@ -92,8 +89,8 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
     for by in 0..bh {
         for bx in 0..bw {
             reds.clear();
-            for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
-                reds.extend_from_slice(&red[y * w + bx * BLOCK..y * w + ((bx + 1) * BLOCK).min(w)]);
+            for row in block_rows(w, h, bx, by) {
+                reds.extend_from_slice(&red[row]);
             }
             let k = reds.len() / 2;
             redm[by * bw + bx] = *reds.select_nth_unstable(k).1 as f32;
@@ -124,16 +121,11 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
     // No ink on the desk: a red-brown desk would otherwise join a seal cut by the
     // paper's edge into one frame-sized blob. Desk blocks are cleared whole; in a block
     // beside the desk, the pixels of the desk's colour.
-    let desk_colours = |bx: usize, by: usize| {
-        let mut out = Vec::new();
-        for y in by.saturating_sub(1)..=(by + 1).min(bh - 1) {
-            for x in bx.saturating_sub(1)..=(bx + 1).min(bw - 1) {
-                if desk[y * bw + x] {
-                    out.push(colour[y * bw + x]);
-                }
-            }
-        }
-        out
+    let desk_colours = |bx: usize, by: usize| -> Vec<[u32; 3]> {
+        around(bw, bh, bx, by, 1)
+            .filter(|&j| desk[j])
+            .map(|j| colour[j])
+            .collect()
     };
     let mut excess = vec![0i16; w * h];
     let mut off = vec![false; w * h];
@@ -141,8 +133,8 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
         for bx in 0..bw {
             let b = by * bw + bx;
             if desk[b] {
-                for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
-                    off[y * w + bx * BLOCK..y * w + ((bx + 1) * BLOCK).min(w)].fill(true);
+                for row in block_rows(w, h, bx, by) {
+                    off[row].fill(true);
                 }
                 continue;
             }
@@ -152,25 +144,22 @@ pub(super) fn excess_redness(img: &RgbImage) -> (Vec<i16>, Background) {
             } else {
                 local_paper(&colour, &bright, &desk, bw, bh, bx, by)
             };
-            for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
-                for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
-                    let i = y * w + x;
-                    let p = &raw[i * 3..i * 3 + 3];
-                    // The desk's colour, or a blend of desk and paper: the paper's
-                    // edge, half desk, half paper, in one pixel (on a red-brown desk
-                    // that blend is pink).
-                    let like_desk = near.iter().any(|d| {
-                        d.iter()
-                            .zip(p)
-                            .all(|(&d, &v)| (d as i32 - v as i32).abs() <= DESK_COLOUR)
-                            || off_blend(p, d, &paper_here) <= BLEND_DISTANCE
-                    });
-                    if like_desk {
-                        off[i] = true;
-                    } else {
-                        let e = red[i] as f32 * scale(b) - paper_red;
-                        excess[i] = e.round() as i16;
-                    }
+            for i in block_rows(w, h, bx, by).flatten() {
+                let p = &raw[i * 3..i * 3 + 3];
+                // The desk's colour, or a blend of desk and paper: the paper's edge,
+                // half desk, half paper, in one pixel (on a red-brown desk that blend
+                // is pink).
+                let like_desk = near.iter().any(|d| {
+                    d.iter()
+                        .zip(p)
+                        .all(|(&d, &v)| (d as i32 - v as i32).abs() <= DESK_COLOUR)
+                        || off_blend(p, d, &paper_here) <= BLEND_DISTANCE
+                });
+                if like_desk {
+                    off[i] = true;
+                } else {
+                    let e = red[i] as f32 * scale(b) - paper_red;
+                    excess[i] = e.round() as i16;
                 }
             }
         }
@@ -199,12 +188,9 @@ fn local_paper(
     by: usize,
 ) -> [f32; 3] {
     let mut best: Option<usize> = None;
-    for y in by.saturating_sub(1)..=(by + 1).min(bh - 1) {
-        for x in bx.saturating_sub(1)..=(bx + 1).min(bw - 1) {
-            let j = y * bw + x;
-            if !desk[j] && best.is_none_or(|b| bright[j] > bright[b]) {
-                best = Some(j);
-            }
+    for j in around(bw, bh, bx, by, 1) {
+        if !desk[j] && best.is_none_or(|b| bright[j] > bright[b]) {
+            best = Some(j);
         }
     }
     best.map_or([255.0; 3], |b| colour[b].map(|c| c as f32))
@@ -309,6 +295,25 @@ fn find_desk(bright: &[f32], bw: usize, bh: usize) -> Vec<bool> {
     desk
 }
 
+/// The pixel indices of block (bx, by) of a `w`-pixel-wide, `h`-high image, a row at a
+/// time (the last row and column of blocks may be short).
+fn block_rows(
+    w: usize,
+    h: usize,
+    bx: usize,
+    by: usize,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let xs = bx * BLOCK..((bx + 1) * BLOCK).min(w);
+    (by * BLOCK..((by + 1) * BLOCK).min(h)).map(move |y| y * w + xs.start..y * w + xs.end)
+}
+
+/// Indices of the blocks within `r` of block (bx, by) on a `bw`×`bh` grid, itself
+/// included.
+fn around(bw: usize, bh: usize, bx: usize, by: usize, r: usize) -> impl Iterator<Item = usize> {
+    (by.saturating_sub(r)..=(by + r).min(bh - 1))
+        .flat_map(move |y| (bx.saturating_sub(r)..=(bx + r).min(bw - 1)).map(move |x| y * bw + x))
+}
+
 /// `f` over the blocks within `r` of each block (those not in `skip`).
 fn neighbourhood(
     v: &[f32],
@@ -323,14 +328,11 @@ fn neighbourhood(
     for by in 0..bh {
         for bx in 0..bw {
             buf.clear();
-            for y in by.saturating_sub(r)..=(by + r).min(bh - 1) {
-                for x in bx.saturating_sub(r)..=(bx + r).min(bw - 1) {
-                    let j = y * bw + x;
-                    if skip.is_none_or(|s| !s[j]) {
-                        buf.push(v[j]);
-                    }
-                }
-            }
+            buf.extend(
+                around(bw, bh, bx, by, r)
+                    .filter(|&j| skip.is_none_or(|s| !s[j]))
+                    .map(|j| v[j]),
+            );
             out[by * bw + bx] = f(&mut buf);
         }
     }
