@@ -291,6 +291,7 @@ pub fn build(
 /// Groups of recorded scans that are one scan of one form ([`crate::scan::group`]).
 fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
     let call = crate::call::current();
+    let words = crate::scan::group::FormWords::of(call);
     let view: Vec<crate::scan::group::ScanFile<'_>> = files
         .iter()
         .map(|d| {
@@ -306,7 +307,7 @@ fn scan_groups(files: &[&DocInMail]) -> Vec<Vec<usize>> {
                 seq: d.doc.id,
                 name: &d.doc.name,
                 titled: titled.is_some(),
-                form: titled.or_else(|| text.and_then(|t| crate::scan::group::speaks_of(call, t))),
+                form: titled.or_else(|| text.and_then(|t| words.speaks_of(t))),
                 read: text.is_some(),
                 look: d.doc.look,
             }

@@ -25,7 +25,7 @@ pub struct ScanFile<'a> {
     /// OCR found one of the call's form titles on it.
     pub titled: bool,
     /// The form its title names, or on a page without a title the form its words
-    /// speak of ([`speaks_of`]).
+    /// speak of ([`FormWords::speaks_of`]).
     pub form: Option<FormKey>,
     /// OCR ran on it (without OCR a page without a title cannot be told).
     pub read: bool,
@@ -70,40 +70,61 @@ pub fn groups(files: &[ScanFile<'_>]) -> Vec<Vec<usize>> {
     out
 }
 
-/// The form the text of a page without a title speaks of: the one form of `call` whose
-/// own words (field labels and pre-printed lines no other form has, 3 characters or
-/// more: `申报学校（盖章）`, `学校基本情况`) occur in it. None when no form's do, or
-/// several forms' do.
-pub fn speaks_of(call: &Call, text: &str) -> Option<FormKey> {
-    let words: Vec<(FormKey, Vec<String>)> = call
-        .forms
-        .iter()
-        .map(|f| {
-            let mut w: Vec<String> = f
-                .fields
-                .iter()
-                .flat_map(|x| x.labels.iter())
-                .chain(&f.placeholders)
-                .map(|l| compact(l).into_iter().collect::<String>())
-                .filter(|l| l.chars().count() >= 3)
-                .collect();
-            w.sort();
-            w.dedup();
-            (f.key, w)
-        })
-        .collect();
-    let hay: String = compact(text).into_iter().collect();
-    let mut speaking = words.iter().filter(|(key, own)| {
-        own.iter().any(|w| {
-            hay.contains(w.as_str())
-                && !words
+/// Each form's own words: field labels and pre-printed lines no other form has, 3
+/// characters or more (`申报学校（盖章）`, `学校基本情况`), compacted. Built once per
+/// grouping, not per page.
+pub struct FormWords(Vec<(FormKey, Vec<String>)>);
+
+impl FormWords {
+    pub fn of(call: &Call) -> FormWords {
+        let words: Vec<(FormKey, Vec<String>)> = call
+            .forms
+            .iter()
+            .map(|f| {
+                let mut w: Vec<String> = f
+                    .fields
                     .iter()
-                    .any(|(other, ws)| other != key && ws.iter().any(|o| o.contains(w.as_str())))
-        })
-    });
-    match (speaking.next(), speaking.next()) {
-        (Some((key, _)), None) => Some(*key),
-        _ => None,
+                    .flat_map(|x| x.labels.iter())
+                    .chain(&f.placeholders)
+                    .map(|l| compact(l).into_iter().collect::<String>())
+                    .filter(|l| l.chars().count() >= 3)
+                    .collect();
+                w.sort();
+                w.dedup();
+                (f.key, w)
+            })
+            .collect();
+        // Only a form's own: a word inside another form's word speaks of both.
+        let own = words
+            .iter()
+            .map(|(key, ws)| {
+                let only: Vec<String> = ws
+                    .iter()
+                    .filter(|w| {
+                        !words.iter().any(|(other, os)| {
+                            other != key && os.iter().any(|o| o.contains(w.as_str()))
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                (*key, only)
+            })
+            .collect();
+        FormWords(own)
+    }
+
+    /// The form the text of a page without a title speaks of: the one form whose own
+    /// words occur in it. None when no form's do, or several forms' do.
+    pub fn speaks_of(&self, text: &str) -> Option<FormKey> {
+        let hay: String = compact(text).into_iter().collect();
+        let mut speaking = self
+            .0
+            .iter()
+            .filter(|(_, own)| own.iter().any(|w| hay.contains(w.as_str())));
+        match (speaking.next(), speaking.next()) {
+            (Some((key, _)), None) => Some(*key),
+            _ => None,
+        }
     }
 }
 
@@ -386,9 +407,10 @@ mod tests {
     fn a_page_speaks_of_the_form_whose_own_words_it_has() {
         let call = Call::builtin();
         let page2 = "学校概况略。\n申报学校（盖章）\n2022年7月15日";
-        assert_eq!(speaks_of(call, page2), FormKey::parse("pilot_school"));
+        let words = FormWords::of(call);
+        assert_eq!(words.speaks_of(page2), FormKey::parse("pilot_school"));
         // Words every form has say nothing.
-        assert_eq!(speaks_of(call, "联系人 电话 邮箱"), None);
-        assert_eq!(speaks_of(call, "2022年7月15日"), None);
+        assert_eq!(words.speaks_of("联系人 电话 邮箱"), None);
+        assert_eq!(words.speaks_of("2022年7月15日"), None);
     }
 }

@@ -116,7 +116,7 @@ pub fn bound(img: DynamicImage) -> Page {
         other => other.to_rgb8(),
     };
     let (w, h) = rgb.dimensions();
-    let k = w.max(h).div_ceil(MAX_SIDE).max(1);
+    let k = shrink_factor(w, h);
     let rgb = if k > 1 { box_shrink(&rgb, k) } else { rgb };
     Page {
         rgb,
@@ -127,8 +127,14 @@ pub fn bound(img: DynamicImage) -> Page {
 
 /// The size [`bound`] gives a `w`×`h` image.
 pub fn bounded_size(w: u32, h: u32) -> (u32, u32) {
-    let k = w.max(h).div_ceil(MAX_SIDE).max(1);
+    let k = shrink_factor(w, h);
     ((w / k).max(1), (h / k).max(1))
+}
+
+/// The whole factor [`bound`] shrinks a `w`×`h` image by: its longest side at most
+/// [`MAX_SIDE`].
+fn shrink_factor(w: u32, h: u32) -> u32 {
+    w.max(h).div_ceil(MAX_SIDE).max(1)
 }
 
 /// Averages `k`×`k` blocks of `img` into one pixel (edge rows and columns that do not

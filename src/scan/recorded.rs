@@ -25,10 +25,11 @@ fn noted_unit(d: &DocInMail) -> Option<&str> {
         return None;
     }
     let key = crate::scan::fuzzy::compact(unit);
-    let in_mail = [&d.from_name, &d.subject].into_iter().flatten().any(|t| {
-        let t = crate::scan::fuzzy::compact(t);
-        t.windows(key.len().max(1)).any(|w| w == key.as_slice())
-    });
+    let in_mail = !key.is_empty()
+        && [&d.from_name, &d.subject]
+            .into_iter()
+            .flatten()
+            .any(|t| crate::scan::fuzzy::approx_find(&key, &crate::scan::fuzzy::compact(t)) == 0);
     in_mail.then_some(unit)
 }
 
